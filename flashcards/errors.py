@@ -1,0 +1,34 @@
+"""Exceptions whose messages are displayed to the user as they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CardsError(Exception):
+    """An error in the user's data or state, shown as one clean message (exit code 1)."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in a source file."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+
+
+class SourceError(CardsError):
+    """One or more located problems in deck or settings files."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFoundError(CardsError):
+    """A card, note or deck the user named does not exist."""
