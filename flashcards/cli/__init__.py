@@ -1,0 +1,137 @@
+"""The command line: a thin layer that parses options, calls the core, and prints."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flashcards import __version__, clock, paths
+from flashcards.errors import CardsError, SourceError
+
+COMMANDS = {
+    "check": "Validate deck files without writing anything.",
+    "compile": "Bring the collection in line with the decks.",
+    "status": "Show what is due today, per deck.",
+    "review": "Run today's review session.",
+    "list": "List cards.",
+    "show": "Show one card with its note, source and history.",
+    "stats": "Show retention, forecast and activity.",
+    "export": "Write decks to an Anki package (.apkg).",
+    "optimize": "Fit FSRS parameters to your own review log.",
+    "rebuild": "Recompute every card's state from the review log.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports each command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _module_exists(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or not _module_exists(cmd_name):
+            return None
+        module = importlib.import_module(f"flashcards.cli.{_module_name(cmd_name)}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _module_name(name: str) -> str:
+    return f"{name}_cmd" if name in ("list", "compile") else name
+
+
+def _module_exists(name: str) -> bool:
+    return (Path(__file__).parent / f"{_module_name(name)}.py").exists()
+
+
+@dataclass
+class Env:
+    """The options every command shares, resolved lazily."""
+
+    db_option: str | None = None
+    decks_option: str | None = None
+    _db: Any = field(default=None, repr=False)
+
+    @property
+    def decks_dir(self) -> Path:
+        return paths.decks_dir(self.decks_option)
+
+    @property
+    def db_path(self) -> Path:
+        return paths.db_path(self.db_option)
+
+    def open(self, compile: bool = True) -> Any:
+        """Open the collection, compiling the decks first (cheap when nothing changed)."""
+        from flashcards.store import open_collection
+
+        if self._db is None:
+            self._db = open_collection(self.db_path)
+            if compile and self.decks_dir.is_dir():
+                from flashcards.compiler import compile_decks
+
+                compile_decks(self._db, self.decks_dir, clock.now())
+        return self._db
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_option", metavar="PATH", help="Collection file (default: $CARDS_DB, else the per-user data directory).")
+@click.option("--decks", "decks_option", metavar="DIR", help="Decks directory (default: $CARDS_DECKS, else ./decks).")
+@click.version_option(__version__, "--version", prog_name="cards")
+@click.pass_context
+def cli(ctx: click.Context, db_option: str | None, decks_option: str | None) -> None:
+    """cards: plain-text spaced repetition.
+
+    Write notes in YAML under decks/, review them every day with FSRS scheduling,
+    export them to Anki. Run without a command to see what is due today.
+    """
+    ctx.obj = Env(db_option, decks_option)
+    if ctx.invoked_subcommand is None:
+        status = cli.get_command(ctx, "status")
+        if status is not None:
+            ctx.invoke(status)
+        else:
+            click.echo(ctx.get_help())
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn known errors into one clean message and exit 1."""
+    try:
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int):
+            sys.exit(code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except SourceError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        count = len(error.problems)
+        click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was changed.", err=True)
+        sys.exit(1)
+    except CardsError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except sqlite3.OperationalError as error:
+        click.echo(f"error: the collection is not usable right now ({error}); try again", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

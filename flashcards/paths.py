@@ -1,0 +1,38 @@
+"""Where things live: the decks directory, the collection file, the exports directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DECKS_VARIABLE = "CARDS_DECKS"
+DB_VARIABLE = "CARDS_DB"
+SETTINGS_FILE = "cards.toml"
+
+
+def decks_dir(option: str | None = None) -> Path:
+    """Return the decks directory: ``--decks``, else ``$CARDS_DECKS``, else ``./decks``."""
+    return Path(option or os.environ.get(DECKS_VARIABLE) or "decks")
+
+
+def db_path(option: str | None = None) -> Path:
+    """Return the collection file: ``--db``, else ``$CARDS_DB``, else the per-user data directory."""
+    chosen = option or os.environ.get(DB_VARIABLE)
+    if chosen:
+        return Path(chosen).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("cards", appauthor=False) / "collection.db"
+
+
+def exports_dir(decks: Path) -> Path:
+    """Return the default directory for exported packages: ``exports/`` beside the decks."""
+    return decks.resolve().parent / "exports"
+
+
+def settings_file(decks: Path) -> Path | None:
+    """Return ``cards.toml`` from the decks directory's parent or the decks directory, if any."""
+    for candidate in (decks.resolve().parent / SETTINGS_FILE, decks / SETTINGS_FILE):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,135 @@
+"""The collection: one SQLite file holding notes, cards (with their FSRS state) and the review log.
+
+Opened in WAL mode with a busy timeout, so a second process waits instead of failing. Schema
+changes are numbered migrations applied on open, after a backup of the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from flashcards.errors import CardsError
+
+BUSY_TIMEOUT_MS = 10_000
+
+migrations = Migrations("cards")
+
+
+@migrations(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE deck_files (
+            path TEXT PRIMARY KEY,      -- relative to the decks directory
+            sha256 TEXT NOT NULL,       -- content hash: unchanged files are skipped
+            compiled_at TEXT NOT NULL
+        );
+        CREATE TABLE note_types (
+            name TEXT PRIMARY KEY,
+            definition TEXT NOT NULL,   -- JSON: fields, key, kind, templates
+            fingerprint TEXT NOT NULL,
+            source_file TEXT,           -- NULL for built-in types
+            modified_at TEXT NOT NULL
+        );
+        CREATE TABLE notes (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            deck TEXT NOT NULL,
+            fields TEXT NOT NULL,       -- JSON object: field name -> Markdown text
+            tags TEXT NOT NULL,         -- JSON list
+            source_file TEXT NOT NULL,
+            source_line INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            modified_at TEXT NOT NULL,  -- when its content last changed
+            retired_at TEXT             -- set when the note left the decks; history is kept
+        );
+        CREATE INDEX notes_source_file ON notes(source_file);
+        CREATE TABLE cards (
+            id TEXT PRIMARY KEY,        -- note id + '/' + template name
+            note_id TEXT NOT NULL REFERENCES notes(id),
+            template TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            deck TEXT NOT NULL,
+            front TEXT NOT NULL,        -- Markdown
+            back TEXT NOT NULL,         -- Markdown
+            position INTEGER NOT NULL,  -- order of new cards: file order, then line, then template
+            created_at TEXT NOT NULL,
+            modified_at TEXT NOT NULL,
+            retired_at TEXT,
+            state INTEGER NOT NULL DEFAULT 0,   -- 0 new, 1 learning, 2 review, 3 relearning
+            step INTEGER,
+            stability REAL,
+            difficulty REAL,
+            due TEXT,                   -- UTC; NULL while new
+            last_review TEXT,
+            reps INTEGER NOT NULL DEFAULT 0,
+            lapses INTEGER NOT NULL DEFAULT 0,
+            suspended INTEGER NOT NULL DEFAULT 0,
+            leech INTEGER NOT NULL DEFAULT 0,
+            buried_until TEXT           -- UTC start of the day the card may show again
+        );
+        CREATE INDEX cards_note ON cards(note_id);
+        CREATE INDEX cards_queue ON cards(state, due) WHERE retired_at IS NULL AND suspended = 0;
+        CREATE INDEX cards_new ON cards(position) WHERE state = 0 AND retired_at IS NULL;
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,     -- append-only
+            card_id TEXT NOT NULL REFERENCES cards(id),
+            rating INTEGER NOT NULL,    -- 1 Again, 2 Hard, 3 Good, 4 Easy
+            reviewed_at TEXT NOT NULL,  -- UTC
+            duration_ms INTEGER NOT NULL,
+            due TEXT NOT NULL,          -- the due date this answer produced (fuzz is random)
+            state_before INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            stability REAL NOT NULL,
+            difficulty REAL NOT NULL
+        );
+        CREATE INDEX reviews_card ON reviews(card_id, id);
+        CREATE INDEX reviews_time ON reviews(reviewed_at);
+        """
+    )
+
+
+def open_collection(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists() and path.stat().st_size > 0
+        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        raise CardsError(f"cannot open the collection {path}: {error}") from None
+    db = sqlite_utils.Database(connection)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        pending = migrations.pending(db)
+        if pending:
+            if existed:
+                backup(db, path.with_name(f"{path.name}.bak-before-{pending[0].name}"))
+            migrations.apply(db)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise CardsError(f"{path}: not a usable cards collection ({error})") from None
+    return db
+
+
+def open_memory() -> sqlite_utils.Database:
+    """Open an empty in-memory collection (for tests and simulations)."""
+    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+    migrations.apply(db)
+    return db
+
+
+def backup(db: sqlite_utils.Database, target: Path) -> None:
+    """Copy the collection to ``target`` with SQLite's online backup."""
+    destination = sqlite3.connect(str(target))
+    try:
+        db.conn.backup(destination)
+    finally:
+        destination.close()
