@@ -307,10 +307,10 @@ class _Reader:
                 break
         note_type = types[type_name]
         allowed = [*RESERVED_KEYS, *note_type.fields]
+        before = len(self.result.problems)
         entries = self.mapping(node, f"a '{type_name}' note", allowed)
         if entries is None:
             return None
-        before = len(self.result.problems)
         fields: dict[str, str] = {}
         for field_name in note_type.fields:
             if field_name in entries:

@@ -15,6 +15,7 @@ BUILTIN_TYPES = ("basic", "reversed", "cloze")
 RESERVED_KEYS = ("id", "type", "tags")
 
 _SLUG = re.compile(r"[\W_]+")
+_CLOZE_MARKUP = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.DOTALL)
 SLUG_LENGTH = 60
 
 
@@ -137,7 +138,7 @@ def digest(data: Any) -> str:
 
 def slug(text: str) -> str:
     """Return a readable, stable id fragment of a text (case, spacing and punctuation ignored)."""
-    words = _SLUG.sub("-", text.lower()).strip("-")
+    words = _SLUG.sub("-", _CLOZE_MARKUP.sub(r"\1", text).lower()).strip("-")
     if len(words) <= SLUG_LENGTH:
         return words
     cut = words[:SLUG_LENGTH]

@@ -1,0 +1,36 @@
+"""``cards list``: find cards."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from flashcards.browse import list_cards
+from flashcards.cli import Env, pass_env
+
+
+@click.command(name="list")
+@click.option("--deck", "-d", metavar="DECK", help="Only this deck and its sub-decks.")
+@click.option("--retired", is_flag=True, help="Include retired cards (notes no longer in the decks).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of cards.")
+@pass_env
+def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
+    """List cards in source order: id, state, deck and front."""
+    cards = list_cards(env.open(), deck, include_retired=retired)
+    if as_json:
+        click.echo(json.dumps(cards, indent=2, ensure_ascii=False))
+        return
+    if not cards:
+        click.echo("No cards." + (f" (no deck '{deck}' or below it)" if deck else ""))
+        return
+    width = min(max(len(c["id"]) for c in cards), 60)
+    for card in cards:
+        front = " ".join(card["front"].split())
+        state = "retired" if card["retired"] else "suspended" if card["suspended"] else card["state"]
+        click.echo(f"{card['id']:<{width}}  {state:<10}  {_clip(front, 70)}")
+    click.echo(f"{len(cards)} card{'s' if len(cards) != 1 else ''}")
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"

@@ -1,0 +1,56 @@
+"""``cards show``: one card with its note, source location and history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from flashcards.browse import RATING_NAMES, card_detail
+from flashcards.cli import Env, pass_env
+
+
+@click.command(name="show")
+@click.argument("card_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the card as JSON.")
+@pass_env
+def command(env: Env, card_id: str, as_json: bool) -> None:
+    """Show card ID (or a unique prefix of it): its text, source, FSRS state and reviews."""
+    card = card_detail(env.open(), card_id, env.decks_dir)
+    if as_json:
+        click.echo(json.dumps(card, indent=2, ensure_ascii=False))
+        return
+    click.echo(_render(card))
+
+
+def _render(card: dict[str, Any]) -> str:
+    flags = [name for name in ("retired", "suspended", "leech") if card[name]]
+    lines = [
+        f"{card['id']}" + (f"  [{', '.join(flags)}]" if flags else ""),
+        f"  deck    {card['deck']}",
+        f"  source  {card['source']}",
+        f"  note    {card['note_id']} ({card['note_type']}, card '{card['template']}')"
+        + (f"  tags: {' '.join(card['tags'])}" if card["tags"] else ""),
+        f"  state   {card['state']}",
+    ]
+    if card["due"]:
+        lines.append(
+            f"  due     {card['due'][:16].replace('T', ' ')} UTC · stability {card['stability']:.2f} d"
+            f" · difficulty {card['difficulty']:.2f} · {card['reps']} reviews, {card['lapses']} lapses"
+        )
+    lines += ["", "Front", _indent(card["front"]), "", "Back", _indent(card["back"]), ""]
+    if card["reviews"]:
+        lines.append("History")
+        for review in card["reviews"]:
+            lines.append(
+                f"  {review['reviewed_at'][:16].replace('T', ' ')}  {RATING_NAMES[review['rating']]:<5}"
+                f"  {review['duration_ms'] / 1000:5.1f} s  → due {review['due'][:16].replace('T', ' ')}"
+            )
+    else:
+        lines.append("No reviews yet.")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" if line else "" for line in text.splitlines())

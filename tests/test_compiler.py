@@ -1,0 +1,197 @@
+"""Compiling decks into the collection: stable ids, retire-not-delete, all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from flashcards import clock
+from flashcards.compiler import compile_decks
+from flashcards.errors import SourceError
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+DECK = """
+deck: Interview
+notes:
+  - id: canary
+    front: What is a canary deployment?
+    back: A release to a small slice of traffic first.
+  - type: reversed
+    id: shadow
+    front: Shadow deployment
+    back: Live traffic is copied to the new model; its answers are never served.
+  - type: cloze
+    text: "Canary limits the {{c1::blast radius}} of {{c2::frequent releases}}."
+"""
+
+
+def card_ids(db: sqlite_utils.Database, active: bool = True) -> list[str]:
+    where = "WHERE retired_at IS NULL" if active else ""
+    return [r[0] for r in db.execute(f"SELECT id FROM cards {where} ORDER BY id")]
+
+
+def add_review(db: sqlite_utils.Database, card_id: str) -> None:
+    stamp = clock.to_db(NOW)
+    db.execute(
+        "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, stability, difficulty) "
+        "VALUES (?, 3, ?, 4000, ?, 0, 1, 2.3, 5.1)",
+        [card_id, stamp, clock.to_db(NOW + timedelta(minutes=10))],
+    )
+
+
+def test_first_compile_adds_everything(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("interview.yaml", DECK)
+    result = compile_decks(fresh_db, decks, NOW)
+    assert result.notes.as_dict() == {"added": 3, "updated": 0, "retired": 0, "restored": 0, "unchanged": 0}
+    assert result.cards.added == 5
+    assert card_ids(fresh_db) == [
+        "canary/card",
+        "cloze:canary-limits-the-blast-radius-of-frequent-releases/c1",
+        "cloze:canary-limits-the-blast-radius-of-frequent-releases/c2",
+        "shadow/card",
+        "shadow/reverse",
+    ]
+    row = fresh_db.execute("SELECT source_file, source_line FROM notes WHERE id = 'shadow'").fetchone()
+    assert row == ("interview.yaml", 6)
+
+
+def test_second_compile_skips_unchanged_files(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    result = compile_decks(fresh_db, decks, NOW)
+    assert not result.changed
+    assert result.files_skipped == 1
+    assert result.notes.as_dict() == {"added": 0, "updated": 0, "retired": 0, "restored": 0, "unchanged": 3}
+    assert result.cards.unchanged == 5
+
+
+def test_editing_text_keeps_the_id_and_the_history(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    add_review(fresh_db, "canary/card")
+    write_deck("interview.yaml", DECK.replace("a small slice of traffic", "1% of traffic"))
+    later = NOW + timedelta(days=1)
+    result = compile_decks(fresh_db, decks, later)
+    assert (result.notes.updated, result.notes.unchanged) == (1, 2)
+    assert (result.cards.updated, result.cards.unchanged) == (1, 4)
+    back, modified = fresh_db.execute("SELECT back, modified_at FROM cards WHERE id = 'canary/card'").fetchone()
+    assert back == "A release to 1% of traffic first."
+    assert modified == clock.to_db(later)
+    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'canary'").fetchone()[0] == clock.to_db(later)
+    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'shadow'").fetchone()[0] == clock.to_db(NOW)
+    assert fresh_db.execute("SELECT count(*) FROM reviews WHERE card_id = 'canary/card'").fetchone()[0] == 1
+
+
+def test_removed_note_is_retired_and_restored_with_its_history(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    add_review(fresh_db, "shadow/reverse")
+    without_shadow = DECK.split("  - type: reversed")[0] + "  - type: cloze" + DECK.split("  - type: cloze")[1]
+    write_deck("interview.yaml", without_shadow)
+    result = compile_decks(fresh_db, decks, NOW)
+    assert (result.notes.retired, result.cards.retired) == (1, 2)
+    assert "shadow/reverse" not in card_ids(fresh_db)
+    assert "shadow/reverse" in card_ids(fresh_db, active=False)
+    assert fresh_db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+
+    write_deck("interview.yaml", DECK)
+    result = compile_decks(fresh_db, decks, NOW)
+    assert (result.notes.restored, result.cards.restored) == (1, 2)
+    assert "shadow/reverse" in card_ids(fresh_db)
+    assert fresh_db.execute("SELECT card_id FROM reviews").fetchall() == [("shadow/reverse",)]
+
+
+def test_deleting_a_file_retires_its_notes(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    path = write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    path.unlink()
+    result = compile_decks(fresh_db, decks, NOW)
+    assert (result.notes.retired, result.cards.retired, result.files_removed) == (3, 5, 1)
+    assert card_ids(fresh_db) == []
+    assert len(card_ids(fresh_db, active=False)) == 5
+
+
+def test_moving_a_note_to_another_file_keeps_it(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    add_review(fresh_db, "canary/card")
+    canary = "  - id: canary\n    front: What is a canary deployment?\n    back: A release to a small slice of traffic first.\n"
+    write_deck("interview.yaml", DECK.replace(canary, ""))
+    write_deck("more/other.yaml", "deck: Interview::More\nnotes:\n" + canary)
+    result = compile_decks(fresh_db, decks, NOW)
+    assert result.notes.retired == 0
+    assert result.notes.updated == 1
+    row = fresh_db.execute("SELECT source_file, deck, retired_at FROM notes WHERE id = 'canary'").fetchone()
+    assert row == ("more/other.yaml", "Interview::More", None)
+    assert fresh_db.execute("SELECT deck FROM cards WHERE id = 'canary/card'").fetchone()[0] == "Interview::More"
+
+
+def test_template_no_longer_rendering_retires_only_that_card(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    write_deck("interview.yaml", DECK.replace("{{c2::frequent releases}}", "frequent releases"))
+    result = compile_decks(fresh_db, decks, NOW)
+    assert (result.cards.retired, result.cards.unchanged) == (1, 4)
+    assert (result.notes.updated, result.notes.added, result.notes.retired) == (1, 0, 0)  # cloze markup is not part of the id
+
+
+def test_invalid_deck_leaves_the_collection_byte_for_byte_unchanged(
+    fresh_db: sqlite_utils.Database, db_path: Path, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    fresh_db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = db_path.read_bytes()
+    write_deck("interview.yaml", DECK.replace("back: A release", "bakc: A release"))
+    write_deck("second.yaml", "deck: Two\nnotes:\n  - {id: new, front: a, back: b}\n")
+    with pytest.raises(SourceError) as raised:
+        compile_decks(fresh_db, decks, NOW)
+    assert [p.line for p in raised.value.problems] == [5]
+    fresh_db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert db_path.read_bytes() == before
+
+
+def test_duplicate_id_against_an_unchanged_file(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("interview.yaml", DECK)
+    compile_decks(fresh_db, decks, NOW)
+    write_deck("copy.yaml", "deck: Other\nnotes:\n  - {id: canary, front: a, back: b}\n")
+    with pytest.raises(SourceError) as raised:
+        compile_decks(fresh_db, decks, NOW)
+    message = str(raised.value)
+    assert "copy.yaml:3:5: error: duplicate note id 'canary' (also at " in message
+    assert "interview.yaml:3)" in message
+
+
+def test_missing_decks_directory_is_a_clear_error(fresh_db: sqlite_utils.Database, tmp_path: Path) -> None:
+    from flashcards.errors import CardsError
+
+    with pytest.raises(CardsError, match="does not exist"):
+        compile_decks(fresh_db, tmp_path / "nowhere", NOW)
+
+
+def test_pending_migration_backs_up_the_collection_first(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flashcards import store
+
+    store.open_collection(db_path).conn.close()
+    extra = store.Migrations("cards")
+    for migration in store.migrations._migrations:
+        extra(name=migration.name)(migration.fn)
+
+    @extra(name="9999_example")
+    def _example(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE example (id INTEGER)")
+
+    monkeypatch.setattr(store, "migrations", extra)
+    db = store.open_collection(db_path)
+    assert db["example"].exists()
+    backup = sqlite_utils.Database(db_path.parent / "collection.db.bak-before-9999_example")
+    assert backup["cards"].exists() and not backup["example"].exists()
