@@ -26,7 +26,9 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_cards(db: sqlite_utils.Database, deck: str | None = None, include_retired: bool = False) -> list[dict[str, Any]]:
+def list_cards(
+    db: sqlite_utils.Database, deck: str | None = None, include_retired: bool = False
+) -> list[dict[str, Any]]:
     """Return cards in source order, optionally restricted to a deck (with sub-decks)."""
     condition, params = deck_filter(deck, "c.deck")
     if not include_retired:
@@ -57,9 +59,13 @@ def resolve_card_id(db: sqlite_utils.Database, card_id: str) -> str:
     """Return the card id meant by ``card_id``: exact, a unique prefix, or a note with one card."""
     if db.execute("SELECT 1 FROM cards WHERE id = ?", [card_id]).fetchone():
         return card_id
-    candidates = [row[0] for row in db.execute(
-        "SELECT id FROM cards WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 11", [_like_prefix(card_id) + "%"]
-    )]
+    candidates: list[str] = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM cards WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 11",
+            [_like_prefix(card_id) + "%"],
+        )
+    ]
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
@@ -81,7 +87,8 @@ def card_detail(db: sqlite_utils.Database, card_id: str, decks_dir: Path) -> dic
     reviews = [
         {"rating": r[0], "reviewed_at": r[1], "duration_ms": r[2], "due": r[3], "state": STATE_NAMES[r[4]]}
         for r in db.execute(
-            "SELECT rating, reviewed_at, duration_ms, due, state FROM reviews WHERE card_id = ? ORDER BY id", [card_id]
+            "SELECT rating, reviewed_at, duration_ms, due, state FROM reviews WHERE card_id = ? ORDER BY id",
+            [card_id],
         )
     ]
     return {

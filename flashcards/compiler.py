@@ -91,14 +91,18 @@ def check_paths(paths: Iterable[Path]) -> tuple[list[DeckFile], list[Problem]]:
 
 def _scan(decks_dir: Path) -> list[_Source]:
     if not decks_dir.is_dir():
-        raise CardsError(f"decks directory {display_path(decks_dir)} does not exist; pass --decks DIR or set $CARDS_DECKS")
+        raise CardsError(
+            f"decks directory {display_path(decks_dir)} does not exist; pass --decks DIR or set $CARDS_DECKS"
+        )
     sources = []
     for path in find_deck_files([decks_dir]):
         try:
             data = path.read_bytes()
         except OSError as error:
             raise CardsError(f"{display_path(path)}: cannot read: {error.strerror}") from None
-        sources.append(_Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest()))
+        sources.append(
+            _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
+        )
     return sources
 
 
@@ -137,8 +141,12 @@ def compile_decks(db: sqlite_utils.Database, decks_dir: Path, now: datetime) -> 
         db.conn.executemany("DELETE FROM deck_files WHERE path = ?", [(p,) for p in removed])
     result.files_compiled = len(changed)
     result.files_removed = len(removed)
-    result.notes.unchanged = _count(db, "notes") - result.notes.added - result.notes.updated - result.notes.restored
-    result.cards.unchanged = _count(db, "cards") - result.cards.added - result.cards.updated - result.cards.restored
+    result.notes.unchanged = (
+        _count(db, "notes") - result.notes.added - result.notes.updated - result.notes.restored
+    )
+    result.cards.unchanged = (
+        _count(db, "cards") - result.cards.added - result.cards.updated - result.cards.restored
+    )
     return result
 
 
@@ -155,7 +163,9 @@ def _placeholders(items: list[Any]) -> str:
     return ", ".join("?" * len(items))
 
 
-def _ids_elsewhere(db: sqlite_utils.Database, ids: list[str], touched: list[str], decks_dir: Path) -> dict[str, str]:
+def _ids_elsewhere(
+    db: sqlite_utils.Database, ids: list[str], touched: list[str], decks_dir: Path
+) -> dict[str, str]:
     """Active notes with these ids that live in files not being recompiled: id -> file:line."""
     found: dict[str, str] = {}
     for chunk in _chunks(ids):
@@ -169,22 +179,45 @@ def _ids_elsewhere(db: sqlite_utils.Database, ids: list[str], touched: list[str]
     return found
 
 
-def _type_conflicts(db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str], decks_dir: Path) -> list[Problem]:
+def _type_conflicts(
+    db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str], decks_dir: Path
+) -> list[Problem]:
     problems = []
     for deck_file in loaded:
         for name, (note_type, line, column) in deck_file.types.items():
-            row = db.execute("SELECT fingerprint, source_file FROM note_types WHERE name = ?", [name]).fetchone()
+            row = db.execute(
+                "SELECT fingerprint, source_file FROM note_types WHERE name = ?", [name]
+            ).fetchone()
             if row and row[1] not in touched and row[1] is not None and row[0] != note_type.fingerprint():
                 where = display_path(decks_dir / row[1])
-                problems.append(Problem(deck_file.path, line, column, f"note type '{name}' is declared differently in {where}; make them identical or rename one"))
+                problems.append(
+                    Problem(
+                        deck_file.path,
+                        line,
+                        column,
+                        f"note type '{name}' is declared differently in {where}; make them identical or rename one",
+                    )
+                )
     return problems
 
 
-def _write_types(db: sqlite_utils.Database, loaded: list[DeckFile], relative_of: dict[str, str], stamp: str) -> None:
-    rows = [(t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()]
+def _write_types(
+    db: sqlite_utils.Database, loaded: list[DeckFile], relative_of: dict[str, str], stamp: str
+) -> None:
+    rows: list[tuple[str, str, str, str | None, str]] = [
+        (t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()
+    ]
     for deck_file in loaded:
         for note_type, _, _ in deck_file.types.values():
-            rows.append((note_type.name, json.dumps(note_type.definition()), note_type.fingerprint(), relative_of[deck_file.path], stamp))
+            rows.append(
+                (
+                    note_type.name,
+                    json.dumps(note_type.definition()),
+                    note_type.fingerprint(),
+                    relative_of[deck_file.path],
+                    stamp,
+                )
+            )
     db.conn.executemany(
         "INSERT INTO note_types(name, definition, fingerprint, source_file, modified_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, source_file = excluded.source_file, "
@@ -194,15 +227,24 @@ def _write_types(db: sqlite_utils.Database, loaded: list[DeckFile], relative_of:
     )
 
 
-def _write_notes(db: sqlite_utils.Database, notes: list[Note], relative_of: dict[str, str], stamp: str, result: CompileResult) -> None:
+def _write_notes(
+    db: sqlite_utils.Database,
+    notes: list[Note],
+    relative_of: dict[str, str],
+    stamp: str,
+    result: CompileResult,
+) -> None:
     existing: dict[str, tuple[str, str | None]] = {}
     cards_existing: dict[str, dict[str, tuple[str, str, str, int, str, str | None]]] = {}
     for chunk in _chunks([n.id for n in notes]):
         marks = _placeholders(chunk)
-        for note_id, content_hash, retired in db.execute(f"SELECT id, content_hash, retired_at FROM notes WHERE id IN ({marks})", chunk):
+        for note_id, content_hash, retired in db.execute(
+            f"SELECT id, content_hash, retired_at FROM notes WHERE id IN ({marks})", chunk
+        ):
             existing[note_id] = (content_hash, retired)
         for row in db.execute(
-            f"SELECT note_id, id, deck, front, back, ordinal, template, retired_at FROM cards WHERE note_id IN ({marks})", chunk
+            f"SELECT note_id, id, deck, front, back, ordinal, template, retired_at FROM cards WHERE note_id IN ({marks})",
+            chunk,
         ):
             cards_existing.setdefault(row[0], {})[row[1]] = row[2:]
     note_rows = []
@@ -221,10 +263,21 @@ def _write_notes(db: sqlite_utils.Database, notes: list[Note], relative_of: dict
                 result.notes.restored += 1
             elif previous[0] != content_hash:
                 result.notes.updated += 1
-            modified = stamp if previous[0] != content_hash else None
+            modified = stamp if previous[0] != content_hash else ""
         note_rows.append(
-            (note.id, note.type.name, note.deck, json.dumps(note.fields, ensure_ascii=False), json.dumps(list(note.tags), ensure_ascii=False),
-             source_file, note.line, content_hash, stamp, modified or stamp, modified)
+            (
+                note.id,
+                note.type.name,
+                note.deck,
+                json.dumps(note.fields, ensure_ascii=False),
+                json.dumps(list(note.tags), ensure_ascii=False),
+                source_file,
+                note.line,
+                content_hash,
+                stamp,
+                modified or stamp,
+                modified,
+            )
         )
         new_ids = set()
         old_cards = cards_existing.get(note.id, {})
@@ -234,14 +287,45 @@ def _write_notes(db: sqlite_utils.Database, notes: list[Note], relative_of: dict
             old = old_cards.get(card.id)
             if old is None:
                 result.cards.added += 1
-                card_inserts.append((card.id, card.note_id, card.template, card.ordinal, card.deck, card.front, card.back, position, stamp, stamp))
+                card_inserts.append(
+                    (
+                        card.id,
+                        card.note_id,
+                        card.template,
+                        card.ordinal,
+                        card.deck,
+                        card.front,
+                        card.back,
+                        position,
+                        stamp,
+                        stamp,
+                    )
+                )
                 continue
-            content_changed = (old[0], old[1], old[2], old[3], old[4]) != (card.deck, card.front, card.back, card.ordinal, card.template)
+            content_changed = (old[0], old[1], old[2], old[3], old[4]) != (
+                card.deck,
+                card.front,
+                card.back,
+                card.ordinal,
+                card.template,
+            )
             if old[5] is not None:
                 result.cards.restored += 1
             elif content_changed:
                 result.cards.updated += 1
-            card_updates.append((card.deck, card.front, card.back, card.ordinal, card.template, position, content_changed, stamp, card.id))
+            card_updates.append(
+                (
+                    card.deck,
+                    card.front,
+                    card.back,
+                    card.ordinal,
+                    card.template,
+                    position,
+                    content_changed,
+                    stamp,
+                    card.id,
+                )
+            )
         for card_id, old in old_cards.items():
             if card_id not in new_ids and old[5] is None:
                 card_retire.append((stamp, card_id))
@@ -249,7 +333,7 @@ def _write_notes(db: sqlite_utils.Database, notes: list[Note], relative_of: dict
         "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, modified_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, deck = excluded.deck, "
         "fields = excluded.fields, tags = excluded.tags, source_file = excluded.source_file, source_line = excluded.source_line, "
-        "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(?, modified_at)",
+        "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(nullif(?, ''), modified_at)",
         note_rows,
     )
     db.conn.executemany(
@@ -266,14 +350,22 @@ def _write_notes(db: sqlite_utils.Database, notes: list[Note], relative_of: dict
     result.cards.retired += len(card_retire)
 
 
-def _retire_missing(db: sqlite_utils.Database, kept: set[str], touched: list[str], stamp: str, result: CompileResult) -> None:
+def _retire_missing(
+    db: sqlite_utils.Database, kept: set[str], touched: list[str], stamp: str, result: CompileResult
+) -> None:
     gone: list[str] = []
     for chunk in _chunks(touched):
-        rows = db.execute(f"SELECT id FROM notes WHERE retired_at IS NULL AND source_file IN ({_placeholders(chunk)})", chunk)
+        rows = db.execute(
+            f"SELECT id FROM notes WHERE retired_at IS NULL AND source_file IN ({_placeholders(chunk)})",
+            chunk,
+        )
         gone.extend(note_id for (note_id,) in rows if note_id not in kept)
     for chunk in _chunks(gone):
         marks = _placeholders(chunk)
         db.execute(f"UPDATE notes SET retired_at = ? WHERE id IN ({marks})", [stamp, *chunk])
-        cursor = db.execute(f"UPDATE cards SET retired_at = ? WHERE retired_at IS NULL AND note_id IN ({marks})", [stamp, *chunk])
+        cursor = db.execute(
+            f"UPDATE cards SET retired_at = ? WHERE retired_at IS NULL AND note_id IN ({marks})",
+            [stamp, *chunk],
+        )
         result.cards.retired += cursor.rowcount
     result.notes.retired += len(gone)

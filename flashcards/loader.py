@@ -89,7 +89,10 @@ class _Reader:
         while stack:
             node, depth = stack.pop()
             if id(node) in seen:
-                self.problem(node, "anchors and aliases (&name, *name) are not supported in deck files; write the value out")
+                self.problem(
+                    node,
+                    "anchors and aliases (&name, *name) are not supported in deck files; write the value out",
+                )
                 return False
             seen.add(id(node))
             if node.tag not in _PLAIN_TAGS:
@@ -106,7 +109,9 @@ class _Reader:
                 stack.extend((item, depth + 1) for item in node.value)
         return True
 
-    def mapping(self, node: yaml.Node, what: str, allowed: Iterable[str] | None) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    def mapping(
+        self, node: yaml.Node, what: str, allowed: Iterable[str] | None
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         """Return a mapping's entries by key; report non-mappings, duplicate and unknown keys."""
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, f"{what} must be a mapping of keys to values, not {_kind(node)}")
@@ -131,7 +136,11 @@ class _Reader:
     def text(self, node: yaml.Node, what: str, required: bool = False) -> str | None:
         """Return a scalar's text exactly as written; report lists and mappings."""
         if not isinstance(node, yaml.ScalarNode):
-            hint = "; for a Markdown list use a block scalar ('|')" if isinstance(node, yaml.SequenceNode) else ""
+            hint = (
+                "; for a Markdown list use a block scalar ('|')"
+                if isinstance(node, yaml.SequenceNode) and what.startswith("field")
+                else ""
+            )
             self.problem(node, f"{what} must be text, not {_kind(node)}{hint}")
             return None
         value = "" if node.tag == _NULL else node.value
@@ -140,7 +149,9 @@ class _Reader:
             return None
         return value
 
-    def names(self, node: yaml.Node, what: str, pattern: re.Pattern[str], rule: str) -> list[tuple[str, yaml.Node]]:
+    def names(
+        self, node: yaml.Node, what: str, pattern: re.Pattern[str], rule: str
+    ) -> list[tuple[str, yaml.Node]]:
         """Return a list of names (a sequence of scalars, or one scalar)."""
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         found: list[tuple[str, yaml.Node]] = []
@@ -172,7 +183,9 @@ class _Reader:
         self.result.deck = deck
         file_tags: tuple[str, ...] = ()
         if "tags" in entries:
-            file_tags = tuple(t for t, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces"))
+            file_tags = tuple(
+                t for t, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces")
+            )
         types = dict(BUILTINS)
         if "types" in entries:
             declared = self.mapping(entries["types"][1], "'types'", None) or {}
@@ -180,11 +193,18 @@ class _Reader:
                 note_type = self.note_type(name, key_node, value_node)
                 if note_type is not None:
                     types[name] = note_type
-                    self.result.types[name] = (note_type, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                    self.result.types[name] = (
+                        note_type,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
         if "notes" in entries:
             notes_node = entries["notes"][1]
             if not isinstance(notes_node, yaml.SequenceNode):
-                self.problem(notes_node, f"'notes' must be a list of notes (lines starting with '- '), not {_kind(notes_node)}")
+                self.problem(
+                    notes_node,
+                    f"'notes' must be a list of notes (lines starting with '- '), not {_kind(notes_node)}",
+                )
                 return
             for item in notes_node.value:
                 note = self.note(item, types, deck, file_tags)
@@ -196,7 +216,9 @@ class _Reader:
             self.problem(key_node, f"'{name}' is a built-in note type; choose another name")
             return None
         if not _NAME.match(name):
-            self.problem(key_node, f"note type name '{name}' is not valid: use lower-case letters, digits, '-' and '_'")
+            self.problem(
+                key_node, f"note type name '{name}' is not valid: use lower-case letters, digits, '-' and '_'"
+            )
             return None
         what = f"note type '{name}'"
         entries = self.mapping(node, what, _TYPE_KEYS)
@@ -213,7 +235,9 @@ class _Reader:
             return None
         fields: list[str] = []
         ok = True
-        for field_name, item in self.names(fields_node, "field name", _FIELD, "use letters, digits and '_', starting with a letter"):
+        for field_name, item in self.names(
+            fields_node, "field name", _FIELD, "use letters, digits and '_', starting with a letter"
+        ):
             if field_name in RESERVED_KEYS:
                 self.problem(item, f"'{field_name}' is reserved for every note; name the field differently")
                 ok = False
@@ -228,7 +252,10 @@ class _Reader:
         if "key" in entries:
             key_value = self.text(entries["key"][1], f"'key' of {what}", required=True)
             if key_value is not None and key_value not in fields:
-                self.problem(entries["key"][1], f"key field '{key_value}' is not a field of {what}{_suggest(key_value, fields)}")
+                self.problem(
+                    entries["key"][1],
+                    f"key field '{key_value}' is not a field of {what}{_suggest(key_value, fields)}",
+                )
                 ok = False
             elif key_value is not None:
                 key = key_value
@@ -248,9 +275,13 @@ class _Reader:
             return None
         return NoteType(name, tuple(fields), key, tuple(built))
 
-    def template(self, what: str, fields: list[str], name: str, key_node: yaml.Node, node: yaml.Node) -> Template | None:
+    def template(
+        self, what: str, fields: list[str], name: str, key_node: yaml.Node, node: yaml.Node
+    ) -> Template | None:
         if not _NAME.match(name):
-            self.problem(key_node, f"template name '{name}' is not valid: use lower-case letters, digits, '-' and '_'")
+            self.problem(
+                key_node, f"template name '{name}' is not valid: use lower-case letters, digits, '-' and '_'"
+            )
             return None
         where = f"template '{name}' of {what}"
         entries = self.mapping(node, where, _TEMPLATE_KEYS)
@@ -274,7 +305,10 @@ class _Reader:
             bad = False
             for field_name, _ in named:
                 if field_name == "FrontSide":
-                    self.problem(value_node, f"{where}: the back is always shown under the front; remove '{{{{FrontSide}}}}'")
+                    self.problem(
+                        value_node,
+                        f"{where}: the back is always shown under the front; remove '{{{{FrontSide}}}}'",
+                    )
                     bad = True
                 elif field_name not in fields:
                     self.problem(
@@ -283,7 +317,10 @@ class _Reader:
                     )
                     bad = True
             if side == "front" and not named and not bad:
-                self.problem(value_node, f"{where}: the front names no field, so every card would ask the same; add one like '{{{{{fields[0] if fields else 'field'}}}}}'")
+                self.problem(
+                    value_node,
+                    f"{where}: the front names no field, so every card would ask the same; add one like '{{{{{fields[0] if fields else 'field'}}}}}'",
+                )
                 bad = True
             if not bad:
                 sides[side] = source
@@ -291,9 +328,13 @@ class _Reader:
             return None
         return Template(name, sides["front"], sides["back"])
 
-    def note(self, node: yaml.Node, types: dict[str, NoteType], deck: str, file_tags: tuple[str, ...]) -> Note | None:
+    def note(
+        self, node: yaml.Node, types: dict[str, NoteType], deck: str, file_tags: tuple[str, ...]
+    ) -> Note | None:
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"a note must be a mapping of fields (like 'front:' and 'back:'), not {_kind(node)}")
+            self.problem(
+                node, f"a note must be a mapping of fields (like 'front:' and 'back:'), not {_kind(node)}"
+            )
             return None
         type_name = "basic"
         for key_node, value_node in node.value:
@@ -302,7 +343,10 @@ class _Reader:
                 if not type_name:
                     return None
                 if type_name not in types:
-                    self.problem(value_node, f"unknown note type '{type_name}'{_suggest(type_name, list(types))}; declare it under 'types:'")
+                    self.problem(
+                        value_node,
+                        f"unknown note type '{type_name}'{_suggest(type_name, list(types))}; declare it under 'types:'",
+                    )
                     return None
                 break
         note_type = types[type_name]
@@ -328,23 +372,36 @@ class _Reader:
             id_node = entries["id"][1]
             note_id = self.text(id_node, "'id'", required=True) or ""
             if note_id and (not _ID.match(note_id) or len(note_id) > 128):
-                self.problem(id_node, f"id '{note_id}' is not valid: use letters, digits and '-_.:' (at most 128), starting with a letter or digit")
+                self.problem(
+                    id_node,
+                    f"id '{note_id}' is not valid: use letters, digits and '-_.:' (at most 128), starting with a letter or digit",
+                )
                 note_id = ""
         elif fields.get(note_type.key, "").strip():
             note_id = derived_id(type_name, fields[note_type.key])
             if note_id.endswith(":"):
-                self.problem(node, f"cannot derive an id from key field '{note_type.key}'; give the note an 'id:'")
+                self.problem(
+                    node, f"cannot derive an id from key field '{note_type.key}'; give the note an 'id:'"
+                )
                 note_id = ""
         if note_type.kind == "cloze" and not self.cloze_text(entries, node):
             return None
-        required = ("front",) if type_name == "basic" else ("front", "back") if type_name == "reversed" else ()
+        required = (
+            ("front",) if type_name == "basic" else ("front", "back") if type_name == "reversed" else ()
+        )
         for field_name in required:
             if not fields[field_name].strip() and len(self.result.problems) == before:
-                self.problem(entries[field_name][1] if field_name in entries else node, f"field '{field_name}' of a '{type_name}' note is empty")
+                self.problem(
+                    entries[field_name][1] if field_name in entries else node,
+                    f"field '{field_name}' of a '{type_name}' note is empty",
+                )
         if len(self.result.problems) > before:
             return None
         if not note_id:
-            self.problem(node, f"cannot derive an id: key field '{note_type.key}' is empty; give the note an 'id:' or fill '{note_type.key}'")
+            self.problem(
+                node,
+                f"cannot derive an id: key field '{note_type.key}' is empty; give the note an 'id:' or fill '{note_type.key}'",
+            )
             return None
         note = Note(
             id=note_id,
@@ -416,14 +473,20 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                reader.problem(None, f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files")
+                reader.problem(
+                    None,
+                    f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
+                )
                 return reader.result
             data = path.read_bytes()
         except OSError as error:
             reader.problem(None, f"cannot read the file: {error.strerror}")
             return reader.result
     if len(data) > MAX_FILE_BYTES:
-        reader.problem(None, f"file is {len(data) / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files")
+        reader.problem(
+            None,
+            f"file is {len(data) / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
+        )
         return reader.result
     try:
         text = data.decode("utf-8-sig")
@@ -432,7 +495,9 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
         line = before.count(b"\n") + 1
         column = error.start - (before.rfind(b"\n") + 1) + 1
         reader.result.problems.append(
-            Problem(shown, line, column, f"file is not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8")
+            Problem(
+                shown, line, column, f"file is not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8"
+            )
         )
         return reader.result
     try:
@@ -463,7 +528,11 @@ def find_deck_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in DECK_SUFFIXES and p.is_file() and not _hidden(p, path))
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in DECK_SUFFIXES and p.is_file() and not _hidden(p, path)
+                )
             )
         else:
             found.append(path)
@@ -489,7 +558,14 @@ def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None 
             continue
         for note in notes:
             others = ", ".join(s for s in elsewhere if s != note.source)
-            problems.append(Problem(note.path, note.line, note.column, f"duplicate note id '{note_id}' (also at {others}); give one of them another 'id:'"))
+            problems.append(
+                Problem(
+                    note.path,
+                    note.line,
+                    note.column,
+                    f"duplicate note id '{note_id}' (also at {others}); give one of them another 'id:'",
+                )
+            )
     declared: dict[str, list[tuple[NoteType, str, int, int]]] = {}
     for deck_file in files:
         for name, (note_type, line, column) in deck_file.types.items():
@@ -498,5 +574,12 @@ def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None 
         if len({p[0].fingerprint() for p in places}) > 1:
             for _, path, line, column in places:
                 others = ", ".join(f"{p}:{ln}" for _, p, ln, _ in places if (p, ln) != (path, line))
-                problems.append(Problem(path, line, column, f"note type '{name}' is declared differently at {others}; make them identical or rename one"))
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        column,
+                        f"note type '{name}' is declared differently at {others}; make them identical or rename one",
+                    )
+                )
     return problems

@@ -67,7 +67,9 @@ class NoteType:
         return digest(self.definition())
 
 
-BASIC = NoteType("basic", ("front", "back"), "front", (Template("card", "{{front}}", "{{back}}"),), builtin=True)
+BASIC = NoteType(
+    "basic", ("front", "back"), "front", (Template("card", "{{front}}", "{{back}}"),), builtin=True
+)
 REVERSED = NoteType(
     "reversed",
     ("front", "back"),

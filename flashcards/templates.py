@@ -63,7 +63,9 @@ def parse_template(source: str) -> tuple[Node, ...]:
             name = inner[1:].strip()
             open_name, inverted, offset, body = stack.pop() if len(stack) > 1 else ("", False, 0, [])
             if not open_name:
-                raise TemplateSyntaxError(f"'{{{{/{name}}}}}' closes a section that was never opened", match.start())
+                raise TemplateSyntaxError(
+                    f"'{{{{/{name}}}}}' closes a section that was never opened", match.start()
+                )
             if name != open_name:
                 raise TemplateSyntaxError(
                     f"'{{{{/{name}}}}}' closes section '{open_name}'; close it with '{{{{/{open_name}}}}}'",

@@ -44,7 +44,9 @@ def add_review(db: sqlite_utils.Database, card_id: str) -> None:
     )
 
 
-def test_first_compile_adds_everything(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_first_compile_adds_everything(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     write_deck("interview.yaml", DECK)
     result = compile_decks(fresh_db, decks, NOW)
     assert result.notes.as_dict() == {"added": 3, "updated": 0, "retired": 0, "restored": 0, "unchanged": 0}
@@ -60,7 +62,9 @@ def test_first_compile_adds_everything(fresh_db: sqlite_utils.Database, decks: P
     assert row == ("interview.yaml", 6)
 
 
-def test_second_compile_skips_unchanged_files(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_second_compile_skips_unchanged_files(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     result = compile_decks(fresh_db, decks, NOW)
@@ -70,7 +74,9 @@ def test_second_compile_skips_unchanged_files(fresh_db: sqlite_utils.Database, d
     assert result.cards.unchanged == 5
 
 
-def test_editing_text_keeps_the_id_and_the_history(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_editing_text_keeps_the_id_and_the_history(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     add_review(fresh_db, "canary/card")
@@ -79,11 +85,17 @@ def test_editing_text_keeps_the_id_and_the_history(fresh_db: sqlite_utils.Databa
     result = compile_decks(fresh_db, decks, later)
     assert (result.notes.updated, result.notes.unchanged) == (1, 2)
     assert (result.cards.updated, result.cards.unchanged) == (1, 4)
-    back, modified = fresh_db.execute("SELECT back, modified_at FROM cards WHERE id = 'canary/card'").fetchone()
+    back, modified = fresh_db.execute(
+        "SELECT back, modified_at FROM cards WHERE id = 'canary/card'"
+    ).fetchone()
     assert back == "A release to 1% of traffic first."
     assert modified == clock.to_db(later)
-    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'canary'").fetchone()[0] == clock.to_db(later)
-    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'shadow'").fetchone()[0] == clock.to_db(NOW)
+    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'canary'").fetchone()[0] == clock.to_db(
+        later
+    )
+    assert fresh_db.execute("SELECT modified_at FROM notes WHERE id = 'shadow'").fetchone()[0] == clock.to_db(
+        NOW
+    )
     assert fresh_db.execute("SELECT count(*) FROM reviews WHERE card_id = 'canary/card'").fetchone()[0] == 1
 
 
@@ -93,7 +105,9 @@ def test_removed_note_is_retired_and_restored_with_its_history(
     write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     add_review(fresh_db, "shadow/reverse")
-    without_shadow = DECK.split("  - type: reversed")[0] + "  - type: cloze" + DECK.split("  - type: cloze")[1]
+    without_shadow = (
+        DECK.split("  - type: reversed")[0] + "  - type: cloze" + DECK.split("  - type: cloze")[1]
+    )
     write_deck("interview.yaml", without_shadow)
     result = compile_decks(fresh_db, decks, NOW)
     assert (result.notes.retired, result.cards.retired) == (1, 2)
@@ -108,7 +122,9 @@ def test_removed_note_is_retired_and_restored_with_its_history(
     assert fresh_db.execute("SELECT card_id FROM reviews").fetchall() == [("shadow/reverse",)]
 
 
-def test_deleting_a_file_retires_its_notes(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_deleting_a_file_retires_its_notes(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     path = write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     path.unlink()
@@ -118,7 +134,9 @@ def test_deleting_a_file_retires_its_notes(fresh_db: sqlite_utils.Database, deck
     assert len(card_ids(fresh_db, active=False)) == 5
 
 
-def test_moving_a_note_to_another_file_keeps_it(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_moving_a_note_to_another_file_keeps_it(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     add_review(fresh_db, "canary/card")
@@ -130,7 +148,9 @@ def test_moving_a_note_to_another_file_keeps_it(fresh_db: sqlite_utils.Database,
     assert result.notes.updated == 1
     row = fresh_db.execute("SELECT source_file, deck, retired_at FROM notes WHERE id = 'canary'").fetchone()
     assert row == ("more/other.yaml", "Interview::More", None)
-    assert fresh_db.execute("SELECT deck FROM cards WHERE id = 'canary/card'").fetchone()[0] == "Interview::More"
+    assert (
+        fresh_db.execute("SELECT deck FROM cards WHERE id = 'canary/card'").fetchone()[0] == "Interview::More"
+    )
 
 
 def test_template_no_longer_rendering_retires_only_that_card(
@@ -141,7 +161,11 @@ def test_template_no_longer_rendering_retires_only_that_card(
     write_deck("interview.yaml", DECK.replace("{{c2::frequent releases}}", "frequent releases"))
     result = compile_decks(fresh_db, decks, NOW)
     assert (result.cards.retired, result.cards.unchanged) == (1, 4)
-    assert (result.notes.updated, result.notes.added, result.notes.retired) == (1, 0, 0)  # cloze markup is not part of the id
+    assert (result.notes.updated, result.notes.added, result.notes.retired) == (
+        1,
+        0,
+        0,
+    )  # cloze markup is not part of the id
 
 
 def test_invalid_deck_leaves_the_collection_byte_for_byte_unchanged(
@@ -160,7 +184,9 @@ def test_invalid_deck_leaves_the_collection_byte_for_byte_unchanged(
     assert db_path.read_bytes() == before
 
 
-def test_duplicate_id_against_an_unchanged_file(fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]) -> None:
+def test_duplicate_id_against_an_unchanged_file(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
     write_deck("interview.yaml", DECK)
     compile_decks(fresh_db, decks, NOW)
     write_deck("copy.yaml", "deck: Other\nnotes:\n  - {id: canary, front: a, back: b}\n")
@@ -178,7 +204,9 @@ def test_missing_decks_directory_is_a_clear_error(fresh_db: sqlite_utils.Databas
         compile_decks(fresh_db, tmp_path / "nowhere", NOW)
 
 
-def test_pending_migration_backs_up_the_collection_first(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pending_migration_backs_up_the_collection_first(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flashcards import store
 
     store.open_collection(db_path).conn.close()

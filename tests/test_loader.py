@@ -80,14 +80,17 @@ def test_good_deck_loads_all_note_kinds(tmp_path: Path) -> None:
 
 
 def test_scalars_are_kept_as_written(tmp_path: Path) -> None:
-    result = load(tmp_path, """
+    result = load(
+        tmp_path,
+        """
         deck: D
         notes:
           - front: yes
             back: 3.20
           - front: "null?"
             back: ~
-    """)
+    """,
+    )
     assert result.problems == []
     assert result.notes[0].fields == {"front": "yes", "back": "3.20"}
     assert result.notes[1].fields == {"front": "null?", "back": ""}
@@ -102,15 +105,45 @@ def test_scalars_are_kept_as_written(tmp_path: Path) -> None:
             "deck.yaml:5:5: error: duplicate key 'back' in a 'basic' note (first at line 4); keep one",
             id="duplicate-key",
         ),
-        pytest.param("deck: D\ndeck: E\nnotes: []\n", "deck.yaml:2:1: error: duplicate key 'deck'", id="duplicate-top-key"),
-        pytest.param("deck: D\nnotes: {a: b}\n", "deck.yaml:2:8: error: 'notes' must be a list", id="wrong-type-notes"),
-        pytest.param("deck: D\nnotes:\n  - front: [a, b]\n", "deck.yaml:3:12: error: field 'front' must be text, not a list", id="wrong-type-field"),
-        pytest.param("deck: D\nnotes:\n  - just text\n", "deck.yaml:3:5: error: a note must be a mapping", id="wrong-type-note"),
+        pytest.param(
+            "deck: D\ndeck: E\nnotes: []\n",
+            "deck.yaml:2:1: error: duplicate key 'deck'",
+            id="duplicate-top-key",
+        ),
+        pytest.param(
+            "deck: D\nnotes: {a: b}\n", "deck.yaml:2:8: error: 'notes' must be a list", id="wrong-type-notes"
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - front: [a, b]\n",
+            "deck.yaml:3:12: error: field 'front' must be text, not a list",
+            id="wrong-type-field",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - just text\n",
+            "deck.yaml:3:5: error: a note must be a mapping",
+            id="wrong-type-note",
+        ),
         pytest.param("notes: []\n", "deck.yaml:1:1: error: missing key 'deck'", id="missing-deck"),
-        pytest.param("deck: D\nnotse: []\n", "deck.yaml:2:1: error: unknown key 'notse' in a deck file; did you mean 'notes'?", id="misspelt-key"),
-        pytest.param("deck: D\nnotes:\n  - front: a\n    bakc: b\n", "deck.yaml:4:5: error: unknown key 'bakc' in a 'basic' note; did you mean 'back'?", id="misspelt-field"),
-        pytest.param("deck: D\nnotes:\n  - back: b\n", "deck.yaml:3:5: error: field 'front' of a 'basic' note is empty", id="missing-front"),
-        pytest.param("deck: D\nnotes:\n  - type: clozed\n    text: x\n", "deck.yaml:3:11: error: unknown note type 'clozed'; did you mean 'cloze'?", id="unknown-type"),
+        pytest.param(
+            "deck: D\nnotse: []\n",
+            "deck.yaml:2:1: error: unknown key 'notse' in a deck file; did you mean 'notes'?",
+            id="misspelt-key",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - front: a\n    bakc: b\n",
+            "deck.yaml:4:5: error: unknown key 'bakc' in a 'basic' note; did you mean 'back'?",
+            id="misspelt-field",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - back: b\n",
+            "deck.yaml:3:5: error: field 'front' of a 'basic' note is empty",
+            id="missing-front",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - type: clozed\n    text: x\n",
+            "deck.yaml:3:11: error: unknown note type 'clozed'; did you mean 'cloze'?",
+            id="unknown-type",
+        ),
         pytest.param(
             "deck: D\ntypes:\n  t:\n    fields: [a]\n    templates:\n      one: {front: '{{b}}', back: '{{a}}'}\n",
             "deck.yaml:6:20: error: template 'one' of note type 't', front: names field 'b', which note type 't' does not have",
@@ -131,21 +164,67 @@ def test_scalars_are_kept_as_written(tmp_path: Path) -> None:
             "deck.yaml:6:20: error: template 'one' of note type 't', front: section 'a' is never closed",
             id="template-unclosed-section",
         ),
-        pytest.param("deck: D\nnotes:\n  - type: cloze\n    text: no deletion here\n", "deck.yaml:4:11: error: cloze text has no deletion", id="cloze-without-deletion"),
-        pytest.param("deck: D\nnotes:\n  - type: cloze\n    text: '{{c1:oops}}'\n", "deck.yaml:4:11: error: malformed cloze", id="cloze-malformed"),
-        pytest.param("deck: D\nnotes:\n  - type: cloze\n    text: 'a {{c1::open'\n", "deck.yaml:4:11: error: cloze 'c1' is not closed", id="cloze-unclosed"),
-        pytest.param("deck: D\nnotes:\n  - type: cloze\n    text: '{{c0::zero}}'\n", "deck.yaml:4:11: error: cloze numbers start at 1", id="cloze-zero"),
+        pytest.param(
+            "deck: D\nnotes:\n  - type: cloze\n    text: no deletion here\n",
+            "deck.yaml:4:11: error: cloze text has no deletion",
+            id="cloze-without-deletion",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - type: cloze\n    text: '{{c1:oops}}'\n",
+            "deck.yaml:4:11: error: malformed cloze",
+            id="cloze-malformed",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - type: cloze\n    text: 'a {{c1::open'\n",
+            "deck.yaml:4:11: error: cloze 'c1' is not closed",
+            id="cloze-unclosed",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - type: cloze\n    text: '{{c0::zero}}'\n",
+            "deck.yaml:4:11: error: cloze numbers start at 1",
+            id="cloze-zero",
+        ),
         pytest.param("", "deck.yaml:1:1: error: file is empty", id="empty-file"),
         pytest.param("# only a comment\n", "deck.yaml:1:1: error: file is empty", id="comment-only"),
-        pytest.param("deck: &d D\nnotes:\n  - {front: *d, back: b}\n", "error: anchors and aliases", id="alias"),
-        pytest.param("deck: !!python/object:os.system D\nnotes: []\n", "deck.yaml:1:7: error: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed", id="python-tag"),
-        pytest.param("deck: !custom D\nnotes: []\n", "error: YAML tag '!custom' is not allowed", id="custom-tag"),
-        pytest.param("deck: D\ntags: [has space]\nnotes: []\n", "deck.yaml:2:8: error: tag 'has space' is not valid", id="bad-tag"),
-        pytest.param("deck: D\nnotes:\n  - {id: 'bad id', front: a}\n", "error: id 'bad id' is not valid", id="bad-id"),
-        pytest.param("deck: A::::B\nnotes: []\n", "deck.yaml:1:7: error: deck name 'A::::B' has an empty part", id="bad-deck-name"),
-        pytest.param("deck: D\ntypes:\n  basic: {fields: [a], templates: {x: {front: '{{a}}', back: b}}}\n", "deck.yaml:3:3: error: 'basic' is a built-in note type", id="builtin-redeclared"),
-        pytest.param("deck: D\ntypes:\n  t: {fields: [id], templates: {x: {front: '{{id}}', back: b}}}\n", "error: 'id' is reserved", id="reserved-field"),
-        pytest.param("deck: D\ntypes:\n  t:\n    fields: [a]\n    templates:\n      x: {front: '{{a}}', back: '{{FrontSide}} {{a}}'}\n", "remove '{{FrontSide}}'", id="frontside"),
+        pytest.param(
+            "deck: &d D\nnotes:\n  - {front: *d, back: b}\n", "error: anchors and aliases", id="alias"
+        ),
+        pytest.param(
+            "deck: !!python/object:os.system D\nnotes: []\n",
+            "deck.yaml:1:7: error: YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+            id="python-tag",
+        ),
+        pytest.param(
+            "deck: !custom D\nnotes: []\n", "error: YAML tag '!custom' is not allowed", id="custom-tag"
+        ),
+        pytest.param(
+            "deck: D\ntags: [has space]\nnotes: []\n",
+            "deck.yaml:2:8: error: tag 'has space' is not valid",
+            id="bad-tag",
+        ),
+        pytest.param(
+            "deck: D\nnotes:\n  - {id: 'bad id', front: a}\n", "error: id 'bad id' is not valid", id="bad-id"
+        ),
+        pytest.param(
+            "deck: A::::B\nnotes: []\n",
+            "deck.yaml:1:7: error: deck name 'A::::B' has an empty part",
+            id="bad-deck-name",
+        ),
+        pytest.param(
+            "deck: D\ntypes:\n  basic: {fields: [a], templates: {x: {front: '{{a}}', back: b}}}\n",
+            "deck.yaml:3:3: error: 'basic' is a built-in note type",
+            id="builtin-redeclared",
+        ),
+        pytest.param(
+            "deck: D\ntypes:\n  t: {fields: [id], templates: {x: {front: '{{id}}', back: b}}}\n",
+            "error: 'id' is reserved",
+            id="reserved-field",
+        ),
+        pytest.param(
+            "deck: D\ntypes:\n  t:\n    fields: [a]\n    templates:\n      x: {front: '{{a}}', back: '{{FrontSide}} {{a}}'}\n",
+            "remove '{{FrontSide}}'",
+            id="frontside",
+        ),
     ],
 )
 def test_problems_are_located(tmp_path: Path, text: str, expected: str) -> None:
@@ -156,7 +235,9 @@ def test_problems_are_located(tmp_path: Path, text: str, expected: str) -> None:
 
 
 def test_all_problems_of_a_file_are_collected(tmp_path: Path) -> None:
-    result = load(tmp_path, """
+    result = load(
+        tmp_path,
+        """
         deck: D
         notes:
           - front: ok
@@ -165,7 +246,8 @@ def test_all_problems_of_a_file_are_collected(tmp_path: Path) -> None:
           - type: cloze
             text: nothing
           - front: [x]
-    """)
+    """,
+    )
     assert [p.line for p in result.problems] == [5, 7, 8]
     assert len(result.notes) == 1
 
@@ -213,7 +295,9 @@ def test_absurd_nesting_is_refused(tmp_path: Path, depth: int) -> None:
 
 def test_duplicate_ids_are_reported_at_both_locations(tmp_path: Path) -> None:
     first = load(tmp_path, "deck: A\nnotes:\n  - {id: same, front: a, back: b}\n", "a.yaml")
-    second = load(tmp_path, "deck: B\nnotes:\n  - front: c\n    back: d\n  - {id: same, front: e, back: f}\n", "b.yaml")
+    second = load(
+        tmp_path, "deck: B\nnotes:\n  - front: c\n    back: d\n  - {id: same, front: e, back: f}\n", "b.yaml"
+    )
     problems = [str(p) for p in cross_file_problems([first, second])]
     assert problems == [
         "a.yaml:3:5: error: duplicate note id 'same' (also at b.yaml:5); give one of them another 'id:'",
@@ -251,7 +335,9 @@ def test_any_text_gives_problems_or_notes_never_an_exception(tmp_path: Path, tex
 @given(
     st.lists(
         st.tuples(
-            st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=40).filter(lambda s: s.strip()),
+            st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=40).filter(
+                lambda s: s.strip()
+            ),
             st.text(st.characters(blacklist_categories=["Cs", "Cc"]), max_size=40),
         ),
         min_size=1,
@@ -261,9 +347,14 @@ def test_any_text_gives_problems_or_notes_never_an_exception(tmp_path: Path, tex
 def test_any_front_and_back_round_trip_through_yaml(tmp_path: Path, pairs: list[tuple[str, str]]) -> None:
     import json
 
-    body = "".join(f"  - id: n{i}\n    front: {json.dumps(f, ensure_ascii=False)}\n    back: {json.dumps(b, ensure_ascii=False)}\n" for i, (f, b) in enumerate(pairs))
+    body = "".join(
+        f"  - id: n{i}\n    front: {json.dumps(f, ensure_ascii=False)}\n    back: {json.dumps(b, ensure_ascii=False)}\n"
+        for i, (f, b) in enumerate(pairs)
+    )
     path = tmp_path / "rt.yaml"
     path.write_text("deck: D\nnotes:\n" + body, encoding="utf-8")
     result = load_file(path, "rt.yaml")
     assert result.problems == []
-    assert [(n.fields["front"], n.fields["back"]) for n in result.notes] == [(f.strip("\n"), b.strip("\n")) for f, b in pairs]
+    assert [(n.fields["front"], n.fields["back"]) for n in result.notes] == [
+        (f.strip("\n"), b.strip("\n")) for f, b in pairs
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,15 @@ COMMANDS = {
 }
 
 
+class DisplayedError(click.ClickException):
+    """An error message shown as it is, on standard error, with exit code 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True, file=file)
+
+
 class LazyGroup(click.Group):
     """A group that imports each command's module only when that command runs."""
 
@@ -40,6 +48,19 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"flashcards.cli.{_module_name(cmd_name)}")
         command: click.Command = module.command
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; domain errors become one clean message and exit code 1."""
+        try:
+            return super().invoke(ctx)
+        except SourceError as error:
+            count = len(error.problems)
+            summary = f"{count} error{'s' if count != 1 else ''}; nothing was changed."
+            raise DisplayedError("\n".join([*(str(p) for p in error.problems), summary])) from None
+        except CardsError as error:
+            raise DisplayedError(f"error: {error}") from None
+        except sqlite3.OperationalError as error:
+            raise DisplayedError(f"error: the collection is busy or unusable ({error}); try again") from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
@@ -87,9 +108,18 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_option", metavar="PATH", help="Collection file (default: $CARDS_DB, else the per-user data directory).")
-@click.option("--decks", "decks_option", metavar="DIR", help="Decks directory (default: $CARDS_DECKS, else ./decks).")
+@click.group(
+    cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--db",
+    "db_option",
+    metavar="PATH",
+    help="Collection file (default: $CARDS_DB, else the per-user data directory).",
+)
+@click.option(
+    "--decks", "decks_option", metavar="DIR", help="Decks directory (default: $CARDS_DECKS, else ./decks)."
+)
 @click.version_option(__version__, "--version", prog_name="cards")
 @click.pass_context
 def cli(ctx: click.Context, db_option: str | None, decks_option: str | None) -> None:
@@ -108,30 +138,5 @@ def cli(ctx: click.Context, db_option: str | None, decks_option: str | None) -> 
 
 
 def main() -> None:
-    """Entry point: run the CLI and turn known errors into one clean message and exit 1."""
-    try:
-        code = cli.main(standalone_mode=False)
-        if isinstance(code, int):
-            sys.exit(code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except SourceError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        count = len(error.problems)
-        click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was changed.", err=True)
-        sys.exit(1)
-    except CardsError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    except sqlite3.OperationalError as error:
-        click.echo(f"error: the collection is not usable right now ({error}); try again", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """Entry point of the ``cards`` command."""
+    cli(prog_name="cards")

@@ -26,7 +26,9 @@ def command(env: Env, paths: tuple[Path, ...]) -> None:
         raise SourceError(problems)
     notes = sum(len(f.notes) for f in files)
     cards = sum(len(n.cards) for f in files for n in f.notes)
-    click.echo(f"{len(files)} file{'s' if len(files) != 1 else ''}, {notes} notes, {cards} cards: no problems.")
+    click.echo(
+        f"{len(files)} file{'s' if len(files) != 1 else ''}, {notes} notes, {cards} cards: no problems."
+    )
 
 
 command.help = (command.help or "").replace("{limit}", str(MAX_FILE_BYTES // 1048576))

@@ -1,0 +1,153 @@
+"""The command line: help, exit codes, located errors, JSON contracts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flashcards import __version__
+from flashcards.cli import COMMANDS, cli
+from tests.conftest import REPO
+
+DECK = """
+deck: Interview::Basics
+tags: [mlops]
+notes:
+  - id: canary
+    front: What is a *canary* deployment?
+    back: A release to a small slice of traffic first.
+  - type: cloze
+    text: "Canary limits the {{c1::blast radius}}."
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version() -> None:
+    assert run("--version") == (0, f"cards, version {__version__}\n", "")
+
+
+@pytest.mark.parametrize("name", [name for name in COMMANDS if cli.get_command(None, name)])  # type: ignore[arg-type]
+def test_every_command_has_help_and_a_readme_section(name: str) -> None:
+    code, out, _ = run(name, "--help")
+    assert code == 0
+    assert f"Usage: cli {name}" in out or f"Usage: cards {name}" in out
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert re.search(rf"^### `cards {name}", readme, re.MULTILINE), f"README has no section for cards {name}"
+
+
+def test_check_reports_located_errors_and_exits_1(write_deck: Callable[..., Path], decks: Path) -> None:
+    write_deck("bad.yaml", "deck: D\nnotes:\n  - front: a\n    bakc: b\n")
+    code, out, err = run("check")
+    assert code == 1
+    assert out == ""
+    lines = err.splitlines()
+    assert re.fullmatch(
+        r".*bad\.yaml:4:5: error: unknown key 'bakc' in a 'basic' note; did you mean 'back'\?", lines[0]
+    )
+    assert lines[-1] == "1 error; nothing was changed."
+
+
+def test_check_clean_prints_a_summary(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    assert run("check") == (0, "1 file, 2 notes, 2 cards: no problems.\n", "")
+
+
+def test_check_writes_nothing(write_deck: Callable[..., Path], db_path: Path) -> None:
+    write_deck("good.yaml", DECK)
+    run("check")
+    assert not db_path.exists()
+
+
+def test_compile_twice_then_everything_is_unchanged(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    code, out, _ = run("compile")
+    assert code == 0
+    assert out.splitlines() == [
+        "notes: 2 added, 0 updated, 0 retired, 0 unchanged",
+        "cards: 2 added, 0 updated, 0 retired, 0 unchanged",
+    ]
+    code, out, _ = run("compile", "--json")
+    assert json.loads(out)["cards"] == {"added": 0, "updated": 0, "retired": 0, "restored": 0, "unchanged": 2}
+
+
+def test_compile_with_an_invalid_deck_exits_1(write_deck: Callable[..., Path], db_path: Path) -> None:
+    write_deck("good.yaml", DECK)
+    run("compile")
+    write_deck("good.yaml", DECK.replace("id: canary", "id: [canary]"))
+    code, out, err = run("compile")
+    assert (code, out) == (1, "")
+    assert "good.yaml:4:9: error: 'id' must be text, not a list\n" in err
+
+
+def test_list_json_and_show_json_contract(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    code, out, _ = run("list", "--json")
+    assert code == 0
+    cards = json.loads(out)
+    assert [c["id"] for c in cards] == ["canary/card", "cloze:canary-limits-the-blast-radius/c1"]
+    assert {"id", "deck", "front", "back"} <= set(cards[0])
+    code, out, _ = run("show", "canary/card", "--json")
+    assert code == 0
+    card = json.loads(out)
+    assert card["source"].endswith("good.yaml:4")
+    assert card["note_id"] == "canary"
+    assert card["front"] == "What is a *canary* deployment?"
+    assert card["state"] == "new"
+    assert card["reviews"] == []
+    for key in ("id", "deck", "due", "stability", "difficulty", "back"):
+        assert key in card
+
+
+def test_list_filters_by_deck_with_subdecks(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    write_deck("other.yaml", "deck: Interviewing\nnotes:\n  - {id: x, front: a, back: b}\n")
+    ids = [c["id"] for c in json.loads(run("list", "--deck", "Interview", "--json")[1])]
+    assert ids == ["canary/card", "cloze:canary-limits-the-blast-radius/c1"]
+
+
+def test_show_unknown_card_is_a_clean_error(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    code, _, err = run("show", "nope")
+    assert code == 1
+    assert err == "error: no card 'nope'; `cards list` shows the ids\n"
+
+
+def test_usage_error_exits_2() -> None:
+    code, _, err = run("list", "--no-such-option")
+    assert code == 2
+    assert "No such option" in err
+
+
+def test_installed_entry_point_runs_without_traceback(
+    tmp_path: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("good.yaml", DECK)
+    result = subprocess.run(
+        [sys.executable, "-m", "flashcards", "show", "missing"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr == "error: no card 'missing'; `cards list` shows the ids\n"
+
+
+def test_unreadable_collection_is_a_clean_error(tmp_path: Path, write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    bogus = tmp_path / "not-a-db.db"
+    bogus.write_bytes(b"this is not sqlite" * 100)
+    code, _, err = run("--db", str(bogus), "list")
+    assert code == 1
+    assert err.startswith(f"error: {bogus}: not a usable cards collection")
