@@ -14,14 +14,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from flashcards import clock
 from flashcards.errors import CardsError, Problem, SourceError
-from flashcards.loader import DeckFile, cross_file_problems, find_deck_files, load_file
-from flashcards.model import BUILTINS, Note
+from flashcards.paths import find_deck_files
+
+if TYPE_CHECKING:
+    from flashcards.loader import DeckFile
+    from flashcards.model import Note
 
 _CHUNK = 500
 
@@ -75,6 +78,8 @@ def display_path(path: Path) -> str:
 
 def check_paths(paths: Iterable[Path]) -> tuple[list[DeckFile], list[Problem]]:
     """Validate deck files or directories without touching any collection."""
+    from flashcards.loader import cross_file_problems, load_file
+
     files = find_deck_files(paths)
     loaded: list[DeckFile] = []
     problems: list[Problem] = []
@@ -117,6 +122,8 @@ def compile_decks(db: sqlite_utils.Database, decks_dir: Path, now: datetime) -> 
         result.notes.unchanged = _count(db, "notes")
         result.cards.unchanged = _count(db, "cards")
         return result
+
+    from flashcards.loader import cross_file_problems, load_file
 
     loaded = [load_file(s.path, display_path(s.path), s.data) for s in changed]
     relative_of = {display_path(s.path): s.relative for s in changed}
@@ -204,6 +211,8 @@ def _type_conflicts(
 def _write_types(
     db: sqlite_utils.Database, loaded: list[DeckFile], relative_of: dict[str, str], stamp: str
 ) -> None:
+    from flashcards.model import BUILTINS
+
     rows: list[tuple[str, str, str, str | None, str]] = [
         (t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()
     ]

@@ -31,7 +31,6 @@ from flashcards.model import (
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 32
-DECK_SUFFIXES = (".yaml", ".yml")
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -520,27 +519,6 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     if reader.check_graph(root):
         reader.read(root)
     return reader.result
-
-
-def find_deck_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their deck files (recursively, sorted); keep files as given."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in DECK_SUFFIXES and p.is_file() and not _hidden(p, path)
-                )
-            )
-        else:
-            found.append(path)
-    return found
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None = None) -> list[Problem]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 DECKS_VARIABLE = "CARDS_DECKS"
 DB_VARIABLE = "CARDS_DB"
 SETTINGS_FILE = "cards.toml"
+DECK_SUFFIXES = (".yaml", ".yml")
 
 
 def decks_dir(option: str | None = None) -> Path:
@@ -36,3 +38,22 @@ def settings_file(decks: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def find_deck_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories into their deck files (recursively, sorted, hidden ones skipped)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in DECK_SUFFIXES
+                    and p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        else:
+            found.append(path)
+    return found
