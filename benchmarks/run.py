@@ -148,7 +148,7 @@ def compile_benchmarks(runs: int) -> list[Measure]:
 def print_table(results: list[Measure], floor: Measure) -> str:
     """Format the results as a Markdown table and print it."""
     lines = [
-        "| benchmark | median wall | × floor | peak memory | target |",
+        "| benchmark | median wall | ratio to floor | peak memory | target |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
     for row in [floor, *results]:
