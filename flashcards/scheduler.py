@@ -1,0 +1,361 @@
+"""FSRS-6 scheduling over the collection: answer a card, undo an answer, replay the log.
+
+The review log is the truth. Each answer appends one row (with the due date it produced, since
+fuzz is random) and updates the card's cached state in the same transaction. Replaying the log
+with fuzz off, taking each due date from the log, reproduces the cache exactly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from flashcards import clock
+from flashcards.errors import CardsError, NotFoundError
+from flashcards.settings import DeckSettings, Settings
+
+if TYPE_CHECKING:
+    import fsrs
+
+NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
+AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
+RATINGS = (AGAIN, HARD, GOOD, EASY)
+MAX_DURATION_MS = 60_000
+_CACHE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
+_UNDO_COLUMNS = (*_CACHE_COLUMNS, "suspended", "leech", "buried_until")
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A card's scheduling state: what the ``cards`` table caches."""
+
+    state: int = NEW
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime | None = None
+    last_review: datetime | None = None
+    reps: int = 0
+    lapses: int = 0
+
+    @classmethod
+    def from_row(cls, row: Iterable[Any]) -> CardState:
+        """Build from the cache columns in ``_CACHE_COLUMNS`` order."""
+        state, step, stability, difficulty, due, last_review, reps, lapses = row
+        return cls(
+            state,
+            step,
+            stability,
+            difficulty,
+            clock.from_db(due) if due else None,
+            clock.from_db(last_review) if last_review else None,
+            reps,
+            lapses,
+        )
+
+    def to_row(self) -> tuple[Any, ...]:
+        """Return the cache columns in ``_CACHE_COLUMNS`` order, ready for SQL."""
+        return (
+            self.state,
+            self.step,
+            self.stability,
+            self.difficulty,
+            clock.to_db(self.due) if self.due else None,
+            clock.to_db(self.last_review) if self.last_review else None,
+            self.reps,
+            self.lapses,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One committed answer, with what is needed to undo it."""
+
+    card_id: str
+    rating: int
+    review_id: int
+    reviewed_at: datetime
+    duration_ms: int
+    before: CardState
+    after: CardState
+    leech: bool
+    previous: tuple[Any, ...] = field(repr=False)
+    siblings: tuple[tuple[str, str | None], ...] = field(repr=False)
+    buried_until: str = field(repr=False)
+
+
+def make_scheduler(
+    deck_settings: DeckSettings,
+    parameters: tuple[float, ...] | None = None,
+    *,
+    fuzz: bool | None = None,
+) -> fsrs.Scheduler:
+    """Return a py-fsrs scheduler for these settings (``parameters`` overrides the deck's)."""
+    import fsrs
+
+    chosen = parameters or deck_settings.parameters or fsrs.scheduler.DEFAULT_PARAMETERS
+    return fsrs.Scheduler(
+        parameters=chosen,
+        desired_retention=deck_settings.desired_retention,
+        learning_steps=deck_settings.learning_steps,
+        relearning_steps=deck_settings.relearning_steps,
+        maximum_interval=deck_settings.maximum_interval,
+        enable_fuzzing=deck_settings.enable_fuzzing if fuzz is None else fuzz,
+    )
+
+
+def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: datetime) -> CardState:
+    """Apply one rating at instant ``at`` (UTC) and return the new state."""
+    import fsrs
+
+    if rating not in RATINGS:
+        raise CardsError(f"rating must be 1-4, got {rating}")
+    if before.state == NEW:
+        card = fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
+    else:
+        card = fsrs.Card(
+            card_id=0,
+            state=fsrs.State(before.state),
+            step=before.step,
+            stability=before.stability,
+            difficulty=before.difficulty,
+            due=before.due or at,
+            last_review=before.last_review,
+        )
+    after, _ = scheduler.review_card(card, fsrs.Rating(rating), at)
+    lapsed = before.state == REVIEW and rating == AGAIN
+    return CardState(
+        int(after.state),
+        after.step,
+        after.stability,
+        after.difficulty,
+        after.due,
+        after.last_review,
+        before.reps + 1,
+        before.lapses + int(lapsed),
+    )
+
+
+def preview(deck_settings: DeckSettings, before: CardState, now: datetime) -> dict[int, timedelta]:
+    """Return the interval each rating would give now (without fuzz)."""
+    scheduler = make_scheduler(deck_settings, fuzz=False)
+    result = {}
+    for rating in RATINGS:
+        due = review(scheduler, before, rating, now).due
+        assert due is not None
+        result[rating] = due - now
+    return result
+
+
+def format_interval(interval: timedelta) -> str:
+    """Format an interval the way Anki labels its buttons: ``1m``, ``10m``, ``3d``, ``2.1mo``."""
+    seconds = interval.total_seconds()
+    days = seconds / 86400
+    if seconds < 60:
+        return f"{max(0, round(seconds))}s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)}m"
+    if days < 1:
+        return f"{_short(seconds / 3600)}h"
+    if days < 30:
+        return f"{round(days)}d"
+    if days < 365:
+        return f"{_short(days / 30)}mo"
+    return f"{_short(days / 365)}y"
+
+
+def _short(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
+    """Return a card's cached state."""
+    row = db.execute(f"SELECT {', '.join(_CACHE_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no card with id {card_id!r}")
+    return CardState.from_row(row)
+
+
+def answer(
+    db: sqlite_utils.Database,
+    card_id: str,
+    rating: int,
+    now: datetime,
+    duration_ms: int,
+    settings: Settings,
+) -> Answer:
+    """Record one answer: append the log row, update the card, bury its siblings; one transaction."""
+    duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
+    next_day = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
+    with _immediate(db):
+        row = db.execute(
+            f"SELECT deck, note_id, {', '.join(_UNDO_COLUMNS)} FROM cards WHERE id = ?", [card_id]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no card with id {card_id!r}")
+        deck, note_id, *previous = row
+        deck_settings = settings.for_deck(deck)
+        before = CardState.from_row(previous[: len(_CACHE_COLUMNS)])
+        after = review(make_scheduler(deck_settings), before, rating, now)
+        suspended, leech = previous[-3], previous[-2]
+        threshold = deck_settings.leech_threshold
+        became_leech = bool(
+            threshold and after.lapses >= threshold and not leech and after.lapses > before.lapses
+        )
+        if became_leech:
+            suspended, leech = 1, 1
+        stored = after.to_row()
+        cursor = db.execute(
+            "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, "
+            "stability, difficulty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                card_id,
+                rating,
+                clock.to_db(now),
+                duration,
+                stored[4],
+                before.state,
+                after.state,
+                after.stability,
+                after.difficulty,
+            ],
+        )
+        db.execute(
+            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _CACHE_COLUMNS)}, suspended = ?, leech = ? "
+            "WHERE id = ?",
+            [*stored, suspended, leech, card_id],
+        )
+        sibling_filter = (
+            "note_id = ? AND id != ? AND state IN (0, 2) AND retired_at IS NULL "
+            "AND (buried_until IS NULL OR buried_until < ?)"
+        )
+        siblings = tuple(
+            (str(r[0]), r[1])
+            for r in db.execute(
+                f"SELECT id, buried_until FROM cards WHERE {sibling_filter}", [note_id, card_id, next_day]
+            )
+        )
+        db.execute(
+            f"UPDATE cards SET buried_until = ? WHERE {sibling_filter}",
+            [next_day, note_id, card_id, next_day],
+        )
+    review_id = cursor.lastrowid
+    assert review_id is not None
+    return Answer(
+        card_id,
+        rating,
+        review_id,
+        now,
+        duration,
+        before,
+        after,
+        became_leech,
+        tuple(previous),
+        siblings,
+        next_day,
+    )
+
+
+def undo(db: sqlite_utils.Database, done: Answer) -> None:
+    """Undo an answer: remove its log row and restore the card and its siblings exactly."""
+    with _immediate(db):
+        last = db.execute("SELECT max(id) FROM reviews WHERE card_id = ?", [done.card_id]).fetchone()[0]
+        if last != done.review_id:
+            raise CardsError(f"cannot undo: card {done.card_id} was answered again since")
+        db.execute("DELETE FROM reviews WHERE id = ?", [done.review_id])
+        db.execute(
+            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _UNDO_COLUMNS)} WHERE id = ?",
+            [*done.previous, done.card_id],
+        )
+        db.conn.executemany(
+            "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",
+            [(value, sibling, done.buried_until) for sibling, value in done.siblings],
+        )
+
+
+@dataclass
+class RebuildResult:
+    """What a rebuild did."""
+
+    cards: int = 0
+    reviews: int = 0
+    changed: list[str] = field(default_factory=list)
+
+
+def replay(
+    db: sqlite_utils.Database, settings: Settings, card_ids: Iterable[str] | None = None
+) -> Iterator[tuple[str, CardState, CardState]]:
+    """Yield (card id, cached state, state replayed from the log) for the chosen cards."""
+    ids = None if card_ids is None else list(card_ids)
+    schedulers: dict[str, fsrs.Scheduler] = {}
+    columns = ", ".join(f"c.{c}" for c in _CACHE_COLUMNS)
+    for chunk in [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]:
+        where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
+        cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
+        logs = db.execute(
+            "SELECT r.card_id, r.rating, r.reviewed_at, r.due FROM reviews r "
+            f"{where.replace('c.id', 'r.card_id')} ORDER BY r.card_id, r.id",
+            chunk or [],
+        )
+        pending = next(logs, None)
+        for card_id, deck, *cached in cards:
+            if deck not in schedulers:
+                schedulers[deck] = make_scheduler(settings.for_deck(deck), fuzz=False)
+            state = CardState()
+            while pending is not None and pending[0] < card_id:
+                pending = next(logs, None)
+            while pending is not None and pending[0] == card_id:
+                _, rating, reviewed_at, due = pending
+                state = review(schedulers[deck], state, rating, clock.from_db(reviewed_at))
+                state = replace(state, due=clock.from_db(due))
+                pending = next(logs, None)
+            yield card_id, CardState.from_row(cached), state
+
+
+def rebuild(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    card_ids: Iterable[str] | None = None,
+    *,
+    write: bool = True,
+) -> RebuildResult:
+    """Replay the review log into the cards' cached state (all cards, or ``card_ids``).
+
+    With ``write=False`` nothing is changed: the result lists the cards whose cache differs.
+    """
+    result = RebuildResult()
+    with _immediate(db):
+        updates = []
+        for card_id, cached, replayed in replay(db, settings, card_ids):
+            result.cards += 1
+            result.reviews += replayed.reps
+            if cached != replayed:
+                result.changed.append(card_id)
+                updates.append((*replayed.to_row(), card_id))
+        if write:
+            db.conn.executemany(
+                f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _CACHE_COLUMNS)} WHERE id = ?",
+                updates,
+            )
+    return result
+
+
+class _immediate:
+    """A write transaction taken up front (BEGIN IMMEDIATE), so concurrent writers queue."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn: sqlite3.Connection = db.conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,265 @@
+"""Scheduling and daily-limit settings from ``cards.toml``, with Anki's defaults.
+
+Top-level keys set the defaults; a ``[deck."Name"]`` table overrides them for that deck and
+its sub-decks (``Name::...``), a deck inheriting from its nearest configured ancestor.
+Invalid settings are reported at their line, like deck errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flashcards.errors import Problem, SourceError
+from flashcards.paths import settings_file
+
+_STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_TOP_ONLY = {"day_start_hour"}
+PARAMETER_COUNT = 21
+
+
+@dataclass(frozen=True)
+class DeckSettings:
+    """The settings that apply to one deck."""
+
+    desired_retention: float = 0.9
+    learning_steps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=10))
+    relearning_steps: tuple[timedelta, ...] = (timedelta(minutes=10),)
+    maximum_interval: int = 36500
+    enable_fuzzing: bool = True
+    new_per_day: int = 20
+    reviews_per_day: int = 200
+    day_start_hour: int = 4
+    leech_threshold: int = 8
+    parameters: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Top-level settings plus per-deck overrides."""
+
+    defaults: DeckSettings = field(default_factory=DeckSettings)
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def day_start_hour(self) -> int:
+        """The hour (local time) at which a new study day begins."""
+        return self.defaults.day_start_hour
+
+    def for_deck(self, deck: str | None) -> DeckSettings:
+        """Return the settings of ``deck`` (``None``: the top level), applying inherited overrides."""
+        result = self.defaults
+        if not deck:
+            return result
+        parts = deck.split("::")
+        for depth in range(1, len(parts) + 1):
+            values = self.overrides.get("::".join(parts[:depth]))
+            if values:
+                result = replace(result, **values)
+        return result
+
+    def configured_decks(self) -> list[str]:
+        """Decks that have their own ``[deck."..."]`` table."""
+        return sorted(self.overrides)
+
+
+def load_settings(decks_dir: Path) -> Settings:
+    """Read ``cards.toml`` for ``decks_dir`` (defaults when there is none); raise SourceError if invalid."""
+    path = settings_file(decks_dir)
+    if path is None:
+        return Settings()
+    return parse_settings(path.read_text(encoding="utf-8"), path)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Parse and validate the text of a settings file."""
+    shown = _display(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line, column = _decode_position(str(error))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        raise SourceError([Problem(shown, line, column, message)]) from None
+    locator = _Locator(text)
+    problems: list[Problem] = []
+
+    def report(table: tuple[str, ...], key: str, message: str) -> None:
+        line, column = locator.find(table, key)
+        problems.append(Problem(shown, line, column, message))
+
+    decks = data.pop("deck", {})
+    top = _validate(data, (), report, top_level=True)
+    overrides: dict[str, dict[str, Any]] = {}
+    if not isinstance(decks, dict):
+        report((), "deck", 'deck must be a table of decks, e.g. [deck."Name::Sub"]')
+    else:
+        for name, values in decks.items():
+            if not isinstance(values, dict):
+                report(("deck",), name, f"deck {name!r} must be a table of settings")
+                continue
+            overrides[name] = _validate(values, ("deck", name), report, top_level=False)
+    if problems:
+        raise SourceError(problems)
+    return Settings(replace(DeckSettings(), **top), overrides, path)
+
+
+def _validate(
+    values: dict[str, Any],
+    table: tuple[str, ...],
+    report: Callable[[tuple[str, ...], str, str], None],
+    top_level: bool,
+) -> dict[str, Any]:
+    known = list(_CHECKS)
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in _CHECKS:
+            candidates = [*known, "deck"] if top_level else known
+            close = difflib.get_close_matches(key, candidates, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
+            report(table, key, f"unknown setting '{key}'{hint}")
+            continue
+        if key in _TOP_ONLY and not top_level:
+            report(table, key, f"'{key}' applies to the whole collection; set it at the top level")
+            continue
+        try:
+            result[key] = _CHECKS[key](value)
+        except ValueError as error:
+            report(table, key, f"{key}: {error}")
+    return result
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if value < low or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"must be {span}, got {value}")
+        return value
+
+    return check
+
+
+def _retention(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number such as 0.9, got {value!r}")
+    if not 0.5 <= value <= 0.99:
+        raise ValueError(f"must be between 0.5 and 0.99, got {value}")
+    return float(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def parse_steps(value: Any) -> tuple[timedelta, ...]:
+    """Parse learning steps: ``"1m 10m"`` or ``["1m", "10m"]`` (units s, m, h, d)."""
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ValueError(f'expected steps such as ["1m", "10m"], got {value!r}')
+    steps = []
+    for item in items:
+        match = _STEP.match(item.strip()) if isinstance(item, str) else None
+        if match is None:
+            raise ValueError(f"{item!r} is not a step such as '30s', '10m', '1h' or '1d'")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+        if seconds <= 0:
+            raise ValueError(f"{item!r}: a step must be longer than zero")
+        steps.append(timedelta(seconds=seconds))
+    return tuple(steps)
+
+
+def _parameters(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError(f"expected a list of {PARAMETER_COUNT} numbers")
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    if len(value) != PARAMETER_COUNT:
+        raise ValueError(f"expected {PARAMETER_COUNT} numbers (FSRS-6), got {len(value)}")
+    bounds = zip(value, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS, strict=True)
+    for index, (number, low, high) in enumerate(bounds):
+        if not low <= number <= high:
+            raise ValueError(f"parameter {index} = {number} is outside [{low}, {high}]")
+    return tuple(float(v) for v in value)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "desired_retention": _retention,
+    "learning_steps": parse_steps,
+    "relearning_steps": parse_steps,
+    "maximum_interval": _integer(1, 36500),
+    "enable_fuzzing": _boolean,
+    "new_per_day": _integer(0),
+    "reviews_per_day": _integer(0),
+    "day_start_hour": _integer(0, 23),
+    "leech_threshold": _integer(0),
+    "parameters": _parameters,
+}
+
+
+class _Locator:
+    """Find the line and column of a key in TOML text (tomllib reports no positions)."""
+
+    _HEADER = re.compile(r"^\s*\[\s*([^\[\]].*?)\s*\]\s*(?:#.*)?$")
+    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self.entries: list[tuple[tuple[str, ...], str, int, int]] = []
+        self.headers: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                table = _table_path(header.group(1))
+                self.headers.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                name = key.group(1)
+                self.entries.append((table, name.strip("\"'"), number, line.index(name) + 1))
+
+    def find(self, table: tuple[str, ...], key: str) -> tuple[int, int]:
+        for entry_table, name, line, column in self.entries:
+            if entry_table == table and name == key:
+                return line, column
+        if (*table, key) in self.headers:
+            return self.headers[(*table, key)], 1
+        return self.headers.get(table, 1), 1
+
+
+def _table_path(inner: str) -> tuple[str, ...]:
+    try:
+        data: Any = tomllib.loads(f"[{inner}]\n")
+    except tomllib.TOMLDecodeError:
+        return (inner,)
+    path: list[str] = []
+    while isinstance(data, dict) and len(data) == 1:
+        name = next(iter(data))
+        path.append(name)
+        data = data[name]
+    return tuple(path)
+
+
+def _decode_position(message: str) -> tuple[int, int]:
+    match = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

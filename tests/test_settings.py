@@ -1,0 +1,122 @@
+"""Settings from cards.toml: Anki's defaults, per-deck inheritance, located errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flashcards.errors import SourceError
+from flashcards.settings import DeckSettings, load_settings, parse_steps
+
+
+def write_settings(decks: Path, text: str) -> Path:
+    path = decks.parent / "cards.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_ankis_without_a_file(decks: Path) -> None:
+    settings = load_settings(decks)
+    deck = settings.for_deck("Any::Deck")
+    assert deck == DeckSettings()
+    assert deck.desired_retention == 0.9
+    assert deck.learning_steps == (timedelta(minutes=1), timedelta(minutes=10))
+    assert deck.relearning_steps == (timedelta(minutes=10),)
+    assert (deck.maximum_interval, deck.enable_fuzzing) == (36500, True)
+    assert (deck.new_per_day, deck.reviews_per_day, deck.day_start_hour) == (20, 200, 4)
+    assert (deck.leech_threshold, deck.parameters) == (8, None)
+
+
+def test_top_level_and_deck_overrides_inherit_down_the_tree(decks: Path) -> None:
+    write_settings(
+        decks,
+        """
+        new_per_day = 10
+        learning_steps = "30s 5m 1h"
+        day_start_hour = 3
+
+        [deck."MLOps"]
+        desired_retention = 0.85
+
+        [deck."MLOps::Red flags"]
+        new_per_day = 5
+        """,
+    )
+    settings = load_settings(decks)
+    assert settings.day_start_hour == 3
+    assert settings.for_deck(None).new_per_day == 10
+    child = settings.for_deck("MLOps::Red flags::Deep")
+    assert (child.new_per_day, child.desired_retention) == (5, 0.85)
+    assert child.learning_steps == (timedelta(seconds=30), timedelta(minutes=5), timedelta(hours=1))
+    assert settings.for_deck("MLOps::Teams").new_per_day == 10
+    assert settings.for_deck("MLOpsX").desired_retention == 0.9
+    assert settings.configured_decks() == ["MLOps", "MLOps::Red flags"]
+
+
+def test_settings_file_in_the_decks_directory_is_found(decks: Path) -> None:
+    (decks / "cards.toml").write_text("reviews_per_day = 50\n", encoding="utf-8")
+    assert load_settings(decks).for_deck("x").reviews_per_day == 50
+
+
+def test_invalid_values_are_reported_at_their_lines(decks: Path) -> None:
+    path = write_settings(
+        decks,
+        'desired_retention = 1.5\nnew_per_day = "ten"\n\n[deck."A"]\n  learning_steps = ["1m", "soon"]\n',
+    )
+    with pytest.raises(SourceError) as caught:
+        load_settings(decks)
+    located = [(p.line, p.column) for p in caught.value.problems]
+    assert located == [(1, 1), (2, 1), (5, 3)]
+    assert all(p.path.endswith("cards.toml") for p in caught.value.problems)
+    assert "between 0.5 and 0.99" in caught.value.problems[0].message
+    assert "'soon' is not a step" in caught.value.problems[2].message
+    assert str(caught.value).startswith(f"{caught.value.problems[0].path}:1:1: error: ")
+    assert path.exists()
+
+
+def test_unknown_key_suggests_the_closest(decks: Path) -> None:
+    write_settings(decks, '[deck."A"]\nnew_per_dya = 3\n')
+    with pytest.raises(SourceError) as caught:
+        load_settings(decks)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (2, 1)
+    assert "unknown setting 'new_per_dya'; did you mean 'new_per_day'?" in problem.message
+
+
+def test_day_start_hour_is_only_a_top_level_setting(decks: Path) -> None:
+    write_settings(decks, '[deck."A"]\nday_start_hour = 2\n')
+    with pytest.raises(SourceError, match="set it at the top level"):
+        load_settings(decks)
+
+
+def test_toml_syntax_error_is_located(decks: Path) -> None:
+    write_settings(decks, "new_per_day = 3\nmaximum_interval = = 4\n")
+    with pytest.raises(SourceError) as caught:
+        load_settings(decks)
+    assert caught.value.problems[0].line == 2
+
+
+def test_parameters_must_be_21_numbers_within_bounds(decks: Path) -> None:
+    write_settings(decks, "parameters = [1.0, 2.0]\n")
+    with pytest.raises(SourceError, match="expected 21 numbers"):
+        load_settings(decks)
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    write_settings(decks, f"parameters = {list(DEFAULT_PARAMETERS)}\n")
+    assert load_settings(decks).for_deck("x").parameters == DEFAULT_PARAMETERS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1m 10m", (60, 600)), (["90s", "1.5h", "2d"], (90, 5400, 172800)), ("", ()), ([], ())],
+)
+def test_parse_steps(text: str | list[str], expected: tuple[int, ...]) -> None:
+    assert tuple(int(s.total_seconds()) for s in parse_steps(text)) == expected
+
+
+@pytest.mark.parametrize("bad", ["10", "1w", ["1m", 3], "0m", 5])
+def test_parse_steps_rejects(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_steps(bad)
