@@ -125,7 +125,8 @@ class ReviewQueue:
         if self.limit is not None and self._started >= self.limit:
             return None
         counts = self.counts(now)
-        pick_new = counts.new > 0 and (counts.review == 0 or self._since_new >= counts.review // counts.new)
+        # spread new cards evenly: one after every (reviews left / new cards left) reviews
+        pick_new = counts.new > 0 and self._since_new * counts.new >= counts.review
         if counts.review > 0 and not pick_new:
             return self._first_review(now)
         if counts.new > 0:

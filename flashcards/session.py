@@ -298,6 +298,8 @@ def print_summary(session: Session) -> None:
     """Print what the session did and what comes next."""
     queue, console = session.queue, session.console
     summary, now = queue.summary, session.clock()
+    if session.keys.terminal:
+        console.clear()
     if session.message:
         console.print(session.message)
     if summary.answered == 0:

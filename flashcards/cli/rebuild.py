@@ -1,0 +1,33 @@
+"""``cards rebuild``: recompute every card's state from the review log."""
+
+from __future__ import annotations
+
+import click
+
+from flashcards.cli import Env, pass_env
+
+
+@click.command(name="rebuild")
+@click.option("--check", is_flag=True, help="Change nothing; list cards whose state differs (exit 1 if any).")
+@pass_env
+def command(env: Env, check: bool) -> None:
+    """Replay the review log and rewrite each card's cached FSRS state from it.
+
+    The log is the truth; this repairs a damaged cache or applies changed settings
+    (learning steps, parameters) to past answers. Due dates come from the log.
+    """
+    from flashcards.scheduler import rebuild
+    from flashcards.settings import load_settings
+
+    settings = load_settings(env.decks_dir)
+    db = env.open()
+    result = rebuild(db, settings, write=not check)
+    changed = len(result.changed)
+    if check:
+        for card_id in result.changed:
+            click.echo(f"differs: {card_id}")
+        click.echo(f"{result.cards} cards, {result.reviews} reviews: {changed} differ from the log.")
+        if changed:
+            raise click.exceptions.Exit(1)
+        return
+    click.echo(f"Replayed {result.reviews} reviews over {result.cards} cards; {changed} cards updated.")

@@ -1,0 +1,50 @@
+"""``cards review``: today's review session."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from flashcards.cli import Env, pass_env
+from flashcards.errors import NotFoundError
+
+
+@click.command(name="review")
+@click.option("--deck", "-d", metavar="DECK", help="Review only this deck and its sub-decks.")
+@click.option(
+    "--new",
+    "new_limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Show at most N new cards this session, instead of the daily limit.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Start at most N cards (new or review) this session; their learning steps follow.",
+)
+@pass_env
+def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None) -> None:
+    """Review what is due: learning cards, then reviews, then new cards.
+
+    Space or Enter shows the answer; 1 Again, 2 Hard, 3 Good, 4 Easy; u undoes, s buries,
+    e edits the card's YAML, ? lists the keys, q quits. Each answer is saved at once.
+    When input is not a terminal, keys are read one per line (an empty line shows the answer).
+    """
+    from flashcards.queue import ReviewQueue, deck_filter
+    from flashcards.session import Keys, Session, default_console, print_summary
+    from flashcards.settings import load_settings
+
+    settings = load_settings(env.decks_dir)
+    db = env.open()
+    if deck is not None:
+        where, args = deck_filter(deck, "deck")
+        found = db.execute(f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {where} LIMIT 1", args)
+        if found.fetchone() is None:
+            raise NotFoundError(f"no deck named {deck!r} (cards status lists the decks)")
+    queue = ReviewQueue(db, settings, deck, new_limit, limit)
+    session = Session(queue, default_console(), Keys(sys.stdin), env.decks_dir)
+    session.run()
+    print_summary(session)

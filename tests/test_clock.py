@@ -1,0 +1,128 @@
+"""The day boundary: UTC instants for FSRS, the local day (from 04:00) for limits and due counts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from flashcards import clock
+from flashcards.cli import cli
+from flashcards.compiler import compile_decks
+from flashcards.queue import ReviewQueue
+from flashcards.scheduler import GOOD
+from flashcards.settings import DeckSettings, Settings
+
+ONE_NEW_A_DAY = Settings(DeckSettings(new_per_day=1, enable_fuzzing=False))
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    def use(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield use
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+@pytest.fixture
+def db(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> sqlite_utils.Database:
+    write_deck(
+        "d.yaml", "deck: D\nnotes:\n" + "".join(f"  - front: q{i}\n    back: a{i}\n" for i in range(5))
+    )
+    compile_decks(fresh_db, decks, utc("2026-01-01T00:00:00"))
+    return fresh_db
+
+
+@pytest.mark.parametrize(
+    ("instant", "day"),
+    [
+        ("2026-11-27T23:59:00", date(2026, 11, 27)),
+        ("2026-11-28T00:01:00", date(2026, 11, 27)),  # after midnight, still yesterday's study day
+        ("2026-11-28T03:59:59", date(2026, 11, 27)),
+        ("2026-11-28T04:00:00", date(2026, 11, 28)),
+    ],
+)
+def test_study_day_around_midnight_and_four(zone: Callable[[str], None], instant: str, day: date) -> None:
+    zone("UTC")
+    assert clock.study_day(utc(instant)) == day
+
+
+def test_study_day_follows_the_local_zone(zone: Callable[[str], None]) -> None:
+    zone("Europe/Berlin")  # UTC+1 in November: 04:00 local is 03:00 UTC
+    assert clock.study_day(utc("2026-11-27T02:59:00")) == date(2026, 11, 26)
+    assert clock.study_day(utc("2026-11-27T03:00:00")) == date(2026, 11, 27)
+    assert clock.next_day_start(utc("2026-11-27T12:00:00")) == utc("2026-11-28T03:00:00")
+
+
+@pytest.mark.parametrize(
+    ("instant", "next_start", "hours"),
+    [
+        ("2026-03-28T12:00:00", "2026-03-29T02:00:00", 23),  # clocks go forward: a 23-hour study day
+        ("2026-10-24T12:00:00", "2026-10-25T03:00:00", 25),  # clocks go back: a 25-hour study day
+    ],
+)
+def test_daylight_saving_days(zone: Callable[[str], None], instant: str, next_start: str, hours: int) -> None:
+    zone("Europe/Berlin")
+    start = clock.next_day_start(utc(instant))
+    assert start == utc(next_start)
+    assert start - clock.day_start(clock.study_day(utc(instant))) == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("zone_name", ["UTC", "Europe/Berlin", "America/New_York"])
+def test_new_limit_resets_at_four_local_time_not_midnight(
+    zone: Callable[[str], None], db: sqlite_utils.Database, zone_name: str
+) -> None:
+    zone(zone_name)
+    evening = datetime(2026, 3, 28, 22, 0).astimezone().astimezone(UTC)  # local 22:00, before the DST night
+    queue = ReviewQueue(db, ONE_NEW_A_DAY)
+    card = queue.next(evening)
+    assert card is not None
+    queue.answer(card, GOOD, evening, 1000)
+    after_midnight = datetime(2026, 3, 29, 1, 30).astimezone().astimezone(UTC)
+    before_four = datetime(2026, 3, 29, 3, 59).astimezone().astimezone(UTC)
+    at_four = datetime(2026, 3, 29, 4, 0).astimezone().astimezone(UTC)
+    assert ReviewQueue(db, ONE_NEW_A_DAY).counts(after_midnight).new == 0
+    assert ReviewQueue(db, ONE_NEW_A_DAY).counts(before_four).new == 0
+    assert ReviewQueue(db, ONE_NEW_A_DAY).counts(at_four).new == 1
+
+
+def test_review_due_before_the_next_four_oclock_is_due_today(
+    zone: Callable[[str], None], db: sqlite_utils.Database
+) -> None:
+    zone("Europe/Berlin")
+    now = utc("2026-11-27T09:00:00")
+    for card_id, due in [("basic:q0/card", "2026-11-28T02:59:00"), ("basic:q1/card", "2026-11-28T03:00:00")]:
+        db.execute(
+            "UPDATE cards SET state = 2, stability = 3, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
+            [clock.to_db(utc(due)), clock.to_db(now - timedelta(days=3)), card_id],
+        )
+    queue = ReviewQueue(db, Settings(DeckSettings(new_per_day=0)))
+    assert queue.counts(now).review == 1
+    assert queue.counts(utc("2026-11-28T03:00:00")).review == 2
+
+
+def test_cards_now_replaces_the_clock(
+    monkeypatch: pytest.MonkeyPatch, write_deck: Callable[..., Path]
+) -> None:
+    monkeypatch.setenv("CARDS_NOW", "2030-05-01T10:00:00+02:00")
+    assert clock.now() == utc("2030-05-01T08:00:00")
+    write_deck("d.yaml", "deck: D\nnotes:\n  - front: q\n    back: a\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["review"], input="\n3\nq\n").exit_code == 0
+    monkeypatch.setenv("CARDS_NOW", "2030-05-01T08:09:00+00:00")
+    out = runner.invoke(cli, ["status", "--json"]).stdout
+    assert '"next_learning": "2030-05-01T08:10:00.000000+00:00"' in out

@@ -1,0 +1,217 @@
+"""The review session end to end: real keystrokes in a pseudo-terminal, and scripted input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect
+import pytest
+
+DECK = """
+deck: Interview::Basics
+notes:
+  - front: What is a **canary** deployment?
+    back: A release to a small slice of traffic first.
+  - type: reversed
+    front: Shadow deployment
+    back: Live traffic copied to a new model, never served.
+  - front: What is drift?
+    back: The data changes under the model.
+"""
+NOW = "2026-11-27T09:00:00+00:00"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.fixture
+def env(write_deck: Callable[..., Path], tmp_path: Path) -> dict[str, str]:
+    write_deck("basics.yaml", DECK)
+    return {**os.environ, "CARDS_NOW": NOW, "TERM": "xterm", "COLUMNS": "100"}
+
+
+def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "flashcards", *args],
+        env=env,
+        encoding="utf-8",
+        dimensions=(30, 100),
+        timeout=20,
+    )
+
+
+def run(env: dict[str, str], keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flashcards", *args],
+        input=keys,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db_path) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_review_in_a_terminal_with_single_keys(env: dict[str, str], db_path: Path) -> None:
+    child = spawn(env, "review")
+    child.expect("4 new")  # a reversed note counts both cards until one is answered
+    child.expect("canary")
+    child.send(" ")
+    child.expect("small slice")
+    child.expect(r"Good\S* \S*10m")
+    child.send("3")  # Good, no Enter
+    child.expect("Shadow deployment")
+    child.send("\r")
+    child.expect("Live traffic")
+    child.send("1")  # Again
+    child.expect("drift")
+    child.send("u")  # undo the Again: the shadow card comes back
+    child.expect("Undid the answer")
+    child.expect("Shadow deployment")
+    child.send(" ")
+    child.send("4")  # Easy this time
+    child.expect("drift")
+    child.send("?")
+    child.expect("undo the last answer")
+    child.send("x")  # any key goes back
+    child.expect("drift")
+    child.send("s")  # bury
+    child.expect("Buried until tomorrow")
+    child.expect("Next learning card in 10m 00s")  # only learning cards remain: wait or stop
+    child.send("q")
+    child.expect("Reviewed 2 cards, 0 Again")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    log = rows(db_path, "SELECT card_id, rating FROM reviews ORDER BY id")
+    assert log == [("basic:what-is-a-canary-deployment/card", 3), ("reversed:shadow-deployment/card", 4)]
+    cards = dict(rows(db_path, "SELECT id, buried_until FROM cards"))
+    assert cards["basic:what-is-drift/card"] == "2026-11-28T04:00:00.000000+00:00"
+    assert cards["reversed:shadow-deployment/reverse"] == "2026-11-28T04:00:00.000000+00:00"
+    assert rows(db_path, "SELECT state, reps FROM cards WHERE id = 'reversed:shadow-deployment/card'") == [
+        (2, 1)
+    ]
+
+
+def test_ctrl_c_quits_cleanly_and_restores_the_terminal(env: dict[str, str], db_path: Path) -> None:
+    child = spawn(env, "review")
+    child.expect("canary")
+    child.send(" ")
+    child.expect("small slice")
+    child.send("2")
+    child.expect("Shadow")
+    child.sendintr()
+    child.expect("Reviewed 1 card")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in (child.before or "")
+    assert rows(db_path, "SELECT rating FROM reviews") == [(2,)]
+
+
+def test_scripted_session_reads_one_key_per_line(env: dict[str, str], db_path: Path) -> None:
+    result = run(env, "\n3\n\n1\n\n4\n\n3\n", "review")
+    assert result.returncode == 0, result.stderr
+    out = ANSI.sub("", result.stdout)
+    assert "1 Again 1m    2 Hard 6m    3 Good 10m    4 Easy 8d" in out
+    assert "Reviewed 3 cards, 1 Again; retention —" in out
+    assert "Next learning card at 09:01 (in 1m 00s)." in out
+    assert rows(db_path, "SELECT rating, duration_ms <= 60000 FROM reviews ORDER BY id") == [
+        (3, 1),
+        (1, 1),
+        (4, 1),
+    ]
+
+
+def test_waiting_for_a_learning_card_under_a_fixed_clock(env: dict[str, str], db_path: Path) -> None:
+    result = run(env, "\n1\ns\ns\ns\nw\n\n3\nq\n", "review")
+    out = ANSI.sub("", result.stdout)
+    assert "Next learning card in 1m 00s. w wait for it, q stop." in out
+    assert out.count("What is a canary deployment?") == 4  # front and answer, twice
+    assert rows(db_path, "SELECT rating, reviewed_at FROM reviews ORDER BY id") == [
+        (1, "2026-11-27T09:00:00.000000+00:00"),
+        (3, "2026-11-27T09:01:00.000000+00:00"),
+    ]
+
+
+def test_leech_is_announced(env: dict[str, str], decks: Path, db_path: Path) -> None:
+    (decks.parent / "cards.toml").write_text(
+        "leech_threshold = 1\nenable_fuzzing = false\n", encoding="utf-8"
+    )
+    run(env, "\n4\nq\n", "review")
+    later = {**env, "CARDS_NOW": "2026-12-30T09:00:00+00:00"}
+    out = ANSI.sub("", run(later, "\n1\nq\n", "review", "--new", "0").stdout)
+    assert "This card is a leech (1 lapses): it is suspended" in out
+    assert "Leech suspended: basic:what-is-a-canary-deployment/card" in out
+    assert rows(db_path, "SELECT leech, suspended FROM cards WHERE lapses = 1") == [(1, 1)]
+
+
+def test_edit_opens_the_yaml_at_the_line_and_recompiles(
+    env: dict[str, str], decks: Path, tmp_path: Path
+) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\n"
+        "line, path = sys.argv[1], pathlib.Path(sys.argv[2])\n"
+        "pathlib.Path(sys.argv[0]).with_suffix('.args').write_text(line + ' ' + path.name)\n"
+        "path.write_text(path.read_text().replace('small slice', 'tiny slice'))\n",
+        encoding="utf-8",
+    )
+    env = {**env, "EDITOR": f"{sys.executable} {editor}"}
+    out = ANSI.sub("", run(env, "e\n\nq\n", "review").stdout)
+    assert editor.with_suffix(".args").read_text() == "+3 basics.yaml"
+    assert "Recompiled." in out
+    assert "tiny slice" in out
+
+
+def test_status_before_and_after_and_bare_cards(env: dict[str, str]) -> None:
+    before = run(env, "", "status", "--json")
+    assert json.loads(before.stdout)["decks"] == [
+        {"deck": "Interview::Basics", "new": 4, "learning": 0, "review": 0, "next_learning": None}
+    ]
+    run(env, "\n3\nq\n", "review")
+    text = run(env, "", "status").stdout
+    assert [line.split() for line in text.splitlines()[:3]] == [
+        ["Deck", "New", "Learn", "Due"],
+        ["Interview::Basics", "3", "1", "0"],
+        ["Total", "3", "1", "0"],
+    ]
+    assert "Next learning card at 09:10 (in 10m 00s)." in text
+    assert run(env, "").stdout == text
+
+
+def test_show_json_has_reviews_and_state(env: dict[str, str]) -> None:
+    run(env, "\n3\nq\n", "review")
+    shown = json.loads(run(env, "", "show", "basic:what-is-a-canary-deployment/card", "--json").stdout)
+    assert [(r["rating"], r["reviewed_at"]) for r in shown["reviews"]] == [
+        (3, "2026-11-27T09:00:00.000000+00:00")
+    ]
+    assert shown["due"].startswith("2026-11-27T09:10:00")
+    assert shown["stability"] > 0
+
+
+def test_rebuild_and_check(env: dict[str, str], db_path: Path) -> None:
+    run(env, "\n3\n\n1\nq\n", "review")
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE cards SET stability = 42 WHERE reps > 0")
+    check = run(env, "", "rebuild", "--check")
+    assert check.returncode == 1
+    assert "2 differ from the log" in check.stdout
+    assert run(env, "", "rebuild").stdout == "Replayed 2 reviews over 4 cards; 2 cards updated.\n"
+    assert run(env, "", "rebuild", "--check").returncode == 0
+
+
+def test_unknown_deck_is_a_clean_error(env: dict[str, str]) -> None:
+    result = run(env, "", "review", "--deck", "Nope")
+    assert result.returncode == 1
+    assert result.stderr == "error: no deck named 'Nope' (cards status lists the decks)\n"
