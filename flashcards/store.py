@@ -94,6 +94,25 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_parameters")
+def _parameters(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE parameters (
+            id INTEGER PRIMARY KEY,
+            preset TEXT NOT NULL,       -- '' for the collection, else a deck with its own settings
+            parameters TEXT NOT NULL,   -- JSON list of the 21 FSRS-6 weights
+            created_at TEXT NOT NULL,
+            reviews INTEGER NOT NULL,   -- training items (reviews a day or more apart) fitted on
+            log_loss REAL NOT NULL,
+            rmse REAL NOT NULL,
+            active INTEGER NOT NULL DEFAULT 0   -- earlier fits are kept, to go back to
+        );
+        CREATE UNIQUE INDEX parameters_active ON parameters(preset) WHERE active = 1;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
     try:

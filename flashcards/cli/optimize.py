@@ -1,0 +1,69 @@
+"""``cards optimize``: fit FSRS parameters to your own review log."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from flashcards import clock
+from flashcards.cli import Env, pass_env
+
+
+@click.command(name="optimize")
+@click.option("--deck", metavar="DECK", help="Only the preset of this deck (default: every preset).")
+@click.option("--dry-run", is_flag=True, help="Fit and compare, but save and reschedule nothing.")
+@click.option("--restore", is_flag=True, help="Go back to the parameters in use before the last fit.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_env
+def command(env: Env, deck: str | None, dry_run: bool, restore: bool, as_json: bool) -> None:
+    """Fit the 21 FSRS-6 parameters to your review log and keep them when they predict it better.
+
+    Parameters are fitted per preset: the collection, and each deck with its own table in
+    cards.toml. The default and the fitted parameters are compared by log loss and RMSE on
+    the same log; better ones are saved (earlier ones are kept, see --restore) and the cards'
+    memory states are recomputed from their history. At least 400 reviews a day or more
+    apart are needed; with fewer, the current parameters stay.
+    """
+    from flashcards.errors import NotFoundError
+    from flashcards.optimize import optimize, restore_previous
+    from flashcards.settings import load_settings
+
+    settings = load_settings(env.decks_dir)
+    db = env.open()
+    if (
+        deck
+        and not db.execute(
+            "SELECT 1 FROM cards WHERE deck = ? OR substr(deck, 1, ?) = ? LIMIT 1",
+            [deck, len(deck) + 2, deck + "::"],
+        ).fetchone()
+    ):
+        raise NotFoundError(f"no deck named {deck!r}")
+    if restore:
+        click.echo(restore_previous(db, settings, deck))
+        return
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        click.echo(f"[{time.monotonic() - started:5.1f}s] {message}", err=True)
+
+    result = optimize(db, settings, clock.now(), deck=deck, dry_run=dry_run, progress=progress)
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in result.presets], indent=2))
+        return
+    for preset in result.presets:
+        if preset.default is not None:
+            name = f"deck {preset.preset!r}" if preset.preset else "the collection"
+            click.echo(f"{name}: {preset.items} training items from {preset.reviews} reviews")
+            click.echo(f"  {'parameters':<10} {'log loss':>9} {'RMSE':>8}")
+            for label, found in (
+                ("default", preset.default),
+                ("current", preset.current),
+                ("fitted", preset.fitted),
+            ):
+                if found is not None:
+                    click.echo(f"  {label:<10} {found.log_loss:9.4f} {found.rmse:8.4f}")
+            if preset.fitted is not None:
+                click.echo("  fitted: " + ", ".join(f"{w:g}" for w in preset.fitted.parameters))
+        click.echo(preset.message)

@@ -1,0 +1,59 @@
+"""``cards stats``: where you stand, on one screen."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import click
+
+from flashcards import clock
+from flashcards.cli import Env, pass_env
+
+
+@click.command(name="stats")
+@click.option("--deck", metavar="DECK", help="Only this deck and its sub-decks.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=182,
+    show_default=True,
+    help="Days of activity to show (heatmap and average time per card).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_env
+def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
+    """Show cards by state, true retention, the 30-day forecast, activity and streaks.
+
+    True retention is the share of reviews of cards in review state answered Hard, Good
+    or Easy. Days are study days, starting at day_start_hour (default 04:00 local time).
+    """
+    from flashcards.errors import NotFoundError
+    from flashcards.optimize import with_saved_parameters
+    from flashcards.settings import load_settings
+    from flashcards.stats import DEFAULT_DECAY, collection_stats, render
+
+    db = env.open()
+    settings = with_saved_parameters(db, load_settings(env.decks_dir))
+    if (
+        deck
+        and not db.execute(
+            "SELECT 1 FROM cards WHERE deck = ? OR substr(deck, 1, ?) = ? LIMIT 1",
+            [deck, len(deck) + 2, deck + "::"],
+        ).fetchone()
+    ):
+        raise NotFoundError(f"no deck named {deck!r}")
+    deck_settings = settings.for_deck(deck)
+    stats = collection_stats(
+        db,
+        clock.now(),
+        deck=deck,
+        days=days,
+        day_start_hour=settings.day_start_hour,
+        desired_retention=deck_settings.desired_retention,
+        decay=deck_settings.parameters[20] if deck_settings.parameters else DEFAULT_DECAY,
+    )
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
+        return
+    click.echo(render(stats, width=min(shutil.get_terminal_size().columns, 80)))

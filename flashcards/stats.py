@@ -1,0 +1,340 @@
+"""Where the learner stands: card counts, true retention, forecast, activity and streaks.
+
+Everything is set-based SQL over the cards and the review log; days are study days (local
+time, starting at the configured hour), computed from exact UTC boundaries so daylight saving
+changes are honoured.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from flashcards import clock
+from flashcards.browse import deck_filter
+
+MATURE_DAYS = 21
+FORECAST_DAYS = 30
+RETENTION_WINDOWS = (7, 30, 365)
+HARDEST = 10
+DEFAULT_DECAY = 0.1542  # FSRS-6 default w20
+
+
+def retrievability(elapsed_days: int, stability: float, decay: float = DEFAULT_DECAY) -> float:
+    """Return FSRS-6 retrievability after ``elapsed_days`` whole days at ``stability``."""
+    factor = 0.9 ** (-1 / decay) - 1
+    return float((1 + factor * max(0, elapsed_days) / stability) ** -decay)
+
+
+def collection_stats(
+    db: sqlite_utils.Database,
+    now: datetime,
+    *,
+    deck: str | None = None,
+    days: int = 182,
+    day_start_hour: int = 4,
+    desired_retention: float = 0.9,
+    decay: float = DEFAULT_DECAY,
+) -> dict[str, Any]:
+    """Return the figures of ``cards stats`` as plain data (what ``--json`` prints)."""
+    today = clock.study_day(now, day_start_hour)
+    start = clock.day_start(today, day_start_hour)
+    end = clock.day_start(today + timedelta(days=1), day_start_hour)
+    activity = _daily_reviews(db, deck, today, day_start_hour)
+    window = activity[-days:] if days > 0 else []
+    window_start = clock.day_start(today - timedelta(days=max(days, 1) - 1), day_start_hour)
+    return {
+        "deck": deck,
+        "now": clock.to_db(now),
+        "study_day": today.isoformat(),
+        "cards": _card_counts(db, deck),
+        "today": _today(db, deck, start, end),
+        "retention": _retention(db, deck, today, end, day_start_hour, desired_retention),
+        "forecast": _forecast(db, deck, today, day_start_hour),
+        "activity": [{"date": day.isoformat(), "reviews": count} for day, count in window],
+        "streak": _streaks(activity, today),
+        "average_seconds": _average_seconds(db, deck, window_start, end),
+        "hardest": _hardest(db, deck, now, decay),
+    }
+
+
+def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
+    condition, params = deck_filter(deck)
+    live = "retired_at IS NULL AND suspended = 0"
+    interval = "round(julianday(due) - julianday(last_review))"
+    row = db.execute(
+        f"""SELECT
+            coalesce(sum({live} AND state = 0), 0),
+            coalesce(sum({live} AND state IN (1, 3)), 0),
+            coalesce(sum({live} AND state = 2 AND {interval} < {MATURE_DAYS}), 0),
+            coalesce(sum({live} AND state = 2 AND {interval} >= {MATURE_DAYS}), 0),
+            coalesce(sum(retired_at IS NULL AND suspended = 1), 0),
+            coalesce(sum(retired_at IS NOT NULL), 0)
+        FROM cards WHERE {condition}""",
+        params,
+    ).fetchone()
+    names = ("new", "learning", "young", "mature", "suspended", "retired")
+    counts = dict(zip(names, (int(v) for v in row), strict=True))
+    counts["total"] = sum(counts.values()) - counts["retired"]
+    return counts
+
+
+def _reviews_from(deck: str | None) -> tuple[str, str, list[str]]:
+    """Return the FROM clause, extra condition and parameters selecting a deck's reviews."""
+    if not deck:
+        return "reviews r", "1", []
+    condition, params = deck_filter(deck, "c.deck")
+    return "reviews r JOIN cards c ON c.id = r.card_id", condition, params
+
+
+def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+    source, condition, params = _reviews_from(deck)
+    count, millis, again = db.execute(
+        f"SELECT count(*), coalesce(sum(r.duration_ms), 0), coalesce(sum(r.rating = 1), 0) "
+        f"FROM {source} WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
+        [clock.to_db(start), clock.to_db(end), *params],
+    ).fetchone()
+    return {"reviews": count, "again": again, "seconds": round(millis / 1000, 1)}
+
+
+def _retention(
+    db: sqlite_utils.Database, deck: str | None, today: date, end: datetime, hour: int, desired: float
+) -> dict[str, Any]:
+    starts = [clock.to_db(clock.day_start(today - timedelta(days=n - 1), hour)) for n in RETENTION_WINDOWS]
+    source, condition, params = _reviews_from(deck)
+    columns = ", ".join(
+        "coalesce(sum(r.reviewed_at >= ?), 0), coalesce(sum(r.reviewed_at >= ? AND r.rating > 1), 0)"
+        for _ in starts
+    )
+    row = db.execute(
+        f"SELECT {columns} FROM {source} WHERE r.state_before = 2 "
+        f"AND r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
+        [s for s in starts for _ in (0, 1)] + [min(starts), clock.to_db(end), *params],
+    ).fetchone()
+    result: dict[str, Any] = {"desired": desired}
+    for index, window in enumerate(RETENTION_WINDOWS):
+        total, passed = row[2 * index], row[2 * index + 1]
+        result[f"last_{window}_days"] = {
+            "reviews": total,
+            "passed": passed,
+            "retention": round(passed / total, 4) if total else None,
+        }
+    return result
+
+
+def _day_bounds(first: date, count: int, hour: int) -> str:
+    """Return a JSON array of the UTC starts of ``count`` study days from ``first``, plus one."""
+    return json.dumps(
+        [clock.to_db(clock.day_start(first + timedelta(days=i), hour)) for i in range(count + 1)]
+    )
+
+
+def _per_day(count_sql: str) -> str:
+    """Wrap a count over ``[d.start, d.end)`` into a query yielding one row per study day."""
+    return (
+        "WITH b AS (SELECT key AS i, value AS start FROM json_each(?)), "
+        "d AS (SELECT i, start, lead(start) OVER (ORDER BY i) AS end FROM b) "
+        f"SELECT i, ({count_sql}) FROM d WHERE d.end IS NOT NULL ORDER BY i"
+    )
+
+
+def _daily_reviews(
+    db: sqlite_utils.Database, deck: str | None, today: date, hour: int
+) -> list[tuple[date, int]]:
+    """Return (study day, review count) for every day from the first review to today."""
+    source, condition, params = _reviews_from(deck)
+    first = db.execute(f"SELECT min(r.reviewed_at) FROM {source} WHERE {condition}", params).fetchone()[0]
+    first_day = min(clock.study_day(clock.from_db(first), hour), today) if first else today
+    count = (today - first_day).days + 1
+    rows = db.execute(
+        _per_day(
+            f"SELECT count(*) FROM {source} WHERE r.reviewed_at >= d.start "
+            f"AND r.reviewed_at < d.end AND {condition}"
+        ),
+        [_day_bounds(first_day, count, hour), *params],
+    ).fetchall()
+    return [(first_day + timedelta(days=i), n) for i, n in rows]
+
+
+def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
+    """Return the cards due on each of the next days; today's count includes overdue cards."""
+    condition, params = deck_filter(deck, "c.deck")
+    bounds = json.loads(_day_bounds(today, FORECAST_DAYS, hour))
+    bounds[0] = ""  # everything overdue falls due today
+    rows = db.execute(
+        _per_day(
+            "SELECT count(*) FROM cards c WHERE c.state IN (1, 2, 3) AND c.retired_at IS NULL "
+            f"AND c.suspended = 0 AND c.due >= d.start AND c.due < d.end AND {condition}"
+        ),
+        [json.dumps(bounds), *params],
+    ).fetchall()
+    return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in rows]
+
+
+def _streaks(activity: list[tuple[date, int]], today: date) -> dict[str, int]:
+    """Return the current streak (ending today, or yesterday if today has no reviews yet) and the longest."""
+    longest = run = 0
+    for _, count in activity:
+        run = run + 1 if count else 0
+        longest = max(longest, run)
+    current = 0
+    days = [count for day, count in activity if day <= today]
+    if days and not days[-1]:
+        days.pop()
+    for count in reversed(days):
+        if not count:
+            break
+        current += 1
+    return {"current": current, "longest": longest}
+
+
+def _average_seconds(
+    db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime
+) -> float | None:
+    source, condition, params = _reviews_from(deck)
+    value = db.execute(
+        f"SELECT avg(r.duration_ms) FROM {source} WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
+        [clock.to_db(start), clock.to_db(end), *params],
+    ).fetchone()[0]
+    return None if value is None else round(value / 1000, 1)
+
+
+def _hardest(
+    db: sqlite_utils.Database, deck: str | None, now: datetime, decay: float
+) -> list[dict[str, Any]]:
+    """Return the cards with most lapses, then lowest retrievability now (highest elapsed/stability)."""
+    condition, params = deck_filter(deck)
+    rows = db.execute(
+        "SELECT id, deck, front, lapses, stability, last_review FROM cards "
+        "WHERE retired_at IS NULL AND state > 0 AND stability > 0 AND last_review IS NOT NULL "
+        f"AND {condition} ORDER BY lapses DESC, "
+        "(julianday(?) - julianday(last_review)) / stability DESC, id LIMIT ?",
+        [*params, clock.to_db(now), HARDEST],
+    ).fetchall()
+    return [
+        {
+            "id": card_id,
+            "deck": card_deck,
+            "front": front,
+            "lapses": lapses,
+            "retrievability": round(retrievability((now - clock.from_db(last)).days, stability, decay), 4),
+        }
+        for card_id, card_deck, front, lapses, stability, last in rows
+    ]
+
+
+SHADES = "·░▒▓█"
+BARS = " ▁▂▃▄▅▆▇█"
+WEEKDAYS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
+
+
+def render(stats: dict[str, Any], width: int = 80) -> str:
+    """Draw the figures of :func:`collection_stats` as one screen of text, ``width`` columns wide."""
+    lines = [f"Deck: {stats['deck'] or 'all'}    study day {stats['study_day']}", ""]
+    cards = stats["cards"]
+    lines.append(
+        "Cards   "
+        + "  ".join(f"{name} {cards[name]}" for name in ("new", "learning", "young", "mature"))
+        + f"  (mature: interval ≥ {MATURE_DAYS} d)"
+    )
+    lines.append(
+        f"        suspended {cards['suspended']}  retired {cards['retired']}  total {cards['total']}"
+    )
+    today = stats["today"]
+    average = stats["average_seconds"]
+    lines.append(
+        f"Today   {today['reviews']} reviews ({today['again']} again) in {_duration(today['seconds'])}"
+        + (f"; {average:g} s per card on average" if average is not None else "")
+    )
+    streak = stats["streak"]
+    lines.append(f"Streak  {_days(streak['current'])} (longest {_days(streak['longest'])})")
+    lines += ["", f"True retention (cards in review state; desired {stats['retention']['desired']:.0%})"]
+    for window in RETENTION_WINDOWS:
+        figures = stats["retention"][f"last_{window}_days"]
+        rate = "    —" if figures["retention"] is None else f"{figures['retention']:6.1%}"
+        lines.append(f"  last {window:>3} days {rate}  ({figures['passed']}/{figures['reviews']} passed)")
+    lines += ["", *_forecast_chart(stats["forecast"], width)]
+    lines += ["", *_heatmap(stats["activity"], width)]
+    lines += ["", "Hardest cards (most lapses, then lowest retrievability now)"]
+    if not stats["hardest"]:
+        lines.append("  none reviewed yet")
+    for card in stats["hardest"]:
+        head = f"  {card['lapses']:>3} lapses  R {card['retrievability']:4.0%}  {card['id']}"
+        front = " ".join(card["front"].split())
+        room = width - len(head) - 3
+        if room > 10:
+            head += "  " + (front if len(front) <= room else front[: room - 1] + "…")
+        lines.append(head[:width])
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
+
+
+def _forecast_chart(forecast: list[dict[str, Any]], width: int, height: int = 4) -> list[str]:
+    """Draw cards due per day as vertical bars, two columns per day."""
+    counts = [day["due"] for day in forecast]
+    peak = max(counts, default=0)
+    title = f"Due in the next {len(counts)} days: {sum(counts)} (today {counts[0] if counts else 0}, incl. overdue)"
+    lines = [title]
+    if not peak:
+        return [*lines, "  nothing due"]
+    label = len(str(peak))
+    for row in range(height, 0, -1):
+        cells = []
+        for count in counts:
+            eighths = round(count / peak * height * 8)
+            level = min(max(eighths - (row - 1) * 8, 0), 8)
+            cells.append(BARS[level] * 2 if count else "  ")
+        prefix = f"{peak:>{label}} │" if row == height else " " * label + " │"
+        lines.append((prefix + "".join(cells)).rstrip()[:width])
+    axis = " " * label + " └" + "─" * (2 * len(counts))
+    marks = " " * (label + 2) + "".join(
+        f"{'+' + str(i) if i else 'today':<10}" for i in range(0, len(counts), 5)
+    )
+    return [*lines, axis[:width], marks.rstrip()[:width]]
+
+
+def _heatmap(activity: list[dict[str, Any]], width: int) -> list[str]:
+    """Draw reviews per study day as a calendar: one column per week, one row per weekday."""
+    if not activity:
+        return ["Activity: no days to show"]
+    first = date.fromisoformat(activity[0]["date"])
+    counts = {date.fromisoformat(day["date"]): day["reviews"] for day in activity}
+    monday = first - timedelta(days=first.weekday())
+    last = date.fromisoformat(activity[-1]["date"])
+    weeks = (last - monday).days // 7 + 1
+    weeks = min(weeks, width - 5)
+    monday = last - timedelta(days=last.weekday()) - timedelta(weeks=weeks - 1)
+    peak = max(counts.values(), default=0)
+    total = sum(counts.values())
+    active = sum(1 for n in counts.values() if n)
+    lines = [f"Activity, last {len(activity)} days: {total} reviews on {active} days (max {peak} a day)"]
+    months = [" "] * weeks
+    for week in range(weeks):
+        start = monday + timedelta(weeks=week)
+        if start.day <= 7 and week + 3 <= weeks:
+            months[week : week + 3] = list(start.strftime("%b"))
+    lines.append("    " + "".join(months).rstrip())
+    for weekday in range(7):
+        cells = []
+        for week in range(weeks):
+            day = monday + timedelta(weeks=week, days=weekday)
+            if day not in counts:
+                cells.append(" ")
+            elif not counts[day]:
+                cells.append(SHADES[0])
+            else:
+                cells.append(SHADES[min(4, 1 + (4 * counts[day] - 1) // peak)])
+        lines.append(f"{WEEKDAYS[weekday]:<4}" + "".join(cells).rstrip())
+    lines.append(f"    less {''.join(SHADES)} more")
+    return lines
