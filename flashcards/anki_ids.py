@@ -1,0 +1,92 @@
+"""Anki's numbers: ids derived from the collection (never random) and day numbers.
+
+Deck and note-type ids come from their names; note GUIDs from the project's note ids. Anki's
+note, card and review-log ids are millisecond timestamps (Anki shows them as "added" and
+"reviewed" dates), so they are derived from when each item was created, made unique in a
+stable way: items are taken in creation order and later ones only ever move forward.
+
+Anki counts due days from its collection's creation, each day starting at the rollover hour;
+:class:`AnkiDays` numbers days the same way as ``cards`` does (``clock.study_day``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from flashcards import clock
+
+ID_LOW = 1 << 30
+ID_HIGH = 1 << 31
+CREATION_DAY = date(2000, 1, 1)
+
+
+def name_id(kind: str, name: str) -> int:
+    """Return an id in genanki's recommended range ``[2**30, 2**31)`` derived from a name."""
+    digest = hashlib.sha256(f"cards:{kind}:{name}".encode()).digest()
+    return ID_LOW + int.from_bytes(digest[:8], "big") % (ID_HIGH - ID_LOW)
+
+
+def deck_id(name: str) -> int:
+    """Return the Anki deck id of a deck name (``A::B`` included)."""
+    return name_id("deck", name)
+
+
+def model_id(name: str) -> int:
+    """Return the Anki note-type id of a note type name."""
+    return name_id("note-type", name)
+
+
+def note_guid(note_id: str) -> str:
+    """Return the Anki GUID of a note: it identifies the note across re-imports."""
+    from genanki import guid_for
+
+    guid: str = guid_for("cards", note_id)
+    return guid
+
+
+def millisecond_ids(rows: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """Map each ``(key, created_at)`` row to a unique millisecond id near its creation time.
+
+    Rows are taken in (time, key) order and each id is at least one more than the previous, so
+    adding newer rows never changes the ids of older ones.
+    """
+    ids: dict[str, int] = {}
+    last = 0
+    for key, created in sorted(rows, key=lambda row: (row[1], row[0])):
+        last = max(int(clock.from_db(created).timestamp() * 1000), last + 1)
+        ids[key] = last
+    return ids
+
+
+@dataclass(frozen=True)
+class AnkiDays:
+    """Anki's day numbering: days since the package collection's creation, starting at ``hour``."""
+
+    hour: int
+    zone: tzinfo | None
+
+    def creation(self) -> datetime:
+        """Return the package collection's creation time: the start of ``CREATION_DAY``."""
+        return clock.day_start(CREATION_DAY, self.hour, self.zone)
+
+    def day(self, instant: datetime) -> int:
+        """Return Anki's day number of the study day holding ``instant``."""
+        return (clock.study_day(instant, self.hour, self.zone) - CREATION_DAY).days
+
+    def creation_minutes_west(self) -> int:
+        """Return the UTC offset at creation in minutes west (Anki's ``creationOffset``)."""
+        creation = self.creation()
+        local = creation.astimezone(self.zone) if self.zone is not None else creation.astimezone()
+        offset = local.utcoffset()
+        assert offset is not None
+        return -int(offset.total_seconds()) // 60
+
+    def interval(self, start: datetime, end: datetime) -> int:
+        """Anki's interval from ``start`` to ``end``: days when it crosses a day start, else minus seconds."""
+        days = self.day(end) - self.day(start)
+        if days > 0:
+            return days
+        return -max(1, round((end - start).total_seconds()))

@@ -1,0 +1,75 @@
+"""``cards export``: write decks to an Anki package (.apkg)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from flashcards import paths
+from flashcards.cli import Env, pass_env
+from flashcards.compiler import display_path
+
+PROGRESS_FROM_NOTES = 2000
+
+
+@click.command(name="export")
+@click.option(
+    "--deck", "deck", metavar="DECK", help="Export this deck and its sub-decks (default: everything)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Package to write (default: exports/<deck>.apkg beside the decks directory).",
+)
+@click.option(
+    "--with-scheduling",
+    is_flag=True,
+    help="Include review state and history, so Anki continues where cards left off.",
+)
+@pass_env
+def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bool) -> None:
+    """Write notes to an Anki package (.apkg) that re-imports update in place.
+
+    Ids are derived from the decks, so importing a newer export into Anki updates the
+    edited notes instead of duplicating them, and the same decks give a byte-identical file.
+    """
+    from flashcards.export import export_package, package_name
+    from flashcards.settings import load_settings
+
+    db = env.open()
+    settings = load_settings(env.decks_dir)
+    target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
+    total = int(db.execute("SELECT count(*) FROM notes WHERE retired_at IS NULL").fetchone()[0])
+    with _progress(total) as advance:
+        result = export_package(
+            db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=advance
+        )
+    parts = [f"{result.notes} notes", f"{result.cards} cards", f"{result.decks} decks"]
+    if with_scheduling:
+        parts.append(f"{result.reviews} reviews")
+    click.echo(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}.")
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on standard error when it is a terminal and the export is large."""
+    if total < PROGRESS_FROM_NOTES or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024 / 1024:.1f} MiB"

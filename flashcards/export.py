@@ -1,0 +1,396 @@
+"""Export notes to an Anki package (.apkg), byte-identical when nothing changed.
+
+genanki builds the collection inside the package; everything it would stamp with the clock or
+draw from a counter is then set from the collection: note and note-type modification times
+(Anki updates a note on re-import only when its time is newer), Anki ids (see ``anki_ids``),
+the collection's creation day, and, with scheduling, each card's review state and review log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from flashcards import anki_ids, clock
+from flashcards.anki_ids import AnkiDays
+from flashcards.errors import CardsError, NotFoundError
+from flashcards.model import NoteType, slug
+from flashcards.render_html import anki_model, markdown_to_html
+from flashcards.settings import Settings
+
+ID_FIELD = "cards_id"
+NAME_PREFIX = "cards:"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MAX_ANSWER_MS = 60_000
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    path: Path
+    notes: int
+    cards: int
+    decks: int
+    size: int
+    reviews: int = 0
+
+
+@dataclass
+class _Note:
+    id: str
+    type: str
+    deck: str
+    fields: dict[str, str]
+    tags: list[str]
+    mod: int
+    position: int
+    cards: list[dict[str, Any]] = field(default_factory=list)
+
+
+def package_name(deck: str | None) -> str:
+    """Return the default file name of a package: a filesystem-safe slug of the deck, or ``all``."""
+    return f"{slug(deck) or 'deck'}.apkg" if deck else "all.apkg"
+
+
+def anki_type_name(name: str) -> str:
+    """Return the Anki name of a note type (prefixed: Anki's own 'Basic' and 'Cloze' would clash)."""
+    return f"{NAME_PREFIX}{name}"
+
+
+def export_package(
+    db: sqlite_utils.Database,
+    target: Path,
+    deck: str | None = None,
+    with_scheduling: bool = False,
+    settings: Settings | None = None,
+    zone: tzinfo | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write the active notes of ``deck`` (and its sub-decks; all decks when None) to ``target``.
+
+    Days start at the settings' ``day_start_hour`` in ``zone`` (default: the local time zone).
+    """
+    settings = settings or Settings()
+    notes = _select_notes(db, deck)
+    if not notes:
+        raise NotFoundError(f"no deck named '{deck}'" if deck else "there are no notes to export")
+    types = _note_types(db, {n.type for n in notes})
+    note_ids = anki_ids.millisecond_ids(db.execute("SELECT id, created_at FROM notes").fetchall())
+    card_ids = anki_ids.millisecond_ids(db.execute("SELECT id, created_at FROM cards").fetchall())
+    package, order = _build(notes, types, note_ids, card_ids, progress)
+    timing = AnkiDays(settings.day_start_hour, zone)
+    schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
+    data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
+    size = _write_zip(target, data)
+    deck_names = {name for n in notes for name in _with_parents(n.deck)}
+    cards = sum(len(n.cards) for n in notes)
+    return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
+
+
+def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
+    where = "retired_at IS NULL"
+    params: list[Any] = []
+    if deck is not None:
+        prefix = f"{deck}::"
+        where += " AND (deck = ? OR substr(deck, 1, ?) = ?)"
+        params = [deck, len(prefix), prefix]
+    rows = db.execute(
+        f"SELECT id, type, deck, fields, tags, modified_at FROM notes WHERE {where} "
+        "ORDER BY source_file, source_line, id",
+        params,
+    ).fetchall()
+    notes = {
+        row[0]: _Note(
+            row[0],
+            row[1],
+            row[2],
+            json.loads(row[3]),
+            json.loads(row[4]),
+            int(clock.from_db(row[5]).timestamp()),
+            position,
+        )
+        for position, row in enumerate(rows, start=1)
+    }
+    cursor = db.execute(
+        "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
+        "suspended FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
+    )
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        note = notes.get(row[0])
+        if note is not None:
+            note.cards.append(dict(zip(names, row, strict=True)))
+    return [n for n in notes.values() if n.cards]
+
+
+def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[NoteType, int]]:
+    types = {}
+    for name, definition, modified in db.execute("SELECT name, definition, modified_at FROM note_types"):
+        if name in names:
+            note_type = NoteType.from_definition(json.loads(definition))
+            if ID_FIELD in note_type.fields:
+                raise CardsError(
+                    f"note type '{name}': the field name '{ID_FIELD}' is reserved for the Anki export"
+                )
+            types[name] = (note_type, int(clock.from_db(modified).timestamp()))
+    missing = names - set(types)
+    if missing:
+        raise CardsError(
+            f"note types missing from the collection: {', '.join(sorted(missing))}; run `cards compile`"
+        )
+    return types
+
+
+def _with_parents(deck: str) -> list[str]:
+    parts = deck.split("::")
+    return ["::".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _build(
+    notes: list[_Note],
+    types: dict[str, tuple[NoteType, int]],
+    note_ids: dict[str, int],
+    card_ids: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> tuple[Any, list[int]]:
+    """Return the genanki package and the ids in the order genanki will ask for them."""
+    import genanki
+
+    models = {
+        name: anki_model(
+            note_type, anki_ids.model_id(note_type.name), anki_type_name(note_type.name), ID_FIELD
+        )
+        for name, (note_type, _) in types.items()
+    }
+    by_deck: dict[str, list[_Note]] = {}
+    for note in notes:
+        for name in _with_parents(note.deck):
+            by_deck.setdefault(name, [])
+        by_deck[note.deck].append(note)
+    decks = []
+    order: list[int] = []
+    done = 0
+    for name, deck_notes in by_deck.items():
+        anki_deck = genanki.Deck(anki_ids.deck_id(name), name)
+        decks.append(anki_deck)
+        for note in deck_notes:
+            values = [markdown_to_html(note.fields.get(f, "")) for f in types[note.type][0].fields]
+            anki_note = genanki.Note(
+                model=models[note.type],
+                fields=[*values, note.id],
+                tags=note.tags,
+                guid=anki_ids.note_guid(note.id),
+                due=note.position,
+            )
+            anki_note.cards = [genanki.Card(card["ordinal"]) for card in note.cards]
+            anki_deck.add_note(anki_note)
+            order.append(note_ids[note.id])
+            order.extend(card_ids[card["id"]] for card in note.cards)
+            done += 1
+            if progress is not None and done % 100 == 0:
+                progress(100)
+    if progress is not None and done % 100:
+        progress(done % 100)
+    return genanki.Package(decks), order
+
+
+def _collection_bytes(
+    package: Any,
+    order: list[int],
+    notes: list[_Note],
+    types: dict[str, tuple[NoteType, int]],
+    timing: AnkiDays,
+    schedule: Callable[[sqlite3.Connection], int] | None,
+) -> tuple[bytes, int]:
+    with tempfile.TemporaryDirectory(prefix="cards-export-") as tmp:
+        path = Path(tmp) / "collection.anki2"
+        connection = sqlite3.connect(path)
+        try:
+            package.write_to_db(connection.cursor(), 0, iter(order))
+            _stamp(connection, notes, types, timing)
+            reviews = schedule(connection) if schedule is not None else 0
+            connection.commit()
+            connection.execute("VACUUM")
+        finally:
+            connection.close()
+        return path.read_bytes(), reviews
+
+
+def _stamp(
+    connection: sqlite3.Connection,
+    notes: list[_Note],
+    types: dict[str, tuple[NoteType, int]],
+    timing: AnkiDays,
+) -> None:
+    """Replace every clock-derived value genanki wrote with one derived from the collection."""
+    connection.executemany(
+        "UPDATE notes SET mod = ? WHERE guid = ?", [(n.mod, anki_ids.note_guid(n.id)) for n in notes]
+    )
+    connection.execute("UPDATE cards SET mod = (SELECT mod FROM notes WHERE notes.id = cards.nid)")
+    (models_json, conf_json) = connection.execute("SELECT models, conf FROM col").fetchone()
+    models = json.loads(models_json)
+    for model in models.values():
+        model["mod"] = types[model["name"].removeprefix(NAME_PREFIX)][1]
+    conf = json.loads(conf_json)
+    conf.update(
+        schedVer=2,
+        rollover=timing.hour,
+        creationOffset=timing.creation_minutes_west(),
+        nextPos=len(notes) + 1,
+    )
+    connection.execute(
+        "UPDATE col SET crt = ?, models = ?, conf = ?",
+        (int(timing.creation().timestamp()), json.dumps(models), json.dumps(conf)),
+    )
+
+
+def _scheduler(
+    db: sqlite_utils.Database,
+    notes: list[_Note],
+    card_ids: dict[str, int],
+    timing: AnkiDays,
+    settings: Settings,
+) -> Callable[[sqlite3.Connection], int]:
+    """Return a step that writes cards' review state and the review log into the package."""
+
+    def schedule(connection: sqlite3.Connection) -> int:
+        from fsrs.scheduler import DEFAULT_PARAMETERS
+
+        updates = []
+        exported: dict[str, int] = {}
+        for note in notes:
+            deck = settings.for_deck(note.deck)
+            steps = {1: len(deck.learning_steps), 3: len(deck.relearning_steps)}
+            memory = {"dr": deck.desired_retention, "decay": (deck.parameters or DEFAULT_PARAMETERS)[20]}
+            for card in note.cards:
+                anki_id = exported[card["id"]] = card_ids[card["id"]]
+                if card["state"] != 0:
+                    updates.append((*_card_state(card, note.position, timing, steps, memory), anki_id))
+                elif card["suspended"]:
+                    connection.execute("UPDATE cards SET queue = -1 WHERE id = ?", (anki_id,))
+        connection.executemany(
+            "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, lapses = ?, left = ?, data = ? "
+            "WHERE id = ?",
+            updates,
+        )
+        rows = _revlog(db, exported, timing)
+        connection.executemany("INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    return schedule
+
+
+def _card_state(
+    card: dict[str, Any],
+    position: int,
+    timing: AnkiDays,
+    steps: dict[int, int],
+    memory: dict[str, float],
+) -> tuple[Any, ...]:
+    """Return Anki's (type, queue, due, ivl, factor, reps, lapses, left, data) for a studied card."""
+    state = card["state"]
+    due = clock.from_db(card["due"])
+    last = clock.from_db(card["last_review"]) if card["last_review"] else due
+    interval = max(1, timing.day(due) - timing.day(last))
+    if state == 2:
+        queue, anki_due, left = 2, timing.day(due), 0
+    elif timing.day(due) > timing.day(last):
+        queue, anki_due = 3, timing.day(due)
+        left = max(1, steps[state] - (card["step"] or 0))
+    else:
+        queue, anki_due = 1, int(due.timestamp())
+        left = max(1, steps[state] - (card["step"] or 0))
+    data: dict[str, Any] = {"pos": position}
+    if card["stability"] is not None and card["difficulty"] is not None:
+        data.update(
+            s=round(card["stability"], 4),
+            d=round(card["difficulty"], 3),
+            dr=memory["dr"],
+            decay=round(memory["decay"], 4),
+        )
+    data["lrt"] = int(last.timestamp())
+    return (
+        state,
+        -1 if card["suspended"] else queue,
+        anki_due,
+        0 if state == 1 else interval,
+        0 if state == 1 else 2500,
+        card["reps"],
+        card["lapses"],
+        left,
+        json.dumps(data, separators=(",", ":")),
+    )
+
+
+_REVLOG_KIND = {0: 0, 1: 0, 2: 1, 3: 2}
+
+
+def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDays) -> list[tuple[Any, ...]]:
+    """Return one Anki review-log row per review of an exported card."""
+    reviews = [
+        row
+        for row in db.execute(
+            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty FROM reviews ORDER BY card_id, id"
+        )
+        if row[1] in exported
+    ]
+    ids = anki_ids.millisecond_ids((str(row[0]), row[3]) for row in reviews)
+    rows = []
+    previous: dict[str, int] = {}
+    for review_id, card_id, rating, reviewed_at, duration, due, state_before, difficulty in reviews:
+        interval = timing.interval(clock.from_db(reviewed_at), clock.from_db(due))
+        factor = round(((difficulty - 1) / 9 + 0.1) * 1000)
+        rows.append(
+            (
+                ids[str(review_id)],
+                exported[card_id],
+                rating,
+                interval,
+                previous.get(card_id, 0),
+                factor,
+                min(duration, MAX_ANSWER_MS),
+                _REVLOG_KIND[state_before],
+            )
+        )
+        previous[card_id] = interval
+    return sorted(rows)
+
+
+def _write_zip(target: Path, collection: bytes) -> int:
+    """Write the package atomically: a temporary file beside ``target``, then a rename."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise CardsError(f"cannot write {target}: {error.strerror or error}") from None
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            with zipfile.ZipFile(handle, "w") as archive:
+                for entry, data in (("collection.anki2", collection), ("media", b"{}")):
+                    info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    archive.writestr(info, data, compresslevel=9)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise CardsError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target.stat().st_size

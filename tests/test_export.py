@@ -1,0 +1,268 @@
+"""The package itself: derived ids, deterministic bytes, modification times, atomic writes, the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from flashcards import anki_ids, clock, export, store
+from flashcards.cli import cli
+from flashcards.compiler import compile_decks
+from flashcards.errors import CardsError, NotFoundError
+from flashcards.export import ID_FIELD, export_package, package_name
+from flashcards.render_html import markdown_to_html, template_to_html
+
+T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+DECK = """
+deck: Ops::Deploy
+tags: [ops]
+notes:
+  - front: What is a canary?
+    back: A small slice of traffic first.
+  - type: cloze
+    text: "Canary limits the {{c1::blast radius}}."
+"""
+OTHER = """
+deck: Ops Review
+notes:
+  - front: Other deck
+    back: not exported with --deck Ops
+"""
+
+
+@pytest.fixture
+def project(write_deck: Callable[..., Path], decks: Path, db_path: Path) -> sqlite_utils.Database:
+    write_deck("deploy.yaml", DECK)
+    write_deck("other.yaml", OTHER)
+    db = store.open_collection(db_path)
+    compile_decks(db, decks, T0)
+    return db
+
+
+def _collection(package: Path, tmp_path: Path) -> sqlite3.Connection:
+    with zipfile.ZipFile(package) as archive:
+        path = tmp_path / "unpacked.anki2"
+        path.write_bytes(archive.read("collection.anki2"))
+    return sqlite3.connect(path)
+
+
+def test_markdown_fields_are_escaped_html() -> None:
+    assert markdown_to_html("a < b & \"c\" 'd'") == "a &lt; b &amp; &quot;c&quot; &#39;d&#39;"
+    assert markdown_to_html("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert markdown_to_html("one\ntwo") == "one<br />\ntwo"
+    assert markdown_to_html("- a\n- *b*") == "<ul>\n<li>a</li>\n<li><em>b</em></li>\n</ul>"
+    assert markdown_to_html("para\n\n`x < y`") == "<p>para</p>\n<p><code>x &lt; y</code></p>"
+    assert markdown_to_html("   ") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{c1::answer}}", "{{c1::answer}}"),
+        ("{{c2::**bold**::a hint}} after", "{{c2::<strong>bold</strong>::a hint}} after"),
+        ("x {{c1::a_b_c}} y", "x {{c1::a_b_c}} y"),
+        ("{{c1::1 < 2}}", "{{c1::1 &lt; 2}}"),
+    ],
+)
+def test_cloze_markers_survive_rendering(text: str, expected: str) -> None:
+    assert markdown_to_html(text) == expected
+
+
+def test_template_markdown_keeps_anki_tags() -> None:
+    assert template_to_html("{{front}}") == "{{front}}"
+    assert template_to_html("What does **{{team}}** want?") == "What does <strong>{{team}}</strong> want?"
+    assert (
+        template_to_html("{{a}}{{#b}}\n\nsee: {{b}}{{/b}}") == "<p>{{a}}{{#b}}</p>\n<p>see: {{b}}{{/b}}</p>"
+    )
+    assert template_to_html("*{{x}}* <b>") == "<em>{{x}}</em> &lt;b&gt;"
+
+
+def test_ids_are_derived_and_in_genankis_range() -> None:
+    for name in ("basic", "Ops::Deploy", ""):
+        assert anki_ids.ID_LOW <= anki_ids.deck_id(name) < anki_ids.ID_HIGH
+        assert anki_ids.ID_LOW <= anki_ids.model_id(name) < anki_ids.ID_HIGH
+    assert anki_ids.deck_id("Ops") == anki_ids.deck_id("Ops") != anki_ids.deck_id("Ops::Deploy")
+    assert anki_ids.deck_id("basic") != anki_ids.model_id("basic")
+    assert anki_ids.note_guid("a") == anki_ids.note_guid("a") != anki_ids.note_guid("b")
+
+
+def test_millisecond_ids_are_unique_and_stable_when_rows_are_added() -> None:
+    stamp = clock.to_db(T0)
+    first = anki_ids.millisecond_ids([("b", stamp), ("a", stamp), ("c", stamp)])
+    base = int(T0.timestamp() * 1000)
+    assert first == {"a": base, "b": base + 1, "c": base + 2}
+    later = anki_ids.millisecond_ids(
+        [*[(k, stamp) for k in "abc"], ("d", clock.to_db(T0 + timedelta(microseconds=1)))]
+    )
+    assert {k: later[k] for k in "abc"} == first
+    assert later["d"] == base + 3
+
+
+@pytest.mark.parametrize(
+    ("local", "day"),
+    [
+        ("2026-03-02T03:59:59", 0),
+        ("2026-03-02T04:00:00", 1),
+        ("2026-03-03T03:59:59", 1),
+        ("2026-03-03T04:00:00", 2),
+    ],
+)
+def test_anki_day_numbers_start_at_the_day_start_hour(local: str, day: int) -> None:
+    days = anki_ids.AnkiDays(4, UTC)
+    start = (date(2026, 3, 1) - anki_ids.CREATION_DAY).days
+    assert days.day(datetime.fromisoformat(local).replace(tzinfo=UTC)) == start + day
+    assert days.creation() == datetime(2000, 1, 1, 4, tzinfo=UTC)
+    assert days.creation_minutes_west() == 0
+
+
+def test_anki_intervals_are_days_across_a_day_start_else_negative_seconds() -> None:
+    days = anki_ids.AnkiDays(4, UTC)
+    morning = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert days.interval(morning, morning + timedelta(minutes=10)) == -600
+    assert days.interval(morning, morning + timedelta(days=3)) == 3
+    assert days.interval(datetime(2026, 3, 2, 3, 50, tzinfo=UTC), datetime(2026, 3, 2, 4, 5, tzinfo=UTC)) == 1
+
+
+def test_package_name_is_a_safe_slug() -> None:
+    assert package_name(None) == "all.apkg"
+    assert package_name("MLOps Interview::Teams") == "mlops-interview-teams.apkg"
+    assert package_name("../../etc/passwd") == "etc-passwd.apkg"
+    assert package_name("::") == "deck.apkg"
+
+
+def test_exporting_twice_gives_identical_bytes(project: sqlite_utils.Database, tmp_path: Path) -> None:
+    first = export_package(project, tmp_path / "a.apkg", with_scheduling=True)
+    second = export_package(project, tmp_path / "b.apkg", with_scheduling=True)
+    assert first.path.read_bytes() == second.path.read_bytes()
+    with zipfile.ZipFile(first.path) as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == ["collection.anki2", "media"]
+    assert all(
+        i.date_time == (1980, 1, 1, 0, 0, 0) and i.compress_type == zipfile.ZIP_DEFLATED for i in infos
+    )
+
+
+def test_times_in_the_package_come_from_the_collection(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    package = export_package(project, tmp_path / "p.apkg").path
+    collection = _collection(package, tmp_path)
+    stamp = int(T0.timestamp())
+    assert {row[0] for row in collection.execute("SELECT mod FROM notes")} == {stamp}
+    assert {row[0] for row in collection.execute("SELECT mod FROM cards")} == {stamp}
+    models = json.loads(collection.execute("SELECT models FROM col").fetchone()[0])
+    assert {m["mod"] for m in models.values()} == {stamp}
+    note_ids = sorted(row[0] for row in collection.execute("SELECT id FROM notes"))
+    assert note_ids[0] == stamp * 1000
+    crt, conf = collection.execute("SELECT crt, conf FROM col").fetchone()
+    assert json.loads(conf)["schedVer"] == 2 and json.loads(conf)["rollover"] == 4
+    assert crt == int(clock.day_start(anki_ids.CREATION_DAY).timestamp())
+
+
+def test_an_edit_moves_only_that_notes_modification_time(
+    project: sqlite_utils.Database, write_deck: Callable[..., Path], decks: Path, tmp_path: Path
+) -> None:
+    later = T0 + timedelta(days=2)
+    write_deck("deploy.yaml", DECK.replace("A small slice", "A small, watched slice"))
+    compile_decks(project, decks, later)
+    collection = _collection(export_package(project, tmp_path / "p.apkg").path, tmp_path)
+    mods = dict(collection.execute("SELECT flds, mod FROM notes").fetchall())
+    edited = next(mod for fields, mod in mods.items() if "watched" in fields)
+    assert edited == int(later.timestamp())
+    assert sorted(mods.values()) == [int(T0.timestamp())] * 2 + [int(later.timestamp())]
+
+
+def test_the_note_id_field_is_last_and_unused_by_templates(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    collection = _collection(export_package(project, tmp_path / "p.apkg").path, tmp_path)
+    models = json.loads(collection.execute("SELECT models FROM col").fetchone()[0])
+    for model in models.values():
+        assert model["flds"][-1]["name"] == ID_FIELD
+        for template in model["tmpls"]:
+            assert ID_FIELD not in template["qfmt"] + template["afmt"]
+    ids = {row[0].split("\x1f")[-1] for row in collection.execute("SELECT flds FROM notes")}
+    assert ids == {row[0] for row in project.execute("SELECT id FROM notes")}
+
+
+def test_deck_option_includes_sub_decks_only(project: sqlite_utils.Database, tmp_path: Path) -> None:
+    result = export_package(project, tmp_path / "p.apkg", deck="Ops")
+    assert (result.notes, result.cards, result.decks) == (2, 2, 2)
+    with pytest.raises(NotFoundError, match="no deck named 'Op'"):
+        export_package(project, tmp_path / "q.apkg", deck="Op")
+    assert not (tmp_path / "q.apkg").exists()
+
+
+def test_retired_notes_are_not_exported(
+    project: sqlite_utils.Database, write_deck: Callable[..., Path], decks: Path, tmp_path: Path
+) -> None:
+    (decks / "other.yaml").unlink()
+    compile_decks(project, decks, T0 + timedelta(hours=1))
+    assert export_package(project, tmp_path / "p.apkg").notes == 2
+
+
+def test_a_failed_write_leaves_the_old_package_and_no_temporary_file(
+    project: sqlite_utils.Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out" / "p.apkg"
+    export_package(project, target)
+    before = target.read_bytes()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export.os, "replace", broken)
+    with pytest.raises(CardsError, match="No space left on device"):
+        export_package(project, target, with_scheduling=True)
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir()] == ["p.apkg"]
+
+
+def test_a_reserved_field_name_is_reported(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: Any, tmp_path: Path
+) -> None:
+    write_deck(
+        "x.yaml",
+        """
+        deck: X
+        types:
+          odd:
+            fields: [name, cards_id]
+            templates:
+              card: {front: "{{name}}", back: "{{cards_id}}"}
+        notes:
+          - {type: odd, name: n, cards_id: v}
+        """,
+    )
+    compile_decks(fresh_db, decks, T0)
+    with pytest.raises(CardsError, match="'cards_id' is reserved"):
+        export_package(fresh_db, tmp_path / "p.apkg")
+
+
+def test_cli_writes_the_default_package_and_reports_it(project: sqlite_utils.Database, decks: Path) -> None:
+    result = CliRunner().invoke(cli, ["export"], catch_exceptions=False)
+    assert result.exit_code == 0
+    target = decks.parent / "exports" / "all.apkg"
+    assert target.is_file()
+    assert result.output.startswith("Wrote ")
+    assert "3 notes, 3 cards, 3 decks" in result.output and "KiB" in result.output
+    result = CliRunner().invoke(cli, ["export", "--deck", "Ops::Deploy", "--with-scheduling"])
+    assert result.exit_code == 0
+    assert "ops-deploy.apkg: 2 notes, 2 cards, 2 decks, 0 reviews" in result.output
+
+
+def test_cli_output_option_and_errors(project: sqlite_utils.Database, tmp_path: Path) -> None:
+    target = tmp_path / "mine.apkg"
+    assert CliRunner().invoke(cli, ["export", "-o", str(target)]).exit_code == 0
+    assert target.is_file()
+    result = CliRunner().invoke(cli, ["export", "--deck", "Nope"])
+    assert result.exit_code == 1

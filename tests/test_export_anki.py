@@ -1,0 +1,341 @@
+"""Import exported packages into a real Anki collection and check that it holds what cards holds."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+from flashcards import clock, store
+from flashcards.compiler import compile_decks
+from flashcards.export import ID_FIELD, anki_type_name, export_package
+from flashcards.scheduler import answer
+from flashcards.settings import DeckSettings, Settings
+
+from .conftest import BUNDLED_DECKS
+
+DECK = """
+deck: Lang::Python
+tags: [python, code]
+types:
+  term:
+    fields: [term, meaning, example]
+    key: term
+    templates:
+      meaning:
+        front: "What does **{{term}}** mean?"
+        back: "{{meaning}}{{#example}}\\n\\nExample: {{example}}{{/example}}"
+      term:
+        front: "Which term means *{{meaning}}*?"
+        back: "{{term}}"
+notes:
+  - front: "Is 1 < 2 && \\"yes\\" == 'yes'?"
+    back: "True & <script>alert('x')</script>"
+    tags: [operators]
+  - type: reversed
+    front: List comprehension
+    back: |
+      A compact loop:
+      - `[x * 2 for x in xs]`
+      - *filters* too
+  - type: cloze
+    text: "A {{c1::generator}} is lazy; {{c2::**yield**::keyword}} returns a value."
+    extra: "See PEP 255 < 300"
+  - type: term
+    id: term-gil
+    term: GIL
+    meaning: Global interpreter lock
+    example: "Only one thread runs `bytecode` at a time."
+  - type: term
+    id: term-eafp
+    term: EAFP
+    meaning: Easier to ask forgiveness than permission
+"""
+SUB_DECK = """
+deck: Lang::Python::Idioms
+notes:
+  - front: What does `enumerate` return?
+    back: Pairs of (index, item).
+"""
+ALWAYS = ImportAnkiPackageOptions(update_notes=1, update_notetypes=1, merge_notetypes=True)
+
+
+def import_package(collection: Collection, package: Path, **options: Any) -> Any:
+    """Import ``package`` into ``collection`` as Anki's import dialog does."""
+    request = ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(**options))
+    return collection.import_anki_package(request)
+
+
+@pytest.fixture
+def anki(tmp_path: Path) -> Any:
+    """A fresh, empty Anki collection."""
+    (tmp_path / "anki").mkdir()
+    collection = Collection(str(tmp_path / "anki" / "collection.anki2"))
+    yield collection
+    collection.close()
+
+
+@pytest.fixture
+def project(write_deck: Callable[..., Path], decks: Path, db_path: Path) -> sqlite_utils.Database:
+    """A collection compiled from two deck files, one a sub-deck of the other."""
+    write_deck("python.yaml", DECK)
+    write_deck("python/idioms.yaml", SUB_DECK)
+    db = store.open_collection(db_path)
+    compile_decks(db, decks, datetime(2026, 1, 5, 12, tzinfo=UTC))
+    return db
+
+
+def _notes_by_id(collection: Collection) -> dict[str, Any]:
+    notes = {}
+    for note_id in collection.find_notes(""):
+        note = collection.get_note(note_id)
+        notes[note[ID_FIELD]] = note
+    return notes
+
+
+def _text(field: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", field))
+
+
+def test_first_import_holds_exactly_what_cards_holds(
+    project: sqlite_utils.Database, tmp_path: Path, anki: Any
+) -> None:
+    result = export_package(project, tmp_path / "out.apkg")
+    log = import_package(anki, result.path).log
+    assert len(log.new) == result.notes == 6
+    assert anki.note_count() == 6
+    assert anki.card_count() == result.cards == project.execute("SELECT count(*) FROM cards").fetchone()[0]
+
+    names = {d.name for d in anki.decks.all_names_and_ids()} - {"Default"}
+    assert names == {"Lang", "Lang::Python", "Lang::Python::Idioms"}
+    assert anki.decks.parents(anki.decks.id_for_name("Lang::Python::Idioms"))[-1]["name"] == "Lang::Python"
+
+    types = {
+        m.name: [f["name"] for f in anki.models.get(m.id)["flds"]] for m in anki.models.all_names_and_ids()
+    }
+    assert types[anki_type_name("basic")] == ["front", "back", ID_FIELD]
+    assert types[anki_type_name("reversed")] == ["front", "back", ID_FIELD]
+    assert types[anki_type_name("cloze")] == ["text", "extra", ID_FIELD]
+    assert types[anki_type_name("term")] == ["term", "meaning", "example", ID_FIELD]
+    assert anki.models.by_name(anki_type_name("cloze"))["type"] == 1
+
+    notes = _notes_by_id(anki)
+    stored = {
+        row[0]: (json.loads(row[1]), json.loads(row[2]))
+        for row in project.execute("SELECT id, fields, tags FROM notes")
+    }
+    assert set(notes) == set(stored)
+    for note_id, (_, tags) in stored.items():
+        assert sorted(notes[note_id].tags) == sorted(tags)
+    basic = notes["basic:is-1-2-yes-yes"]
+    assert _text(basic["front"]) == "Is 1 < 2 && \"yes\" == 'yes'?"
+    assert _text(basic["back"]) == "True & <script>alert('x')</script>"
+    assert "<script>" not in basic["back"]
+    reversed_note = next(n for key, n in notes.items() if key.startswith("reversed:"))
+    assert "<ul>" in reversed_note["back"] and "<code>[x * 2 for x in xs]</code>" in reversed_note["back"]
+    assert "<em>filters</em>" in reversed_note["back"]
+
+
+def test_every_card_renders_with_a_visible_front(
+    project: sqlite_utils.Database, tmp_path: Path, anki: Any
+) -> None:
+    import_package(anki, export_package(project, tmp_path / "out.apkg").path)
+    templates = {}
+    for card_id in anki.find_cards(""):
+        card = anki.get_card(card_id)
+        question, answer_html = card.question(), card.answer()
+        for side in (question, answer_html):
+            assert "template has a problem" not in side.lower()
+        visible = _text(re.sub(r"<style>.*?</style>", "", question, flags=re.DOTALL)).strip()
+        assert visible
+        templates[(card.note()[ID_FIELD], card.ord)] = (visible, answer_html)
+    cloze_id = next(key for key, _ in templates if key.startswith("cloze:"))
+    assert {ord_ for key, ord_ in templates if key == cloze_id} == {0, 1}
+    front, back = templates[(cloze_id, 1)]
+    assert "[keyword]" in front and "generator" in front
+    assert '<span class="cloze" data-ordinal="2"><strong>yield</strong></span>' in back
+    assert "See PEP 255 &lt; 300" in back
+    front, back = templates[("term-gil", 0)]
+    assert front == "What does GIL mean?"
+    assert "<strong>GIL</strong>" in back and "<hr id=answer>" in back and "Example: Only one thread" in back
+    front, _ = templates[("term-eafp", 0)]
+    _, back = templates[("term-eafp", 0)]
+    assert "Example:" not in back
+    for card_id in anki.find_cards(f'"note:{anki_type_name("cloze")}"'):
+        assert anki.get_card(card_id).note_type()["type"] == 1
+
+
+def test_reimport_updates_edited_notes_in_place_and_keeps_anki_history(
+    project: sqlite_utils.Database, write_deck: Callable[..., Path], decks: Path, tmp_path: Path, anki: Any
+) -> None:
+    import_package(anki, export_package(project, tmp_path / "first.apkg").path)
+    anki_note_ids = set(anki.find_notes(""))
+    card_ids = set(anki.find_cards(""))
+    studied = anki.get_card(anki.find_cards(f'"{ID_FIELD}:term-gil" card:1')[0])
+    studied.start_timer()
+    anki.sched.answerCard(studied, 3)
+    studied_state = (
+        studied.id,
+        anki.get_card(studied.id).reps,
+        anki.db.scalar("SELECT count(*) FROM revlog"),
+    )
+
+    # Edit a note; the edit happens after the first import, as in real use.
+    write_deck("python.yaml", DECK.replace("Global interpreter lock", "Global interpreter *lock*"))
+    compile_decks(project, decks, datetime.now(UTC) + timedelta(days=1))
+    log = import_package(anki, export_package(project, tmp_path / "second.apkg").path).log
+
+    assert [_text(n.fields[-1]) for n in log.updated] == ["term-gil"]
+    assert len(log.new) == 0 and len(log.conflicting) == 0
+    assert set(anki.find_notes("")) == anki_note_ids
+    assert set(anki.find_cards("")) == card_ids
+    assert "Global interpreter <em>lock</em>" in _notes_by_id(anki)["term-gil"]["meaning"]
+    card = anki.get_card(studied_state[0])
+    assert (card.id, card.reps, anki.db.scalar("SELECT count(*) FROM revlog")) == studied_state
+    assert card.reps == 1
+
+
+def test_reimport_of_a_changed_note_type_merges_it(
+    project: sqlite_utils.Database, write_deck: Callable[..., Path], decks: Path, tmp_path: Path, anki: Any
+) -> None:
+    import_package(anki, export_package(project, tmp_path / "first.apkg").path)
+    changed = DECK.replace("fields: [term, meaning, example]", "fields: [term, meaning, example, source]")
+    write_deck("python.yaml", changed.replace('    example: "Only', '    source: docs\n    example: "Only'))
+    compile_decks(project, decks, datetime.now(UTC) + timedelta(days=1))
+    log = import_package(anki, export_package(project, tmp_path / "second.apkg").path, **_kwargs(ALWAYS)).log
+    assert len(log.conflicting) == 0 and len(log.new) == 0
+    assert anki.note_count() == 6
+    fields = [f["name"] for f in anki.models.by_name(anki_type_name("term"))["flds"]]
+    assert sorted(fields) == sorted(["term", "meaning", "example", "source", ID_FIELD])
+    assert _notes_by_id(anki)["term-gil"]["source"] == "docs"
+
+
+def _kwargs(options: ImportAnkiPackageOptions) -> dict[str, Any]:
+    return {
+        "update_notes": options.update_notes,
+        "update_notetypes": options.update_notetypes,
+        "merge_notetypes": options.merge_notetypes,
+    }
+
+
+def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Path, anki: Any) -> None:
+    settings = Settings(defaults=DeckSettings(enable_fuzzing=False))
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
+    reviewed = "term-gil/meaning"
+    for offset, rating in (
+        (timedelta(0), 3),
+        (timedelta(minutes=10), 3),
+        (timedelta(days=4), 1),
+        (timedelta(days=4, minutes=10), 3),
+    ):
+        answer(project, reviewed, rating, start + offset, 4000, settings)
+    lapsed = "basic:is-1-2-yes-yes/card"
+    answer(project, lapsed, 4, start, 2000, settings)
+    learning = "term-eafp/meaning"
+    answer(project, learning, 3, datetime.now(UTC) - timedelta(minutes=2), 70_000, settings)
+
+    result = export_package(project, tmp_path / "s.apkg", with_scheduling=True, settings=settings)
+    assert result.reviews == 6
+    import_package(anki, result.path, with_scheduling=True)
+
+    today = clock.study_day(datetime.now(UTC))
+    for card_id in (reviewed, lapsed, learning):
+        row = project.execute(
+            "SELECT state, due, last_review, reps, lapses, stability, difficulty FROM cards WHERE id = ?",
+            [card_id],
+        ).fetchone()
+        note_id = card_id.rsplit("/", 1)[0]
+        ordinal = project.execute("SELECT ordinal FROM cards WHERE id = ?", [card_id]).fetchone()[0]
+        anki_card = anki.get_card(anki.find_cards(f'"{ID_FIELD}:{note_id}" card:{ordinal + 1}')[0])
+        due = clock.from_db(row[1])
+        assert anki_card.type == row[0]
+        assert (anki_card.reps, anki_card.lapses) == (row[3], row[4])
+        revlog = anki.db.list("SELECT ease FROM revlog WHERE cid = ? ORDER BY id", anki_card.id)
+        ratings = project.execute(
+            "SELECT rating FROM reviews WHERE card_id = ? ORDER BY id", [card_id]
+        ).fetchall()
+        assert revlog == [r[0] for r in ratings]
+        assert anki_card.memory_state.stability == pytest.approx(row[5], abs=1e-3)
+        assert anki_card.memory_state.difficulty == pytest.approx(row[6], abs=1e-2)
+        if row[0] == 2:
+            days = (clock.study_day(due) - today).days
+            assert anki_card.due == anki.sched.today + days
+            interval = (clock.study_day(due) - clock.study_day(clock.from_db(row[2]))).days
+            assert anki_card.ivl == interval
+        else:
+            assert anki_card.queue == 1 and anki_card.due == int(due.timestamp())
+    times = anki.db.list("SELECT time FROM revlog ORDER BY id")
+    assert max(times) == 60_000
+
+
+IMPORT_IN_ZONE = """
+import json, sys
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+anki = Collection(sys.argv[1])
+options = ImportAnkiPackageOptions(with_scheduling=True)
+anki.import_anki_package(ImportAnkiPackageRequest(package_path=sys.argv[2], options=options))
+cards = [anki.get_card(card_id) for card_id in anki.find_cards('"cards_id:term-gil"', order="c.ord")]
+print(json.dumps({"today": anki.sched.today, "cards": [[c.due, c.ivl] for c in cards]}))
+"""
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])
+def test_due_dates_across_the_day_boundary(
+    project: sqlite_utils.Database, tmp_path: Path, zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card due just before the next local 04:00 is due today in Anki; one due at 04:00, tomorrow.
+
+    Anki reads the time zone once per process, so it runs in a process of its own, in ``zone``.
+    """
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    now = datetime.now(UTC)
+    boundary = clock.next_day_start(now)
+    cases = {"term-gil/meaning": boundary - timedelta(seconds=1), "term-gil/term": boundary}
+    for card_id, due in cases.items():
+        project.execute(
+            "UPDATE cards SET state = 2, stability = 3.0, difficulty = 5.0, reps = 1, due = ?, last_review = ? "
+            "WHERE id = ?",
+            [clock.to_db(due), clock.to_db(now - timedelta(days=3)), card_id],
+        )
+    package = export_package(project, tmp_path / "b.apkg", with_scheduling=True).path
+    (tmp_path / "anki").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_IN_ZONE, str(tmp_path / "anki" / "c.anki2"), str(package)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": zone},
+    )
+    seen = json.loads(done.stdout)
+    today = seen["today"]
+    assert seen["cards"] == [[today, 3], [today + 1, 4]]
+
+
+def test_bundled_decks_import_into_anki(decks: Path, db_path: Path, tmp_path: Path, anki: Any) -> None:
+    shutil.rmtree(decks)
+    shutil.copytree(BUNDLED_DECKS, decks)
+    db = store.open_collection(db_path)
+    compile_decks(db, decks, datetime(2026, 1, 5, tzinfo=UTC))
+    result = export_package(db, tmp_path / "bundled.apkg")
+    import_package(anki, result.path)
+    assert anki.note_count() == result.notes == db.execute("SELECT count(*) FROM notes").fetchone()[0]
+    assert anki.card_count() == result.cards == db.execute("SELECT count(*) FROM cards").fetchone()[0]
+    deck_names = {row[0] for row in db.execute("SELECT DISTINCT deck FROM notes")}
+    assert deck_names <= {d.name for d in anki.decks.all_names_and_ids()}
+    for card_id in anki.find_cards(""):
+        card = anki.get_card(card_id)
+        assert "template has a problem" not in (card.question() + card.answer()).lower()
