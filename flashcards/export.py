@@ -55,6 +55,7 @@ class _Note:
     tags: list[str]
     mod: int
     position: int
+    anki_id: int = 0
     cards: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -88,7 +89,9 @@ def export_package(
     types = _note_types(db, {n.type for n in notes})
     note_ids = anki_ids.millisecond_ids(db.execute("SELECT id, created_at FROM notes").fetchall())
     card_ids = anki_ids.millisecond_ids(db.execute("SELECT id, created_at FROM cards").fetchall())
-    package, order = _build(notes, types, note_ids, card_ids, progress)
+    for note in notes:
+        note.anki_id = note_ids[note.id]
+    package, order = _build(notes, types, card_ids, progress)
     timing = AnkiDays(settings.day_start_hour, zone)
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
     data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
@@ -160,7 +163,6 @@ def _with_parents(deck: str) -> list[str]:
 def _build(
     notes: list[_Note],
     types: dict[str, tuple[NoteType, int]],
-    note_ids: dict[str, int],
     card_ids: dict[str, int],
     progress: Callable[[int], None] | None,
 ) -> tuple[Any, list[int]]:
@@ -195,7 +197,7 @@ def _build(
             )
             anki_note.cards = [genanki.Card(card["ordinal"]) for card in note.cards]
             anki_deck.add_note(anki_note)
-            order.append(note_ids[note.id])
+            order.append(note.anki_id)
             order.extend(card_ids[card["id"]] for card in note.cards)
             done += 1
             if progress is not None and done % 100 == 0:
@@ -234,9 +236,7 @@ def _stamp(
     timing: AnkiDays,
 ) -> None:
     """Replace every clock-derived value genanki wrote with one derived from the collection."""
-    connection.executemany(
-        "UPDATE notes SET mod = ? WHERE guid = ?", [(n.mod, anki_ids.note_guid(n.id)) for n in notes]
-    )
+    connection.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(n.mod, n.anki_id) for n in notes])
     connection.execute("UPDATE cards SET mod = (SELECT mod FROM notes WHERE notes.id = cards.nid)")
     (models_json, conf_json) = connection.execute("SELECT models, conf FROM col").fetchone()
     models = json.loads(models_json)
@@ -382,7 +382,7 @@ def _write_zip(target: Path, collection: bytes) -> int:
                     info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
-                    archive.writestr(info, data, compresslevel=9)
+                    archive.writestr(info, data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)

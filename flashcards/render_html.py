@@ -17,6 +17,9 @@ _TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _MARK_OPEN = "\ue000"
 _MARK_CLOSE = "\ue001"
 _MARK = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
+# Text made only of these characters, not starting with a digit (an ordered list) and without
+# surrounding spaces, renders as itself: no Markdown, entity or escape syntax can start.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,;:.?!()/%$@{}'\"=]*")
 _SINGLE_PARAGRAPH = re.compile(r"\A<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
 
 
@@ -31,6 +34,12 @@ def markdown_to_html(text: str) -> str:
     """Render Markdown to HTML: raw HTML escaped, newlines as line breaks, one paragraph unwrapped."""
     if not text.strip():
         return ""
+    if _PLAIN.fullmatch(text) and text[-1] != " ":
+        return text.replace('"', "&quot;").replace("'", "&#39;")
+    return _render(text)
+
+
+def _render(text: str) -> str:
     html: str = _markdown().render(text)
     html = html.replace("'", "&#39;")
     single = _SINGLE_PARAGRAPH.match(html)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import sqlite_utils
 from click.testing import CliRunner
 
-from flashcards import anki_ids, clock, export, store
+from flashcards import anki_ids, clock, export, render_html, store
 from flashcards.cli import cli
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError
@@ -75,6 +77,12 @@ def test_markdown_fields_are_escaped_html() -> None:
 )
 def test_cloze_markers_survive_rendering(text: str, expected: str) -> None:
     assert markdown_to_html(text) == expected
+
+
+@given(st.text(alphabet="aZ09 ,;:.?!()/%$@{}'\"=\n*_#-<>&`[]\\|~+", max_size=30))
+@settings(max_examples=400, deadline=None)
+def test_the_plain_text_shortcut_renders_like_markdown(text: str) -> None:
+    assert markdown_to_html(text) == (render_html._render(text) if text.strip() else "")
 
 
 def test_template_markdown_keeps_anki_tags() -> None:

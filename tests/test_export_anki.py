@@ -27,6 +27,7 @@ from flashcards.settings import DeckSettings, Settings
 
 from .conftest import BUNDLED_DECKS
 
+ALWAYS = 1  # ImportAnkiPackageUpdateCondition.ALWAYS
 DECK = """
 deck: Lang::Python
 tags: [python, code]
@@ -70,7 +71,6 @@ notes:
   - front: What does `enumerate` return?
     back: Pairs of (index, item).
 """
-ALWAYS = ImportAnkiPackageOptions(update_notes=1, update_notetypes=1, merge_notetypes=True)
 
 
 def import_package(collection: Collection, package: Path, **options: Any) -> Any:
@@ -193,9 +193,9 @@ def test_reimport_updates_edited_notes_in_place_and_keeps_anki_history(
         anki.db.scalar("SELECT count(*) FROM revlog"),
     )
 
-    # Edit a note; the edit happens after the first import, as in real use.
+    # Anki keeps the package's modification times, so a later edit is "newer" whenever it was imported.
     write_deck("python.yaml", DECK.replace("Global interpreter lock", "Global interpreter *lock*"))
-    compile_decks(project, decks, datetime.now(UTC) + timedelta(days=1))
+    compile_decks(project, decks, datetime(2026, 1, 6, tzinfo=UTC))
     log = import_package(anki, export_package(project, tmp_path / "second.apkg").path).log
 
     assert [_text(n.fields[-1]) for n in log.updated] == ["term-gil"]
@@ -214,21 +214,15 @@ def test_reimport_of_a_changed_note_type_merges_it(
     import_package(anki, export_package(project, tmp_path / "first.apkg").path)
     changed = DECK.replace("fields: [term, meaning, example]", "fields: [term, meaning, example, source]")
     write_deck("python.yaml", changed.replace('    example: "Only', '    source: docs\n    example: "Only'))
-    compile_decks(project, decks, datetime.now(UTC) + timedelta(days=1))
-    log = import_package(anki, export_package(project, tmp_path / "second.apkg").path, **_kwargs(ALWAYS)).log
+    compile_decks(project, decks, datetime(2026, 1, 6, tzinfo=UTC))
+    second = export_package(project, tmp_path / "second.apkg").path
+    # Merging stamps the notes of the merged type with the import time, so they need "update: always".
+    log = import_package(anki, second, merge_notetypes=True, update_notes=ALWAYS).log
     assert len(log.conflicting) == 0 and len(log.new) == 0
     assert anki.note_count() == 6
     fields = [f["name"] for f in anki.models.by_name(anki_type_name("term"))["flds"]]
     assert sorted(fields) == sorted(["term", "meaning", "example", "source", ID_FIELD])
     assert _notes_by_id(anki)["term-gil"]["source"] == "docs"
-
-
-def _kwargs(options: ImportAnkiPackageOptions) -> dict[str, Any]:
-    return {
-        "update_notes": options.update_notes,
-        "update_notetypes": options.update_notetypes,
-        "merge_notetypes": options.merge_notetypes,
-    }
 
 
 def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Path, anki: Any) -> None:
