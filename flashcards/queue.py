@@ -9,6 +9,7 @@ review log says was done today; a deck's limits cap its sub-decks too.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from flashcards.settings import Settings
 
 _ACTIVE = "c.retired_at IS NULL AND c.suspended = 0 AND (c.buried_until IS NULL OR c.buried_until <= ?)"
 _CARD_COLUMNS = "c.id, c.note_id, c.deck, c.front, c.back, c.state, c.due, n.source_file, n.source_line"
+_NEW_ORDER = "n.source_file, c.position"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class ReviewQueue:
         self._history: list[tuple[Answer, QueuedCard, int, int]] = []
         self._since_new = 0
         self._started = 0
+        self._new_window: list[str] | None = None
+        self._window_size = 64
 
     # -- choosing ---------------------------------------------------------------------------
 
@@ -163,9 +167,30 @@ class ReviewQueue:
         return found[0] if found else None
 
     def _first_new(self, now: datetime) -> QueuedCard | None:
+        """The first new card in source order, looked up among a window of candidates.
+
+        Sorting every new card by source order costs a pass over the table, so it is done once
+        for a window of candidates; each pick then re-checks the window in the collection.
+        """
         where, args = self._exhausted("new", now)
-        found = self._select(f"c.state = 0 AND {where}", args, "n.source_file, c.position", now)
-        return found[0] if found else None
+        while True:
+            if self._new_window is None:
+                scope, scope_args = deck_filter(self.deck)
+                rows = self.db.execute(
+                    f"SELECT c.id FROM cards c JOIN notes n ON n.id = c.note_id WHERE {_ACTIVE} AND {scope} "
+                    f"AND c.state = 0 ORDER BY {_NEW_ORDER} LIMIT ?",
+                    [clock.to_db(now), *scope_args, self._window_size],
+                )
+                self._new_window = [str(row[0]) for row in rows]
+            window = self._new_window
+            marks = ", ".join("?" * len(window))
+            # '+c.state' keeps SQLite on the primary key for the window instead of the state index
+            found = self._select(
+                f"+c.state = 0 AND {where} AND c.id IN ({marks})", [*args, *window], _NEW_ORDER, now
+            )
+            if found or len(window) < self._window_size:
+                return found[0] if found else None
+            self._new_window, self._window_size = None, self._window_size * 8
 
     def _select(self, where: str, args: list[Any], order: str, now: datetime) -> list[QueuedCard]:
         scope, scope_args = deck_filter(self.deck)
@@ -194,44 +219,17 @@ class ReviewQueue:
         return clock.next_day_start(now, self.settings.day_start_hour)
 
     def _caps(self) -> list[_Cap]:
-        base = self.settings.for_deck(self.deck)
-        new = base.new_per_day if self.new_limit is None else self.new_limit
-        caps = [_Cap(self.deck, new, base.reviews_per_day)]
-        for deck in self.settings.configured_decks():
-            if deck != self.deck and in_deck(deck, self.deck):
-                own = self.settings.for_deck(deck)
-                caps.append(
-                    _Cap(deck, new if self.new_limit is not None else own.new_per_day, own.reviews_per_day)
-                )
-        return caps
+        return caps_for(self.settings, self.deck, self.new_limit)
 
     def _done_today(self, now: datetime) -> dict[str, Counter[str]]:
-        """New cards and reviews answered today, per deck, from the log."""
-        start = clock.day_start(
-            clock.study_day(now, self.settings.day_start_hour), self.settings.day_start_hour
-        )
-        done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
-        rows = self.db.execute(
-            "SELECT c.deck, sum(r.state_before = 0), sum(r.state_before = 2) FROM reviews r "
-            "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
-            [clock.to_db(start)],
-        )
-        for deck, new, review in rows:
-            done["new"][deck] += new
-            done["review"][deck] += review
-        return done
-
-    def _remaining(self, cap: _Cap, kind: str, done: dict[str, Counter[str]]) -> int:
-        used = sum(n for deck, n in done[kind].items() if in_deck(deck, cap.deck))
-        limit = cap.new if kind == "new" else cap.review
-        return max(0, limit - used)
+        return done_today(self.db, self.settings, now)
 
     def _exhausted(self, kind: str, now: datetime) -> tuple[str, list[Any]]:
         """SQL excluding the decks whose limit for ``kind`` is used up today."""
         done = self._done_today(now)
         clauses, args = ["1"], []
         for cap in self._caps():
-            if self._remaining(cap, kind, done) == 0:
+            if _remaining(cap, kind, done) == 0:
                 where, where_args = deck_filter(cap.deck)
                 clauses.append(f"NOT {where}")
                 args.extend(where_args)
@@ -246,14 +244,17 @@ class ReviewQueue:
         args: list[Any],
         now: datetime,
     ) -> int:
-        """Count cards of ``kind`` available today, each configured deck capped by its limit."""
-        scope_cap, inner = caps[0], caps[1:]
-        outermost = [c for c in inner if not any(o is not c and in_deck(str(c.deck), o.deck) for o in inner)]
-        total = self._count(where, args, now)
-        for cap in outermost:
-            here = self._count(where, args, now, cap.deck)
-            total -= here - min(here, self._remaining(cap, kind, done))
-        return min(total, self._remaining(scope_cap, kind, done))
+        def count(deck: str | None, limit: int | None) -> int:
+            bounded = f"SELECT 1 FROM cards c WHERE {_ACTIVE} AND {{}} AND {{}} AND {where} LIMIT ?"
+            scope, scope_args = deck_filter(self.deck)
+            inner, inner_args = deck_filter(deck)
+            row = self.db.execute(
+                f"SELECT count(*) FROM ({bounded.format(scope, inner)})",
+                [clock.to_db(now), *scope_args, *inner_args, *args, -1 if limit is None else limit],
+            ).fetchone()
+            return int(row[0])
+
+        return capped_count(caps, done, kind, count)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -305,10 +306,63 @@ class ReviewQueue:
         day_end = self._day_end(now)
         tomorrow_end = clock.next_day_start(day_end, self.settings.day_start_hour)
         return self._count(
-            "c.state != 0 AND c.due >= ? AND c.due < ?",
+            "c.state IN (1, 2, 3) AND c.due >= ? AND c.due < ?",
             [clock.to_db(day_end), clock.to_db(tomorrow_end)],
             day_end,
         )
+
+
+def caps_for(settings: Settings, deck: str | None, new_override: int | None = None) -> list[_Cap]:
+    """The limits that apply when reviewing ``deck``: its own, then each configured deck inside it."""
+    base = settings.for_deck(deck)
+    new = base.new_per_day if new_override is None else new_override
+    caps = [_Cap(deck, new, base.reviews_per_day)]
+    for inner in settings.configured_decks():
+        if inner != deck and in_deck(inner, deck):
+            own = settings.for_deck(inner)
+            caps.append(_Cap(inner, own.new_per_day if new_override is None else new, own.reviews_per_day))
+    return caps
+
+
+def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
+    """New cards and reviews answered today, per deck, from the log."""
+    hour = settings.day_start_hour
+    start = clock.day_start(clock.study_day(now, hour), hour)
+    done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
+    rows = db.execute(
+        "SELECT c.deck, sum(r.state_before = 0), sum(r.state_before = 2) FROM reviews r "
+        "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
+        [clock.to_db(start)],
+    )
+    for deck, new, review in rows:
+        done["new"][deck] += new
+        done["review"][deck] += review
+    return done
+
+
+def _remaining(cap: _Cap, kind: str, done: dict[str, Counter[str]]) -> int:
+    used = sum(n for deck, n in done[kind].items() if in_deck(deck, cap.deck))
+    return max(0, (cap.new if kind == "new" else cap.review) - used)
+
+
+def capped_count(
+    caps: list[_Cap], done: dict[str, Counter[str]], kind: str, count: Callable[[str | None, int | None], int]
+) -> int:
+    """Cards of ``kind`` available today, each configured deck capped by its limit.
+
+    ``count(deck, limit)`` counts the candidates in ``deck`` (None: the whole scope), stopping
+    at ``limit`` when it is not None.
+    """
+    scope_cap, inner = caps[0], caps[1:]
+    allowed = _remaining(scope_cap, kind, done)
+    if not inner:
+        return count(None, allowed)
+    outermost = [c for c in inner if not any(o is not c and in_deck(str(c.deck), o.deck) for o in inner)]
+    total = count(None, None)
+    for cap in outermost:
+        here = count(cap.deck, None)
+        total -= here - min(here, _remaining(cap, kind, done))
+    return min(total, allowed)
 
 
 @dataclass(frozen=True)
@@ -331,13 +385,29 @@ class DeckStatus:
 
 
 def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) -> list[DeckStatus]:
-    """Per deck, the new / learning / review cards due today and the next learning card."""
-    decks = [
-        str(row[0])
-        for row in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL ORDER BY deck")
-    ]
+    """Per deck (with its sub-decks), the new / learning / review cards due today, in one pass."""
+    stamp = clock.to_db(now)
+    day_end = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
+    rows = db.execute(
+        f"SELECT c.deck, sum(c.state = 0 AND {_ACTIVE}), sum(c.state IN (1, 3) AND c.due < ? AND {_ACTIVE}), "
+        f"sum(c.state = 2 AND c.due < ? AND {_ACTIVE}), "
+        f"min(CASE WHEN c.state IN (1, 3) AND c.due > ? AND c.due < ? AND {_ACTIVE} THEN c.due END) "
+        "FROM cards c WHERE c.retired_at IS NULL GROUP BY c.deck ORDER BY c.deck",
+        [stamp, day_end, stamp, day_end, stamp, stamp, day_end, stamp],
+    ).fetchall()
+    done = done_today(db, settings, now)
     result = []
-    for deck in decks:
-        queue = ReviewQueue(db, settings, deck)
-        result.append(DeckStatus(deck, queue.counts(now), queue.next_learning_due(now)))
+    for deck, *_ in rows:
+        inside = [row for row in rows if in_deck(row[0], deck)]
+
+        def count(column: int, within: str | None, limit: int | None, inside: list[Any] = inside) -> int:
+            found = int(sum(row[column] or 0 for row in inside if in_deck(row[0], within)))
+            return found if limit is None else min(found, limit)
+
+        caps = caps_for(settings, deck)
+        new = capped_count(caps, done, "new", lambda d, n: count(1, d, n))
+        review = capped_count(caps, done, "review", lambda d, n: count(3, d, n))
+        upcoming = [row[4] for row in inside if row[4]]
+        learning_next = clock.from_db(min(upcoming)) if upcoming else None
+        result.append(DeckStatus(deck, Counts(new, count(2, None, None), review), learning_next))
     return result

@@ -21,6 +21,12 @@ from flashcards.settings import DeckSettings, Settings
 ONE_NEW_A_DAY = Settings(DeckSettings(new_per_day=1, enable_fuzzing=False))
 
 
+@pytest.fixture(autouse=True)
+def local_zone_from_env() -> None:
+    """Apply $TZ (UTC, from conftest) even if an earlier test changed the process's zone."""
+    time.tzset()
+
+
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,12 @@ from flashcards.settings import DeckSettings, Settings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 PLAIN = Settings(DeckSettings(enable_fuzzing=False))
+
+
+@pytest.fixture(autouse=True)
+def local_zone_from_env() -> None:
+    """Apply $TZ (UTC, from conftest) even if an earlier test changed the process's zone."""
+    time.tzset()
 
 
 def basic(*fronts: str) -> str:

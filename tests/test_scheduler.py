@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,12 @@ notes:
     back: 2
 """
 ONE, TWO, TWO_REVERSE = "basic:one/card", "reversed:two/card", "reversed:two/reverse"
+
+
+@pytest.fixture(autouse=True)
+def local_zone_from_env() -> None:
+    """Apply $TZ (UTC, from conftest) even if an earlier test changed the process's zone."""
+    time.tzset()
 
 
 @pytest.fixture
