@@ -76,10 +76,11 @@ def export_package(
     with_scheduling: bool = False,
     settings: Settings | None = None,
     zone: tzinfo | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write the active notes of ``deck`` (and its sub-decks; all decks when None) to ``target``.
 
+    ``progress(done, total)`` is called as notes are converted.
     Days start at the settings' ``day_start_hour`` in ``zone`` (default: the local time zone).
     """
     settings = settings or Settings()
@@ -164,7 +165,7 @@ def _build(
     notes: list[_Note],
     types: dict[str, tuple[NoteType, int]],
     card_ids: dict[str, int],
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> tuple[Any, list[int]]:
     """Return the genanki package and the ids in the order genanki will ask for them."""
     import genanki
@@ -200,10 +201,8 @@ def _build(
             order.append(note.anki_id)
             order.extend(card_ids[card["id"]] for card in note.cards)
             done += 1
-            if progress is not None and done % 100 == 0:
-                progress(100)
-    if progress is not None and done % 100:
-        progress(done % 100)
+            if progress is not None and (done % 100 == 0 or done == len(notes)):
+                progress(done, len(notes))
     return genanki.Package(decks), order
 
 

@@ -274,3 +274,20 @@ def test_cli_output_option_and_errors(project: sqlite_utils.Database, tmp_path: 
     assert target.is_file()
     result = CliRunner().invoke(cli, ["export", "--deck", "Nope"])
     assert result.exit_code == 1
+
+
+def test_progress_is_reported_up_to_the_number_of_notes(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    seen: list[tuple[int, int]] = []
+    export_package(project, tmp_path / "p.apkg", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 3)]
+
+
+def test_the_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
+    from flashcards.cli.export import _Progress
+
+    bar = _Progress()
+    bar(100, 10_000)
+    assert bar.bar is None
+    bar.close()

@@ -333,3 +333,17 @@ def test_bundled_decks_import_into_anki(decks: Path, db_path: Path, tmp_path: Pa
     for card_id in anki.find_cards(""):
         card = anki.get_card(card_id)
         assert "template has a problem" not in (card.question() + card.answer()).lower()
+
+
+def test_an_edited_template_updates_the_note_type_with_default_options(
+    project: sqlite_utils.Database, write_deck: Callable[..., Path], decks: Path, tmp_path: Path, anki: Any
+) -> None:
+    import_package(anki, export_package(project, tmp_path / "first.apkg").path)
+    write_deck("python.yaml", DECK.replace('"What does **{{term}}** mean?"', '"Define *{{term}}*."'))
+    compile_decks(project, decks, datetime(2026, 1, 6, tzinfo=UTC))
+    log = import_package(anki, export_package(project, tmp_path / "second.apkg").path).log
+    assert len(log.new) == len(log.conflicting) == 0
+    template = anki.models.by_name(anki_type_name("term"))["tmpls"][0]
+    assert template["qfmt"] == "Define <em>{{term}}</em>."
+    card = anki.get_card(anki.find_cards(f'"{ID_FIELD}:term-gil" card:1')[0])
+    assert "Define <em>GIL</em>." in card.question()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,25 +45,38 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     db = env.open()
     settings = load_settings(env.decks_dir)
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
-    total = int(db.execute("SELECT count(*) FROM notes WHERE retired_at IS NULL").fetchone()[0])
-    with _progress(total) as advance:
+    bar = _Progress()
+    try:
         result = export_package(
-            db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=advance
+            db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=bar
         )
+    finally:
+        bar.close()
     parts = [f"{result.notes} notes", f"{result.cards} cards", f"{result.decks} decks"]
     if with_scheduling:
         parts.append(f"{result.reviews} reviews")
     click.echo(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}.")
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on standard error when it is a terminal and the export is large."""
-    if total < PROGRESS_FROM_NOTES or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-        yield bar.update
+class _Progress:
+    """A progress bar on standard error, shown only on a terminal and for large exports."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < PROGRESS_FROM_NOTES or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label="Exporting", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def _size(size: int) -> str:
