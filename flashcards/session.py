@@ -179,11 +179,13 @@ class Session:
         if due is None:
             return False
         fixed = bool(os.environ.get(clock.NOW_VARIABLE))
+        if self.keys.terminal:
+            self.console.clear()
         if self.message:
-            self.console.print(self.message)
+            self.console.print(self.message, style="dim italic")
             self.message = ""
         self.console.print(
-            f"\nNext learning card in {wait_text(due - now)}. [bold]w[/] wait for it, [bold]q[/] stop."
+            f"\nNothing else is due now. Next learning card in {wait_text(due - now)}. [bold]w[/] wait for it, [bold]q[/] stop."
         )
         while True:
             key = self.keys.read()
@@ -199,7 +201,8 @@ class Session:
             return True
         while self.clock() < due:
             left = due - self.clock()
-            self.console.print(f"\rWaiting {wait_text(left)}  (q stops)   ", end="")
+            self.console.file.write(f"\rWaiting {wait_text(left)}  (q stops)   ")
+            self.console.file.flush()
             if self.keys.read(timeout=min(1.0, max(0.05, left.total_seconds()))) in (QUIT, "\x03"):
                 return False
         return True

@@ -136,7 +136,7 @@ def test_scripted_session_reads_one_key_per_line(env: dict[str, str], db_path: P
 def test_waiting_for_a_learning_card_under_a_fixed_clock(env: dict[str, str], db_path: Path) -> None:
     result = run(env, "\n1\ns\ns\ns\nw\n\n3\nq\n", "review")
     out = ANSI.sub("", result.stdout)
-    assert "Next learning card in 1m 00s. w wait for it, q stop." in out
+    assert "Nothing else is due now. Next learning card in 1m 00s. w wait for it, q stop." in out
     assert out.count("What is a canary deployment?") == 4  # front and answer, twice
     assert rows(db_path, "SELECT rating, reviewed_at FROM reviews ORDER BY id") == [
         (1, "2026-11-27T09:00:00.000000+00:00"),
