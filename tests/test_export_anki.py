@@ -236,17 +236,18 @@ def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Pa
         (timedelta(days=4, minutes=10), 3),
     ):
         answer(project, reviewed, rating, start + offset, 4000, settings)
-    lapsed = "basic:is-1-2-yes-yes/card"
-    answer(project, lapsed, 4, start, 2000, settings)
+    easy = "basic:is-1-2-yes-yes/card"
+    answer(project, easy, 4, start, 2000, settings)
     learning = "term-eafp/meaning"
     answer(project, learning, 3, datetime.now(UTC) - timedelta(minutes=2), 70_000, settings)
 
+    project.execute("UPDATE cards SET suspended = 1 WHERE id IN (?, ?)", [easy, "term-eafp/term"])
     result = export_package(project, tmp_path / "s.apkg", with_scheduling=True, settings=settings)
     assert result.reviews == 6
     import_package(anki, result.path, with_scheduling=True)
 
     today = clock.study_day(datetime.now(UTC))
-    for card_id in (reviewed, lapsed, learning):
+    for card_id in (reviewed, easy, learning):
         row = project.execute(
             "SELECT state, due, last_review, reps, lapses, stability, difficulty FROM cards WHERE id = ?",
             [card_id],
@@ -256,6 +257,7 @@ def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Pa
         anki_card = anki.get_card(anki.find_cards(f'"{ID_FIELD}:{note_id}" card:{ordinal + 1}')[0])
         due = clock.from_db(row[1])
         assert anki_card.type == row[0]
+        assert (anki_card.queue == -1) == (card_id == easy)
         assert (anki_card.reps, anki_card.lapses) == (row[3], row[4])
         revlog = anki.db.list("SELECT ease FROM revlog WHERE cid = ? ORDER BY id", anki_card.id)
         ratings = project.execute(
@@ -271,6 +273,12 @@ def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Pa
             assert anki_card.ivl == interval
         else:
             assert anki_card.queue == 1 and anki_card.due == int(due.timestamp())
+    suspended = anki.find_cards("is:suspended")
+    assert sorted(anki.get_card(c).note()[ID_FIELD] for c in suspended) == [
+        "basic:is-1-2-yes-yes",
+        "term-eafp",
+    ]
+    assert {anki.get_card(c).type for c in suspended} == {0, 2}
     times = anki.db.list("SELECT time FROM revlog ORDER BY id")
     assert max(times) == 60_000
 
