@@ -47,6 +47,7 @@ class Keys:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.terminal = stream.isatty()
+        self._pending = ""
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -85,20 +86,26 @@ class Keys:
 
     def read(self, timeout: float | None = None) -> str | None:
         """Return the next key (``q`` at end of input), or None when ``timeout`` seconds pass."""
-        if timeout is not None and self.terminal:
-            ready, _, _ = select.select([self.stream], [], [], timeout)
-            if not ready:
-                return None
-        if self.terminal:
-            data = os.read(self.stream.fileno(), 32).decode("utf-8", "replace")
+        if not self.terminal:
+            line = self.stream.readline()
+            if not line:
+                return QUIT
+            stripped = line.strip()
+            return stripped[0] if stripped else " "
+        if not self._pending:
+            if timeout is not None:
+                ready, _, _ = select.select([self.stream], [], [], timeout)
+                if not ready:
+                    return None
+            data = os.read(self.stream.fileno(), 64).decode("utf-8", "replace")
             if not data:
                 return QUIT
-            return "" if data.startswith("\x1b") and len(data) > 1 else data[0]
-        line = self.stream.readline()
-        if not line:
-            return QUIT
-        stripped = line.strip()
-        return stripped[0] if stripped else " "
+            # keys typed quickly arrive together: keep them; drop escape sequences (arrows etc.)
+            if data.startswith("\x1b") and len(data) > 1:
+                return ""
+            self._pending = data
+        key, self._pending = self._pending[0], self._pending[1:]
+        return key
 
 
 @dataclass

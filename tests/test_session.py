@@ -103,6 +103,18 @@ def test_review_in_a_terminal_with_single_keys(env: dict[str, str], db_path: Pat
     ]
 
 
+def test_keys_typed_together_all_count_and_arrows_are_ignored(env: dict[str, str], db_path: Path) -> None:
+    child = spawn(env, "review")
+    child.expect("canary")
+    child.send("\x1b[A")  # an arrow key does nothing
+    child.send(" 3")  # reveal and answer in one burst
+    child.expect("Shadow deployment")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert rows(db_path, "SELECT rating FROM reviews") == [(3,)]
+
+
 def test_ctrl_c_quits_cleanly_and_restores_the_terminal(env: dict[str, str], db_path: Path) -> None:
     child = spawn(env, "review")
     child.expect("canary")
