@@ -291,3 +291,15 @@ def test_the_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
     bar(100, 10_000)
     assert bar.bar is None
     bar.close()
+
+
+def test_the_day_start_hour_setting_reaches_the_package(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    from flashcards.settings import DeckSettings, Settings
+
+    late = Settings(defaults=DeckSettings(day_start_hour=6))
+    collection = _collection(export_package(project, tmp_path / "p.apkg", settings=late).path, tmp_path)
+    crt, conf = collection.execute("SELECT crt, conf FROM col").fetchone()
+    assert json.loads(conf)["rollover"] == 6
+    assert datetime.fromtimestamp(crt, UTC) == datetime(2000, 1, 1, 6, tzinfo=UTC)
