@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -141,15 +142,37 @@ def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: dateti
     )
 
 
-def preview(deck_settings: DeckSettings, before: CardState, now: datetime) -> dict[int, timedelta]:
-    """Return the interval each rating would give now (without fuzz)."""
-    scheduler = make_scheduler(deck_settings, fuzz=False)
+def preview(
+    deck_settings: DeckSettings, before: CardState, now: datetime, card_id: str | None = None
+) -> dict[int, timedelta]:
+    """Return the interval each rating would give now.
+
+    With ``card_id``, fuzz is applied exactly as :func:`answer` will apply it, so the labels on
+    the buttons are the intervals the answers give; without it, intervals are unfuzzed.
+    """
+    scheduler = make_scheduler(deck_settings, fuzz=None if card_id else False)
     result = {}
     for rating in RATINGS:
-        due = review(scheduler, before, rating, now).due
+        with _fuzz_seed(card_id, before.reps):
+            due = review(scheduler, before, rating, now).due
         assert due is not None
         result[rating] = due - now
     return result
+
+
+@contextmanager
+def _fuzz_seed(card_id: str | None, reps: int) -> Iterator[None]:
+    """Seed py-fsrs's fuzz (it draws from the global ``random``) from the card and its review count."""
+    import random
+
+    saved = random.getstate()
+    if card_id is not None:
+        random.seed(f"{card_id}:{reps}")
+    try:
+        yield
+    finally:
+        if card_id is not None:
+            random.setstate(saved)
 
 
 def format_interval(interval: timedelta) -> str:
@@ -201,7 +224,8 @@ def answer(
         deck, note_id, *previous = row
         deck_settings = settings.for_deck(deck)
         before = CardState.from_row(previous[: len(_CACHE_COLUMNS)])
-        after = review(make_scheduler(deck_settings), before, rating, now)
+        with _fuzz_seed(card_id, before.reps):
+            after = review(make_scheduler(deck_settings), before, rating, now)
         suspended, leech = previous[-3], previous[-2]
         threshold = deck_settings.leech_threshold
         became_leech = bool(

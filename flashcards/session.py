@@ -218,8 +218,19 @@ class Session:
         assert done.after.due is not None
         return scheduler.format_interval(done.after.due - done.reviewed_at)
 
-    def _draw(self, card: QueuedCard, revealed: bool) -> None:
+    def _print_markdown(self, text: str) -> None:
+        """Render Markdown; when scripted, without the padding rich adds up to the line width."""
         from rich.markdown import Markdown
+
+        if self.keys.terminal:
+            self.console.print(Markdown(text))
+            return
+        with self.console.capture() as captured:
+            self.console.print(Markdown(text))
+        lines = [line.rstrip() for line in captured.get().splitlines()]
+        self.console.file.write("\n".join(lines) + "\n")
+
+    def _draw(self, card: QueuedCard, revealed: bool) -> None:
         from rich.rule import Rule
         from rich.text import Text
 
@@ -244,21 +255,23 @@ class Session:
             console.print(Text(self.message, style="dim italic"))
             self.message = ""
         console.print()
-        console.print(Markdown(card.front))
+        self._print_markdown(card.front)
         if not revealed:
             console.print()
             console.print(Text("Space/Enter: show answer    ?: keys    q: quit", style="dim"))
             return
         console.print(Rule(style="dim"))
-        console.print(Markdown(card.back))
+        self._print_markdown(card.back)
         console.print()
         state = scheduler.read_state(self.queue.db, card.id)
-        intervals = scheduler.preview(self.queue.settings.for_deck(card.deck), state, now)
+        intervals = scheduler.preview(self.queue.settings.for_deck(card.deck), state, now, card.id)
         buttons = Text()
         for rating, name in RATING_NAMES.items():
             buttons.append(f"{rating} ", style="bold")
             buttons.append(name, style=RATING_STYLES[rating])
-            buttons.append(f" {scheduler.format_interval(intervals[rating])}    ", style="dim")
+            buttons.append(f" {scheduler.format_interval(intervals[rating])}", style="dim")
+            if rating != scheduler.EASY:
+                buttons.append("    ")
         console.print(buttons)
 
     def _help(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARDS_DB", str(tmp_path / "collection.db"))
     monkeypatch.setenv("CARDS_DECKS", str(tmp_path / "decks"))
     monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
     monkeypatch.delenv("CARDS_NOW", raising=False)
     (tmp_path / "decks").mkdir()
 

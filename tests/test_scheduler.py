@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from flashcards import scheduler, store
+from flashcards import clock, scheduler, store
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.scheduler import AGAIN, EASY, GOOD, HARD, CardState, format_interval
@@ -220,3 +220,19 @@ def test_answer_on_an_unknown_card_is_not_found() -> None:
     memory = store.open_memory()
     with pytest.raises(NotFoundError):
         scheduler.answer(memory, "nope", GOOD, T0, 0, Settings())
+
+
+@pytest.mark.parametrize("rating", [HARD, GOOD, EASY])
+def test_button_labels_are_the_intervals_the_answers_give(db: sqlite_utils.Database, rating: int) -> None:
+    settings = Settings()
+    when = T0
+    for _ in range(3):  # long enough intervals that fuzz applies
+        scheduler.answer(db, ONE, EASY, when, 1000, settings)
+        when = clock.from_db(str(card_row(db, ONE)["due"]))
+    state = scheduler.read_state(db, ONE)
+    shown = scheduler.preview(DeckSettings(), state, when, ONE)
+    assert shown[rating] > timedelta(days=3)
+    random.seed(12345)  # the global random state must not matter
+    done = scheduler.answer(db, ONE, rating, when, 1000, settings)
+    assert done.after.due is not None
+    assert done.after.due - when == shown[rating]

@@ -135,7 +135,9 @@ def test_scripted_session_reads_one_key_per_line(env: dict[str, str], db_path: P
     result = run(env, "\n3\n\n1\n\n4\n\n3\n", "review")
     assert result.returncode == 0, result.stderr
     out = ANSI.sub("", result.stdout)
-    assert "1 Again 1m    2 Hard 6m    3 Good 10m    4 Easy 8d" in out
+    labels = re.findall(r"1 Again 1m    2 Hard 6m    3 Good 10m    4 Easy (\d+)d", out)
+    assert len(labels) == 3
+    assert f"Easy: next in {labels[2]}d" in out  # the label is the interval the answer gives
     assert "Reviewed 3 cards, 1 Again; retention —" in out
     assert "Next learning card at 09:01 (in 1m 00s)." in out
     assert rows(db_path, "SELECT rating, duration_ms <= 60000 FROM reviews ORDER BY id") == [
