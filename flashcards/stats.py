@@ -8,6 +8,8 @@ changes are honoured.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,12 +42,43 @@ def collection_stats(
     decay: float = DEFAULT_DECAY,
 ) -> dict[str, Any]:
     """Return the figures of ``cards stats`` as plain data (what ``--json`` prints)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    with _deck_cards(db, deck):
+        return _figures(db, now, deck, days, day_start_hour, desired_retention, decay)
+
+
+@contextmanager
+def _deck_cards(db: sqlite_utils.Database, deck: str | None) -> Iterator[None]:
+    """Hold the ids of the deck's cards in a temporary table while the figures are computed."""
+    if not deck:
+        yield
+        return
+    condition, params = deck_filter(deck)
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS deck_cards(id TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute("DELETE FROM temp.deck_cards")
+    db.execute(f"INSERT INTO temp.deck_cards SELECT id FROM cards WHERE {condition}", params)
+    try:
+        yield
+    finally:
+        db.execute("DROP TABLE temp.deck_cards")
+
+
+def _figures(
+    db: sqlite_utils.Database,
+    now: datetime,
+    deck: str | None,
+    days: int,
+    day_start_hour: int,
+    desired_retention: float,
+    decay: float,
+) -> dict[str, Any]:
     today = clock.study_day(now, day_start_hour)
     start = clock.day_start(today, day_start_hour)
     end = clock.day_start(today + timedelta(days=1), day_start_hour)
     activity = _daily_reviews(db, deck, today, day_start_hour)
-    window = activity[-days:] if days > 0 else []
-    window_start = clock.day_start(today - timedelta(days=max(days, 1) - 1), day_start_hour)
+    window = activity[-days:]
+    window_start = clock.day_start(today - timedelta(days=days - 1), day_start_hour)
     return {
         "deck": deck,
         "now": clock.to_db(now),
@@ -86,8 +119,7 @@ def _reviews_from(deck: str | None) -> tuple[str, str, list[str]]:
     """Return the FROM clause, extra condition and parameters selecting a deck's reviews."""
     if not deck:
         return "reviews r", "1", []
-    condition, params = deck_filter(deck, "c.deck")
-    return "reviews r JOIN cards c ON c.id = r.card_id", condition, params
+    return "reviews r JOIN temp.deck_cards dc ON dc.id = r.card_id", "1", []
 
 
 def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
@@ -125,20 +157,26 @@ def _retention(
     return result
 
 
-def _day_bounds(first: date, count: int, hour: int) -> str:
-    """Return a JSON array of the UTC starts of ``count`` study days from ``first``, plus one."""
-    return json.dumps(
-        [clock.to_db(clock.day_start(first + timedelta(days=i), hour)) for i in range(count + 1)]
-    )
+def _day_bounds(first: date, count: int, hour: int) -> list[str]:
+    """Return the UTC starts of ``count`` study days from ``first``, plus the end of the last."""
+    return [clock.to_db(clock.day_start(first + timedelta(days=i), hour)) for i in range(count + 1)]
 
 
-def _per_day(count_sql: str) -> str:
-    """Wrap a count over ``[d.start, d.end)`` into a query yielding one row per study day."""
-    return (
+def _count_per_day(
+    db: sqlite_utils.Database, bounds: list[str], source: str, column: str, condition: str, params: list[str]
+) -> list[int]:
+    """Count the rows of ``source`` whose ``column`` falls in each ``[bounds[i], bounds[i + 1])``."""
+    rows = db.execute(
         "WITH b AS (SELECT key AS i, value AS start FROM json_each(?)), "
         "d AS (SELECT i, start, lead(start) OVER (ORDER BY i) AS end FROM b) "
-        f"SELECT i, ({count_sql}) FROM d WHERE d.end IS NOT NULL ORDER BY i"
+        f"SELECT d.i, count(*) FROM d JOIN {source} WHERE {column} >= d.start AND {column} < d.end "
+        f"AND d.end IS NOT NULL AND {condition} GROUP BY d.i",
+        [json.dumps(bounds), *params],
     )
+    counts = [0] * (len(bounds) - 1)
+    for index, count in rows:
+        counts[index] = count
+    return counts
 
 
 def _daily_reviews(
@@ -148,30 +186,21 @@ def _daily_reviews(
     source, condition, params = _reviews_from(deck)
     first = db.execute(f"SELECT min(r.reviewed_at) FROM {source} WHERE {condition}", params).fetchone()[0]
     first_day = min(clock.study_day(clock.from_db(first), hour), today) if first else today
-    count = (today - first_day).days + 1
-    rows = db.execute(
-        _per_day(
-            f"SELECT count(*) FROM {source} WHERE r.reviewed_at >= d.start "
-            f"AND r.reviewed_at < d.end AND {condition}"
-        ),
-        [_day_bounds(first_day, count, hour), *params],
-    ).fetchall()
-    return [(first_day + timedelta(days=i), n) for i, n in rows]
+    days = (today - first_day).days + 1
+    counts = _count_per_day(
+        db, _day_bounds(first_day, days, hour), source, "r.reviewed_at", condition, params
+    )
+    return [(first_day + timedelta(days=i), n) for i, n in enumerate(counts)]
 
 
 def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
     """Return the cards due on each of the next days; today's count includes overdue cards."""
     condition, params = deck_filter(deck, "c.deck")
-    bounds = json.loads(_day_bounds(today, FORECAST_DAYS, hour))
+    bounds = _day_bounds(today, FORECAST_DAYS, hour)
     bounds[0] = ""  # everything overdue falls due today
-    rows = db.execute(
-        _per_day(
-            "SELECT count(*) FROM cards c WHERE c.state IN (1, 2, 3) AND c.retired_at IS NULL "
-            f"AND c.suspended = 0 AND c.due >= d.start AND c.due < d.end AND {condition}"
-        ),
-        [json.dumps(bounds), *params],
-    ).fetchall()
-    return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in rows]
+    due = "c.state IN (1, 2, 3) AND c.retired_at IS NULL AND c.suspended = 0"
+    counts = _count_per_day(db, bounds, "cards c", "c.due", f"{due} AND {condition}", params)
+    return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in enumerate(counts)]
 
 
 def _streaks(activity: list[tuple[date, int]], today: date) -> dict[str, int]:
