@@ -253,7 +253,10 @@ def _optimize_preset(
     outcome.saved = True
     progress(f"{label}: rescheduling cards from their history")
     outcome.rescheduled = _reschedule(db, settings, condition, params)
-    outcome.message = f"{label}: saved the fitted parameters; cards rescheduled from their history."
+    outcome.message = (
+        f"{label}: saved the fitted parameters; {outcome.rescheduled} cards rescheduled from their "
+        "history (cards optimize --restore goes back)."
+    )
     return outcome
 
 

@@ -213,3 +213,20 @@ def test_cli_with_little_history_exits_0(write_deck: Callable[..., Path]) -> Non
     code, out, _ = run("optimize")
     assert code == 0
     assert "at least 400 are needed" in out
+
+
+def test_each_preset_is_fitted_on_its_own_decks(tmp_path: Path) -> None:
+    from flashcards.store import open_collection
+
+    db = open_collection(tmp_path / "presets.db")
+    generate(db, notes=400, seed=1, now=NOW, deck="Lang::Verbs")
+    generate(db, notes=30, seed=2, now=NOW, deck="Other")
+    settings = parse_settings('[deck."Lang"]\nnew_per_day = 5\n', tmp_path / "cards.toml")
+    lang_reviews = db.execute("SELECT count(*) FROM reviews WHERE card_id LIKE 'sim-1-%'").fetchone()[0]
+    other_reviews = db.execute("SELECT count(*) FROM reviews WHERE card_id LIKE 'sim-2-%'").fetchone()[0]
+    collection, lang = optimize(db, settings, NOW).presets
+    assert (collection.preset, collection.reviews, collection.saved) == ("", other_reviews, False)
+    assert (lang.preset, lang.reviews, lang.saved) == ("Lang", lang_reviews, True)
+    assert set(saved_parameters(db)) == {"Lang"}
+    [only] = optimize(db, settings, NOW, deck="Lang::Verbs", dry_run=True).presets
+    assert only.preset == "Lang"
