@@ -335,8 +335,8 @@ def _forecast_chart(forecast: list[dict[str, Any]], width: int, height: int = 4)
 
 def _heatmap(activity: list[dict[str, Any]], width: int) -> list[str]:
     """Draw reviews per study day as a calendar: one column per week, one row per weekday."""
-    if not activity:
-        return ["Activity: no days to show"]
+    if not any(day["reviews"] for day in activity):
+        return ["Activity: no reviews yet"]
     first = date.fromisoformat(activity[0]["date"])
     counts = {date.fromisoformat(day["date"]): day["reviews"] for day in activity}
     monday = first - timedelta(days=first.weekday())
@@ -347,7 +347,7 @@ def _heatmap(activity: list[dict[str, Any]], width: int) -> list[str]:
     peak = max(counts.values(), default=0)
     total = sum(counts.values())
     active = sum(1 for n in counts.values() if n)
-    lines = [f"Activity, last {len(activity)} days: {total} reviews on {active} days (max {peak} a day)"]
+    lines = [f"Activity, last {_days(len(activity))}: {total} reviews on {_days(active)} (max {peak} a day)"]
     months = [" "] * weeks
     for week in range(weeks):
         start = monday + timedelta(weeks=week)
