@@ -133,7 +133,7 @@ def _scope(settings: Settings, preset: str) -> tuple[str, list[str]]:
 def training_items(
     db: sqlite_utils.Database, condition: str = "1", params: Sequence[Any] = ()
 ) -> tuple[list[Any], int]:
-    """Return (FSRS training items, reviews read) for the cards matching ``condition`` on ``c``.
+    """Return (FSRS training items, reviews in the log) for the cards matching ``condition`` on ``c``.
 
     A card whose log does not start with its first answer (state before = new) is skipped.
     """
@@ -149,10 +149,12 @@ def training_items(
     for _, history in groupby(rows, key=lambda row: row[0]):
         reviews: list[Any] = []
         previous: datetime | None = None
+        complete = True
         for _, rating, reviewed_at, state_before in history:
             count += 1
-            if previous is None and state_before != 0:
-                break
+            complete = complete and (previous is not None or state_before == 0)
+            if not complete:
+                continue
             at = datetime.fromisoformat(reviewed_at)
             gap = 0 if previous is None else max(0, (at - previous).days)
             reviews.append(FSRSReview(rating, gap))
