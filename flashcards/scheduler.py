@@ -27,6 +27,8 @@ NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
 AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 RATINGS = (AGAIN, HARD, GOOD, EASY)
 MAX_DURATION_MS = 60_000
+# FSRS's upper bound on stability, in days: fsrs-rs and Anki clamp to it, py-fsrs does not.
+STABILITY_MAX = 36500.0
 _CACHE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
 _UNDO_COLUMNS = (*_CACHE_COLUMNS, "suspended", "leech", "buried_until")
 
@@ -133,7 +135,7 @@ def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: dateti
     return CardState(
         int(after.state),
         after.step,
-        after.stability,
+        min(after.stability, STABILITY_MAX),
         after.difficulty,
         after.due,
         after.last_review,

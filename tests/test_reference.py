@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import fsrs_rs_python as fsrs_rs
 import pytest
 import sqlite_utils
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flashcards import clock, scheduler, store
@@ -62,6 +62,10 @@ def one_card_collection() -> sqlite_utils.Database:
 
 @settings(max_examples=150, deadline=None)
 @given(history=st.lists(step, min_size=1, max_size=20), steps=st.sampled_from([(), (1, 10), (5,)]))
+@example(  # stability passes FSRS's maximum of 36,500 days: fsrs-rs clamps it, so must we
+    history=[(4, timedelta(minutes=1)), (4, timedelta(days=13, hours=3)), *[(4, ("due", 3.0))] * 3],
+    steps=(),
+)
 def test_stability_and_difficulty_match_fsrs_rs(
     history: list[tuple[int, timedelta | tuple[str, float]]], steps: tuple[int, ...]
 ) -> None:
