@@ -132,6 +132,7 @@ def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: dateti
         )
     after, _ = scheduler.review_card(card, fsrs.Rating(rating), at)
     lapsed = before.state == REVIEW and rating == AGAIN
+    assert after.stability is not None  # set by every review
     return CardState(
         int(after.state),
         after.step,

@@ -151,3 +151,27 @@ def test_unreadable_collection_is_a_clean_error(tmp_path: Path, write_deck: Call
     code, _, err = run("--db", str(bogus), "list")
     assert code == 1
     assert err.startswith(f"error: {bogus}: not a usable cards collection")
+
+
+def test_fitted_parameters_are_used_by_review_and_rebuild(
+    write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    import sqlite_utils
+
+    from flashcards.simulate import TRUE_PARAMETERS
+
+    write_deck("good.yaml", DECK)
+    run("compile")
+    db = sqlite_utils.Database(db_path)
+    db.execute(
+        "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
+        "VALUES ('', ?, '2026-11-27T09:00:00.000000+00:00', 1000, 0.3, 0.01, 1)",
+        [json.dumps(list(TRUE_PARAMETERS))],
+    )
+    db.conn.commit()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["review", "--limit", "1"], input="\n3\nq\n")
+    assert result.exit_code == 0, result.output
+    card = json.loads(run("show", "canary/card", "--json")[1])
+    assert card["stability"] == pytest.approx(TRUE_PARAMETERS[2])  # Good on a new card: S0 = w2
+    assert run("rebuild", "--check")[0] == 0

@@ -104,6 +104,13 @@ class Env:
                 compile_decks(self._db, self.decks_dir, clock.now())
         return self._db
 
+    def settings(self) -> Any:
+        """Settings from cards.toml, with the FSRS parameters `cards optimize` saved in the collection."""
+        from flashcards.optimize import with_saved_parameters
+        from flashcards.settings import load_settings
+
+        return with_saved_parameters(self.open(), load_settings(self.decks_dir))
+
 
 pass_env = click.make_pass_decorator(Env)
 

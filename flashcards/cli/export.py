@@ -40,10 +40,9 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     edited notes instead of duplicating them, and the same decks give a byte-identical file.
     """
     from flashcards.export import export_package, package_name
-    from flashcards.settings import load_settings
 
     db = env.open()
-    settings = load_settings(env.decks_dir)
+    settings = env.settings()
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
     bar = _Progress()
     try:

@@ -17,9 +17,8 @@ def command(env: Env, check: bool) -> None:
     (learning steps, parameters) to past answers. Due dates come from the log.
     """
     from flashcards.scheduler import rebuild
-    from flashcards.settings import load_settings
 
-    settings = load_settings(env.decks_dir)
+    settings = env.settings()
     db = env.open()
     result = rebuild(db, settings, write=not check)
     changed = len(result.changed)

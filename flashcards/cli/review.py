@@ -35,9 +35,8 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
     """
     from flashcards.queue import ReviewQueue, deck_filter
     from flashcards.session import Keys, Session, default_console, print_summary
-    from flashcards.settings import load_settings
 
-    settings = load_settings(env.decks_dir)
+    settings = env.settings()
     db = env.open()
     if deck is not None:
         where, args = deck_filter(deck, "deck")

@@ -29,12 +29,10 @@ def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
     or Easy. Days are study days, starting at day_start_hour (default 04:00 local time).
     """
     from flashcards.errors import NotFoundError
-    from flashcards.optimize import with_saved_parameters
-    from flashcards.settings import load_settings
     from flashcards.stats import DEFAULT_DECAY, collection_stats, render
 
     db = env.open()
-    settings = with_saved_parameters(db, load_settings(env.decks_dir))
+    settings = env.settings()
     if (
         deck
         and not db.execute(

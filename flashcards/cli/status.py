@@ -20,9 +20,8 @@ def command(env: Env, as_json: bool) -> None:
     """
     from flashcards.queue import ReviewQueue, deck_status
     from flashcards.session import wait_text
-    from flashcards.settings import load_settings
 
-    settings = load_settings(env.decks_dir)
+    settings = env.settings()
     db = env.open()
     now = clock.now()
     decks = deck_status(db, settings, now)
