@@ -1,0 +1,118 @@
+"""Programs the benchmark runs in their own process: measured in-process, or for comparison.
+
+``python benchmarks/probes.py NAME ARGS...``:
+
+- ``answers DB NOW COUNT``: answer COUNT cards of a session, timing each committed answer;
+  prints ``{"p50": ms, "p95": ms, "answers": n}`` as JSON.
+- ``genanki DB OUT``: genanki alone writing the notes of collection DB (fields as they are)
+  to the package OUT.
+- ``anki-import PACKAGE DIR``: the official Anki library importing PACKAGE (with scheduling)
+  into a new collection in DIR.
+- ``anki-due ANKI_COLLECTION``: the official Anki library opening a collection and counting
+  what is due in each deck.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def answers(db_path: str, now_text: str, count: str) -> None:
+    """Answer cards as a session does (next card, then answer) and time each answer's commit."""
+    from flashcards import clock
+    from flashcards.queue import ReviewQueue
+    from flashcards.settings import DeckSettings, Settings
+    from flashcards.store import open_collection
+
+    db = open_collection(Path(db_path))
+    unlimited = DeckSettings(new_per_day=1_000_000, reviews_per_day=1_000_000)
+    queue = ReviewQueue(db, Settings(unlimited))
+    now = clock.parse_instant(now_text)
+    timings = []
+    for index in range(int(count)):
+        card = queue.next(now)
+        if card is None:
+            break
+        started = time.perf_counter()
+        queue.answer(card, 1 + index % 4 if card.kind == "new" else 3 + index % 2, now, 4000)
+        timings.append((time.perf_counter() - started) * 1000)
+        now += timedelta(seconds=5)
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+    print(json.dumps({"p50": statistics.median(timings), "p95": p95, "answers": len(timings)}))
+
+
+def genanki_alone(db_path: str, out: str) -> None:
+    """Build and write a package of the collection's notes with genanki and nothing else."""
+    import sqlite3
+
+    import genanki
+
+    connection = sqlite3.connect(db_path)
+    types = {
+        name: json.loads(definition)
+        for name, definition in connection.execute("SELECT name, definition FROM note_types")
+    }
+    models = {}
+    for index, (name, definition) in enumerate(sorted(types.items())):
+        fields = [{"name": field} for field in definition["fields"]]
+        templates = [
+            {"name": t["name"], "qfmt": t["front"], "afmt": t["back"]} for t in definition["templates"]
+        ]
+        kind = genanki.Model.CLOZE if definition.get("kind") == "cloze" else genanki.Model.FRONT_BACK
+        models[name] = genanki.Model(1_600_000_000 + index, name, fields, templates, model_type=kind)
+    decks: dict[str, Any] = {}
+    rows = connection.execute("SELECT id, type, deck, fields, tags FROM notes WHERE retired_at IS NULL")
+    for note_id, note_type, deck, fields, tags in rows:
+        if deck not in decks:
+            decks[deck] = genanki.Deck(1_700_000_000 + len(decks), deck)
+        values = json.loads(fields)
+        decks[deck].add_note(
+            genanki.Note(
+                model=models[note_type],
+                fields=[values.get(f["name"], "") for f in models[note_type].fields],
+                tags=json.loads(tags),
+                guid=genanki.guid_for(note_id),
+            )
+        )
+    genanki.Package(list(decks.values())).write_to_file(out, timestamp=0)
+
+
+def anki_import(package: str, directory: str) -> None:
+    """Import a package into a new Anki collection, with its scheduling."""
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    collection = Collection(str(Path(directory) / "collection.anki2"))
+    options = ImportAnkiPackageOptions(with_scheduling=True)
+    collection.import_anki_package(ImportAnkiPackageRequest(package_path=package, options=options))
+    collection.close()
+
+
+def anki_due(path: str) -> None:
+    """Open an Anki collection and count what is due per deck (Anki's deck list)."""
+    from anki.collection import Collection
+
+    collection = Collection(path)
+    tree = collection.sched.deck_due_tree()
+    print(sum(child.review_count + child.learn_count + child.new_count for child in tree.children))
+    collection.close()
+
+
+PROBES: dict[str, Callable[..., None]] = {
+    "answers": answers,
+    "genanki": genanki_alone,
+    "anki-import": anki_import,
+    "anki-due": anki_due,
+}
+
+if __name__ == "__main__":
+    PROBES[sys.argv[1]](*sys.argv[2:])
