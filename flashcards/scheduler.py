@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -316,11 +316,18 @@ class RebuildResult:
 
 def replay(
     db: sqlite_utils.Database, settings: Settings, card_ids: Iterable[str] | None = None
-) -> Iterator[tuple[str, CardState, CardState]]:
-    """Yield (card id, cached state, state replayed from the log) for the chosen cards."""
+) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+    """Yield (card id, cached state, state replayed from the log) for the chosen cards.
+
+    States are rows of the cache columns, as stored. The arithmetic is :mod:`flashcards.replay`'s,
+    identical to py-fsrs's.
+    """
+    from flashcards.replay import Replayer
+
     ids = None if card_ids is None else list(card_ids)
-    schedulers: dict[str, fsrs.Scheduler] = {}
+    replayers: dict[str, Replayer] = {}
     columns = ", ".join(f"c.{c}" for c in _CACHE_COLUMNS)
+    parse = datetime.fromisoformat
     for chunk in [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]:
         where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
@@ -331,17 +338,20 @@ def replay(
         )
         pending = next(logs, None)
         for card_id, deck, *cached in cards:
-            if deck not in schedulers:
-                schedulers[deck] = make_scheduler(settings.for_deck(deck), fuzz=False)
-            state = CardState()
+            replayer = replayers.get(deck)
+            if replayer is None:
+                replayer = replayers[deck] = Replayer(make_scheduler(settings.for_deck(deck), fuzz=False))
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
+            reviews = []
+            last = None
             while pending is not None and pending[0] == card_id:
-                _, rating, reviewed_at, due = pending
-                state = review(schedulers[deck], state, rating, clock.from_db(reviewed_at))
-                state = replace(state, due=clock.from_db(due))
+                reviews.append((pending[1], parse(pending[2])))
+                last = pending
                 pending = next(logs, None)
-            yield card_id, CardState.from_row(cached), state
+            state, step, stability, difficulty, reps, lapses = replayer.replay(reviews)
+            due, reviewed_at = (last[3], last[2]) if last is not None else (None, None)
+            yield card_id, tuple(cached), (state, step, stability, difficulty, due, reviewed_at, reps, lapses)
 
 
 def rebuild(
@@ -360,10 +370,12 @@ def rebuild(
         updates = []
         for card_id, cached, replayed in replay(db, settings, card_ids):
             result.cards += 1
-            result.reviews += replayed.reps
+            result.reviews += replayed[-2]
             if cached != replayed:
-                result.changed.append(card_id)
-                updates.append((*replayed.to_row(), card_id))
+                state = CardState.from_row(replayed)
+                if CardState.from_row(cached) != state:
+                    result.changed.append(card_id)
+                    updates.append((*state.to_row(), card_id))
         if write:
             db.conn.executemany(
                 f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _CACHE_COLUMNS)} WHERE id = ?",
