@@ -103,9 +103,16 @@ def cards(*args: str) -> list[str]:
     return [PYTHON, "-m", "flashcards", *args]
 
 
+def user_environment() -> dict[str, str]:
+    """This environment as a user's shell has it: bytecode is cached, as after any install."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def environment(db: Path, decks: Path, now: str | None = None) -> dict[str, str]:
     """The process environment for a benchmark run."""
-    env = dict(os.environ)
+    env = user_environment()
     env.update({"CARDS_DB": str(db), "CARDS_DECKS": str(decks), "TZ": "UTC"})
     if now:
         env["CARDS_NOW"] = now
@@ -255,7 +262,7 @@ def answer_benchmark(db: Path) -> Measure:
     copy = copy_collection(db, WORK / "answers" / "collection.db")
     output: list[str] = []
     _, peak = run_once(
-        [PYTHON, str(HERE / "probes.py"), "answers", str(copy), NOW, "2000"], dict(os.environ), output=output
+        [PYTHON, str(HERE / "probes.py"), "answers", str(copy), NOW, "2000"], user_environment(), output=output
     )
     figures = json.loads(output[0])
     row = Measure(
@@ -350,7 +357,7 @@ def main() -> None:
     floor = measure(
         'floor: python -c "import sqlite3"',
         [PYTHON, "-c", "import sqlite3"],
-        dict(os.environ),
+        user_environment(),
         arguments.runs,
     )
     results = compile_benchmarks(arguments.runs)

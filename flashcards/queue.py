@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from flashcards import clock, scheduler
-from flashcards.scheduler import AGAIN, NEW, REVIEW, Answer
+from flashcards.scheduler import AGAIN, LEARNING, NEW, RELEARNING, REVIEW, Answer
 from flashcards.settings import Settings
 
 _ACTIVE = "c.retired_at IS NULL AND c.suspended = 0 AND (c.buried_until IS NULL OR c.buried_until <= ?)"
@@ -385,16 +385,31 @@ class DeckStatus:
 
 
 def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) -> list[DeckStatus]:
-    """Per deck (with its sub-decks), the new / learning / review cards due today, in one pass."""
+    """Per deck (with its sub-decks), the new / learning / review cards due today.
+
+    Three grouped queries, each answered from an index (``cards_status``, ``cards_queue``)
+    rather than a pass over every card's row.
+    """
     stamp = clock.to_db(now)
     day_end = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
-    rows = db.execute(
-        f"SELECT c.deck, sum(c.state = 0 AND {_ACTIVE}), sum(c.state IN (1, 3) AND c.due < ? AND {_ACTIVE}), "
-        f"sum(c.state = 2 AND c.due < ? AND {_ACTIVE}), "
-        f"min(CASE WHEN c.state IN (1, 3) AND c.due > ? AND c.due < ? AND {_ACTIVE} THEN c.due END) "
-        "FROM cards c WHERE c.retired_at IS NULL GROUP BY c.deck ORDER BY c.deck",
-        [stamp, day_end, stamp, day_end, stamp, stamp, day_end, stamp],
-    ).fetchall()
+    names = [str(r[0]) for r in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")]
+    by_deck: dict[str, list[Any]] = {name: [name, 0, 0, 0, None] for name in names}
+    column = {NEW: 1, LEARNING: 2, REVIEW: 3, RELEARNING: 2}
+    counted = db.execute(
+        f"SELECT c.deck, c.state, count(*) FROM cards c WHERE {_ACTIVE} AND (c.state = 0 OR c.due < ?) "
+        "GROUP BY c.deck, c.state",
+        [stamp, day_end],
+    )
+    for deck, state, count in counted:
+        by_deck[deck][column[state]] += count
+    soonest = db.execute(
+        f"SELECT c.deck, min(c.due) FROM cards c WHERE {_ACTIVE} AND c.state IN (1, 3) AND c.due > ? "
+        "AND c.due < ? GROUP BY c.deck",
+        [stamp, stamp, day_end],
+    )
+    for deck, due in soonest:
+        by_deck[deck][4] = due
+    rows = [by_deck[name] for name in sorted(by_deck)]
     done = done_today(db, settings, now)
     result = []
     for deck, *_ in rows:

@@ -223,3 +223,14 @@ def test_pending_migration_backs_up_the_collection_first(
     assert db["example"].exists()
     backup = sqlite_utils.Database(db_path.parent / "collection.db.bak-before-9999_example")
     assert backup["cards"].exists() and not backup["example"].exists()
+
+
+def test_implicit_compile_skips_counting_when_nothing_changed(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> None:
+    write_deck("one.yaml", "deck: One\nnotes:\n  - front: a\n    back: b\n")
+    compile_decks(fresh_db, decks, NOW)
+    result = compile_decks(fresh_db, decks, NOW, count_unchanged=False)
+    assert not result.changed
+    assert (result.notes.unchanged, result.cards.unchanged) == (0, 0)
+    assert compile_decks(fresh_db, decks, NOW).notes.unchanged == 1

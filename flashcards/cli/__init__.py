@@ -101,7 +101,7 @@ class Env:
             if compile and self.decks_dir.is_dir():
                 from flashcards.compiler import compile_decks
 
-                compile_decks(self._db, self.decks_dir, clock.now())
+                compile_decks(self._db, self.decks_dir, clock.now(), count_unchanged=False)
         return self._db
 
     def settings(self) -> Any:
