@@ -214,18 +214,17 @@ def _collection_bytes(
     timing: AnkiDays,
     schedule: Callable[[sqlite3.Connection], int] | None,
 ) -> tuple[bytes, int]:
-    with tempfile.TemporaryDirectory(prefix="cards-export-") as tmp:
-        path = Path(tmp) / "collection.anki2"
-        connection = sqlite3.connect(path)
-        try:
-            package.write_to_db(connection.cursor(), 0, iter(order))
-            _stamp(connection, notes, types, timing)
-            reviews = schedule(connection) if schedule is not None else 0
-            connection.commit()
-            connection.execute("VACUUM")
-        finally:
-            connection.close()
-        return path.read_bytes(), reviews
+    # built in memory: a file would be written, synced and read back for nothing
+    connection = sqlite3.connect(":memory:")
+    try:
+        package.write_to_db(connection.cursor(), 0, iter(order))
+        _stamp(connection, notes, types, timing)
+        reviews = schedule(connection) if schedule is not None else 0
+        connection.commit()
+        connection.execute("VACUUM")
+        return connection.serialize(), reviews
+    finally:
+        connection.close()
 
 
 def _stamp(
