@@ -8,6 +8,9 @@
   to the package OUT.
 - ``anki-import PACKAGE DIR``: the official Anki library importing PACKAGE (with scheduling)
   into a new collection in DIR.
+- ``generate DB NOTES REVIEWS_PER_CARD DAYS SEED NOW``: the simulated learner building a
+  collection (in its own process, so the benchmark's own memory stays small: a child's peak
+  RSS counts what it inherits before it starts the command).
 - ``anki-due ANKI_COLLECTION``: the official Anki library opening a collection and counting
   what is due in each deck.
 """
@@ -107,11 +110,28 @@ def anki_due(path: str) -> None:
     collection.close()
 
 
+def generate(db_path: str, notes: str, reviews_per_card: str, days: str, seed: str, now: str) -> None:
+    """Generate a simulated collection."""
+    from datetime import datetime
+
+    from flashcards.simulate import generate as simulate
+
+    simulate(
+        Path(db_path),
+        notes=int(notes),
+        reviews_per_card=int(reviews_per_card),
+        days=int(days),
+        seed=int(seed),
+        now=datetime.fromisoformat(now),
+    )
+
+
 PROBES: dict[str, Callable[..., None]] = {
     "answers": answers,
     "genanki": genanki_alone,
     "anki-import": anki_import,
     "anki-due": anki_due,
+    "generate": generate,
 }
 
 if __name__ == "__main__":

@@ -169,11 +169,6 @@ def compile_benchmarks(runs: int) -> list[Measure]:
 
 def simulated(cards_count: int) -> Path:
     """The collection of ``cards_count`` simulated cards, generated unless cached and current."""
-    from datetime import datetime
-
-    from flashcards.simulate import generate
-    from flashcards.store import open_collection
-
     base = WORK / f"simulated-{cards_count}"
     db = base / "collection.db"
     key = {**GENERATOR, "notes": cards_count}
@@ -182,14 +177,17 @@ def simulated(cards_count: int) -> Path:
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
         print(f"generating {cards_count:,} cards…", file=sys.stderr, flush=True)
-        options = {k: v for k, v in GENERATOR.items() if k != "now"}
-        generate(db, notes=cards_count, now=datetime.fromisoformat(NOW), **options)  # type: ignore[arg-type]
+        options = [str(GENERATOR[k]) for k in ("reviews_per_card", "days", "seed", "now")]
+        run_once(
+            [PYTHON, str(HERE / "probes.py"), "generate", str(db), str(cards_count), *options],
+            user_environment(),
+        )
         add_builtin_types(db, NOW)
         marker.write_text(json.dumps(key))
-    open_collection(db).conn.close()  # apply any newer migration now, not in a timed run
+    (base / "decks").mkdir(exist_ok=True)  # empty: compiling it changes nothing
+    run_once(cards("status"), environment(db, base / "decks", NOW))  # applies any newer migration
     for leftover in base.glob("collection.db.bak-*"):
         leftover.unlink()
-    (base / "decks").mkdir(exist_ok=True)  # empty: compiling it changes nothing
     return db
 
 
@@ -262,7 +260,9 @@ def answer_benchmark(db: Path) -> Measure:
     copy = copy_collection(db, WORK / "answers" / "collection.db")
     output: list[str] = []
     _, peak = run_once(
-        [PYTHON, str(HERE / "probes.py"), "answers", str(copy), NOW, "2000"], user_environment(), output=output
+        [PYTHON, str(HERE / "probes.py"), "answers", str(copy), NOW, "2000"],
+        user_environment(),
+        output=output,
     )
     figures = json.loads(output[0])
     row = Measure(
