@@ -182,29 +182,12 @@ def simulated(cards_count: int) -> Path:
             [PYTHON, str(HERE / "probes.py"), "generate", str(db), str(cards_count), *options],
             user_environment(),
         )
-        add_builtin_types(db, NOW)
         marker.write_text(json.dumps(key))
     (base / "decks").mkdir(exist_ok=True)  # empty: compiling it changes nothing
     run_once(cards("status"), environment(db, base / "decks", NOW))  # applies any newer migration
     for leftover in base.glob("collection.db.bak-*"):
         leftover.unlink()
     return db
-
-
-def add_builtin_types(db: Path, stamp: str) -> None:
-    """Store the built-in note types, as compiling any deck would (the export needs them)."""
-    import sqlite3
-
-    from flashcards.model import BUILTINS
-
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.executemany(
-            "INSERT OR IGNORE INTO note_types(name, definition, fingerprint, source_file, modified_at) "
-            "VALUES (?, ?, ?, NULL, ?)",
-            [(t.name, json.dumps(t.definition()), t.fingerprint(), stamp) for t in BUILTINS.values()],
-        )
-    connection.close()
 
 
 def copy_collection(db: Path, target: Path) -> Path:

@@ -215,31 +215,41 @@ def _type_conflicts(
     return problems
 
 
+_UPSERT_TYPE = (
+    "INSERT INTO note_types(name, definition, fingerprint, source_file, modified_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, source_file = excluded.source_file, "
+    "modified_at = CASE WHEN fingerprint = excluded.fingerprint THEN modified_at ELSE excluded.modified_at END, "
+    "fingerprint = excluded.fingerprint"
+)
+
+
+def write_builtin_types(db: sqlite_utils.Database, stamp: str) -> None:
+    """Store the built-in note types (basic, reversed, cloze) in the collection."""
+    from flashcards.model import BUILTINS
+
+    db.conn.executemany(
+        _UPSERT_TYPE,
+        [(t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()],
+    )
+
+
 def _write_types(
     db: sqlite_utils.Database, loaded: list[DeckFile], relative_of: dict[str, str], stamp: str
 ) -> None:
-    from flashcards.model import BUILTINS
-
-    rows: list[tuple[str, str, str, str | None, str]] = [
-        (t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()
-    ]
-    for deck_file in loaded:
-        for note_type, _, _ in deck_file.types.values():
-            rows.append(
-                (
-                    note_type.name,
-                    json.dumps(note_type.definition()),
-                    note_type.fingerprint(),
-                    relative_of[deck_file.path],
-                    stamp,
-                )
-            )
+    write_builtin_types(db, stamp)
     db.conn.executemany(
-        "INSERT INTO note_types(name, definition, fingerprint, source_file, modified_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, source_file = excluded.source_file, "
-        "modified_at = CASE WHEN fingerprint = excluded.fingerprint THEN modified_at ELSE excluded.modified_at END, "
-        "fingerprint = excluded.fingerprint",
-        rows,
+        _UPSERT_TYPE,
+        [
+            (
+                note_type.name,
+                json.dumps(note_type.definition()),
+                note_type.fingerprint(),
+                relative_of[deck_file.path],
+                stamp,
+            )
+            for deck_file in loaded
+            for note_type, _, _ in deck_file.types.values()
+        ],
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from flashcards import clock
+from flashcards.compiler import write_builtin_types
 from flashcards.scheduler import AGAIN, CardState, make_scheduler, review
 from flashcards.settings import DeckSettings
 from flashcards.store import open_collection
@@ -82,6 +83,7 @@ def generate(
     first: datetime | None = None
     last: datetime | None = None
     with db.atomic():
+        write_builtin_types(db, clock.to_db(now))
         for chunk_start in range(0, notes, _CHUNK):
             note_rows: list[tuple[Any, ...]] = []
             card_rows: list[tuple[Any, ...]] = []

@@ -75,3 +75,13 @@ def test_recall_follows_the_true_parameters(fresh_db: sqlite_utils.Database, tmp
     calibrated = fresh_db.execute(query).fetchone()[0]
     assert abs(calibrated - 0.9) < 0.03  # true parameters = the scheduler's: about the desired retention
     assert other.execute(query).fetchone()[0] < calibrated - 0.02
+
+
+def test_a_simulated_collection_exports_to_anki(tmp_path: Path) -> None:
+    from flashcards.export import export_package
+
+    db = open_collection(tmp_path / "sim.db")
+    generate(db, notes=20, seed=3, now=datetime(2026, 11, 27, 9, tzinfo=UTC))
+    result = export_package(db, tmp_path / "sim.apkg", with_scheduling=True)
+    assert (result.notes, result.cards) == (20, 20)
+    assert result.reviews == db.execute("SELECT count(*) FROM reviews").fetchone()[0] > 0
