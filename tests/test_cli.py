@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -175,3 +176,15 @@ def test_fitted_parameters_are_used_by_review_and_rebuild(
     card = json.loads(run("show", "canary/card", "--json")[1])
     assert card["stability"] == pytest.approx(TRUE_PARAMETERS[2])  # Good on a new card: S0 = w2
     assert run("rebuild", "--check")[0] == 0
+
+
+def test_review_and_status_without_cards_say_what_to_do(decks: Path) -> None:
+    expected = f"No cards yet: write a deck file under {os.path.relpath(decks)}/ (`cards check` validates it), then run cards again.\n"
+    assert run("review") == (0, expected, "")
+    assert run() == (0, expected, "")
+    decks.rmdir()
+    code, out, _ = run("review")
+    assert (code, out) == (
+        0,
+        f"No cards yet, and no decks directory at {os.path.relpath(decks)}: pass --decks DIR or set $CARDS_DECKS.\n",
+    )

@@ -111,6 +111,15 @@ class Env:
 
         return with_saved_parameters(self.open(), load_settings(self.decks_dir))
 
+    def no_cards_message(self) -> str:
+        """What to tell a user whose collection has no cards yet."""
+        from flashcards.compiler import display_path
+
+        where = display_path(self.decks_dir)
+        if not self.decks_dir.is_dir():
+            return f"No cards yet, and no decks directory at {where}: pass --decks DIR or set $CARDS_DECKS."
+        return f"No cards yet: write a deck file under {where}/ (`cards check` validates it), then run cards again."
+
 
 pass_env = click.make_pass_decorator(Env)
 

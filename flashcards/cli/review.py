@@ -38,6 +38,9 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
 
     settings = env.settings()
     db = env.open()
+    if db.execute("SELECT 1 FROM cards WHERE retired_at IS NULL LIMIT 1").fetchone() is None:
+        click.echo(env.no_cards_message())
+        return
     if deck is not None:
         where, args = deck_filter(deck, "deck")
         found = db.execute(f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {where} LIMIT 1", args)

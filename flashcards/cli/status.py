@@ -37,7 +37,7 @@ def command(env: Env, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     if not decks:
-        click.echo("No cards yet: write a deck under decks/ (see cards check) and run cards again.")
+        click.echo(env.no_cards_message())
         return
     width = max(len("Total"), *(len(d.deck) for d in decks))
     click.echo(f"{'Deck':<{width}}  {'New':>5} {'Learn':>5} {'Due':>5}")
