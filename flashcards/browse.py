@@ -26,6 +26,16 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def require_deck(db: sqlite_utils.Database, deck: str | None) -> None:
+    """Raise :class:`NotFoundError` unless ``deck`` (or a sub-deck of it) has active cards."""
+    if deck is None:
+        return
+    condition, params = deck_filter(deck)
+    found = db.execute(f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {condition} LIMIT 1", params)
+    if found.fetchone() is None:
+        raise NotFoundError(f"no deck named {deck!r}; `cards status` lists the decks")
+
+
 def list_cards(
     db: sqlite_utils.Database, deck: str | None = None, include_retired: bool = False
 ) -> list[dict[str, Any]]:

@@ -228,4 +228,4 @@ def test_rebuild_and_check(env: dict[str, str], db_path: Path) -> None:
 def test_unknown_deck_is_a_clean_error(env: dict[str, str]) -> None:
     result = run(env, "", "review", "--deck", "Nope")
     assert result.returncode == 1
-    assert result.stderr == "error: no deck named 'Nope' (cards status lists the decks)\n"
+    assert result.stderr == "error: no deck named 'Nope'; `cards status` lists the decks\n"

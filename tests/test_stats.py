@@ -275,4 +275,4 @@ def test_cli_json_has_the_contract_keys(
 
 def test_cli_unknown_deck_is_an_error(fresh_db: sqlite_utils.Database) -> None:
     code, _, err = run("stats", "--deck", "Nope")
-    assert (code, err) == (1, "error: no deck named 'Nope'\n")
+    assert (code, err) == (1, "error: no deck named 'Nope'; `cards status` lists the decks\n")

@@ -26,20 +26,13 @@ def command(env: Env, deck: str | None, dry_run: bool, restore: bool, as_json: b
     memory states are recomputed from their history. At least 400 reviews a day or more
     apart are needed; with fewer, the current parameters stay.
     """
-    from flashcards.errors import NotFoundError
+    from flashcards.browse import require_deck
     from flashcards.optimize import optimize, restore_previous
     from flashcards.settings import load_settings
 
     settings = load_settings(env.decks_dir)
     db = env.open()
-    if (
-        deck
-        and not db.execute(
-            "SELECT 1 FROM cards WHERE deck = ? OR substr(deck, 1, ?) = ? LIMIT 1",
-            [deck, len(deck) + 2, deck + "::"],
-        ).fetchone()
-    ):
-        raise NotFoundError(f"no deck named {deck!r}")
+    require_deck(db, deck)
     if restore:
         click.echo(restore_previous(db, settings, deck))
         return

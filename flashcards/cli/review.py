@@ -7,7 +7,6 @@ import sys
 import click
 
 from flashcards.cli import Env, pass_env
-from flashcards.errors import NotFoundError
 
 
 @click.command(name="review")
@@ -33,7 +32,8 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
     e edits the card's YAML, ? lists the keys, q quits. Each answer is saved at once.
     When input is not a terminal, keys are read one per line (an empty line shows the answer).
     """
-    from flashcards.queue import ReviewQueue, deck_filter
+    from flashcards.browse import require_deck
+    from flashcards.queue import ReviewQueue
     from flashcards.session import Keys, Session, default_console, print_summary
 
     settings = env.settings()
@@ -41,11 +41,7 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
     if db.execute("SELECT 1 FROM cards WHERE retired_at IS NULL LIMIT 1").fetchone() is None:
         click.echo(env.no_cards_message())
         return
-    if deck is not None:
-        where, args = deck_filter(deck, "deck")
-        found = db.execute(f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {where} LIMIT 1", args)
-        if found.fetchone() is None:
-            raise NotFoundError(f"no deck named {deck!r} (cards status lists the decks)")
+    require_deck(db, deck)
     queue = ReviewQueue(db, settings, deck, new_limit, limit)
     session = Session(queue, default_console(), Keys(sys.stdin), env.decks_dir)
     session.run()

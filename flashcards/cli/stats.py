@@ -28,19 +28,12 @@ def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
     True retention is the share of reviews of cards in review state answered Hard, Good
     or Easy. Days are study days, starting at day_start_hour (default 04:00 local time).
     """
-    from flashcards.errors import NotFoundError
+    from flashcards.browse import require_deck
     from flashcards.stats import DEFAULT_DECAY, collection_stats, render
 
     db = env.open()
     settings = env.settings()
-    if (
-        deck
-        and not db.execute(
-            "SELECT 1 FROM cards WHERE deck = ? OR substr(deck, 1, ?) = ? LIMIT 1",
-            [deck, len(deck) + 2, deck + "::"],
-        ).fetchone()
-    ):
-        raise NotFoundError(f"no deck named {deck!r}")
+    require_deck(db, deck)
     deck_settings = settings.for_deck(deck)
     stats = collection_stats(
         db,
