@@ -188,3 +188,13 @@ def test_review_and_status_without_cards_say_what_to_do(decks: Path) -> None:
         0,
         f"No cards yet, and no decks directory at {os.path.relpath(decks)}: pass --decks DIR or set $CARDS_DECKS.\n",
     )
+
+
+def test_list_shows_fronts_without_markdown_emphasis(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK + "  - {id: math, front: 'Is **3 * 4** `12`?', back: 'yes'}\n")
+    code, out, _ = run("list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("new         What is a canary deployment?")
+    assert lines[2].endswith("new         Is 3 * 4 12?")
+    assert lines[-1] == "3 cards"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
@@ -26,10 +27,13 @@ def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
         return
     width = min(max(len(c["id"]) for c in cards), 60)
     for card in cards:
-        front = " ".join(card["front"].split())
+        front = _MARKUP.sub("", " ".join(card["front"].split()))
         state = "retired" if card["retired"] else "suspended" if card["suspended"] else card["state"]
         click.echo(f"{card['id']:<{width}}  {state:<10}  {_clip(front, 70)}")
     click.echo(f"{len(cards)} card{'s' if len(cards) != 1 else ''}")
+
+
+_MARKUP = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`")
 
 
 def _clip(text: str, length: int) -> str:
