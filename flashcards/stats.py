@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
 
@@ -76,8 +76,10 @@ def _figures(
     today = clock.study_day(now, day_start_hour)
     start = clock.day_start(today, day_start_hour)
     end = clock.day_start(today + timedelta(days=1), day_start_hour)
-    activity = _daily_reviews(db, deck, today, day_start_hour)
-    window = activity[-days:]
+    first_day = _first_day(db, deck, today, day_start_hour)
+    bounds = _day_bounds(first_day, (today - first_day).days + 1, day_start_hour)
+    shown = min(days, len(bounds) - 1)  # the activity shown: the last days, back to the first review
+    counts = _reviews_per_day(db, deck, bounds[-shown - 1 :])
     window_start = clock.day_start(today - timedelta(days=days - 1), day_start_hour)
     return {
         "deck": deck,
@@ -87,30 +89,42 @@ def _figures(
         "today": _today(db, deck, start, end),
         "retention": _retention(db, deck, today, end, day_start_hour, desired_retention),
         "forecast": _forecast(db, deck, today, day_start_hour),
-        "activity": [{"date": day.isoformat(), "reviews": count} for day, count in window],
-        "streak": _streaks(activity, today),
+        "activity": [
+            {"date": (today - timedelta(days=shown - 1 - i)).isoformat(), "reviews": count}
+            for i, count in enumerate(counts)
+        ],
+        "streak": _streaks(_active_days(db, deck, bounds)),
         "average_seconds": _average_seconds(db, deck, window_start, end),
         "hardest": _hardest(db, deck, now, decay),
     }
 
 
 def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
+    """Count cards by state; one pass over the covering index ``cards_stats``."""
     condition, params = deck_filter(deck)
     live = "retired_at IS NULL AND suspended = 0"
-    interval = "round(julianday(due) - julianday(last_review))"
-    row = db.execute(
+    # the interval (julianday twice) is computed once per review card: young = timed - mature
+    timed = "state = 2 AND due IS NOT NULL AND last_review IS NOT NULL"
+    mature = f"state = 2 AND round(julianday(due) - julianday(last_review)) >= {MATURE_DAYS}"
+    new, learning, reviewed, mature_count, suspended, retired = db.execute(
         f"""SELECT
-            coalesce(sum({live} AND state = 0), 0),
-            coalesce(sum({live} AND state IN (1, 3)), 0),
-            coalesce(sum({live} AND state = 2 AND {interval} < {MATURE_DAYS}), 0),
-            coalesce(sum({live} AND state = 2 AND {interval} >= {MATURE_DAYS}), 0),
-            coalesce(sum(retired_at IS NULL AND suspended = 1), 0),
-            coalesce(sum(retired_at IS NOT NULL), 0)
+            count(*) FILTER (WHERE {live} AND state = 0),
+            count(*) FILTER (WHERE {live} AND state IN (1, 3)),
+            count(*) FILTER (WHERE {live} AND {timed}),
+            count(*) FILTER (WHERE {live} AND {mature}),
+            count(*) FILTER (WHERE retired_at IS NULL AND suspended = 1),
+            count(*) FILTER (WHERE retired_at IS NOT NULL)
         FROM cards WHERE {condition}""",
         params,
     ).fetchone()
-    names = ("new", "learning", "young", "mature", "suspended", "retired")
-    counts = dict(zip(names, (int(v) for v in row), strict=True))
+    counts = {
+        "new": new,
+        "learning": learning,
+        "young": reviewed - mature_count,
+        "mature": mature_count,
+        "suspended": suspended,
+        "retired": retired,
+    }
     counts["total"] = sum(counts.values()) - counts["retired"]
     return counts
 
@@ -137,18 +151,14 @@ def _retention(
 ) -> dict[str, Any]:
     starts = [clock.to_db(clock.day_start(today - timedelta(days=n - 1), hour)) for n in RETENTION_WINDOWS]
     source, condition, params = _reviews_from(deck)
-    columns = ", ".join(
-        "coalesce(sum(r.reviewed_at >= ?), 0), coalesce(sum(r.reviewed_at >= ? AND r.rating > 1), 0)"
-        for _ in starts
-    )
-    row = db.execute(
-        f"SELECT {columns} FROM {source} WHERE r.state_before = 2 "
-        f"AND r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
-        [s for s in starts for _ in (0, 1)] + [min(starts), clock.to_db(end), *params],
-    ).fetchone()
     result: dict[str, Any] = {"desired": desired}
-    for index, window in enumerate(RETENTION_WINDOWS):
-        total, passed = row[2 * index], row[2 * index + 1]
+    for window, window_start in zip(RETENTION_WINDOWS, starts, strict=True):
+        # a range of the covering index reviews_stats, one query per window
+        total, passed = db.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE r.rating > 1) FROM {source} "
+            f"WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND r.state_before = 2 AND {condition}",
+            [window_start, clock.to_db(end), *params],
+        ).fetchone()
         result[f"last_{window}_days"] = {
             "reviews": total,
             "passed": passed,
@@ -162,35 +172,48 @@ def _day_bounds(first: date, count: int, hour: int) -> list[str]:
     return [clock.to_db(clock.day_start(first + timedelta(days=i), hour)) for i in range(count + 1)]
 
 
-def _count_per_day(
-    db: sqlite_utils.Database, bounds: list[str], source: str, column: str, condition: str, params: list[str]
+def _per_day(
+    db: sqlite_utils.Database,
+    bounds: list[str],
+    aggregate: Literal["count", "exists"],
+    source: str,
+    column: str,
+    condition: str,
+    params: list[str],
 ) -> list[int]:
-    """Count the rows of ``source`` whose ``column`` falls in each ``[bounds[i], bounds[i + 1])``."""
-    rows = db.execute(
+    """Return ``aggregate`` over the rows of ``source`` whose ``column`` is in each day of ``bounds``.
+
+    ``aggregate`` is ``count`` or ``exists``; each day ``[bounds[i], bounds[i + 1])`` is its own
+    range search of an index on ``column``, so no row is sorted or grouped.
+    """
+    rows = f"FROM {source} WHERE {column} >= d.start AND {column} < d.end AND {condition}"
+    value = f"(SELECT count(*) {rows})" if aggregate == "count" else f"EXISTS (SELECT 1 {rows})"
+    result = db.execute(
         "WITH b AS (SELECT key AS i, value AS start FROM json_each(?)), "
         "d AS (SELECT i, start, lead(start) OVER (ORDER BY i) AS end FROM b) "
-        f"SELECT d.i, count(*) FROM d JOIN {source} WHERE {column} >= d.start AND {column} < d.end "
-        f"AND d.end IS NOT NULL AND {condition} GROUP BY d.i",
+        f"SELECT {value} FROM d WHERE d.end IS NOT NULL ORDER BY d.i",
         [json.dumps(bounds), *params],
     )
-    counts = [0] * (len(bounds) - 1)
-    for index, count in rows:
-        counts[index] = count
-    return counts
+    return [int(n) for (n,) in result]
 
 
-def _daily_reviews(
-    db: sqlite_utils.Database, deck: str | None, today: date, hour: int
-) -> list[tuple[date, int]]:
-    """Return (study day, review count) for every day from the first review to today."""
+def _first_day(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> date:
+    """Return the study day of the first review (today if there is none yet)."""
     source, condition, params = _reviews_from(deck)
     first = db.execute(f"SELECT min(r.reviewed_at) FROM {source} WHERE {condition}", params).fetchone()[0]
-    first_day = min(clock.study_day(clock.from_db(first), hour), today) if first else today
-    days = (today - first_day).days + 1
-    counts = _count_per_day(
-        db, _day_bounds(first_day, days, hour), source, "r.reviewed_at", condition, params
-    )
-    return [(first_day + timedelta(days=i), n) for i, n in enumerate(counts)]
+    return min(clock.study_day(clock.from_db(first), hour), today) if first else today
+
+
+def _reviews_per_day(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[int]:
+    """Return the number of reviews on each study day of ``bounds``."""
+    source, condition, params = _reviews_from(deck)
+    return _per_day(db, bounds, "count", source, "r.reviewed_at", condition, params)
+
+
+def _active_days(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[bool]:
+    """Return, for each study day of ``bounds``, whether it has a review (one index probe a day)."""
+    source, condition, params = _reviews_from(deck)
+    return [bool(n) for n in _per_day(db, bounds, "exists", source, "r.reviewed_at", condition, params)]
 
 
 def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
@@ -199,22 +222,23 @@ def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: in
     bounds = _day_bounds(today, FORECAST_DAYS, hour)
     bounds[0] = ""  # everything overdue falls due today
     due = "c.state IN (1, 2, 3) AND c.retired_at IS NULL AND c.suspended = 0"
-    counts = _count_per_day(db, bounds, "cards c", "c.due", f"{due} AND {condition}", params)
+    counts = _per_day(db, bounds, "count", "cards c", "c.due", f"{due} AND {condition}", params)
     return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in enumerate(counts)]
 
 
-def _streaks(activity: list[tuple[date, int]], today: date) -> dict[str, int]:
-    """Return the current streak (ending today, or yesterday if today has no reviews yet) and the longest."""
+def _streaks(active: list[bool]) -> dict[str, int]:
+    """Return the current streak (ending today, or yesterday if today has no reviews yet) and the longest.
+
+    ``active`` tells, for each study day up to today, whether it has a review.
+    """
     longest = run = 0
-    for _, count in activity:
-        run = run + 1 if count else 0
+    for reviewed in active:
+        run = run + 1 if reviewed else 0
         longest = max(longest, run)
+    days = active[:-1] if active and not active[-1] else active
     current = 0
-    days = [count for day, count in activity if day <= today]
-    if days and not days[-1]:
-        days.pop()
-    for count in reversed(days):
-        if not count:
+    for reviewed in reversed(days):
+        if not reviewed:
             break
         current += 1
     return {"current": current, "longest": longest}

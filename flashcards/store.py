@@ -137,6 +137,18 @@ def _cards_status_index(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_cards_stats_index")
+def _cards_stats_index(db: sqlite_utils.Database) -> None:
+    # Covers `cards stats`: the card counts (young or mature from due and last_review) read it
+    # instead of every card's row, and its lapses order gives the hardest cards without a sort.
+    db.executescript(
+        """
+        CREATE INDEX cards_stats
+            ON cards(lapses, state, suspended, retired_at, stability, last_review, due, deck);
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
     try:
