@@ -32,3 +32,13 @@ class SourceError(CardsError):
 
 class NotFoundError(CardsError):
     """A card, note or deck the user named does not exist."""
+
+
+def utf8_problem(path: str, data: bytes, error: UnicodeDecodeError) -> Problem:
+    """Locate the first byte of ``data`` that is not UTF-8."""
+    before = data[: error.start]
+    line = before.count(b"\n") + 1
+    column = error.start - (before.rfind(b"\n") + 1) + 1
+    return Problem(
+        path, line, column, f"file is not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8"
+    )

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from flashcards import templates
-from flashcards.errors import Problem
+from flashcards.errors import Problem, utf8_problem
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
@@ -490,14 +490,7 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = error.start - (before.rfind(b"\n") + 1) + 1
-        reader.result.problems.append(
-            Problem(
-                shown, line, column, f"file is not UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8"
-            )
-        )
+        reader.result.problems.append(utf8_problem(shown, data, error))
         return reader.result
     try:
         root = yaml.compose(text, Loader=_Loader)

@@ -12,6 +12,14 @@ SETTINGS_FILE = "cards.toml"
 DECK_SUFFIXES = (".yaml", ".yml")
 
 
+def display_path(path: Path) -> str:
+    """Return ``path`` relative to the working directory when it is below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
 def decks_dir(option: str | None = None) -> Path:
     """Return the decks directory: ``--decks``, else ``$CARDS_DECKS``, else ``./decks``."""
     return Path(option or os.environ.get(DECKS_VARIABLE) or "decks")

@@ -8,7 +8,6 @@ Invalid settings are reported at their line, like deck errors.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -17,13 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flashcards.errors import Problem, SourceError
-from flashcards.paths import settings_file
+from flashcards.errors import Problem, SourceError, utf8_problem
+from flashcards.paths import display_path, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TOP_ONLY = {"day_start_hour"}
 PARAMETER_COUNT = 21
+MAX_STEP_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,23 @@ def load_settings(decks_dir: Path) -> Settings:
     path = settings_file(decks_dir)
     if path is None:
         return Settings()
-    return parse_settings(path.read_text(encoding="utf-8"), path)
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(
+            [Problem(shown, 1, 1, f"cannot read the settings file: {error.strerror}")]
+        ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SourceError([utf8_problem(shown, data, error)]) from None
+    return parse_settings(text, path)
 
 
 def parse_settings(text: str, path: Path) -> Settings:
     """Parse and validate the text of a settings file."""
-    shown = _display(path)
+    shown = display_path(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -174,6 +185,10 @@ def parse_steps(value: Any) -> tuple[timedelta, ...]:
         if match is None:
             raise ValueError(f"{item!r} is not a step such as '30s', '10m', '1h' or '1d'")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
+        if seconds > MAX_STEP_DAYS * 86400:
+            raise ValueError(
+                f"{item!r}: a step is at most {MAX_STEP_DAYS}d; longer gaps are the scheduler's job"
+            )
         if seconds <= 0:
             raise ValueError(f"{item!r}: a step must be longer than zero")
         steps.append(timedelta(seconds=seconds))
@@ -256,10 +271,3 @@ def _table_path(inner: str) -> tuple[str, ...]:
 def _decode_position(message: str) -> tuple[int, int]:
     match = re.search(r"at line (\d+), column (\d+)", message)
     return (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-
-
-def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

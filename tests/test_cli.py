@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -198,3 +199,91 @@ def test_list_shows_fronts_without_markdown_emphasis(write_deck: Callable[..., P
     assert lines[0].endswith("new         What is a canary deployment?")
     assert lines[2].endswith("new         Is 3 * 4 12?")
     assert lines[-1] == "3 cards"
+
+
+def test_invalid_settings_stop_every_command_before_anything_is_written(
+    write_deck: Callable[..., Path], decks: Path, db_path: Path
+) -> None:
+    write_deck("good.yaml", DECK)
+    run("compile")
+    write_deck("extra.yaml", "deck: Extra\nnotes:\n  - {id: extra, front: a, back: b}\n")
+    (decks.parent / "cards.toml").write_text("new_per_dya = 3\n", encoding="utf-8")
+    for command in (["status"], ["review"], ["list"], ["export"], ["stats"], ["rebuild"]):
+        code, _, err = run(*command)
+        assert code == 1, command
+        assert "cards.toml:1:1: error: unknown setting 'new_per_dya'; did you mean 'new_per_day'?" in err
+    import sqlite_utils
+
+    assert (
+        sqlite_utils.Database(db_path).execute("SELECT count(*) FROM notes WHERE id = 'extra'").fetchone()[0]
+        == 0
+    )
+
+
+def test_settings_file_not_utf8_is_located(write_deck: Callable[..., Path], decks: Path) -> None:
+    write_deck("good.yaml", DECK)
+    (decks.parent / "cards.toml").write_bytes(b"new_per_day = 5\n# caf\xe9\n")
+    code, _, err = run("status")
+    assert code == 1
+    assert "cards.toml:2:6: error: file is not UTF-8 (byte 0xe9); save it as UTF-8" in err
+
+
+def test_rebuild_check_does_not_compile(write_deck: Callable[..., Path], db_path: Path) -> None:
+    import sqlite_utils
+
+    write_deck("good.yaml", DECK)
+    run("compile")
+    write_deck("extra.yaml", "deck: Extra\nnotes:\n  - {id: extra, front: a, back: b}\n")
+    assert run("rebuild", "--check")[0] == 0
+    assert sqlite_utils.Database(db_path).execute("SELECT count(*) FROM notes").fetchone()[0] == 2
+
+
+def test_decks_path_that_is_a_file_is_a_clear_error(write_deck: Callable[..., Path]) -> None:
+    path = write_deck("good.yaml", DECK)
+    for command in (["--decks", str(path), "compile"], ["--decks", str(path), "status"]):
+        code, _, err = run(*command)
+        assert code == 1
+        assert err.startswith(f"error: --decks {os.path.relpath(path)} is a file;")
+
+
+def test_missing_decks_directory_warns_when_showing_an_old_collection(
+    write_deck: Callable[..., Path], tmp_path: Path
+) -> None:
+    write_deck("good.yaml", DECK)
+    run("compile")
+    code, out, err = run("--decks", str(tmp_path / "typo"), "list")
+    assert code == 0
+    assert "canary/card" in out
+    assert err.startswith(f"warning: no decks directory at {os.path.relpath(tmp_path / 'typo')};")
+
+
+def test_unknown_deck_in_list_and_export(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    for command in ("list", "export"):
+        code, _, err = run(command, "--deck", "Nope")
+        assert (code, err) == (1, "error: no deck named 'Nope'; `cards status` lists the decks\n")
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (sqlite3.OperationalError("attempt to write a readonly database"), "is read-only"),
+        (sqlite3.OperationalError("database is locked"), "is busy: another cards process holds it"),
+        (sqlite3.DatabaseError("database disk image is malformed"), "is damaged"),
+    ],
+)
+def test_database_errors_say_what_to_do(
+    write_deck: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, error: Exception, message: str
+) -> None:
+    from flashcards import browse
+
+    write_deck("good.yaml", DECK)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(browse, "list_cards", fail)
+    monkeypatch.setattr("flashcards.cli.list_cmd.list_cards", fail)
+    code, _, err = run("list")
+    assert code == 1
+    assert message in err and err.startswith("error: ")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flashcards.errors import SourceError
-from flashcards.settings import DeckSettings, load_settings, parse_steps
+from flashcards.settings import DeckSettings, load_settings, parse_settings, parse_steps
 
 
 def write_settings(decks: Path, text: str) -> Path:
@@ -120,3 +120,11 @@ def test_parse_steps(text: str | list[str], expected: tuple[int, ...]) -> None:
 def test_parse_steps_rejects(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_steps(bad)
+
+
+@pytest.mark.parametrize("step", ["99999999999d", "9999999d", "366d"])
+def test_absurdly_long_learning_steps_are_refused(tmp_path: Path, step: str) -> None:
+    path = tmp_path / "cards.toml"
+    path.write_text(f'learning_steps = ["1m", "{step}"]\n', encoding="utf-8")
+    with pytest.raises(SourceError, match=rf"'{step}': a step is at most 365d"):
+        parse_settings(path.read_text(encoding="utf-8"), path)

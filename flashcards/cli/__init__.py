@@ -59,13 +59,26 @@ class LazyGroup(click.Group):
             raise DisplayedError("\n".join([*(str(p) for p in error.problems), summary])) from None
         except CardsError as error:
             raise DisplayedError(f"error: {error}") from None
-        except sqlite3.OperationalError as error:
-            raise DisplayedError(f"error: the collection is busy or unusable ({error}); try again") from None
+        except sqlite3.DatabaseError as error:
+            raise DisplayedError(_database_message(ctx, error)) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _database_message(ctx: click.Context, error: sqlite3.DatabaseError) -> str:
+    """Say what a database error means for the user, and what to do about it."""
+    where = paths.display_path(ctx.obj.db_path) if isinstance(ctx.obj, Env) else "the collection"
+    text = str(error)
+    if "readonly" in text or "read-only" in text:
+        return f"error: {where} is read-only ({text}); check the file's permissions or pass --db PATH"
+    if "locked" in text or "busy" in text:
+        return f"error: {where} is busy: another cards process holds it ({text}); try again"
+    if isinstance(error, sqlite3.OperationalError):
+        return f"error: cannot use {where} ({text})"
+    return f"error: {where} is damaged ({text}); restore a backup (collection.db.bak-*) or pass --db PATH"
 
 
 def _module_name(name: str) -> str:
@@ -83,6 +96,7 @@ class Env:
     db_option: str | None = None
     decks_option: str | None = None
     _db: Any = field(default=None, repr=False)
+    _settings: Any = field(default=None, repr=False)
 
     @property
     def decks_dir(self) -> Path:
@@ -93,29 +107,66 @@ class Env:
         return paths.db_path(self.db_option)
 
     def open(self, compile: bool = True) -> Any:
-        """Open the collection, compiling the decks first (cheap when nothing changed)."""
+        """Open the collection, compiling the decks first (cheap when nothing changed).
+
+        ``cards.toml`` is checked before anything is written, so a broken settings file stops
+        every command with the collection untouched, as a broken deck does.
+        """
         from flashcards.store import open_collection
 
         if self._db is None:
+            self.raw_settings()
             self._db = open_collection(self.db_path)
-            if compile and self.decks_dir.is_dir():
-                from flashcards.compiler import compile_decks
-
-                compile_decks(self._db, self.decks_dir, clock.now(), count_unchanged=False)
+            if compile:
+                self._compile()
         return self._db
 
-    def settings(self) -> Any:
+    def _compile(self) -> None:
+        decks = self.decks_dir
+        if decks.is_dir():
+            from flashcards.compiler import compile_decks
+
+            compile_decks(self._db, decks, clock.now(), count_unchanged=False)
+            return
+        self.require_decks_dir(must_exist=False)
+        known = self._db.execute("SELECT 1 FROM notes WHERE retired_at IS NULL LIMIT 1").fetchone()
+        if known:
+            click.echo(
+                f"warning: no decks directory at {paths.display_path(decks)}; showing the collection as "
+                "last compiled (pass --decks DIR or set $CARDS_DECKS)",
+                err=True,
+            )
+
+    def require_decks_dir(self, must_exist: bool = True) -> None:
+        """Raise a clear error when the decks path is a file, or (``must_exist``) is missing."""
+        decks = self.decks_dir
+        if decks.exists() and not decks.is_dir():
+            raise CardsError(
+                f"--decks {paths.display_path(decks)} is a file; pass the directory that holds the deck files"
+            )
+        if must_exist and not decks.exists():
+            raise CardsError(
+                f"decks directory {paths.display_path(decks)} does not exist; pass --decks DIR or set $CARDS_DECKS"
+            )
+
+    def raw_settings(self) -> Any:
+        """Settings from cards.toml alone (checked once, then kept)."""
+        if self._settings is None:
+            from flashcards.settings import load_settings
+
+            self._settings = load_settings(self.decks_dir)
+        return self._settings
+
+    def settings(self, compile: bool = True) -> Any:
         """Settings from cards.toml, with the FSRS parameters `cards optimize` saved in the collection."""
         from flashcards.optimize import with_saved_parameters
-        from flashcards.settings import load_settings
 
-        return with_saved_parameters(self.open(), load_settings(self.decks_dir))
+        settings = self.raw_settings()
+        return with_saved_parameters(self.open(compile), settings)
 
     def no_cards_message(self) -> str:
         """What to tell a user whose collection has no cards yet."""
-        from flashcards.compiler import display_path
-
-        where = display_path(self.decks_dir)
+        where = paths.display_path(self.decks_dir)
         if not self.decks_dir.is_dir():
             return f"No cards yet, and no decks directory at {where}: pass --decks DIR or set $CARDS_DECKS."
         return f"No cards yet: write a deck file under {where}/ (`cards check` validates it), then run cards again."

@@ -20,6 +20,7 @@ def command(env: Env, as_json: bool) -> None:
     Unchanged files are skipped. Notes removed from the decks are retired, never deleted:
     their history stays and comes back with them. On any error nothing is written.
     """
+    env.require_decks_dir()
     db = env.open(compile=False)
     result = compile_decks(db, env.decks_dir, clock.now())
     if as_json:

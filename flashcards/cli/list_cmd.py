@@ -7,7 +7,7 @@ import re
 
 import click
 
-from flashcards.browse import list_cards
+from flashcards.browse import list_cards, require_deck
 from flashcards.cli import Env, pass_env
 
 
@@ -18,12 +18,15 @@ from flashcards.cli import Env, pass_env
 @pass_env
 def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
     """List cards in source order: id, state, deck and front."""
-    cards = list_cards(env.open(), deck, include_retired=retired)
+    db = env.open()
+    if not retired:
+        require_deck(db, deck)
+    cards = list_cards(db, deck, include_retired=retired)
     if as_json:
         click.echo(json.dumps(cards, indent=2, ensure_ascii=False))
         return
     if not cards:
-        click.echo("No cards." + (f" (no deck '{deck}' or below it)" if deck else ""))
+        click.echo("No cards.")
         return
     width = min(max(len(c["id"]) for c in cards), 60)
     for card in cards:
