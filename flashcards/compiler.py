@@ -144,7 +144,7 @@ def compile_decks(
 
     stamp = clock.to_db(now)
     with db.atomic():
-        _write_types(db, loaded, relative_of, stamp)
+        _write_types(db, loaded, relative_of, removed, stamp)
         _write_notes(db, notes, relative_of, stamp, result)
         _retire_missing(db, {n.id for n in notes}, touched, stamp, result)
         db.conn.executemany(
@@ -196,14 +196,24 @@ def _ids_elsewhere(
 def _type_conflicts(
     db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str], decks_dir: Path
 ) -> list[Problem]:
+    """Declarations that differ from the stored one while a file not being recompiled still uses it.
+
+    A type's row names the last file that declared it; files recompiled or removed now don't count
+    (cross_file_problems compares those among themselves), and neither does a row whose file no
+    longer declares it (its source_file is NULL). Other files still declaring the type are found
+    through their active notes of that type, since a file's notes use only the types it declares.
+    """
     problems = []
     for deck_file in loaded:
         for name, (note_type, line, column) in deck_file.types.items():
             row = db.execute(
                 "SELECT fingerprint, source_file FROM note_types WHERE name = ?", [name]
             ).fetchone()
-            if row and row[1] not in touched and row[1] is not None and row[0] != note_type.fingerprint():
-                where = display_path(decks_dir / row[1])
+            if row is None or row[0] == note_type.fingerprint():
+                continue
+            holder = row[1] if row[1] is not None and row[1] not in touched else _user(db, name, touched)
+            if holder is not None:
+                where = display_path(decks_dir / holder)
                 problems.append(
                     Problem(
                         deck_file.path,
@@ -213,6 +223,15 @@ def _type_conflicts(
                     )
                 )
     return problems
+
+
+def _user(db: sqlite_utils.Database, name: str, touched: list[str]) -> str | None:
+    """The first file, not being recompiled, with active notes of type ``name``."""
+    rows = db.execute(
+        "SELECT DISTINCT source_file FROM notes WHERE type = ? AND retired_at IS NULL ORDER BY source_file",
+        [name],
+    )
+    return next((source for (source,) in rows if source not in touched), None)
 
 
 _UPSERT_TYPE = (
@@ -234,9 +253,19 @@ def write_builtin_types(db: sqlite_utils.Database, stamp: str) -> None:
 
 
 def _write_types(
-    db: sqlite_utils.Database, loaded: list[DeckFile], relative_of: dict[str, str], stamp: str
+    db: sqlite_utils.Database,
+    loaded: list[DeckFile],
+    relative_of: dict[str, str],
+    removed: list[str],
+    stamp: str,
 ) -> None:
     write_builtin_types(db, stamp)
+    # Rows keep their definition (retired notes may still need it) but no longer name a file that
+    # is gone or recompiled; the upsert below names it again where it still declares the type.
+    for chunk in _chunks(sorted(set(relative_of.values()) | set(removed))):
+        db.execute(
+            f"UPDATE note_types SET source_file = NULL WHERE source_file IN ({_placeholders(chunk)})", chunk
+        )
     db.conn.executemany(
         _UPSERT_TYPE,
         [

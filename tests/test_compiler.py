@@ -234,3 +234,65 @@ def test_implicit_compile_skips_counting_when_nothing_changed(
     assert not result.changed
     assert (result.notes.unchanged, result.cards.unchanged) == (0, 0)
     assert compile_decks(fresh_db, decks, NOW).notes.unchanged == 1
+
+
+def term_deck(deck: str, fields: list[str], note: str = "canary") -> str:
+    """A deck declaring the type ``term`` with ``fields`` and one note using it."""
+    values = ", ".join(f"{f}: {note}-{f}" for f in fields)
+    return (
+        f"deck: {deck}\ntypes:\n  term:\n    fields: [{', '.join(fields)}]\n    templates:\n"
+        '      card: {front: "{{term}}", back: "{{meaning}}"}\n'
+        f"notes:\n  - {{type: term, {values}}}\n"
+    )
+
+
+def type_row(db: sqlite_utils.Database, name: str) -> tuple[str, str | None] | None:
+    row = db.execute("SELECT definition, source_file FROM note_types WHERE name = ?", [name]).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def test_a_deleted_file_no_longer_holds_its_type_name(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("a.yaml", term_deck("A", ["term", "meaning"]))
+    compile_decks(fresh_db, decks, NOW)
+    (decks / "a.yaml").unlink()
+    compile_decks(fresh_db, decks, NOW)
+    kept = type_row(fresh_db, "term")
+    assert kept is not None and kept[1] is None  # the definition stays for the retired notes
+    assert '"meaning"' in kept[0]
+    write_deck("b.yaml", term_deck("B", ["term", "meaning", "extra"], note="shadow"))
+    result = compile_decks(fresh_db, decks, NOW)
+    assert result.notes.added == 1
+    assert type_row(fresh_db, "term") == (kept[0].replace('"meaning"]', '"meaning", "extra"]'), "b.yaml")
+
+
+def test_a_file_that_dropped_a_type_no_longer_holds_its_name(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("a.yaml", term_deck("A", ["term", "meaning"]))
+    compile_decks(fresh_db, decks, NOW)
+    write_deck("a.yaml", "deck: A\nnotes:\n  - {front: a, back: b}\n")
+    compile_decks(fresh_db, decks, NOW)
+    write_deck("b.yaml", term_deck("B", ["term", "meaning", "extra"], note="shadow"))
+    assert compile_decks(fresh_db, decks, NOW).notes.added == 1
+
+
+def test_a_type_still_declared_in_an_unchanged_file_must_match(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("a.yaml", term_deck("A", ["term", "meaning"]))
+    write_deck("b.yaml", term_deck("B", ["term", "meaning"], note="shadow"))
+    compile_decks(fresh_db, decks, NOW)  # the row names b.yaml, the last file to declare it
+    write_deck("b.yaml", term_deck("B", ["term", "meaning", "extra"], note="shadow"))
+    with pytest.raises(SourceError) as raised:
+        compile_decks(fresh_db, decks, NOW)
+    assert "b.yaml:3:3: error: note type 'term' is declared differently in " in str(raised.value)
+    assert "a.yaml; make them identical" in str(raised.value)
+    write_deck("b.yaml", term_deck("B", ["term", "meaning"], note="shadow"))
+    (decks / "b.yaml").unlink()
+    write_deck("c.yaml", term_deck("C", ["term", "meaning", "extra"], note="other"))
+    with pytest.raises(SourceError) as raised:
+        compile_decks(fresh_db, decks, NOW)
+    assert "c.yaml:3:3: error: note type 'term' is declared differently in " in str(raised.value)
+    assert "a.yaml; make them identical" in str(raised.value)
