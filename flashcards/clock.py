@@ -46,13 +46,6 @@ def from_db(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def local_zone() -> tzinfo:
-    """Return the user's local time zone (honours ``$TZ``)."""
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
-
-
 def study_day(instant: datetime, day_start_hour: int = 4, zone: tzinfo | None = None) -> date:
     """Return the user's study day containing ``instant`` (days start at ``day_start_hour``)."""
     local = instant.astimezone(zone) if zone is not None else _as_local(instant)
@@ -74,5 +67,5 @@ def next_day_start(instant: datetime, day_start_hour: int = 4, zone: tzinfo | No
 
 def _as_local(instant: datetime) -> datetime:
     # astimezone() without an argument uses the system zone *at that instant*, so daylight
-    # saving changes are honoured (a fixed tzinfo from local_zone() would not be).
+    # saving changes are honoured (a fixed tzinfo taken once would not be).
     return instant.astimezone()

@@ -26,12 +26,12 @@ from flashcards.anki_ids import AnkiDays
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import NoteType, slug
 from flashcards.render_html import anki_model, markdown_to_html
+from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
 
 ID_FIELD = "cards_id"
 NAME_PREFIX = "cards:"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-MAX_ANSWER_MS = 60_000
 
 
 @dataclass
@@ -357,7 +357,7 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
                 interval,
                 previous.get(card_id, 0),
                 factor,
-                min(duration, MAX_ANSWER_MS),
+                min(duration, MAX_DURATION_MS),
                 _REVLOG_KIND[state_before],
             )
         )

@@ -468,24 +468,19 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     """Load and validate one deck file; problems are collected, never raised."""
     shown = display if display is not None else str(path)
     reader = _Reader(shown)
-    if data is None:
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                reader.problem(
-                    None,
-                    f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
-                )
-                return reader.result
-            data = path.read_bytes()
-        except OSError as error:
-            reader.problem(None, f"cannot read the file: {error.strerror}")
+    try:
+        # The size is checked before reading, so a huge file is never loaded into memory.
+        size = len(data) if data is not None else path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            reader.problem(
+                None,
+                f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
+            )
             return reader.result
-    if len(data) > MAX_FILE_BYTES:
-        reader.problem(
-            None,
-            f"file is {len(data) / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
-        )
+        if data is None:
+            data = path.read_bytes()
+    except OSError as error:
+        reader.problem(None, f"cannot read the file: {error.strerror}")
         return reader.result
     try:
         text = data.decode("utf-8-sig")

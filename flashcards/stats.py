@@ -129,19 +129,16 @@ def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
     return counts
 
 
-def _reviews_from(deck: str | None) -> tuple[str, str, list[str]]:
-    """Return the FROM clause, extra condition and parameters selecting a deck's reviews."""
-    if not deck:
-        return "reviews r", "1", []
-    return "reviews r JOIN temp.deck_cards dc ON dc.id = r.card_id", "1", []
+def _reviews_from(deck: str | None) -> str:
+    """Return the FROM clause selecting a deck's reviews (``temp.deck_cards`` holds its cards)."""
+    return "reviews r JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else "reviews r"
 
 
 def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
-    source, condition, params = _reviews_from(deck)
     count, millis, again = db.execute(
         f"SELECT count(*), coalesce(sum(r.duration_ms), 0), coalesce(sum(r.rating = 1), 0) "
-        f"FROM {source} WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
-        [clock.to_db(start), clock.to_db(end), *params],
+        f"FROM {_reviews_from(deck)} WHERE r.reviewed_at >= ? AND r.reviewed_at < ?",
+        [clock.to_db(start), clock.to_db(end)],
     ).fetchone()
     return {"reviews": count, "again": again, "seconds": round(millis / 1000, 1)}
 
@@ -150,14 +147,14 @@ def _retention(
     db: sqlite_utils.Database, deck: str | None, today: date, end: datetime, hour: int, desired: float
 ) -> dict[str, Any]:
     starts = [clock.to_db(clock.day_start(today - timedelta(days=n - 1), hour)) for n in RETENTION_WINDOWS]
-    source, condition, params = _reviews_from(deck)
+    source = _reviews_from(deck)
     result: dict[str, Any] = {"desired": desired}
     for window, window_start in zip(RETENTION_WINDOWS, starts, strict=True):
         # a range of the covering index reviews_stats, one query per window
         total, passed = db.execute(
             f"SELECT count(*), count(*) FILTER (WHERE r.rating > 1) FROM {source} "
-            f"WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND r.state_before = 2 AND {condition}",
-            [window_start, clock.to_db(end), *params],
+            "WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND r.state_before = 2",
+            [window_start, clock.to_db(end)],
         ).fetchone()
         result[f"last_{window}_days"] = {
             "reviews": total,
@@ -199,21 +196,18 @@ def _per_day(
 
 def _first_day(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> date:
     """Return the study day of the first review (today if there is none yet)."""
-    source, condition, params = _reviews_from(deck)
-    first = db.execute(f"SELECT min(r.reviewed_at) FROM {source} WHERE {condition}", params).fetchone()[0]
+    first = db.execute(f"SELECT min(r.reviewed_at) FROM {_reviews_from(deck)}").fetchone()[0]
     return min(clock.study_day(clock.from_db(first), hour), today) if first else today
 
 
 def _reviews_per_day(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[int]:
     """Return the number of reviews on each study day of ``bounds``."""
-    source, condition, params = _reviews_from(deck)
-    return _per_day(db, bounds, "count", source, "r.reviewed_at", condition, params)
+    return _per_day(db, bounds, "count", _reviews_from(deck), "r.reviewed_at", "1", [])
 
 
 def _active_days(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[bool]:
     """Return, for each study day of ``bounds``, whether it has a review (one index probe a day)."""
-    source, condition, params = _reviews_from(deck)
-    return [bool(n) for n in _per_day(db, bounds, "exists", source, "r.reviewed_at", condition, params)]
+    return [bool(n) for n in _per_day(db, bounds, "exists", _reviews_from(deck), "r.reviewed_at", "1", [])]
 
 
 def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
@@ -247,10 +241,9 @@ def _streaks(active: list[bool]) -> dict[str, int]:
 def _average_seconds(
     db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime
 ) -> float | None:
-    source, condition, params = _reviews_from(deck)
     value = db.execute(
-        f"SELECT avg(r.duration_ms) FROM {source} WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND {condition}",
-        [clock.to_db(start), clock.to_db(end), *params],
+        f"SELECT avg(r.duration_ms) FROM {_reviews_from(deck)} WHERE r.reviewed_at >= ? AND r.reviewed_at < ?",
+        [clock.to_db(start), clock.to_db(end)],
     ).fetchone()[0]
     return None if value is None else round(value / 1000, 1)
 
