@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
-from flashcards.compiler import display_path
 from flashcards.errors import NotFoundError
+from flashcards.paths import display_path
 
 STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}

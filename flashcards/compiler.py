@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ import sqlite_utils
 
 from flashcards import clock
 from flashcards.errors import CardsError, Problem, SourceError
-from flashcards.paths import find_deck_files
+from flashcards.paths import display_path, find_deck_files
 
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
@@ -66,14 +65,6 @@ class _Source:
     path: Path
     data: bytes
     sha256: str
-
-
-def display_path(path: Path) -> str:
-    """Return ``path`` relative to the working directory when it is below it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def check_paths(paths: Iterable[Path]) -> tuple[list[DeckFile], list[Problem]]:

@@ -10,7 +10,7 @@ import click
 
 from flashcards import paths
 from flashcards.cli import Env, pass_env
-from flashcards.compiler import display_path
+from flashcards.paths import display_path
 
 PROGRESS_FROM_NOTES = 2000
 
