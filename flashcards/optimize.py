@@ -265,28 +265,32 @@ def _optimize_preset(
 def save_parameters(
     db: sqlite_utils.Database, preset: str, evaluation: Evaluation, items: int, now: datetime
 ) -> None:
-    """Store fitted parameters as the active ones of ``preset``, keeping the earlier ones."""
+    """Store fitted parameters as the active ones of ``preset``, remembering the set they replace."""
     with db.atomic():
+        active = db.execute("SELECT id FROM parameters WHERE preset = ? AND active = 1", [preset]).fetchone()
         db.execute("UPDATE parameters SET active = 0 WHERE preset = ? AND active = 1", [preset])
         db.execute(
-            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
-            "VALUES (?, ?, ?, ?, ?, ?, 1)",
+            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active, replaced_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             [preset, json.dumps(list(evaluation.parameters)), clock.to_db(now), items,
-             evaluation.log_loss, evaluation.rmse],
+             evaluation.log_loss, evaluation.rmse, None if active is None else active[0]],
         )  # fmt: skip
 
 
 def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | None = None) -> str:
-    """Go back to the parameters in use before the active ones of ``deck``'s preset; describe it."""
+    """Go back to the parameters the active ones of ``deck``'s preset replaced; describe it."""
     preset = preset_of(settings, deck)
     label = f"deck {preset!r}" if preset else "the collection"
-    active = db.execute("SELECT id FROM parameters WHERE preset = ? AND active = 1", [preset]).fetchone()
+    active = db.execute(
+        "SELECT id, replaced_id FROM parameters WHERE preset = ? AND active = 1", [preset]
+    ).fetchone()
     if active is None:
         return f"{label} already uses the parameters from cards.toml (or the defaults); nothing to restore."
-    previous = db.execute(
-        "SELECT id, created_at FROM parameters WHERE preset = ? AND id < ? ORDER BY id DESC LIMIT 1",
-        [preset, active[0]],
-    ).fetchone()
+    previous = (
+        None
+        if active[1] is None
+        else db.execute("SELECT id, created_at FROM parameters WHERE id = ?", [active[1]]).fetchone()
+    )
     with db.atomic():
         db.execute("UPDATE parameters SET active = 0 WHERE id = ?", [active[0]])
         if previous is not None:

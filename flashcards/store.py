@@ -149,6 +149,13 @@ def _cards_stats_index(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0006_parameters_replaced")
+def _parameters_replaced(db: sqlite_utils.Database) -> None:
+    # The set each fit replaced, so --restore goes back to exactly that one; NULL means cards.toml
+    # or the defaults. Earlier fits get NULL: which set they replaced was not recorded.
+    db.execute("ALTER TABLE parameters ADD COLUMN replaced_id INTEGER REFERENCES parameters(id)")
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
     try:

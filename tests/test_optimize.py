@@ -230,3 +230,43 @@ def test_each_preset_is_fitted_on_its_own_decks(tmp_path: Path) -> None:
     assert set(saved_parameters(db)) == {"Lang"}
     [only] = optimize(db, settings, NOW, deck="Lang::Verbs", dry_run=True).presets
     assert only.preset == "Lang"
+
+
+def test_restore_goes_back_to_what_the_active_fit_replaced(fresh_db: sqlite_utils.Database) -> None:
+    from flashcards.optimize import Evaluation, save_parameters
+
+    first, second, third = (tuple(w * f for w in default_parameters()) for f in (1.01, 1.02, 1.03))
+    save_parameters(fresh_db, "", Evaluation(first, 0.3, 0.02), 500, NOW)
+    assert "from cards.toml" in restore_previous(fresh_db, Settings())
+    save_parameters(fresh_db, "", Evaluation(second, 0.3, 0.02), 500, NOW)
+    # The first fit was discarded before the second was made: restoring must not bring it back.
+    assert "back to the parameters from cards.toml" in restore_previous(fresh_db, Settings())
+    assert saved_parameters(fresh_db) == {}
+    save_parameters(fresh_db, "", Evaluation(second, 0.3, 0.02), 500, NOW)
+    save_parameters(fresh_db, "", Evaluation(third, 0.3, 0.02), 500, NOW + timedelta(days=1))
+    assert f"back to the parameters fitted at {clock.to_db(NOW)}" in restore_previous(fresh_db, Settings())
+    assert saved_parameters(fresh_db) == {"": second}
+    assert "back to the parameters from cards.toml" in restore_previous(fresh_db, Settings())
+    assert "nothing to restore" in restore_previous(fresh_db, Settings())
+    assert fresh_db.execute("SELECT count(*) FROM parameters").fetchone()[0] == 4  # history is kept
+
+
+def test_restore_after_refitting_returns_to_the_defaults_and_their_schedule(
+    simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = copy_of(simulated, tmp_path)
+    before = db.execute("SELECT id, stability, difficulty FROM cards ORDER BY id").fetchall()
+    db.conn.close()
+    monkeypatch.setenv("CARDS_DB", str(tmp_path / "copy.db"))
+    code, out, _ = run("optimize", "--restore")
+    assert code == 0 and "nothing to restore" in out
+    assert run("optimize")[0] == 0
+    assert "back to the parameters from cards.toml" in run("optimize", "--restore")[1]
+    assert run("optimize")[0] == 0
+    code, out, _ = run("optimize", "--restore")
+    assert code == 0 and "back to the parameters from cards.toml" in out
+    from flashcards.store import open_collection
+
+    db = open_collection(tmp_path / "copy.db")
+    assert saved_parameters(db) == {}
+    assert db.execute("SELECT id, stability, difficulty FROM cards ORDER BY id").fetchall() == before
