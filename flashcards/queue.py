@@ -3,7 +3,9 @@
 Order: learning and relearning cards when due (by due time); then due reviews; then new cards
 within today's remaining limit, in source order, spread among the reviews. Every choice is read
 from the collection, so two sessions at once see each other's answers. Limits count what the
-review log says was done today; a deck's limits cap its sub-decks too.
+review log says was done today; the top-level limits cap the whole collection and a configured
+deck's limits cap its sub-decks, whichever deck is reviewed. New cards are counted one per note
+(answering a card buries its siblings), leaving out notes with another card due today.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from flashcards.settings import Settings
 _ACTIVE = "c.retired_at IS NULL AND c.suspended = 0 AND (c.buried_until IS NULL OR c.buried_until <= ?)"
 _CARD_COLUMNS = "c.id, c.note_id, c.deck, c.front, c.back, c.state, c.due, n.source_file, n.source_line"
 _NEW_ORDER = "n.source_file, c.position"
+# a new card counts when it is its note's first available new card and no other card of the note
+# is due today: answering any card of a note buries the rest (arguments: now, day end)
+_COUNTED_NEW = (
+    "c.state = 0 AND NOT EXISTS (SELECT 1 FROM cards s WHERE s.note_id = c.note_id AND s.id != c.id "
+    "AND s.retired_at IS NULL AND s.suspended = 0 AND (s.buried_until IS NULL OR s.buried_until <= ?) "
+    "AND ((s.state = 0 AND s.id < c.id) OR (s.state IN (1, 2, 3) AND s.due < ?)))"
+)
 
 
 @dataclass(frozen=True)
@@ -113,9 +122,10 @@ class ReviewQueue:
         self.new_limit = new_limit
         self.limit = limit
         self.summary = Summary()
-        self._history: list[tuple[Answer, QueuedCard, int, int]] = []
+        self._history: list[tuple[Answer, QueuedCard, int, int, int]] = []
         self._since_new = 0
         self._started = 0
+        self._new_started = 0
         self._new_window: list[str] | None = None
         self._window_size = 64
 
@@ -133,9 +143,8 @@ class ReviewQueue:
         pick_new = counts.new > 0 and self._since_new * counts.new >= counts.review
         if counts.review > 0 and not pick_new:
             return self._first_review(now)
-        if counts.new > 0:
-            return self._first_new(now)
-        return None
+        # a new card not counted (its note has a card due today) may still be shown when it is left
+        return self._first_new(now)
 
     def counts(self, now: datetime) -> Counts:
         """Remaining cards for today within the limits: new, learning, review."""
@@ -144,7 +153,8 @@ class ReviewQueue:
         caps, done = self._caps(), self._done_today(now)
         session = None if self.limit is None else max(0, self.limit - self._started)
         review = self._capped(caps, done, "review", "c.state = 2 AND c.due < ?", [day_end], now)
-        new = self._capped(caps, done, "new", "c.state = 0", [], now)
+        new_caps, new_done = self._new_caps(caps, done)
+        new = self._capped(new_caps, new_done, "new", _COUNTED_NEW, [clock.to_db(now), day_end], now)
         if session is not None:
             review = min(review, session)
             new = min(new, session - review)
@@ -219,16 +229,27 @@ class ReviewQueue:
         return clock.next_day_start(now, self.settings.day_start_hour)
 
     def _caps(self) -> list[_Cap]:
-        return caps_for(self.settings, self.deck, self.new_limit)
+        return caps_for(self.settings, self.deck)
+
+    def _new_caps(
+        self, caps: list[_Cap], done: dict[str, Counter[str]]
+    ) -> tuple[list[_Cap], dict[str, Counter[str]]]:
+        """The caps on new cards: the daily limits, or ``--new N`` counted from this session's answers."""
+        if self.new_limit is None:
+            return caps, done
+        left = max(0, self.new_limit - self._new_started)
+        return [_Cap(self.deck, left, 0)], {"new": Counter(), "review": Counter()}
 
     def _done_today(self, now: datetime) -> dict[str, Counter[str]]:
         return done_today(self.db, self.settings, now)
 
     def _exhausted(self, kind: str, now: datetime) -> tuple[str, list[Any]]:
         """SQL excluding the decks whose limit for ``kind`` is used up today."""
-        done = self._done_today(now)
+        caps, done = self._caps(), self._done_today(now)
+        if kind == "new":
+            caps, done = self._new_caps(caps, done)
         clauses, args = ["1"], []
-        for cap in self._caps():
+        for cap in caps:
             if _remaining(cap, kind, done) == 0:
                 where, where_args = deck_filter(cap.deck)
                 clauses.append(f"NOT {where}")
@@ -261,9 +282,10 @@ class ReviewQueue:
     def answer(self, card: QueuedCard, rating: int, now: datetime, duration_ms: int) -> Answer:
         """Answer ``card`` (one committed transaction) and remember it for undo."""
         done = scheduler.answer(self.db, card.id, rating, now, duration_ms, self.settings)
-        self._history.append((done, card, self._since_new, self._started))
+        self._history.append((done, card, self._since_new, self._started, self._new_started))
         if card.kind == "new":
             self._since_new = 0
+            self._new_started += 1
         elif card.kind == "review":
             self._since_new += 1
         if card.kind != "learning":
@@ -275,9 +297,10 @@ class ReviewQueue:
         """Undo the last answer of this session; return its card (None when there is none)."""
         if not self._history:
             return None
-        done, card, self._since_new, self._started = self._history[-1]
+        done, card, since_new, started, new_started = self._history[-1]
         scheduler.undo(self.db, done)
         self._history.pop()
+        self._since_new, self._started, self._new_started = since_new, started, new_started
         self._tally(done, card, -1)
         return card
 
@@ -312,16 +335,20 @@ class ReviewQueue:
         )
 
 
-def caps_for(settings: Settings, deck: str | None, new_override: int | None = None) -> list[_Cap]:
-    """The limits that apply when reviewing ``deck``: its own, then each configured deck inside it."""
-    base = settings.for_deck(deck)
-    new = base.new_per_day if new_override is None else new_override
-    caps = [_Cap(deck, new, base.reviews_per_day)]
-    for inner in settings.configured_decks():
-        if inner != deck and in_deck(inner, deck):
-            own = settings.for_deck(inner)
-            caps.append(_Cap(inner, own.new_per_day if new_override is None else new, own.reviews_per_day))
-    return caps
+def caps_for(settings: Settings, deck: str | None) -> list[_Cap]:
+    """The limits that apply when reviewing ``deck``.
+
+    The top-level limits (the whole collection), each configured deck around ``deck``, the
+    limits ``deck`` has (its own or inherited), and each configured deck inside it.
+    """
+    top = settings.for_deck(None)
+    caps: dict[str | None, _Cap] = {None: _Cap(None, top.new_per_day, top.reviews_per_day)}
+    around = [name for name in settings.configured_decks() if deck is not None and in_deck(deck, name)]
+    inside = [name for name in settings.configured_decks() if name != deck and in_deck(name, deck)]
+    for name in [*around, *([deck] if deck is not None else []), *inside]:
+        own = settings.for_deck(name)
+        caps[name] = _Cap(name, own.new_per_day, own.reviews_per_day)
+    return list(caps.values())
 
 
 def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
@@ -348,21 +375,33 @@ def _remaining(cap: _Cap, kind: str, done: dict[str, Counter[str]]) -> int:
 def capped_count(
     caps: list[_Cap], done: dict[str, Counter[str]], kind: str, count: Callable[[str | None, int | None], int]
 ) -> int:
-    """Cards of ``kind`` available today, each configured deck capped by its limit.
+    """Cards of ``kind`` available today, every cap applied to all the cards under it.
 
     ``count(deck, limit)`` counts the candidates in ``deck`` (None: the whole scope), stopping
-    at ``limit`` when it is not None.
+    at ``limit`` when it is not None. Decks nest, so the most a session can show is, from the
+    innermost cap out: the smaller of the cap's remaining limit and what its cards and inner
+    caps allow; a session taking cards in any order reaches that number.
     """
-    scope_cap, inner = caps[0], caps[1:]
-    allowed = _remaining(scope_cap, kind, done)
-    if not inner:
-        return count(None, allowed)
-    outermost = [c for c in inner if not any(o is not c and in_deck(str(c.deck), o.deck) for o in inner)]
-    total = count(None, None)
-    for cap in outermost:
-        here = count(cap.deck, None)
-        total -= here - min(here, _remaining(cap, kind, done))
-    return min(total, allowed)
+
+    def parent(cap: _Cap) -> _Cap | None:
+        outer = [o for o in caps if o is not cap and o.deck != cap.deck and in_deck(str(cap.deck), o.deck)]
+        return max(outer, key=lambda o: len(o.deck or ""), default=None)
+
+    children: dict[str | None, list[_Cap]] = {}
+    for cap in caps[1:]:  # caps[0] encloses all the others
+        above = parent(cap)
+        children.setdefault(caps[0].deck if above is None else above.deck, []).append(cap)
+
+    def allowed(cap: _Cap, within: int | None) -> int:
+        left = _remaining(cap, kind, done)
+        limit = left if within is None else min(left, within)
+        inner = children.get(cap.deck, [])
+        if not inner:
+            return count(cap.deck, limit)
+        here = count(cap.deck, None) - sum(count(c.deck, None) for c in inner)
+        return min(limit, here + sum(allowed(c, limit) for c in inner))
+
+    return allowed(caps[0], None)
 
 
 @dataclass(frozen=True)
@@ -387,21 +426,27 @@ class DeckStatus:
 def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) -> list[DeckStatus]:
     """Per deck (with its sub-decks), the new / learning / review cards due today.
 
-    Three grouped queries, each answered from an index (``cards_status``, ``cards_queue``)
+    Grouped queries, each answered from an index (``cards_status``, ``cards_queue``, ``cards_note``)
     rather than a pass over every card's row.
     """
     stamp = clock.to_db(now)
     day_end = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
     names = [str(r[0]) for r in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")]
     by_deck: dict[str, list[Any]] = {name: [name, 0, 0, 0, None] for name in names}
-    column = {NEW: 1, LEARNING: 2, REVIEW: 3, RELEARNING: 2}
+    column = {LEARNING: 2, REVIEW: 3, RELEARNING: 2}
     counted = db.execute(
-        f"SELECT c.deck, c.state, count(*) FROM cards c WHERE {_ACTIVE} AND (c.state = 0 OR c.due < ?) "
-        "GROUP BY c.deck, c.state",
+        f"SELECT c.deck, c.state, count(*) FROM cards c WHERE {_ACTIVE} AND c.state IN (1, 2, 3) "
+        "AND c.due < ? GROUP BY c.deck, c.state",
         [stamp, day_end],
     )
     for deck, state, count in counted:
         by_deck[deck][column[state]] += count
+    new_cards = db.execute(
+        f"SELECT c.deck, count(*) FROM cards c WHERE {_ACTIVE} AND {_COUNTED_NEW} GROUP BY c.deck",
+        [stamp, stamp, day_end],
+    )
+    for deck, count in new_cards:
+        by_deck[deck][1] += count
     soonest = db.execute(
         f"SELECT c.deck, min(c.due) FROM cards c WHERE {_ACTIVE} AND c.state IN (1, 3) AND c.due > ? "
         "AND c.due < ? GROUP BY c.deck",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from flashcards import clock, scheduler
-from flashcards.errors import SourceError
+from flashcards.errors import CardsError, SourceError
 from flashcards.queue import QueuedCard, ReviewQueue
 
 if TYPE_CHECKING:
@@ -165,7 +165,11 @@ class Session:
                     )
                 return True
             elif key == "u":
-                undone = self.queue.undo()
+                try:
+                    undone = self.queue.undo()
+                except CardsError as error:
+                    self.message = str(error)
+                    return True
                 self.message = f"Undid the answer to {undone.id}." if undone else "Nothing to undo."
                 return True
             elif key == "s":

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, scheduler
 from flashcards.compiler import compile_decks
+from flashcards.errors import CardsError
 from flashcards.queue import Counts, ReviewQueue, deck_status
 from flashcards.scheduler import AGAIN, GOOD
 from flashcards.settings import DeckSettings, Settings
@@ -134,8 +135,8 @@ def test_review_limit(db: sqlite_utils.Database) -> None:
 def test_deck_scope_includes_sub_decks_only(db: sqlite_utils.Database) -> None:
     shown = drain(ReviewQueue(db, PLAIN, deck="A::Sub"), NOW)
     assert shown == [cid("b1"), cid("b2")]
-    # a1 a2 a3, pair and its reverse (siblings are buried only once one is answered)
-    assert ReviewQueue(db, PLAIN, deck="A").counts(NOW).new == 5
+    # a1 a2 a3, and one of pair and its reverse (answering one buries the other)
+    assert ReviewQueue(db, PLAIN, deck="A").counts(NOW).new == 4
     assert drain(ReviewQueue(db, PLAIN, deck="AB"), NOW) == [cid("c1")]
 
 
@@ -155,7 +156,7 @@ def test_new_and_limit_options_override_for_one_session(db: sqlite_utils.Databas
 def test_configured_deck_limit_caps_its_sub_tree(db: sqlite_utils.Database) -> None:
     settings = Settings(DeckSettings(enable_fuzzing=False), {"A::Sub": {"new_per_day": 1}})
     queue = ReviewQueue(db, settings)
-    assert queue.counts(NOW).new == 7  # 5 in A itself, 1 of the 2 in A::Sub, 1 in AB
+    assert queue.counts(NOW).new == 6  # 4 in A itself (pair once), 1 of the 2 in A::Sub, 1 in AB
     shown = drain(queue, NOW)
     assert [c for c in shown if "b" in c.split(":")[1][:1]] == [cid("b1")]
 
@@ -214,7 +215,7 @@ def test_deck_status_per_deck(db: sqlite_utils.Database) -> None:
     make_due(db, cid("c1"), 1, NOW + timedelta(minutes=30))
     status = {s.deck: s for s in deck_status(db, PLAIN, NOW)}
     assert list(status) == ["A", "A::Sub", "AB"]
-    assert status["A"].counts == Counts(new=6, learning=0, review=1)  # A::Sub included
+    assert status["A"].counts == Counts(new=5, learning=0, review=1)  # A::Sub included
     assert status["A::Sub"].counts == Counts(new=1, learning=0, review=1)
     assert status["AB"].counts == Counts(new=0, learning=1, review=0)
     assert status["AB"].as_dict() == {
@@ -224,3 +225,71 @@ def test_deck_status_per_deck(db: sqlite_utils.Database) -> None:
         "review": 0,
         "next_learning": "2026-11-27T09:30:00.000000+00:00",
     }
+
+
+def test_new_option_counts_this_sessions_new_cards_not_todays(db: sqlite_utils.Database) -> None:
+    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=3))
+    assert len(drain(ReviewQueue(db, settings), NOW)) == 3  # the daily limit is used up
+    assert ReviewQueue(db, settings).counts(NOW).new == 0
+    session = ReviewQueue(db, settings, new_limit=2)
+    assert session.counts(NOW).new == 2
+    assert drain(session, NOW) == ["reversed:pair/card", cid("b1")]
+    assert session.counts(NOW).new == 0
+    more = ReviewQueue(db, settings, new_limit=10)  # above the daily limit: what is left
+    assert more.counts(NOW).new == 2  # b2 and c1; pair's reverse is buried
+    assert len(drain(more, NOW)) == 2
+
+
+def test_undo_gives_back_the_new_option_budget(db: sqlite_utils.Database) -> None:
+    queue = ReviewQueue(db, PLAIN, new_limit=1)
+    card = queue.next(NOW)
+    assert card is not None
+    queue.answer(card, GOOD, NOW, 1000)
+    assert queue.next(NOW) is None
+    assert queue.undo() == card
+    assert queue.next(NOW) == card
+
+
+def test_top_level_limit_caps_a_deck_review_and_its_status_row(db: sqlite_utils.Database) -> None:
+    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=3))
+    assert len(drain(ReviewQueue(db, settings, deck="A::Sub"), NOW)) == 2
+    status = {s.deck: s.counts.new for s in deck_status(db, settings, NOW)}
+    assert status == {"A": 1, "A::Sub": 0, "AB": 1}
+    assert ReviewQueue(db, settings).counts(NOW).new == 1
+    deck_queue = ReviewQueue(db, settings, deck="A")
+    assert deck_queue.counts(NOW).new == 1
+    assert len([c for c in drain(deck_queue, NOW) if c.startswith("basic:a")]) == 1
+    assert ReviewQueue(db, settings, deck="AB").counts(NOW).new == 0
+    assert drain(ReviewQueue(db, settings, deck="AB"), NOW) == []
+    assert all(s.counts.new == 0 for s in deck_status(db, settings, NOW))
+
+
+def test_status_rows_count_what_a_review_of_the_deck_shows(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    settings = Settings(
+        DeckSettings(enable_fuzzing=False),
+        {"A": {"new_per_day": 4}, "A::Sub": {"new_per_day": 1}},
+    )
+    make_due(db, cid("a3"), 2, NOW - timedelta(days=1))
+    db.execute("UPDATE cards SET note_id = ? WHERE id = ?", ["basic:a3", cid("a2")])  # a3's sibling now
+    status = {s.deck: s.counts.new for s in deck_status(db, settings, NOW)}
+    # A: a1 and one of pair (a2 is buried once its due sibling a3 is answered), 1 of A::Sub's 2
+    assert status == {"A": 3, "A::Sub": 1, "AB": 1}
+    for deck, new in status.items():
+        assert ReviewQueue(db, settings, deck=deck).counts(NOW).new == new
+        copy = sqlite_utils.Database(tmp_path / f"{deck}.db")
+        db.conn.backup(copy.conn)
+        shown = drain(ReviewQueue(copy, settings, deck=deck), NOW)
+        assert len([c for c in shown if c != cid("a3")]) == new
+
+
+def test_a_failed_undo_keeps_the_session_counters(db: sqlite_utils.Database) -> None:
+    queue = ReviewQueue(db, PLAIN, limit=1)
+    card = queue.next(NOW)
+    assert card is not None
+    queue.answer(card, GOOD, NOW, 1000)
+    later = NOW + timedelta(minutes=10)
+    scheduler.answer(db, card.id, GOOD, later, 1000, PLAIN)  # another session answers it again
+    with pytest.raises(CardsError, match="answered again since"):
+        queue.undo()
+    assert queue.summary.answered == 1
+    assert queue.next(later) is None  # the --limit 1 budget stays used

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,6 +14,13 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from rich.console import Console
+
+from flashcards import clock, scheduler, store
+from flashcards.compiler import compile_decks
+from flashcards.queue import ReviewQueue
+from flashcards.session import Keys, Session, print_summary
+from flashcards.settings import Settings
 
 DECK = """
 deck: Interview::Basics
@@ -64,7 +72,7 @@ def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_review_in_a_terminal_with_single_keys(env: dict[str, str], db_path: Path) -> None:
     child = spawn(env, "review")
-    child.expect("4 new")  # a reversed note counts both cards until one is answered
+    child.expect("3 new")  # one card per note: answering one buries its siblings
     child.expect("canary")
     child.send(" ")
     child.expect("small slice")
@@ -191,14 +199,14 @@ def test_edit_opens_the_yaml_at_the_line_and_recompiles(
 def test_status_before_and_after_and_bare_cards(env: dict[str, str]) -> None:
     before = run(env, "", "status", "--json")
     assert json.loads(before.stdout)["decks"] == [
-        {"deck": "Interview::Basics", "new": 4, "learning": 0, "review": 0, "next_learning": None}
+        {"deck": "Interview::Basics", "new": 3, "learning": 0, "review": 0, "next_learning": None}
     ]
     run(env, "\n3\nq\n", "review")
     text = run(env, "", "status").stdout
     assert [line.split() for line in text.splitlines()[:3]] == [
         ["Deck", "New", "Learn", "Due"],
-        ["Interview::Basics", "3", "1", "0"],
-        ["Total", "3", "1", "0"],
+        ["Interview::Basics", "2", "1", "0"],
+        ["Total", "2", "1", "0"],
     ]
     assert "Next learning card at 09:10 (in 10m 00s)." in text
     assert run(env, "").stdout == text
@@ -229,3 +237,45 @@ def test_unknown_deck_is_a_clean_error(env: dict[str, str]) -> None:
     result = run(env, "", "review", "--deck", "Nope")
     assert result.returncode == 1
     assert result.stderr == "error: no deck named 'Nope'; `cards status` lists the decks\n"
+
+
+def test_new_option_shows_n_new_cards_after_the_daily_limit(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "cards.toml").write_text("new_per_day = 1\n", encoding="utf-8")
+    assert "Reviewed 1 card," in run(env, "\n3\n\n3\n", "review").stdout
+    assert "No cards reviewed." in run(env, "\n3\n", "review").stdout
+    result = run(env, "\n3\n\n3\n\n3\nq\n", "review", "--new", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Reviewed 2 cards, 0 Again" in ANSI.sub("", result.stdout)
+
+
+class AnsweredElsewhere(io.StringIO):
+    """Scripted keys; before the ``u`` line, another session answers the card again."""
+
+    def __init__(self, text: str, db_path: Path) -> None:
+        super().__init__(text)
+        self.db_path = db_path
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        line = super().readline()
+        if line == "u\n":
+            other = store.open_collection(self.db_path)
+            card_id = other.execute("SELECT card_id FROM reviews").fetchone()[0]
+            scheduler.answer(other, card_id, 3, clock.now(), 1000, Settings())
+        return line
+
+
+def test_a_failed_undo_is_shown_and_the_session_goes_on(
+    env: dict[str, str], decks: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARDS_NOW", NOW)
+    db = store.open_collection(db_path)
+    compile_decks(db, decks, clock.now())
+    console = Console(file=io.StringIO(), width=100, highlight=False)
+    keys = Keys(AnsweredElsewhere("\n3\nu\n\n3\nq\n", db_path))
+    session = Session(ReviewQueue(db, Settings()), console, keys, decks)
+    session.run()
+    print_summary(session)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "cannot undo: card basic:what-is-a-canary-deployment/card was answered again since" in out
+    assert "Reviewed 2 cards, 0 Again" in out
+    assert len(rows(db_path, "SELECT id FROM reviews")) == 3

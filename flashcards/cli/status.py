@@ -48,5 +48,5 @@ def command(env: Env, as_json: bool) -> None:
     if next_learning is not None:
         local = next_learning.astimezone().strftime("%H:%M")
         click.echo(f"Next learning card at {local} (in {wait_text(next_learning - now)}).")
-    elif total.total == 0:
+    elif total.total == 0 and not any(d.counts.total for d in decks):
         click.echo("Nothing due today.")
