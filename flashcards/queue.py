@@ -441,8 +441,11 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
     )
     for deck, state, count in counted:
         by_deck[deck][column[state]] += count
+    # the rule of _COUNTED_NEW, per deck: notes with an available new card and no card due today
     new_cards = db.execute(
-        f"SELECT c.deck, count(*) FROM cards c WHERE {_ACTIVE} AND {_COUNTED_NEW} GROUP BY c.deck",
+        f"SELECT c.deck, count(DISTINCT c.note_id) FROM cards c WHERE {_ACTIVE} AND c.state = 0 "
+        f"AND c.note_id NOT IN (SELECT c.note_id FROM cards c WHERE {_ACTIVE} AND c.state IN (1, 2, 3) "
+        "AND c.due < ?) GROUP BY c.deck",
         [stamp, stamp, day_end],
     )
     for deck, count in new_cards:
