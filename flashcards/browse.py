@@ -15,11 +15,15 @@ STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
 
-def deck_filter(deck: str | None, column: str = "deck") -> tuple[str, list[str]]:
-    """Return an SQL condition selecting a deck and its sub-decks, with its parameters."""
+def deck_filter(deck: str | None, column: str = "deck") -> tuple[str, list[Any]]:
+    """Return an SQL condition selecting a deck and its sub-decks (``deck::…``), with its parameters.
+
+    Deck names compare exactly (case matters), as they do in the decks and in Anki.
+    """
     if not deck:
         return "1", []
-    return f"({column} = ? OR {column} LIKE ? ESCAPE '\\')", [deck, _like_prefix(deck) + "::%"]
+    prefix = f"{deck}::"
+    return f"({column} = ? OR substr({column}, 1, ?) = ?)", [deck, len(prefix), prefix]
 
 
 def _like_prefix(text: str) -> str:

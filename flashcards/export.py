@@ -23,6 +23,7 @@ import sqlite_utils
 
 from flashcards import anki_ids, clock
 from flashcards.anki_ids import AnkiDays
+from flashcards.browse import deck_filter
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import NoteType, slug
 from flashcards.render_html import anki_model, markdown_to_html
@@ -103,12 +104,8 @@ def export_package(
 
 
 def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
-    where = "retired_at IS NULL"
-    params: list[Any] = []
-    if deck is not None:
-        prefix = f"{deck}::"
-        where += " AND (deck = ? OR substr(deck, 1, ?) = ?)"
-        params = [deck, len(prefix), prefix]
+    condition, params = deck_filter(deck)
+    where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
         f"SELECT id, type, deck, fields, tags, modified_at FROM notes WHERE {where} "
         "ORDER BY source_file, source_line, id",

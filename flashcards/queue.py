@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from flashcards import clock, scheduler
+from flashcards.browse import deck_filter
 from flashcards.scheduler import AGAIN, LEARNING, NEW, RELEARNING, REVIEW, Answer
 from flashcards.settings import Settings
 
@@ -90,14 +91,6 @@ class Summary:
     def retention(self) -> float | None:
         """Share of review-state answers that were not Again (None when there were none)."""
         return self.reviewed_passed / self.reviewed if self.reviewed else None
-
-
-def deck_filter(deck: str | None, column: str = "c.deck") -> tuple[str, list[Any]]:
-    """SQL matching ``deck`` and its sub-decks (``deck::...``); everything when ``deck`` is None."""
-    if deck is None:
-        return "1", []
-    prefix = f"{deck}::"
-    return f"({column} = ? OR substr({column}, 1, ?) = ?)", [deck, len(prefix), prefix]
 
 
 def in_deck(name: str, deck: str | None) -> bool:
@@ -185,7 +178,7 @@ class ReviewQueue:
         where, args = self._exhausted("new", now)
         while True:
             if self._new_window is None:
-                scope, scope_args = deck_filter(self.deck)
+                scope, scope_args = deck_filter(self.deck, "c.deck")
                 rows = self.db.execute(
                     f"SELECT c.id FROM cards c JOIN notes n ON n.id = c.note_id WHERE {_ACTIVE} AND {scope} "
                     f"AND c.state = 0 ORDER BY {_NEW_ORDER} LIMIT ?",
@@ -203,7 +196,7 @@ class ReviewQueue:
             self._new_window, self._window_size = None, self._window_size * 8
 
     def _select(self, where: str, args: list[Any], order: str, now: datetime) -> list[QueuedCard]:
-        scope, scope_args = deck_filter(self.deck)
+        scope, scope_args = deck_filter(self.deck, "c.deck")
         rows = self.db.execute(
             f"SELECT {_CARD_COLUMNS} FROM cards c JOIN notes n ON n.id = c.note_id "
             f"WHERE {_ACTIVE} AND {scope} AND {where} ORDER BY {order} LIMIT 1",
@@ -215,8 +208,8 @@ class ReviewQueue:
         ]
 
     def _count(self, where: str, args: list[Any], now: datetime, deck: str | None = None) -> int:
-        scope, scope_args = deck_filter(self.deck)
-        inner, inner_args = deck_filter(deck)
+        scope, scope_args = deck_filter(self.deck, "c.deck")
+        inner, inner_args = deck_filter(deck, "c.deck")
         row = self.db.execute(
             f"SELECT count(*) FROM cards c WHERE {_ACTIVE} AND {scope} AND {inner} AND {where}",
             [clock.to_db(now), *scope_args, *inner_args, *args],
@@ -251,7 +244,7 @@ class ReviewQueue:
         clauses, args = ["1"], []
         for cap in caps:
             if _remaining(cap, kind, done) == 0:
-                where, where_args = deck_filter(cap.deck)
+                where, where_args = deck_filter(cap.deck, "c.deck")
                 clauses.append(f"NOT {where}")
                 args.extend(where_args)
         return " AND ".join(clauses), args
@@ -267,8 +260,8 @@ class ReviewQueue:
     ) -> int:
         def count(deck: str | None, limit: int | None) -> int:
             bounded = f"SELECT 1 FROM cards c WHERE {_ACTIVE} AND {{}} AND {{}} AND {where} LIMIT ?"
-            scope, scope_args = deck_filter(self.deck)
-            inner, inner_args = deck_filter(deck)
+            scope, scope_args = deck_filter(self.deck, "c.deck")
+            inner, inner_args = deck_filter(deck, "c.deck")
             row = self.db.execute(
                 f"SELECT count(*) FROM ({bounded.format(scope, inner)})",
                 [clock.to_db(now), *scope_args, *inner_args, *args, -1 if limit is None else limit],

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from flashcards import clock, scheduler
+from flashcards.browse import RATING_NAMES
 from flashcards.errors import CardsError, SourceError
 from flashcards.queue import QueuedCard, ReviewQueue
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "blue"}
 HELP = [
     ("Space, Enter", "show the answer"),

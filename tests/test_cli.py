@@ -287,3 +287,10 @@ def test_database_errors_say_what_to_do(
     code, _, err = run("list")
     assert code == 1
     assert message in err and err.startswith("error: ")
+
+
+def test_deck_names_compare_exactly(write_deck: Callable[..., Path]) -> None:
+    write_deck("good.yaml", DECK)
+    assert run("list", "--deck", "interview")[0] == 1  # 'Interview::Basics' is not below 'interview'
+    ids = [c["id"] for c in json.loads(run("list", "--deck", "Interview", "--json")[1])]
+    assert len(ids) == 2
