@@ -1,16 +1,13 @@
 """Load deck files: YAML → validated notes, each with the file, line and column it came from.
 
-Parsing stops at the YAML node graph (``yaml.compose``): nothing is ever constructed from a tag,
-duplicate keys are caught instead of silently dropped, and anchors and aliases are refused (an
-alias bomb costs nothing, since nodes are never expanded). Every problem in a file is collected
-before stopping, like a compiler.
+The YAML is read as a node graph (see :mod:`flashcards.yamlnodes`); this module gives it meaning:
+the deck, its note types and templates, its notes and their ids. Every problem in a file is
+collected before stopping, like a compiler.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,22 +25,10 @@ from flashcards.model import (
     build_cards,
     derived_id,
 )
+from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offset, suggest
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_DEPTH = 32
 
-_STR = "tag:yaml.org,2002:str"
-_NULL = "tag:yaml.org,2002:null"
-_PLAIN_TAGS = {
-    _STR,
-    _NULL,
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:seq",
-    "tag:yaml.org,2002:map",
-}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -51,11 +36,6 @@ _TAG_TEXT = re.compile(r"^[^\s]+$")
 _FILE_KEYS = ("deck", "tags", "types", "notes")
 _TYPE_KEYS = ("fields", "key", "templates")
 _TEMPLATE_KEYS = ("front", "back")
-
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
 
 
 @dataclass
@@ -69,102 +49,12 @@ class DeckFile:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _Reader:
-    """Validates one file's node graph, collecting problems."""
+class _Reader(NodeReader):
+    """Reads one deck file's node graph into notes and note types, collecting problems."""
 
     def __init__(self, path: str) -> None:
-        self.result = DeckFile(path)
-
-    def problem(self, node: yaml.Node | None, message: str, offset_line: int = 0) -> None:
-        line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
-        self.result.problems.append(Problem(self.result.path, line + offset_line, column, message))
-
-    # -- structure -------------------------------------------------------------------------
-
-    def check_graph(self, root: yaml.Node) -> bool:
-        """Refuse aliases, explicit tags and deep nesting; True when the graph is a plain tree."""
-        seen: set[int] = set()
-        stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-        while stack:
-            node, depth = stack.pop()
-            if id(node) in seen:
-                self.problem(
-                    node,
-                    "anchors and aliases (&name, *name) are not supported in deck files; write the value out",
-                )
-                return False
-            seen.add(id(node))
-            if node.tag not in _PLAIN_TAGS:
-                self.problem(node, f"YAML tag '{node.tag}' is not allowed in deck files; remove it")
-                return False
-            if depth > MAX_DEPTH:
-                self.problem(node, f"nesting deeper than {MAX_DEPTH} levels; a deck needs far fewer")
-                return False
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    stack.append((key, depth + 1))
-                    stack.append((value, depth + 1))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend((item, depth + 1) for item in node.value)
-        return True
-
-    def mapping(
-        self, node: yaml.Node, what: str, allowed: Iterable[str] | None
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        """Return a mapping's entries by key; report non-mappings, duplicate and unknown keys."""
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of keys to values, not {_kind(node)}")
-            return None
-        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        allowed_list = list(allowed) if allowed is not None else None
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _NULL:
-                self.problem(key_node, f"keys of {what} must be text")
-                continue
-            key = key_node.value
-            if key in entries:
-                first = entries[key][0].start_mark.line + 1
-                self.problem(key_node, f"duplicate key '{key}' in {what} (first at line {first}); keep one")
-                continue
-            if allowed_list is not None and key not in allowed_list:
-                self.problem(key_node, f"unknown key '{key}' in {what}{_suggest(key, allowed_list)}")
-                continue
-            entries[key] = (key_node, value_node)
-        return entries
-
-    def text(self, node: yaml.Node, what: str, required: bool = False) -> str | None:
-        """Return a scalar's text exactly as written; report lists and mappings."""
-        if not isinstance(node, yaml.ScalarNode):
-            hint = (
-                "; for a Markdown list use a block scalar ('|')"
-                if isinstance(node, yaml.SequenceNode) and what.startswith("field")
-                else ""
-            )
-            self.problem(node, f"{what} must be text, not {_kind(node)}{hint}")
-            return None
-        value = "" if node.tag == _NULL else node.value
-        if required and not value.strip():
-            self.problem(node, f"{what} is empty")
-            return None
-        return value
-
-    def names(
-        self, node: yaml.Node, what: str, pattern: re.Pattern[str], rule: str
-    ) -> list[tuple[str, yaml.Node]]:
-        """Return a list of names (a sequence of scalars, or one scalar)."""
-        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        found: list[tuple[str, yaml.Node]] = []
-        for item in items:
-            value = self.text(item, what, required=True)
-            if value is None:
-                continue
-            if not pattern.match(value):
-                self.problem(item, f"{what} '{value}' is not valid: {rule}")
-                continue
-            found.append((value, item))
-        return found
-
-    # -- the file ----------------------------------------------------------------------------
+        super().__init__(path)
+        self.result = DeckFile(path, problems=self.problems)
 
     def read(self, root: yaml.Node) -> None:
         entries = self.mapping(root, "a deck file", _FILE_KEYS)
@@ -202,7 +92,7 @@ class _Reader:
             if not isinstance(notes_node, yaml.SequenceNode):
                 self.problem(
                     notes_node,
-                    f"'notes' must be a list of notes (lines starting with '- '), not {_kind(notes_node)}",
+                    f"'notes' must be a list of notes (lines starting with '- '), not {kind(notes_node)}",
                 )
                 return
             for item in notes_node.value:
@@ -253,7 +143,7 @@ class _Reader:
             if key_value is not None and key_value not in fields:
                 self.problem(
                     entries["key"][1],
-                    f"key field '{key_value}' is not a field of {what}{_suggest(key_value, fields)}",
+                    f"key field '{key_value}' is not a field of {what}{suggest(key_value, fields)}",
                 )
                 ok = False
             elif key_value is not None:
@@ -312,7 +202,7 @@ class _Reader:
                 elif field_name not in fields:
                     self.problem(
                         value_node,
-                        f"{where}, {side}: names field '{field_name}', which {what} does not have{_suggest(field_name, fields)}",
+                        f"{where}, {side}: names field '{field_name}', which {what} does not have{suggest(field_name, fields)}",
                     )
                     bad = True
             if side == "front" and not named and not bad:
@@ -332,7 +222,7 @@ class _Reader:
     ) -> Note | None:
         if not isinstance(node, yaml.MappingNode):
             self.problem(
-                node, f"a note must be a mapping of fields (like 'front:' and 'back:'), not {_kind(node)}"
+                node, f"a note must be a mapping of fields (like 'front:' and 'back:'), not {kind(node)}"
             )
             return None
         type_name = "basic"
@@ -344,7 +234,7 @@ class _Reader:
                 if type_name not in types:
                     self.problem(
                         value_node,
-                        f"unknown note type '{type_name}'{_suggest(type_name, list(types))}; declare it under 'types:'",
+                        f"unknown note type '{type_name}'{suggest(type_name, list(types))}; declare it under 'types:'",
                     )
                     return None
                 break
@@ -436,32 +326,12 @@ class _Reader:
         try:
             deletions = templates.parse_cloze(text)
         except templates.TemplateSyntaxError as error:
-            self.problem(value_node, f"{error}", offset_line=_line_offset(value_node, text, error.offset))
+            self.problem(value_node, f"{error}", offset_line=line_offset(value_node, text, error.offset))
             return False
         if not deletions:
             self.problem(value_node, "cloze text has no deletion; mark one like '{{c1::answer}}'")
             return False
         return True
-
-
-def _line_offset(node: yaml.Node, text: str, offset: int) -> int:
-    """Lines between a scalar's start and a position in it (block scalars start a line later)."""
-    if getattr(node, "style", None) in ("|", ">"):
-        return 1 + text.count("\n", 0, offset)
-    return 0
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"'{node.value}'" if node.value else "empty"
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def load_file(path: Path, display: str | None = None, data: bytes | None = None) -> DeckFile:
@@ -487,21 +357,11 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     except UnicodeDecodeError as error:
         reader.result.problems.append(utf8_problem(shown, data, error))
         return reader.result
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reader.result.problems.append(Problem(shown, line, column, f"YAML syntax: {message}"))
+    root, problems = compose(text, shown)
+    if problems:
+        reader.problems.extend(problems)
         return reader.result
-    except yaml.YAMLError as error:
-        reader.result.problems.append(Problem(shown, 1, 1, f"YAML: {error}"))
-        return reader.result
-    except RecursionError:
-        reader.result.problems.append(Problem(shown, 1, 1, f"nesting deeper than {MAX_DEPTH} levels"))
-        return reader.result
-    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL):
+    if root is None or is_empty(root):
         reader.problem(None, "file is empty; a deck file needs 'deck:' and 'notes:'")
         return reader.result
     if reader.check_graph(root):

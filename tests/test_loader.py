@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flashcards.loader import MAX_DEPTH, MAX_FILE_BYTES, cross_file_problems, load_file
+from flashcards.loader import MAX_FILE_BYTES, cross_file_problems, load_file
+from flashcards.yamlnodes import MAX_DEPTH
 
 
 def load(tmp_path: Path, text: str, name: str = "deck.yaml"):
