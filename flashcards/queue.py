@@ -1,17 +1,15 @@
 """Today's review queue, and the answer / undo / bury actions of a session (no terminal code).
 
 Order: learning and relearning cards when due (by due time); then due reviews; then new cards
-within today's remaining limit, in source order, spread among the reviews. Every choice is read
-from the collection, so two sessions at once see each other's answers. Limits count what the
-review log says was done today; the top-level limits cap the whole collection and a configured
-deck's limits cap its sub-decks, whichever deck is reviewed. New cards are counted one per note
+within today's remaining limit (see :mod:`flashcards.limits`), in source order, spread among the
+reviews. Every choice is read from the collection, so two sessions at once see each other's
+answers. New cards are counted one per note
 (answering a card buries its siblings), leaving out notes with another card due today.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +18,7 @@ import sqlite_utils
 
 from flashcards import clock, scheduler
 from flashcards.browse import deck_filter
+from flashcards.limits import Cap, capped_count, caps_for, done_today, in_deck, remaining
 from flashcards.scheduler import AGAIN, LEARNING, NEW, RELEARNING, REVIEW, Answer
 from flashcards.settings import Settings
 
@@ -69,13 +68,6 @@ class Counts:
         return self.new + self.learning + self.review
 
 
-@dataclass(frozen=True)
-class _Cap:
-    deck: str | None  # None: the whole collection
-    new: int
-    review: int
-
-
 @dataclass
 class Summary:
     """What a session did."""
@@ -91,11 +83,6 @@ class Summary:
     def retention(self) -> float | None:
         """Share of review-state answers that were not Again (None when there were none)."""
         return self.reviewed_passed / self.reviewed if self.reviewed else None
-
-
-def in_deck(name: str, deck: str | None) -> bool:
-    """True when ``name`` is ``deck`` or one of its sub-decks."""
-    return deck is None or name == deck or name.startswith(f"{deck}::")
 
 
 class ReviewQueue:
@@ -221,17 +208,17 @@ class ReviewQueue:
     def _day_end(self, now: datetime) -> datetime:
         return clock.next_day_start(now, self.settings.day_start_hour)
 
-    def _caps(self) -> list[_Cap]:
+    def _caps(self) -> list[Cap]:
         return caps_for(self.settings, self.deck)
 
     def _new_caps(
-        self, caps: list[_Cap], done: dict[str, Counter[str]]
-    ) -> tuple[list[_Cap], dict[str, Counter[str]]]:
+        self, caps: list[Cap], done: dict[str, Counter[str]]
+    ) -> tuple[list[Cap], dict[str, Counter[str]]]:
         """The caps on new cards: the daily limits, or ``--new N`` counted from this session's answers."""
         if self.new_limit is None:
             return caps, done
         left = max(0, self.new_limit - self._new_started)
-        return [_Cap(self.deck, left, 0)], {"new": Counter(), "review": Counter()}
+        return [Cap(self.deck, left, 0)], {"new": Counter(), "review": Counter()}
 
     def _done_today(self, now: datetime) -> dict[str, Counter[str]]:
         return done_today(self.db, self.settings, now)
@@ -243,7 +230,7 @@ class ReviewQueue:
             caps, done = self._new_caps(caps, done)
         clauses, args = ["1"], []
         for cap in caps:
-            if _remaining(cap, kind, done) == 0:
+            if remaining(cap, kind, done) == 0:
                 where, where_args = deck_filter(cap.deck, "c.deck")
                 clauses.append(f"NOT {where}")
                 args.extend(where_args)
@@ -251,7 +238,7 @@ class ReviewQueue:
 
     def _capped(
         self,
-        caps: list[_Cap],
+        caps: list[Cap],
         done: dict[str, Counter[str]],
         kind: str,
         where: str,
@@ -326,75 +313,6 @@ class ReviewQueue:
             [clock.to_db(day_end), clock.to_db(tomorrow_end)],
             day_end,
         )
-
-
-def caps_for(settings: Settings, deck: str | None) -> list[_Cap]:
-    """The limits that apply when reviewing ``deck``.
-
-    The top-level limits (the whole collection), each configured deck around ``deck``, the
-    limits ``deck`` has (its own or inherited), and each configured deck inside it.
-    """
-    top = settings.for_deck(None)
-    caps: dict[str | None, _Cap] = {None: _Cap(None, top.new_per_day, top.reviews_per_day)}
-    around = [name for name in settings.configured_decks() if deck is not None and in_deck(deck, name)]
-    inside = [name for name in settings.configured_decks() if name != deck and in_deck(name, deck)]
-    for name in [*around, *([deck] if deck is not None else []), *inside]:
-        own = settings.for_deck(name)
-        caps[name] = _Cap(name, own.new_per_day, own.reviews_per_day)
-    return list(caps.values())
-
-
-def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
-    """New cards and reviews answered today, per deck, from the log."""
-    hour = settings.day_start_hour
-    start = clock.day_start(clock.study_day(now, hour), hour)
-    done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
-    rows = db.execute(
-        "SELECT c.deck, sum(r.state_before = 0), sum(r.state_before = 2) FROM reviews r "
-        "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
-        [clock.to_db(start)],
-    )
-    for deck, new, review in rows:
-        done["new"][deck] += new
-        done["review"][deck] += review
-    return done
-
-
-def _remaining(cap: _Cap, kind: str, done: dict[str, Counter[str]]) -> int:
-    used = sum(n for deck, n in done[kind].items() if in_deck(deck, cap.deck))
-    return max(0, (cap.new if kind == "new" else cap.review) - used)
-
-
-def capped_count(
-    caps: list[_Cap], done: dict[str, Counter[str]], kind: str, count: Callable[[str | None, int | None], int]
-) -> int:
-    """Cards of ``kind`` available today, every cap applied to all the cards under it.
-
-    ``count(deck, limit)`` counts the candidates in ``deck`` (None: the whole scope), stopping
-    at ``limit`` when it is not None. Decks nest, so the most a session can show is, from the
-    innermost cap out: the smaller of the cap's remaining limit and what its cards and inner
-    caps allow; a session taking cards in any order reaches that number.
-    """
-
-    def parent(cap: _Cap) -> _Cap | None:
-        outer = [o for o in caps if o is not cap and o.deck != cap.deck and in_deck(str(cap.deck), o.deck)]
-        return max(outer, key=lambda o: len(o.deck or ""), default=None)
-
-    children: dict[str | None, list[_Cap]] = {}
-    for cap in caps[1:]:  # caps[0] encloses all the others
-        above = parent(cap)
-        children.setdefault(caps[0].deck if above is None else above.deck, []).append(cap)
-
-    def allowed(cap: _Cap, within: int | None) -> int:
-        left = _remaining(cap, kind, done)
-        limit = left if within is None else min(left, within)
-        inner = children.get(cap.deck, [])
-        if not inner:
-            return count(cap.deck, limit)
-        here = count(cap.deck, None) - sum(count(c.deck, None) for c in inner)
-        return min(limit, here + sum(allowed(c, limit) for c in inner))
-
-    return allowed(caps[0], None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,101 @@
+"""Daily limits: how many new cards and reviews a deck may still show today.
+
+The review log says what was done today; the top-level limits cap the whole collection, and a
+configured deck's limits cap every deck inside it, whichever deck is reviewed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from flashcards import clock
+from flashcards.settings import Settings
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The daily limits of one scope: a configured deck, or (``deck`` None) the collection."""
+
+    deck: str | None
+    new: int
+    review: int
+
+
+def in_deck(name: str, deck: str | None) -> bool:
+    """True when ``name`` is ``deck`` or one of its sub-decks."""
+    return deck is None or name == deck or name.startswith(f"{deck}::")
+
+
+def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
+    """The limits that apply when reviewing ``deck``.
+
+    The top-level limits (the whole collection), each configured deck around ``deck``, the
+    limits ``deck`` has (its own or inherited), and each configured deck inside it.
+    """
+    top = settings.for_deck(None)
+    caps: dict[str | None, Cap] = {None: Cap(None, top.new_per_day, top.reviews_per_day)}
+    around = [name for name in settings.configured_decks() if deck is not None and in_deck(deck, name)]
+    inside = [name for name in settings.configured_decks() if name != deck and in_deck(name, deck)]
+    for name in [*around, *([deck] if deck is not None else []), *inside]:
+        own = settings.for_deck(name)
+        caps[name] = Cap(name, own.new_per_day, own.reviews_per_day)
+    return list(caps.values())
+
+
+def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
+    """New cards and reviews answered today, per deck, from the log."""
+    hour = settings.day_start_hour
+    start = clock.day_start(clock.study_day(now, hour), hour)
+    done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
+    rows = db.execute(
+        "SELECT c.deck, sum(r.state_before = 0), sum(r.state_before = 2) FROM reviews r "
+        "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
+        [clock.to_db(start)],
+    )
+    for deck, new, review in rows:
+        done["new"][deck] += new
+        done["review"][deck] += review
+    return done
+
+
+def remaining(cap: Cap, kind: str, done: dict[str, Counter[str]]) -> int:
+    """What is left of a cap's limit of ``kind`` ("new" or "review") after what was done today."""
+    used = sum(n for deck, n in done[kind].items() if in_deck(deck, cap.deck))
+    return max(0, (cap.new if kind == "new" else cap.review) - used)
+
+
+def capped_count(
+    caps: list[Cap], done: dict[str, Counter[str]], kind: str, count: Callable[[str | None, int | None], int]
+) -> int:
+    """Cards of ``kind`` available today, every cap applied to all the cards under it.
+
+    ``count(deck, limit)`` counts the candidates in ``deck`` (None: the whole scope), stopping
+    at ``limit`` when it is not None. Decks nest, so the most a session can show is, from the
+    innermost cap out: the smaller of the cap's remaining limit and what its cards and inner
+    caps allow; a session taking cards in any order reaches that number.
+    """
+
+    def parent(cap: Cap) -> Cap | None:
+        outer = [o for o in caps if o is not cap and o.deck != cap.deck and in_deck(str(cap.deck), o.deck)]
+        return max(outer, key=lambda o: len(o.deck or ""), default=None)
+
+    children: dict[str | None, list[Cap]] = {}
+    for cap in caps[1:]:  # caps[0] encloses all the others
+        above = parent(cap)
+        children.setdefault(caps[0].deck if above is None else above.deck, []).append(cap)
+
+    def allowed(cap: Cap, within: int | None) -> int:
+        left = remaining(cap, kind, done)
+        limit = left if within is None else min(left, within)
+        inner = children.get(cap.deck, [])
+        if not inner:
+            return count(cap.deck, limit)
+        here = count(cap.deck, None) - sum(count(c.deck, None) for c in inner)
+        return min(limit, here + sum(allowed(c, limit) for c in inner))
+
+    return allowed(caps[0], None)
