@@ -3,8 +3,8 @@
 Order: learning and relearning cards when due (by due time); then due reviews; then new cards
 within today's remaining limit (see :mod:`flashcards.limits`), in source order, spread among the
 reviews. Every choice is read from the collection, so two sessions at once see each other's
-answers. New cards are counted one per note
-(answering a card buries its siblings), leaving out notes with another card due today.
+answers. New cards are counted one per note (answering a card buries its siblings), leaving out
+notes with another card due today.
 """
 
 from __future__ import annotations
