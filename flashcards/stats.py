@@ -95,7 +95,7 @@ def _figures(
         ],
         "streak": _streaks(_active_days(db, deck, bounds)),
         "average_seconds": _average_seconds(db, deck, window_start, end),
-        "hardest": _hardest(db, deck, now, decay),
+        "hardest": _hardest(db, deck, now, decay, desired_retention),
     }
 
 
@@ -249,9 +249,13 @@ def _average_seconds(
 
 
 def _hardest(
-    db: sqlite_utils.Database, deck: str | None, now: datetime, decay: float
+    db: sqlite_utils.Database, deck: str | None, now: datetime, decay: float, desired: float
 ) -> list[dict[str, Any]]:
-    """Return the cards with most lapses, then lowest retrievability now (highest elapsed/stability)."""
+    """Return the cards in trouble: most lapses, then lowest retrievability now.
+
+    A card in trouble has lapsed, or its retrievability is below the desired retention; the
+    rows come in that order, so dropping the others keeps the ranking.
+    """
     condition, params = deck_filter(deck)
     rows = db.execute(
         "SELECT id, deck, front, lapses, stability, last_review FROM cards "
@@ -260,7 +264,7 @@ def _hardest(
         "(julianday(?) - julianday(last_review)) / stability DESC, id LIMIT ?",
         [*params, clock.to_db(now), HARDEST],
     ).fetchall()
-    return [
+    hardest = [
         {
             "id": card_id,
             "deck": card_deck,
@@ -270,6 +274,7 @@ def _hardest(
         }
         for card_id, card_deck, front, lapses, stability, last in rows
     ]
+    return [card for card in hardest if card["lapses"] > 0 or card["retrievability"] < desired]
 
 
 SHADES = "·░▒▓█"
@@ -306,7 +311,8 @@ def render(stats: dict[str, Any], width: int = 80) -> str:
     lines += ["", *_heatmap(stats["activity"], width)]
     lines += ["", "Hardest cards (most lapses, then lowest retrievability now)"]
     if not stats["hardest"]:
-        lines.append("  none reviewed yet")
+        desired = stats["retention"]["desired"]
+        lines.append(f"  none: no card has lapsed or fallen below {desired:.0%} retrievability")
     for card in stats["hardest"]:
         head = f"  {card['lapses']:>3} lapses  R {card['retrievability']:4.0%}  {card['id']}"
         front = " ".join(card["front"].split())

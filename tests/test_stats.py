@@ -220,8 +220,10 @@ def test_hardest_cards_by_lapses_then_lowest_retrievability(fresh_db: sqlite_uti
     add_card(fresh_db, "fading", lapses=3, stability=10, last_review=NOW - timedelta(days=20), due=NOW)
     add_card(fresh_db, "worst", lapses=5, stability=50, last_review=NOW - timedelta(days=2), due=NOW)
     add_card(fresh_db, "new", state=0)
+    add_card(fresh_db, "forgotten", lapses=0, stability=2, last_review=NOW - timedelta(days=30), due=NOW)
     hardest = collection_stats(fresh_db, NOW)["hardest"]
-    assert [card["id"] for card in hardest] == ["worst", "fading", "fresh", "easy"]
+    # 'easy' (no lapse, retrievability above the desired 90%) is not in trouble
+    assert [card["id"] for card in hardest] == ["worst", "fading", "fresh", "forgotten"]
     assert hardest[1]["retrievability"] == round(retrievability(20, 10), 4)
     assert hardest[1]["front"] == "Front of fading"
 
@@ -276,3 +278,10 @@ def test_cli_json_has_the_contract_keys(
 def test_cli_unknown_deck_is_an_error(fresh_db: sqlite_utils.Database) -> None:
     code, _, err = run("stats", "--deck", "Nope")
     assert (code, err) == (1, "error: no deck named 'Nope'; `cards status` lists the decks\n")
+
+
+def test_hardest_cards_leave_out_cards_not_in_trouble(fresh_db: sqlite_utils.Database) -> None:
+    add_card(fresh_db, "easy", lapses=0, stability=100, last_review=NOW - timedelta(days=1), due=NOW)
+    stats = collection_stats(fresh_db, NOW)
+    assert stats["hardest"] == []
+    assert "  none: no card has lapsed or fallen below 90% retrievability" in render(stats).splitlines()
