@@ -194,12 +194,16 @@ class ReviewQueue:
             for r in rows
         ]
 
-    def _count(self, where: str, args: list[Any], now: datetime, deck: str | None = None) -> int:
+    def _count(
+        self, where: str, args: list[Any], now: datetime, deck: str | None = None, limit: int | None = None
+    ) -> int:
+        """Count active cards of the session's scope (and ``deck``) matching ``where``, up to ``limit``."""
         scope, scope_args = deck_filter(self.deck, "c.deck")
         inner, inner_args = deck_filter(deck, "c.deck")
+        bounded = f"SELECT 1 FROM cards c WHERE {_ACTIVE} AND {scope} AND {inner} AND {where} LIMIT ?"
         row = self.db.execute(
-            f"SELECT count(*) FROM cards c WHERE {_ACTIVE} AND {scope} AND {inner} AND {where}",
-            [clock.to_db(now), *scope_args, *inner_args, *args],
+            f"SELECT count(*) FROM ({bounded})",
+            [clock.to_db(now), *scope_args, *inner_args, *args, -1 if limit is None else limit],
         ).fetchone()
         return int(row[0])
 
@@ -245,17 +249,7 @@ class ReviewQueue:
         args: list[Any],
         now: datetime,
     ) -> int:
-        def count(deck: str | None, limit: int | None) -> int:
-            bounded = f"SELECT 1 FROM cards c WHERE {_ACTIVE} AND {{}} AND {{}} AND {where} LIMIT ?"
-            scope, scope_args = deck_filter(self.deck, "c.deck")
-            inner, inner_args = deck_filter(deck, "c.deck")
-            row = self.db.execute(
-                f"SELECT count(*) FROM ({bounded.format(scope, inner)})",
-                [clock.to_db(now), *scope_args, *inner_args, *args, -1 if limit is None else limit],
-            ).fetchone()
-            return int(row[0])
-
-        return capped_count(caps, done, kind, count)
+        return capped_count(caps, done, kind, lambda deck, limit: self._count(where, args, now, deck, limit))
 
     # -- actions ----------------------------------------------------------------------------
 
