@@ -198,15 +198,11 @@ def optimize(
         import fsrs_rs_python  # noqa: F401
     except ImportError:
         raise CardsError("cards optimize needs fsrs-rs-python: pip install fsrs-rs-python") from None
-    presets = [preset_of(settings, deck)] if deck else [COLLECTION, *_own_presets(settings)]
+    presets = [preset_of(settings, deck)] if deck else [COLLECTION, *settings.configured_decks()]
     result = OptimizeResult()
     for preset in presets:
         result.presets.append(_optimize_preset(db, settings, preset, now, dry_run, progress))
     return result
-
-
-def _own_presets(settings: Settings) -> list[str]:
-    return settings.configured_decks()
 
 
 def _optimize_preset(
