@@ -23,6 +23,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def is_fixed() -> bool:
+    """True when ``$CARDS_NOW`` stands in for the clock (time then moves only when told to)."""
+    return bool(os.environ.get(NOW_VARIABLE))
+
+
 def parse_instant(text: str, what: str = "timestamp") -> datetime:
     """Parse an ISO 8601 instant; a value without an offset is taken as local time."""
     try:
@@ -63,6 +68,37 @@ def next_day_start(instant: datetime, day_start_hour: int = 4, zone: tzinfo | No
     """Return the UTC instant at which the study day after the one holding ``instant`` begins."""
     today = study_day(instant, day_start_hour, zone)
     return day_start(today + timedelta(days=1), day_start_hour, zone)
+
+
+def format_interval(interval: timedelta) -> str:
+    """Format an interval the way Anki labels its buttons: ``1m``, ``10m``, ``3d``, ``2.1mo``."""
+    seconds = interval.total_seconds()
+    days = seconds / 86400
+    if seconds < 60:
+        return f"{max(0, round(seconds))}s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)}m"
+    if days < 1:
+        return f"{_short(seconds / 3600)}h"
+    if days < 30:
+        return f"{round(days)}d"
+    if days < 365:
+        return f"{_short(days / 30)}mo"
+    return f"{_short(days / 365)}y"
+
+
+def _short(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def wait_text(delta: timedelta) -> str:
+    """Say how long until something, e.g. ``8m 20s``."""
+    seconds = max(0, int(delta.total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def _as_local(instant: datetime) -> datetime:

@@ -23,12 +23,14 @@ import sqlite_utils
 
 from flashcards import anki_ids, clock
 from flashcards.anki_ids import AnkiDays
-from flashcards.browse import deck_filter
+from flashcards.decks import lineage, sql_filter
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import NoteType, slug
 from flashcards.render_html import anki_model, markdown_to_html
+from flashcards.reviewlog import log_order
 from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
+from flashcards.states import State
 
 ID_FIELD = "cards_id"
 NAME_PREFIX = "cards:"
@@ -98,13 +100,13 @@ def export_package(
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
     data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
     size = _write_zip(target, data)
-    deck_names = {name for n in notes for name in _with_parents(n.deck)}
+    deck_names = {name for n in notes for name in lineage(n.deck)}
     cards = sum(len(n.cards) for n in notes)
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
 
 
 def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
-    condition, params = deck_filter(deck)
+    condition, params = sql_filter(deck)
     where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
         f"SELECT id, type, deck, fields, tags, modified_at FROM notes WHERE {where} "
@@ -112,16 +114,16 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
         params,
     ).fetchall()
     notes = {
-        row[0]: _Note(
-            row[0],
-            row[1],
-            row[2],
-            json.loads(row[3]),
-            json.loads(row[4]),
-            int(clock.from_db(row[5]).timestamp()),
-            position,
+        note_id: _Note(
+            id=note_id,
+            type=note_type,
+            deck=note_deck,
+            fields=json.loads(fields),
+            tags=json.loads(tags),
+            mod=int(clock.from_db(modified_at).timestamp()),
+            position=position,
         )
-        for position, row in enumerate(rows, start=1)
+        for position, (note_id, note_type, note_deck, fields, tags, modified_at) in enumerate(rows, start=1)
     }
     cursor = db.execute(
         "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
@@ -153,11 +155,6 @@ def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[N
     return types
 
 
-def _with_parents(deck: str) -> list[str]:
-    parts = deck.split("::")
-    return ["::".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 def _build(
     notes: list[_Note],
     types: dict[str, tuple[NoteType, int]],
@@ -175,7 +172,7 @@ def _build(
     }
     by_deck: dict[str, list[_Note]] = {}
     for note in notes:
-        for name in _with_parents(note.deck):
+        for name in lineage(note.deck):
             by_deck.setdefault(name, [])
         by_deck[note.deck].append(note)
     decks = []
@@ -266,14 +263,16 @@ def _scheduler(
         exported: dict[str, int] = {}
         for note in notes:
             deck = settings.for_deck(note.deck)
-            steps = {1: len(deck.learning_steps), 3: len(deck.relearning_steps)}
+            steps = {State.LEARNING: len(deck.learning_steps), State.RELEARNING: len(deck.relearning_steps)}
             memory = {"dr": deck.desired_retention, "decay": (deck.parameters or DEFAULT_PARAMETERS)[20]}
             for card in note.cards:
                 anki_id = exported[card["id"]] = card_ids[card["id"]]
-                if card["state"] != 0:
+                if card["state"] != State.NEW:
                     updates.append((*_card_state(card, note.position, timing, steps, memory), anki_id))
                 elif card["suspended"]:
-                    connection.execute("UPDATE cards SET queue = -1 WHERE id = ?", (anki_id,))
+                    connection.execute(
+                        "UPDATE cards SET queue = ? WHERE id = ?", (anki_ids.QUEUE_SUSPENDED, anki_id)
+                    )
         connection.executemany(
             "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, lapses = ?, left = ?, data = ? "
             "WHERE id = ?",
@@ -290,21 +289,21 @@ def _card_state(
     card: dict[str, Any],
     position: int,
     timing: AnkiDays,
-    steps: dict[int, int],
+    steps: dict[State, int],
     memory: dict[str, float],
 ) -> tuple[Any, ...]:
     """Return Anki's (type, queue, due, ivl, factor, reps, lapses, left, data) for a studied card."""
-    state = card["state"]
+    state = State(card["state"])
     due = clock.from_db(card["due"])
     last = clock.from_db(card["last_review"]) if card["last_review"] else due
     interval = max(1, timing.day(due) - timing.day(last))
-    if state == 2:
-        queue, anki_due, left = 2, timing.day(due), 0
+    if state == State.REVIEW:
+        queue, anki_due, left = anki_ids.QUEUE_REVIEW, timing.day(due), 0
     elif timing.day(due) > timing.day(last):
-        queue, anki_due = 3, timing.day(due)
+        queue, anki_due = anki_ids.QUEUE_DAY_LEARNING, timing.day(due)
         left = max(1, steps[state] - (card["step"] or 0))
     else:
-        queue, anki_due = 1, int(due.timestamp())
+        queue, anki_due = anki_ids.QUEUE_LEARNING, int(due.timestamp())
         left = max(1, steps[state] - (card["step"] or 0))
     data: dict[str, Any] = {"pos": position}
     if card["stability"] is not None and card["difficulty"] is not None:
@@ -316,11 +315,11 @@ def _card_state(
         )
     data["lrt"] = int(last.timestamp())
     return (
-        state,
-        -1 if card["suspended"] else queue,
+        int(state),  # Anki's card types number like our states
+        anki_ids.QUEUE_SUSPENDED if card["suspended"] else queue,
         anki_due,
-        0 if state == 1 else interval,
-        0 if state == 1 else 2500,
+        0 if state == State.LEARNING else interval,
+        0 if state == State.LEARNING else 2500,
         card["reps"],
         card["lapses"],
         left,
@@ -328,7 +327,12 @@ def _card_state(
     )
 
 
-_REVLOG_KIND = {0: 0, 1: 0, 2: 1, 3: 2}
+_REVLOG_KIND = {
+    State.NEW: anki_ids.REVLOG_LEARNING,
+    State.LEARNING: anki_ids.REVLOG_LEARNING,
+    State.REVIEW: anki_ids.REVLOG_REVIEW,
+    State.RELEARNING: anki_ids.REVLOG_RELEARNING,
+}
 
 
 def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDays) -> list[tuple[Any, ...]]:
@@ -336,7 +340,8 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     reviews = [
         row
         for row in db.execute(
-            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty FROM reviews ORDER BY card_id, id"
+            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty FROM reviews "
+            f"ORDER BY {log_order()}"
         )
         if row[1] in exported
     ]

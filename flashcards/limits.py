@@ -14,7 +14,9 @@ from datetime import datetime
 import sqlite_utils
 
 from flashcards import clock
+from flashcards.decks import in_deck
 from flashcards.settings import Settings
+from flashcards.states import State
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,6 @@ class Cap:
     deck: str | None
     new: int
     review: int
-
-
-def in_deck(name: str, deck: str | None) -> bool:
-    """True when ``name`` is ``deck`` or one of its sub-decks."""
-    return deck is None or name == deck or name.startswith(f"{deck}::")
 
 
 def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
@@ -53,9 +50,9 @@ def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> 
     start = clock.day_start(clock.study_day(now, hour), hour)
     done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
     rows = db.execute(
-        "SELECT c.deck, sum(r.state_before = 0), sum(r.state_before = 2) FROM reviews r "
+        "SELECT c.deck, sum(r.state_before = ?), sum(r.state_before = ?) FROM reviews r "
         "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
-        [clock.to_db(start)],
+        [State.NEW, State.REVIEW, clock.to_db(start)],
     )
     for deck, new, review in rows:
         done["new"][deck] += new

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 import sqlite_utils
 
-from flashcards import clock
-from flashcards.browse import deck_filter
+from flashcards import clock, reviewlog
+from flashcards.collection import COLLECTION_PRESET, with_saved_parameters
+from flashcards.decks import in_deck, lineage, sql_filter
 from flashcards.errors import CardsError
 from flashcards.settings import PARAMETER_COUNT, Settings
+from flashcards.states import State
 
 MINIMUM_ITEMS = 400
-COLLECTION = ""
+COLLECTION = COLLECTION_PRESET
 
 
 @dataclass(frozen=True)
@@ -88,43 +90,18 @@ def preset_of(settings: Settings, deck: str | None) -> str:
     """Return the preset ``deck`` belongs to: its nearest configured ancestor, else the collection."""
     if not deck:
         return COLLECTION
-    parts = deck.split("::")
     configured = set(settings.configured_decks())
-    for depth in range(len(parts), 0, -1):
-        if "::".join(parts[:depth]) in configured:
-            return "::".join(parts[:depth])
-    return COLLECTION
-
-
-def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:
-    """Return the active fitted parameters of each preset."""
-    rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1")
-    return {preset: tuple(json.loads(values)) for preset, values in rows}
-
-
-def with_saved_parameters(db: sqlite_utils.Database, settings: Settings) -> Settings:
-    """Return ``settings`` with each preset's fitted parameters in place of the configured ones."""
-    saved = saved_parameters(db)
-    if not saved:
-        return settings
-    defaults = settings.defaults
-    if COLLECTION in saved:
-        defaults = replace(defaults, parameters=saved[COLLECTION])
-    overrides = {name: dict(values) for name, values in settings.overrides.items()}
-    for preset, values in saved.items():
-        if preset in overrides:
-            overrides[preset]["parameters"] = values
-    return replace(settings, defaults=defaults, overrides=overrides)
+    return next((name for name in reversed(lineage(deck)) if name in configured), COLLECTION)
 
 
 def _scope(settings: Settings, preset: str) -> tuple[str, list[str]]:
     """Return an SQL condition on ``c.deck`` selecting the cards that use ``preset``."""
     others = [d for d in settings.configured_decks() if d != preset]
-    condition, params = deck_filter(preset or None, "c.deck")
+    condition, params = sql_filter(preset or None, "c.deck")
     for other in others:
-        if preset and not other.startswith(preset + "::"):
+        if not in_deck(other, preset or None):
             continue
-        inner, extra = deck_filter(other, "c.deck")
+        inner, extra = sql_filter(other, "c.deck")
         condition += f" AND NOT {inner}"
         params += extra
     return condition, params
@@ -141,7 +118,7 @@ def training_items(
 
     rows = db.execute(
         "SELECT r.card_id, r.rating, r.reviewed_at, r.state_before FROM reviews r "
-        f"JOIN cards c ON c.id = r.card_id WHERE {condition} ORDER BY r.card_id, r.id",
+        f"JOIN cards c ON c.id = r.card_id WHERE {condition} ORDER BY {reviewlog.log_order('r')}",
         list(params),
     )
     items: list[Any] = []
@@ -152,7 +129,7 @@ def training_items(
         complete = True
         for _, rating, reviewed_at, state_before in history:
             count += 1
-            complete = complete and (previous is not None or state_before == 0)
+            complete = complete and (previous is not None or state_before == State.NEW)
             if not complete:
                 continue
             at = datetime.fromisoformat(reviewed_at)

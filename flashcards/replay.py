@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING
 
 from fsrs.scheduler import MAX_DIFFICULTY, MIN_DIFFICULTY, STABILITY_MIN
 
-from flashcards.scheduler import AGAIN, EASY, GOOD, HARD, LEARNING, NEW, RELEARNING, REVIEW, STABILITY_MAX
+from flashcards.states import STABILITY_MAX, Rating, State
 
 if TYPE_CHECKING:
     import fsrs
 
+# plain ints on this hot path: a rebuild replays every review of the collection
+NEW, LEARNING, REVIEW, RELEARNING = (int(s) for s in State)
+AGAIN, HARD, GOOD, EASY = (int(r) for r in Rating)
 # state, step, stability, difficulty, reps, lapses
 Memory = tuple[int, int | None, float | None, float | None, int, int]
 

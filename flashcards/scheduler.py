@@ -16,63 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, reviewlog
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.settings import DeckSettings, Settings
+from flashcards.states import CACHE_COLUMNS, STABILITY_MAX, CardState, Rating, State, sql_list
 
 if TYPE_CHECKING:
     import fsrs
 
-NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
-AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
-RATINGS = (AGAIN, HARD, GOOD, EASY)
 MAX_DURATION_MS = 60_000
-# FSRS's upper bound on stability, in days: fsrs-rs and Anki clamp to it, py-fsrs does not.
-STABILITY_MAX = 36500.0
-_CACHE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
-_UNDO_COLUMNS = (*_CACHE_COLUMNS, "suspended", "leech", "buried_until")
-
-
-@dataclass(frozen=True)
-class CardState:
-    """A card's scheduling state: what the ``cards`` table caches."""
-
-    state: int = NEW
-    step: int | None = None
-    stability: float | None = None
-    difficulty: float | None = None
-    due: datetime | None = None
-    last_review: datetime | None = None
-    reps: int = 0
-    lapses: int = 0
-
-    @classmethod
-    def from_row(cls, row: Iterable[Any]) -> CardState:
-        """Build from the cache columns in ``_CACHE_COLUMNS`` order."""
-        state, step, stability, difficulty, due, last_review, reps, lapses = row
-        return cls(
-            state,
-            step,
-            stability,
-            difficulty,
-            clock.from_db(due) if due else None,
-            clock.from_db(last_review) if last_review else None,
-            reps,
-            lapses,
-        )
-
-    def to_row(self) -> tuple[Any, ...]:
-        """Return the cache columns in ``_CACHE_COLUMNS`` order, ready for SQL."""
-        return (
-            self.state,
-            self.step,
-            self.stability,
-            self.difficulty,
-            clock.to_db(self.due) if self.due else None,
-            clock.to_db(self.last_review) if self.last_review else None,
-            self.reps,
-            self.lapses,
-        )
+_UNDO_COLUMNS = (*CACHE_COLUMNS, "suspended", "leech", "buried_until")
 
 
 @dataclass(frozen=True)
@@ -80,7 +33,7 @@ class Answer:
     """One committed answer, with what is needed to undo it."""
 
     card_id: str
-    rating: int
+    rating: Rating
     review_id: int
     reviewed_at: datetime
     duration_ms: int
@@ -112,13 +65,13 @@ def make_scheduler(
     )
 
 
-def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: datetime) -> CardState:
+def review(scheduler: fsrs.Scheduler, before: CardState, rating: Rating, at: datetime) -> CardState:
     """Apply one rating at instant ``at`` (UTC) and return the new state."""
     import fsrs
 
-    if rating not in RATINGS:
+    if rating not in tuple(Rating):
         raise CardsError(f"rating must be 1-4, got {rating}")
-    if before.state == NEW:
+    if before.state == State.NEW:
         card = fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
     else:
         card = fsrs.Card(
@@ -131,10 +84,10 @@ def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: dateti
             last_review=before.last_review,
         )
     after, _ = scheduler.review_card(card, fsrs.Rating(rating), at)
-    lapsed = before.state == REVIEW and rating == AGAIN
+    lapsed = before.state == State.REVIEW and rating == Rating.AGAIN
     assert after.stability is not None  # set by every review
     return CardState(
-        int(after.state),
+        State(int(after.state)),
         after.step,
         min(after.stability, STABILITY_MAX),
         after.difficulty,
@@ -147,7 +100,7 @@ def review(scheduler: fsrs.Scheduler, before: CardState, rating: int, at: dateti
 
 def preview(
     deck_settings: DeckSettings, before: CardState, now: datetime, card_id: str | None = None
-) -> dict[int, timedelta]:
+) -> dict[Rating, timedelta]:
     """Return the interval each rating would give now.
 
     With ``card_id``, fuzz is applied exactly as :func:`answer` will apply it, so the labels on
@@ -155,7 +108,7 @@ def preview(
     """
     scheduler = make_scheduler(deck_settings, fuzz=None if card_id else False)
     result = {}
-    for rating in RATINGS:
+    for rating in Rating:
         with _fuzz_seed(card_id, before.reps):
             due = review(scheduler, before, rating, now).due
         assert due is not None
@@ -178,30 +131,9 @@ def _fuzz_seed(card_id: str | None, reps: int) -> Iterator[None]:
             random.setstate(saved)
 
 
-def format_interval(interval: timedelta) -> str:
-    """Format an interval the way Anki labels its buttons: ``1m``, ``10m``, ``3d``, ``2.1mo``."""
-    seconds = interval.total_seconds()
-    days = seconds / 86400
-    if seconds < 60:
-        return f"{max(0, round(seconds))}s"
-    if seconds < 3600:
-        return f"{round(seconds / 60)}m"
-    if days < 1:
-        return f"{_short(seconds / 3600)}h"
-    if days < 30:
-        return f"{round(days)}d"
-    if days < 365:
-        return f"{_short(days / 30)}mo"
-    return f"{_short(days / 365)}y"
-
-
-def _short(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
-
-
 def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
     """Return a card's cached state."""
-    row = db.execute(f"SELECT {', '.join(_CACHE_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
+    row = db.execute(f"SELECT {', '.join(CACHE_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
     if row is None:
         raise NotFoundError(f"no card with id {card_id!r}")
     return CardState.from_row(row)
@@ -210,7 +142,7 @@ def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
 def answer(
     db: sqlite_utils.Database,
     card_id: str,
-    rating: int,
+    rating: Rating,
     now: datetime,
     duration_ms: int,
     settings: Settings,
@@ -226,7 +158,7 @@ def answer(
             raise NotFoundError(f"no card with id {card_id!r}")
         deck, note_id, *previous = row
         deck_settings = settings.for_deck(deck)
-        before = CardState.from_row(previous[: len(_CACHE_COLUMNS)])
+        before = CardState.from_row(previous[: len(CACHE_COLUMNS)])
         with _fuzz_seed(card_id, before.reps):
             after = review(make_scheduler(deck_settings), before, rating, now)
         suspended, leech = previous[-3], previous[-2]
@@ -236,29 +168,28 @@ def answer(
         )
         if became_leech:
             suspended, leech = 1, 1
-        stored = after.to_row()
-        cursor = db.execute(
-            "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, "
-            "stability, difficulty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                card_id,
-                rating,
-                clock.to_db(now),
-                duration,
-                stored[4],
-                before.state,
-                after.state,
-                after.stability,
-                after.difficulty,
-            ],
+        assert after.due is not None and after.stability is not None and after.difficulty is not None
+        review_id = reviewlog.append(
+            db,
+            reviewlog.Entry(
+                card_id=card_id,
+                rating=Rating(rating),
+                reviewed_at=clock.to_db(now),
+                duration_ms=duration,
+                due=clock.to_db(after.due),
+                state_before=before.state,
+                state=after.state,
+                stability=after.stability,
+                difficulty=after.difficulty,
+            ),
         )
         db.execute(
-            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _CACHE_COLUMNS)}, suspended = ?, leech = ? "
+            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)}, suspended = ?, leech = ? "
             "WHERE id = ?",
-            [*stored, suspended, leech, card_id],
+            [*after.to_row(), suspended, leech, card_id],
         )
         sibling_filter = (
-            "note_id = ? AND id != ? AND state IN (0, 2) AND retired_at IS NULL "
+            f"note_id = ? AND id != ? AND state IN {sql_list(State.NEW, State.REVIEW)} AND retired_at IS NULL "
             "AND (buried_until IS NULL OR buried_until < ?)"
         )
         siblings = tuple(
@@ -271,11 +202,9 @@ def answer(
             f"UPDATE cards SET buried_until = ? WHERE {sibling_filter}",
             [next_day, note_id, card_id, next_day],
         )
-    review_id = cursor.lastrowid
-    assert review_id is not None
     return Answer(
         card_id,
-        rating,
+        Rating(rating),
         review_id,
         now,
         duration,
@@ -291,10 +220,9 @@ def answer(
 def undo(db: sqlite_utils.Database, done: Answer) -> None:
     """Undo an answer: remove its log row and restore the card and its siblings exactly."""
     with _immediate(db):
-        last = db.execute("SELECT max(id) FROM reviews WHERE card_id = ?", [done.card_id]).fetchone()[0]
-        if last != done.review_id:
+        if reviewlog.latest(db, done.card_id) != done.review_id:
             raise CardsError(f"cannot undo: card {done.card_id} was answered again since")
-        db.execute("DELETE FROM reviews WHERE id = ?", [done.review_id])
+        reviewlog.remove(db, done.review_id)
         db.execute(
             f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _UNDO_COLUMNS)} WHERE id = ?",
             [*done.previous, done.card_id],
@@ -303,6 +231,11 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",
             [(value, sibling, done.buried_until) for sibling, value in done.siblings],
         )
+
+
+def bury(db: sqlite_utils.Database, card_id: str, until: datetime) -> None:
+    """Hide a card until ``until`` (the start of the next study day)."""
+    db.execute("UPDATE cards SET buried_until = ? WHERE id = ?", [clock.to_db(until), card_id])
 
 
 @dataclass
@@ -326,14 +259,14 @@ def replay(
 
     ids = None if card_ids is None else list(card_ids)
     replayers: dict[str, Replayer] = {}
-    columns = ", ".join(f"c.{c}" for c in _CACHE_COLUMNS)
+    columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
     parse = datetime.fromisoformat
     for chunk in [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]:
         where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due FROM reviews r "
-            f"{where.replace('c.id', 'r.card_id')} ORDER BY r.card_id, r.id",
+            f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             chunk or [],
         )
         pending = next(logs, None)
@@ -378,7 +311,7 @@ def rebuild(
                     updates.append((*state.to_row(), card_id))
         if write:
             db.conn.executemany(
-                f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _CACHE_COLUMNS)} WHERE id = ?",
+                f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?",
                 updates,
             )
     return result

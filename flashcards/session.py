@@ -1,7 +1,9 @@
-"""The review session on the terminal: draw the card, read single keys, act on the queue.
+"""The review session on the terminal: read single keys, draw the screen, tell the controller.
 
-On a terminal, keys are read one at a time without Enter (cbreak mode, restored on every
-exit path). When standard input is not a terminal, the same keys are read one per line (an
+Everything a session decides (which card, its choices, answer, undo, bury, recompile after an
+edit, waiting) is :class:`flashcards.controller.ReviewController`'s; this module only reads keys
+and draws. On a terminal, keys are read one at a time without Enter (cbreak mode, restored on
+every exit path). When standard input is not a terminal, the same keys are read one per line (an
 empty line reveals), so a session can be scripted.
 """
 
@@ -13,22 +15,24 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from flashcards import clock, scheduler
-from flashcards.browse import RATING_NAMES
-from flashcards.errors import CardsError, SourceError
-from flashcards.queue import QueuedCard, ReviewQueue
+from flashcards import clock
+from flashcards.states import Rating
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "blue"}
+    from flashcards.controller import ReviewController
+    from flashcards.queue import QueuedCard
+
+RATING_STYLES = {Rating.AGAIN: "red", Rating.HARD: "yellow", Rating.GOOD: "green", Rating.EASY: "blue"}
+RATING_KEYS = {str(int(rating)): rating for rating in Rating}
+REVEAL_KEYS = (" ", "\n", "\r")
+QUIT_KEYS = ("q", "\x03", "\x04")
 HELP = [
     ("Space, Enter", "show the answer"),
     ("1 2 3 4", "Again, Hard, Good, Easy (after the answer is shown)"),
@@ -110,19 +114,12 @@ class Keys:
 
 @dataclass
 class Session:
-    """One review session: a queue, a place to draw, a source of keys."""
+    """One review session on the terminal: a controller, a place to draw, a source of keys."""
 
-    queue: ReviewQueue
+    controller: ReviewController
     console: Console
     keys: Keys
-    decks_dir: Path
-    now: Callable[[], datetime] = clock.now
-    _offset: timedelta = timedelta(0)
     message: str = ""
-
-    def clock(self) -> datetime:
-        """The session's current instant (moved forward when waiting under a fixed $CARDS_NOW)."""
-        return self.now() + self._offset
 
     def run(self) -> None:
         """Show cards until nothing is due, the user quits, or input ends."""
@@ -134,93 +131,67 @@ class Session:
 
     def _loop(self) -> None:
         while True:
-            now = self.clock()
-            card = self.queue.next(now)
+            card = self.controller.card()
             if card is None:
-                if not self._offer_wait(now):
+                if not self._offer_wait():
                     return
                 continue
-            if not self._show(card):
-                return
-
-    def _show(self, card: QueuedCard) -> bool:
-        """Run one card from front to answer; return False when the user quits."""
-        shown_at = time.monotonic()
-        revealed = False
-        while True:
-            self._draw(card, revealed)
+            self._draw(card)
             key = self.keys.read()
-            if key in (QUIT, "\x03", "\x04"):
-                return False
-            if key in (" ", "\n", "\r") and not revealed:
-                revealed = True
-            elif key in ("1", "2", "3", "4") and revealed:
-                elapsed_ms = int((time.monotonic() - shown_at) * 1000)
-                done = self.queue.answer(card, int(key), self.clock(), elapsed_ms)
-                self.message = f"{RATING_NAMES[int(key)]}: next in {self._interval_text(done)}"
-                if done.leech:
-                    self.message = (
-                        f"This card is a leech ({done.after.lapses} lapses): it is suspended "
-                        "until you rework it."
-                    )
-                return True
-            elif key == "u":
-                try:
-                    undone = self.queue.undo()
-                except CardsError as error:
-                    self.message = str(error)
-                    return True
-                self.message = f"Undid the answer to {undone.id}." if undone else "Nothing to undo."
-                return True
-            elif key == "s":
-                self.queue.bury(card, self.clock())
-                self.message = "Buried until tomorrow."
-                return True
-            elif key == "e":
-                self._edit(card)
-                return True
-            elif key == "?":
-                self._help()
-            elif key in ("1", "2", "3", "4"):
-                self.message = "Show the answer first (Space or Enter)."
+            if key in QUIT_KEYS:
+                return
+            self._act(key)
 
-    def _offer_wait(self, now: datetime) -> bool:
+    def _act(self, key: str | None) -> None:
+        """Tell the controller what the key means."""
+        controller = self.controller
+        if key in REVEAL_KEYS and not controller.revealed:
+            controller.reveal()
+        elif key in RATING_KEYS:
+            self.message = controller.rate(RATING_KEYS[key]).message
+        elif key == "u":
+            self.message = controller.undo().message
+        elif key == "s":
+            self.message = controller.bury().message
+        elif key == "e":
+            self._edit()
+        elif key == "?":
+            self._help()
+
+    def _offer_wait(self) -> bool:
         """When only future learning cards remain, offer to wait for the next one; False to stop."""
-        due = self.queue.next_learning_due(now)
+        controller = self.controller
+        due = controller.next_learning_due()
         if due is None:
             return False
-        fixed = bool(os.environ.get(clock.NOW_VARIABLE))
         if self.keys.terminal:
             self.console.clear()
         if self.message:
             self.console.print(self.message, style="dim italic")
             self.message = ""
         self.console.print(
-            f"\nNothing else is due now. Next learning card in {wait_text(due - now)}. [bold]w[/] wait for it, [bold]q[/] stop."
+            f"\nNothing else is due now. Next learning card in {clock.wait_text(due - controller.clock())}. "
+            "[bold]w[/] wait for it, [bold]q[/] stop."
         )
         while True:
             key = self.keys.read()
-            if key in (QUIT, "\x03", "\x04"):
+            if key in QUIT_KEYS:
                 return False
             if key == "w":
                 break
-        if fixed:
-            self._offset += due - self.clock()
+        due = controller.wait_for_learning()
+        if due is None:
             return True
         if not self.keys.terminal:
-            time.sleep(max(0.0, (due - self.clock()).total_seconds()))
+            time.sleep(max(0.0, (due - controller.clock()).total_seconds()))
             return True
-        while self.clock() < due:
-            left = due - self.clock()
-            self.console.file.write(f"\rWaiting {wait_text(left)}  (q stops)   ")
+        while controller.clock() < due:
+            left = due - controller.clock()
+            self.console.file.write(f"\rWaiting {clock.wait_text(left)}  (q stops)   ")
             self.console.file.flush()
-            if self.keys.read(timeout=min(1.0, max(0.05, left.total_seconds()))) in (QUIT, "\x03"):
+            if self.keys.read(timeout=min(1.0, max(0.05, left.total_seconds()))) in QUIT_KEYS:
                 return False
         return True
-
-    def _interval_text(self, done: scheduler.Answer) -> str:
-        assert done.after.due is not None
-        return scheduler.format_interval(done.after.due - done.reviewed_at)
 
     def _print_markdown(self, text: str) -> None:
         """Render Markdown; when scripted, without the padding rich adds up to the line width."""
@@ -234,13 +205,12 @@ class Session:
         lines = [line.rstrip() for line in captured.get().splitlines()]
         self.console.file.write("\n".join(lines) + "\n")
 
-    def _draw(self, card: QueuedCard, revealed: bool) -> None:
+    def _draw(self, card: QueuedCard) -> None:
         from rich.rule import Rule
         from rich.text import Text
 
-        console = self.console
-        now = self.clock()
-        counts = self.queue.counts(now)
+        console, controller = self.console, self.controller
+        counts = controller.counts()
         if self.keys.terminal:
             console.clear()
         header = Text()
@@ -260,21 +230,19 @@ class Session:
             self.message = ""
         console.print()
         self._print_markdown(card.front)
-        if not revealed:
+        if not controller.revealed:
             console.print()
             console.print(Text("Space/Enter: show answer    ?: keys    q: quit", style="dim"))
             return
         console.print(Rule(style="dim"))
         self._print_markdown(card.back)
         console.print()
-        state = scheduler.read_state(self.queue.db, card.id)
-        intervals = scheduler.preview(self.queue.settings.for_deck(card.deck), state, now, card.id)
         buttons = Text()
-        for rating, name in RATING_NAMES.items():
-            buttons.append(f"{rating} ", style="bold")
-            buttons.append(name, style=RATING_STYLES[rating])
-            buttons.append(f" {scheduler.format_interval(intervals[rating])}", style="dim")
-            if rating != scheduler.EASY:
+        for choice in controller.choices():
+            buttons.append(f"{int(choice.rating)} ", style="bold")
+            buttons.append(choice.rating.label, style=RATING_STYLES[choice.rating])
+            buttons.append(f" {choice.label}", style="dim")
+            if choice.rating != Rating.EASY:
                 buttons.append("    ")
         console.print(buttons)
 
@@ -291,40 +259,23 @@ class Session:
         if self.keys.read() == "\x03":
             raise KeyboardInterrupt
 
-    def _edit(self, card: QueuedCard) -> None:
-        """Open the card's YAML at its line in $EDITOR, then recompile the decks."""
-        from flashcards.compiler import compile_decks
-
+    def _edit(self) -> None:
+        """Open the card's YAML at its line in $EDITOR (no shell involved), then have it recompiled."""
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
-        path = self.decks_dir / card.source_file
+        path, line = self.controller.source()  # absolute: a file name is never read as an option
         with self.keys.suspended():
             try:
-                subprocess.run([*shlex.split(editor), f"+{card.source_line}", str(path)], check=False)
+                subprocess.run([*shlex.split(editor), f"+{line}", str(path)], check=False)
             except OSError as error:
                 self.message = f"Cannot run the editor {editor!r}: {error.strerror}"
                 return
-        try:
-            result = compile_decks(self.queue.db, self.decks_dir, self.clock())
-        except SourceError as error:
-            self.message = "Not recompiled, fix these first:\n" + "\n".join(map(str, error.problems))
-            return
-        self.message = "Recompiled." if result.changed else "No change."
-
-
-def wait_text(delta: timedelta) -> str:
-    """Say how long until something, e.g. ``8m 20s``."""
-    seconds = max(0, int(delta.total_seconds()))
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+        self.message = self.controller.edited().message
 
 
 def print_summary(session: Session) -> None:
     """Print what the session did and what comes next."""
-    queue, console = session.queue, session.console
-    summary, now = queue.summary, session.clock()
+    controller, console = session.controller, session.console
+    summary, now = controller.summary, controller.clock()
     if session.keys.terminal:
         console.clear()
     if session.message:
@@ -340,14 +291,14 @@ def print_summary(session: Session) -> None:
         )
     for card_id in summary.leeches:
         console.print(f"Leech suspended: {card_id}")
-    left = queue.counts(now)
+    left = controller.counts()
     if left.total:
         console.print(f"Still due today: {left.new} new · {left.learning} learning · {left.review} review.")
-    console.print(f"Due tomorrow: {queue.due_tomorrow(now)}.")
-    due = queue.next_learning_due(now)
+    console.print(f"Due tomorrow: {controller.due_tomorrow()}.")
+    due = controller.next_learning_due()
     if due is not None:
         local = due.astimezone().strftime("%H:%M")
-        console.print(f"Next learning card at {local} (in {wait_text(due - now)}).")
+        console.print(f"Next learning card at {local} (in {clock.wait_text(due - now)}).")
 
 
 def default_console() -> Console:

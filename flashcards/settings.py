@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from flashcards.decks import lineage
 from flashcards.errors import Problem, SourceError, utf8_problem
 from flashcards.paths import display_path, settings_file
 
@@ -60,9 +61,8 @@ class Settings:
         result = self.defaults
         if not deck:
             return result
-        parts = deck.split("::")
-        for depth in range(1, len(parts) + 1):
-            values = self.overrides.get("::".join(parts[:depth]))
+        for name in lineage(deck):
+            values = self.overrides.get(name)
             if values:
                 result = replace(result, **values)
         return result

@@ -19,10 +19,11 @@ from typing import Any
 
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, reviewlog
 from flashcards.compiler import write_builtin_types
-from flashcards.scheduler import AGAIN, CardState, make_scheduler, review
+from flashcards.scheduler import make_scheduler, review
 from flashcards.settings import DeckSettings
+from flashcards.states import CardState, Rating
 from flashcards.store import open_collection
 
 # A learner unlike the defaults: memories start stronger and decay more steeply.
@@ -126,11 +127,11 @@ def _learn(
     rows: list[tuple[Any, ...]] = []
     while at < now and (count is None or len(rows) < count):
         if not rows:
-            rating = rng.choices((1, 2, 3, 4), FIRST_RATING_ODDS)[0]
+            rating = rng.choices(tuple(Rating), FIRST_RATING_ODDS)[0]
         elif rng.random() >= memory_model.get_card_retrievability(memory, at):
-            rating = AGAIN
+            rating = Rating.AGAIN
         else:
-            rating = rng.choices((2, 3, 4), SUCCESS_RATING_ODDS)[0]
+            rating = rng.choices((Rating.HARD, Rating.GOOD, Rating.EASY), SUCCESS_RATING_ODDS)[0]
         after = review(scheduler, state, rating, at)
         memory, _ = memory_model.review_card(memory, fsrs.Rating(rating), at)
         duration = min(60_000, int(rng.lognormvariate(8.8, 0.5)))
@@ -197,8 +198,4 @@ def _insert(
         "leech) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         cards,
     )
-    db.conn.executemany(
-        "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, "
-        "stability, difficulty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        reviews,
-    )
+    reviewlog.append_many(db, reviews)

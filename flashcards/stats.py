@@ -16,7 +16,8 @@ from typing import Any, Literal
 import sqlite_utils
 
 from flashcards import clock
-from flashcards.browse import deck_filter
+from flashcards.decks import sql_filter
+from flashcards.states import Rating, State, sql_list
 
 MATURE_DAYS = 21
 FORECAST_DAYS = 30
@@ -54,7 +55,7 @@ def _deck_cards(db: sqlite_utils.Database, deck: str | None) -> Iterator[None]:
     if not deck:
         yield
         return
-    condition, params = deck_filter(deck)
+    condition, params = sql_filter(deck)
     db.execute("CREATE TEMP TABLE IF NOT EXISTS deck_cards(id TEXT PRIMARY KEY) WITHOUT ROWID")
     db.execute("DELETE FROM temp.deck_cards")
     db.execute(f"INSERT INTO temp.deck_cards SELECT id FROM cards WHERE {condition}", params)
@@ -101,15 +102,15 @@ def _figures(
 
 def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
     """Count cards by state; one pass over the covering index ``cards_stats``."""
-    condition, params = deck_filter(deck)
+    condition, params = sql_filter(deck)
     live = "retired_at IS NULL AND suspended = 0"
     # the interval (julianday twice) is computed once per review card: young = timed - mature
-    timed = "state = 2 AND due IS NOT NULL AND last_review IS NOT NULL"
-    mature = f"state = 2 AND round(julianday(due) - julianday(last_review)) >= {MATURE_DAYS}"
+    timed = f"state = {State.REVIEW:d} AND due IS NOT NULL AND last_review IS NOT NULL"
+    mature = f"state = {State.REVIEW:d} AND round(julianday(due) - julianday(last_review)) >= {MATURE_DAYS}"
     new, learning, reviewed, mature_count, suspended, retired = db.execute(
         f"""SELECT
-            count(*) FILTER (WHERE {live} AND state = 0),
-            count(*) FILTER (WHERE {live} AND state IN (1, 3)),
+            count(*) FILTER (WHERE {live} AND state = {State.NEW:d}),
+            count(*) FILTER (WHERE {live} AND state IN {sql_list(State.LEARNING, State.RELEARNING)}),
             count(*) FILTER (WHERE {live} AND {timed}),
             count(*) FILTER (WHERE {live} AND {mature}),
             count(*) FILTER (WHERE retired_at IS NULL AND suspended = 1),
@@ -136,7 +137,7 @@ def _reviews_from(deck: str | None) -> str:
 
 def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
     count, millis, again = db.execute(
-        f"SELECT count(*), coalesce(sum(r.duration_ms), 0), coalesce(sum(r.rating = 1), 0) "
+        f"SELECT count(*), coalesce(sum(r.duration_ms), 0), coalesce(sum(r.rating = {Rating.AGAIN:d}), 0) "
         f"FROM {_reviews_from(deck)} WHERE r.reviewed_at >= ? AND r.reviewed_at < ?",
         [clock.to_db(start), clock.to_db(end)],
     ).fetchone()
@@ -152,8 +153,8 @@ def _retention(
     for window, window_start in zip(RETENTION_WINDOWS, starts, strict=True):
         # a range of the covering index reviews_stats, one query per window
         total, passed = db.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE r.rating > 1) FROM {source} "
-            "WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND r.state_before = 2",
+            f"SELECT count(*), count(*) FILTER (WHERE r.rating > {Rating.AGAIN:d}) FROM {source} "
+            f"WHERE r.reviewed_at >= ? AND r.reviewed_at < ? AND r.state_before = {State.REVIEW:d}",
             [window_start, clock.to_db(end)],
         ).fetchone()
         result[f"last_{window}_days"] = {
@@ -212,10 +213,10 @@ def _active_days(db: sqlite_utils.Database, deck: str | None, bounds: list[str])
 
 def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
     """Return the cards due on each of the next days; today's count includes overdue cards."""
-    condition, params = deck_filter(deck, "c.deck")
+    condition, params = sql_filter(deck, "c.deck")
     bounds = _day_bounds(today, FORECAST_DAYS, hour)
     bounds[0] = ""  # everything overdue falls due today
-    due = "c.state IN (1, 2, 3) AND c.retired_at IS NULL AND c.suspended = 0"
+    due = f"c.state IN {sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)} AND c.retired_at IS NULL AND c.suspended = 0"
     counts = _per_day(db, bounds, "count", "cards c", "c.due", f"{due} AND {condition}", params)
     return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in enumerate(counts)]
 
@@ -256,10 +257,10 @@ def _hardest(
     A card in trouble has lapsed, or its retrievability is below the desired retention; the
     rows come in that order, so dropping the others keeps the ranking.
     """
-    condition, params = deck_filter(deck)
+    condition, params = sql_filter(deck)
     rows = db.execute(
         "SELECT id, deck, front, lapses, stability, last_review FROM cards "
-        "WHERE retired_at IS NULL AND state > 0 AND stability > 0 AND last_review IS NOT NULL "
+        f"WHERE retired_at IS NULL AND state != {State.NEW:d} AND stability > 0 AND last_review IS NOT NULL "
         f"AND {condition} ORDER BY lapses DESC, "
         "(julianday(?) - julianday(last_review)) / stability DESC, id LIMIT ?",
         [*params, clock.to_db(now), HARDEST],

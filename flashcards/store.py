@@ -156,6 +156,18 @@ def _parameters_replaced(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE parameters ADD COLUMN replaced_id INTEGER REFERENCES parameters(id)")
 
 
+@migrations(name="0007_reviews_history_index")
+def _reviews_history_index(db: sqlite_utils.Database) -> None:
+    # A card's history is read in the order the answers were given, (reviewed_at, id), not by
+    # row id: answers taken in from elsewhere arrive later than they were made.
+    db.executescript(
+        """
+        CREATE INDEX reviews_history ON reviews(card_id, reviewed_at, id);
+        DROP INDEX reviews_card;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
     try:

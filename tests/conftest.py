@@ -5,12 +5,18 @@ from __future__ import annotations
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
 
 from flashcards import store
+from flashcards.collection import Collection
+from flashcards.controller import ReviewController
+from flashcards.settings import Settings
+from flashcards.states import Rating
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_DECKS = REPO / "decks"
@@ -56,3 +62,55 @@ def db_path(tmp_path: Path) -> Path:
 def fresh_db(db_path: Path) -> sqlite_utils.Database:
     """An empty, migrated collection on disk."""
     return store.open_collection(db_path)
+
+
+class ManualClock:
+    """A clock a test moves by hand: ``clock.now = ...``; calling it gives the instant."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Ticker:
+    """A monotonic clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float = 1.0) -> None:
+        self.step = step
+        self.value = 0.0
+
+    def __call__(self) -> float:
+        self.value += self.step
+        return self.value
+
+
+def make_controller(
+    db: sqlite_utils.Database,
+    settings: Settings | None = None,
+    *,
+    now: datetime | ManualClock,
+    decks_dir: Path = Path("decks"),
+    tick: float = 1.0,
+    **options: Any,
+) -> ReviewController:
+    """A review controller over ``db`` at a fixed instant (or a ManualClock), answers ``tick`` s apart."""
+    collection = Collection(db, Path("collection.db"), decks_dir, settings or Settings())
+    clock = now if isinstance(now, ManualClock) else ManualClock(now)
+    return ReviewController(collection, now=clock, monotonic=Ticker(tick), fixed_clock=True, **options)
+
+
+def answer(controller: ReviewController, rating: Rating) -> str:
+    """Reveal the card on screen and rate it; return the controller's message."""
+    controller.reveal()
+    return controller.rate(rating).message
+
+
+def drain(controller: ReviewController, rating: Rating = Rating.GOOD) -> list[str]:
+    """Answer every card the controller offers now with ``rating``; return their ids in order."""
+    seen = []
+    while (card := controller.card()) is not None:
+        seen.append(card.id)
+        answer(controller, rating)
+    return seen

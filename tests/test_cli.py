@@ -275,14 +275,14 @@ def test_unknown_deck_in_list_and_export(write_deck: Callable[..., Path]) -> Non
 def test_database_errors_say_what_to_do(
     write_deck: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, error: Exception, message: str
 ) -> None:
-    from flashcards import browse
+    from flashcards import listing
 
     write_deck("good.yaml", DECK)
 
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(browse, "list_cards", fail)
+    monkeypatch.setattr(listing, "list_cards", fail)
     monkeypatch.setattr("flashcards.cli.list_cmd.list_cards", fail)
     code, _, err = run("list")
     assert code == 1

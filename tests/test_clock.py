@@ -15,8 +15,9 @@ from flashcards import clock
 from flashcards.cli import cli
 from flashcards.compiler import compile_decks
 from flashcards.queue import ReviewQueue
-from flashcards.scheduler import GOOD
 from flashcards.settings import DeckSettings, Settings
+from flashcards.states import Rating, State
+from tests.conftest import answer, make_controller
 
 ONE_NEW_A_DAY = Settings(DeckSettings(new_per_day=1, enable_fuzzing=False))
 
@@ -94,10 +95,9 @@ def test_new_limit_resets_at_four_local_time_not_midnight(
 ) -> None:
     zone(zone_name)
     evening = datetime(2026, 3, 28, 22, 0).astimezone().astimezone(UTC)  # local 22:00, before the DST night
-    queue = ReviewQueue(db, ONE_NEW_A_DAY)
-    card = queue.next(evening)
-    assert card is not None
-    queue.answer(card, GOOD, evening, 1000)
+    session = make_controller(db, ONE_NEW_A_DAY, now=evening)
+    assert session.card() is not None
+    answer(session, Rating.GOOD)
     after_midnight = datetime(2026, 3, 29, 1, 30).astimezone().astimezone(UTC)
     before_four = datetime(2026, 3, 29, 3, 59).astimezone().astimezone(UTC)
     at_four = datetime(2026, 3, 29, 4, 0).astimezone().astimezone(UTC)
@@ -113,8 +113,8 @@ def test_review_due_before_the_next_four_oclock_is_due_today(
     now = utc("2026-11-27T09:00:00")
     for card_id, due in [("basic:q0/card", "2026-11-28T02:59:00"), ("basic:q1/card", "2026-11-28T03:00:00")]:
         db.execute(
-            "UPDATE cards SET state = 2, stability = 3, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
-            [clock.to_db(utc(due)), clock.to_db(now - timedelta(days=3)), card_id],
+            "UPDATE cards SET state = ?, stability = 3, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
+            [State.REVIEW, clock.to_db(utc(due)), clock.to_db(now - timedelta(days=3)), card_id],
         )
     queue = ReviewQueue(db, Settings(DeckSettings(new_per_day=0)))
     assert queue.counts(now).review == 1

@@ -24,23 +24,26 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from flashcards import clock, store
-from flashcards.queue import ReviewQueue
-from flashcards.settings import load_settings
+from flashcards import clock
+from flashcards.collection import Collection
+from flashcards.controller import ReviewController
+from flashcards.states import Rating
 
 decks, db_path, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-db = store.open_collection(db_path)
-queue = ReviewQueue(db, load_settings(decks), new_limit=100000)
-now = clock.now()
+moment = [clock.now()]
+session = ReviewController(
+    Collection.open(db_path, decks), new_limit=100000, now=lambda: moment[0], fixed_clock=True
+)
 print("ready", flush=True)
 while len(sys.argv) > 4 and not Path(sys.argv[4]).exists():
     time.sleep(0.001)
 for answered in range(count):
-    card = queue.next(now)
+    card = session.card()
     while card is None:
-        now += timedelta(minutes=10)
-        card = queue.next(now)
-    done = queue.answer(card, 1 + answered % 4, now, 1500)
+        moment[0] += timedelta(minutes=10)
+        card = session.card()
+    session.reveal()
+    done = session.rate(Rating(1 + answered % 4)).answer
     print(done.review_id, flush=True)
 print("done", flush=True)
 """

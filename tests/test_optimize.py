@@ -14,15 +14,14 @@ from click.testing import CliRunner
 
 from flashcards import clock
 from flashcards.cli import cli
+from flashcards.collection import saved_parameters, with_saved_parameters
 from flashcards.optimize import (
     default_parameters,
     evaluate,
     optimize,
     preset_of,
     restore_previous,
-    saved_parameters,
     training_items,
-    with_saved_parameters,
 )
 from flashcards.scheduler import rebuild
 from flashcards.settings import Settings, parse_settings

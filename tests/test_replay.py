@@ -11,9 +11,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from flashcards.replay import Replayer
-from flashcards.scheduler import CardState, make_scheduler, review
+from flashcards.scheduler import make_scheduler, review
 from flashcards.settings import DeckSettings, parse_steps
 from flashcards.simulate import TRUE_PARAMETERS
+from flashcards.states import CardState
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 GAPS = [0, 30, 600, 3600, 20 * 3600, 86400, 86400 + 1, 3 * 86400, 40 * 86400, 400 * 86400, 4000 * 86400]

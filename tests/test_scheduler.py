@@ -15,11 +15,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from flashcards import clock, scheduler, store
+from flashcards.clock import format_interval
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError
-from flashcards.scheduler import AGAIN, EASY, GOOD, HARD, CardState, format_interval
 from flashcards.settings import DeckSettings, Settings
+from flashcards.states import CardState, Rating
 
+AGAIN, HARD, GOOD, EASY = Rating
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 DECK = """
 deck: Test

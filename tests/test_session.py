@@ -1,4 +1,8 @@
-"""The review session end to end: real keystrokes in a pseudo-terminal, and scripted input."""
+"""The review session end to end: real keystrokes in a pseudo-terminal, and scripted input.
+
+A few sessions run the installed command in a pseudo-terminal; the rest run the command
+in-process (click's runner) with scripted input, one key per line, as a pipe gives it.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,16 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
 from flashcards import clock, scheduler, store
-from flashcards.compiler import compile_decks
-from flashcards.queue import ReviewQueue
+from flashcards.cli import cli
+from flashcards.collection import Collection
+from flashcards.controller import ReviewController
 from flashcards.session import Keys, Session, print_summary
 from flashcards.settings import Settings
+from flashcards.states import Rating
 
 DECK = """
 deck: Interview::Basics
@@ -55,14 +62,11 @@ def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
 
 
 def run(env: dict[str, str], keys: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flashcards", *args],
-        input=keys,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """Run ``cards ARGS`` in-process with ``keys`` on standard input (not a terminal)."""
+    result = CliRunner().invoke(cli, list(args), input=keys, env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -260,7 +264,7 @@ class AnsweredElsewhere(io.StringIO):
         if line == "u\n":
             other = store.open_collection(self.db_path)
             card_id = other.execute("SELECT card_id FROM reviews").fetchone()[0]
-            scheduler.answer(other, card_id, 3, clock.now(), 1000, Settings())
+            scheduler.answer(other, card_id, Rating.GOOD, clock.now(), 1000, Settings())
         return line
 
 
@@ -268,11 +272,11 @@ def test_a_failed_undo_is_shown_and_the_session_goes_on(
     env: dict[str, str], decks: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CARDS_NOW", NOW)
-    db = store.open_collection(db_path)
-    compile_decks(db, decks, clock.now())
+    collection = Collection.open(db_path, decks)
+    collection.sync(clock.now())
     console = Console(file=io.StringIO(), width=100, highlight=False)
     keys = Keys(AnsweredElsewhere("\n3\nu\n\n3\nq\n", db_path))
-    session = Session(ReviewQueue(db, Settings()), console, keys, decks)
+    session = Session(ReviewController(collection), console, keys)
     session.run()
     print_summary(session)
     out = console.file.getvalue()  # type: ignore[attr-defined]

@@ -6,12 +6,15 @@ import importlib
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flashcards import __version__, clock, paths
 from flashcards.errors import CardsError, SourceError
+
+if TYPE_CHECKING:
+    from flashcards.collection import Collection
 
 COMMANDS = {
     "check": "Validate deck files without writing anything.",
@@ -91,12 +94,12 @@ def _module_exists(name: str) -> bool:
 
 @dataclass
 class Env:
-    """The options every command shares, resolved lazily."""
+    """The options every command shares, and the collection they name, opened on first use."""
 
     db_option: str | None = None
     decks_option: str | None = None
-    _db: Any = field(default=None, repr=False)
-    _settings: Any = field(default=None, repr=False)
+    _collection: Collection | None = field(default=None, repr=False)
+    _synced: bool = field(default=False, repr=False)
 
     @property
     def decks_dir(self) -> Path:
@@ -106,63 +109,22 @@ class Env:
     def db_path(self) -> Path:
         return paths.db_path(self.db_option)
 
-    def open(self, compile: bool = True) -> Any:
-        """Open the collection, compiling the decks first (cheap when nothing changed).
+    def collection(self, compile: bool = True) -> Collection:
+        """The collection, compiled first unless ``compile`` is False (cheap when nothing changed).
 
         ``cards.toml`` is checked before anything is written, so a broken settings file stops
         every command with the collection untouched, as a broken deck does.
         """
-        from flashcards.store import open_collection
+        from flashcards.collection import Collection
 
-        if self._db is None:
-            self.raw_settings()
-            self._db = open_collection(self.db_path)
-            if compile:
-                self._compile()
-        return self._db
-
-    def _compile(self) -> None:
-        decks = self.decks_dir
-        if decks.is_dir():
-            from flashcards.compiler import compile_decks
-
-            compile_decks(self._db, decks, clock.now(), count_unchanged=False)
-            return
-        self.require_decks_dir(must_exist=False)
-        known = self._db.execute("SELECT 1 FROM notes WHERE retired_at IS NULL LIMIT 1").fetchone()
-        if known:
-            click.echo(
-                f"warning: no decks directory at {paths.display_path(decks)}; showing the collection as "
-                "last compiled (pass --decks DIR or set $CARDS_DECKS)",
-                err=True,
-            )
-
-    def require_decks_dir(self, must_exist: bool = True) -> None:
-        """Raise a clear error when the decks path is a file, or (``must_exist``) is missing."""
-        decks = self.decks_dir
-        if decks.exists() and not decks.is_dir():
-            raise CardsError(
-                f"--decks {paths.display_path(decks)} is a file; pass the directory that holds the deck files"
-            )
-        if must_exist and not decks.exists():
-            raise CardsError(
-                f"decks directory {paths.display_path(decks)} does not exist; pass --decks DIR or set $CARDS_DECKS"
-            )
-
-    def raw_settings(self) -> Any:
-        """Settings from cards.toml alone (checked once, then kept)."""
-        if self._settings is None:
-            from flashcards.settings import load_settings
-
-            self._settings = load_settings(self.decks_dir)
-        return self._settings
-
-    def settings(self, compile: bool = True) -> Any:
-        """Settings from cards.toml, with the FSRS parameters `cards optimize` saved in the collection."""
-        from flashcards.optimize import with_saved_parameters
-
-        settings = self.raw_settings()
-        return with_saved_parameters(self.open(compile), settings)
+        if self._collection is None:
+            self._collection = Collection.open(self.db_path, self.decks_dir)
+        if compile and not self._synced:
+            self._synced = True
+            warning = self._collection.sync(clock.now())
+            if warning:
+                click.echo(warning, err=True)
+        return self._collection
 
     def no_cards_message(self) -> str:
         """What to tell a user whose collection has no cards yet."""

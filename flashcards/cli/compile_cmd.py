@@ -8,7 +8,7 @@ import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
-from flashcards.compiler import compile_decks
+from flashcards.collection import check_decks_dir
 
 
 @click.command(name="compile")
@@ -20,9 +20,8 @@ def command(env: Env, as_json: bool) -> None:
     Unchanged files are skipped. Notes removed from the decks are retired, never deleted:
     their history stays and comes back with them. On any error nothing is written.
     """
-    env.require_decks_dir()
-    db = env.open(compile=False)
-    result = compile_decks(db, env.decks_dir, clock.now())
+    check_decks_dir(env.decks_dir)
+    result = env.collection(compile=False).compile(clock.now())
     if as_json:
         click.echo(json.dumps({"notes": result.notes.as_dict(), "cards": result.cards.as_dict()}, indent=2))
         return

@@ -39,12 +39,11 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     Ids are derived from the decks, so importing a newer export into Anki updates the
     edited notes instead of duplicating them, and the same decks give a byte-identical file.
     """
-    from flashcards.browse import require_deck
     from flashcards.export import export_package, package_name
 
-    settings = env.settings()
-    db = env.open()
-    require_deck(db, deck)
+    collection = env.collection()
+    db, settings = collection.db, collection.settings
+    collection.require_deck(deck)
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
     bar = _Progress()
     try:

@@ -7,8 +7,8 @@ import re
 
 import click
 
-from flashcards.browse import list_cards, require_deck
 from flashcards.cli import Env, pass_env
+from flashcards.listing import list_cards
 
 
 @click.command(name="list")
@@ -18,10 +18,10 @@ from flashcards.cli import Env, pass_env
 @pass_env
 def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
     """List cards in source order: id, state, deck and front."""
-    db = env.open()
+    collection = env.collection()
     if not retired:
-        require_deck(db, deck)
-    cards = list_cards(db, deck, include_retired=retired)
+        collection.require_deck(deck)
+    cards = list_cards(collection.db, deck, include_retired=retired)
     if as_json:
         click.echo(json.dumps(cards, indent=2, ensure_ascii=False))
         return

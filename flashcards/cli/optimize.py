@@ -26,13 +26,11 @@ def command(env: Env, deck: str | None, dry_run: bool, restore: bool, as_json: b
     memory states are recomputed from their history. At least 400 reviews a day or more
     apart are needed; with fewer, the current parameters stay.
     """
-    from flashcards.browse import require_deck
     from flashcards.optimize import optimize, restore_previous
-    from flashcards.settings import load_settings
 
-    settings = load_settings(env.decks_dir)
-    db = env.open()
-    require_deck(db, deck)
+    collection = env.collection()
+    db, settings = collection.db, collection.configured
+    collection.require_deck(deck)
     if restore:
         click.echo(restore_previous(db, settings, deck))
         return

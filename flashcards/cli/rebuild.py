@@ -18,9 +18,8 @@ def command(env: Env, check: bool) -> None:
     """
     from flashcards.scheduler import rebuild
 
-    settings = env.settings(compile=not check)  # --check changes nothing, not even by compiling
-    db = env.open(compile=not check)
-    result = rebuild(db, settings, write=not check)
+    collection = env.collection(compile=not check)  # --check changes nothing, not even by compiling
+    result = rebuild(collection.db, collection.settings, write=not check)
     changed = len(result.changed)
     if check:
         for card_id in result.changed:

@@ -32,17 +32,15 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
     e edits the card's YAML, ? lists the keys, q quits. Each answer is saved at once.
     When input is not a terminal, keys are read one per line (an empty line shows the answer).
     """
-    from flashcards.browse import require_deck
-    from flashcards.queue import ReviewQueue
+    from flashcards.controller import ReviewController
     from flashcards.session import Keys, Session, default_console, print_summary
 
-    settings = env.settings()
-    db = env.open()
-    if db.execute("SELECT 1 FROM cards WHERE retired_at IS NULL LIMIT 1").fetchone() is None:
+    collection = env.collection()
+    if not collection.has_cards():
         click.echo(env.no_cards_message())
         return
-    require_deck(db, deck)
-    queue = ReviewQueue(db, settings, deck, new_limit, limit)
-    session = Session(queue, default_console(), Keys(sys.stdin), env.decks_dir)
+    collection.require_deck(deck)
+    controller = ReviewController(collection, deck, new_limit, limit)
+    session = Session(controller, default_console(), Keys(sys.stdin))
     session.run()
     print_summary(session)

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from flashcards.browse import RATING_NAMES, card_detail
 from flashcards.cli import Env, pass_env
+from flashcards.listing import card_detail
+from flashcards.states import Rating
 
 
 @click.command(name="show")
@@ -17,7 +18,7 @@ from flashcards.cli import Env, pass_env
 @pass_env
 def command(env: Env, card_id: str, as_json: bool) -> None:
     """Show card ID (or a unique prefix of it): its text, source, FSRS state and reviews."""
-    card = card_detail(env.open(), card_id, env.decks_dir)
+    card = card_detail(env.collection().db, card_id, env.decks_dir)
     if as_json:
         click.echo(json.dumps(card, indent=2, ensure_ascii=False))
         return
@@ -44,7 +45,7 @@ def _render(card: dict[str, Any]) -> str:
         lines.append("History")
         for review in card["reviews"]:
             lines.append(
-                f"  {review['reviewed_at'][:16].replace('T', ' ')}  {RATING_NAMES[review['rating']]:<5}"
+                f"  {review['reviewed_at'][:16].replace('T', ' ')}  {Rating(review['rating']).label:<5}"
                 f"  {review['duration_ms'] / 1000:5.1f} s  → due {review['due'][:16].replace('T', ' ')}"
             )
     else:

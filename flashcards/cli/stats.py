@@ -28,15 +28,14 @@ def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
     True retention is the share of reviews of cards in review state answered Hard, Good
     or Easy. Days are study days, starting at day_start_hour (default 04:00 local time).
     """
-    from flashcards.browse import require_deck
     from flashcards.stats import DEFAULT_DECAY, collection_stats, render
 
-    db = env.open()
-    settings = env.settings()
-    require_deck(db, deck)
+    collection = env.collection()
+    settings = collection.settings
+    collection.require_deck(deck)
     deck_settings = settings.for_deck(deck)
     stats = collection_stats(
-        db,
+        collection.db,
         clock.now(),
         deck=deck,
         days=days,

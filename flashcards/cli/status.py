@@ -19,10 +19,9 @@ def command(env: Env, as_json: bool) -> None:
     Counts respect the daily limits (a deck's count includes its sub-decks).
     """
     from flashcards.queue import ReviewQueue, deck_status
-    from flashcards.session import wait_text
 
-    settings = env.settings()
-    db = env.open()
+    collection = env.collection()
+    db, settings = collection.db, collection.settings
     now = clock.now()
     decks = deck_status(db, settings, now)
     everything = ReviewQueue(db, settings)
@@ -47,6 +46,6 @@ def command(env: Env, as_json: bool) -> None:
     click.echo(f"{'Total':<{width}}  {total.new:>5} {total.learning:>5} {total.review:>5}")
     if next_learning is not None:
         local = next_learning.astimezone().strftime("%H:%M")
-        click.echo(f"Next learning card at {local} (in {wait_text(next_learning - now)}).")
+        click.echo(f"Next learning card at {local} (in {clock.wait_text(next_learning - now)}).")
     elif total.total == 0 and not any(d.counts.total for d in decks):
         click.echo("Nothing due today.")

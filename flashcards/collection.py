@@ -1,0 +1,122 @@
+"""The collection: the decks directory, the SQLite file and the settings, opened together.
+
+Every command and the review controller receive one. Opening checks ``cards.toml`` before the
+file is touched, so a broken settings file changes nothing. Settings are read without compiling;
+compiling is an explicit step (:meth:`Collection.sync` before a command: cheap when no deck file
+changed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from flashcards import decks, store
+from flashcards.errors import CardsError, NotFoundError
+from flashcards.paths import display_path
+from flashcards.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from flashcards.compiler import CompileResult
+
+COLLECTION_PRESET = ""  # the preset of decks without a [deck."…"] table of their own
+
+
+@dataclass
+class Collection:
+    """An open collection with its decks directory and its settings."""
+
+    db: sqlite_utils.Database
+    path: Path
+    decks_dir: Path
+    configured: Settings  # cards.toml alone
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: Path, decks_dir: Path) -> Collection:
+        """Check ``cards.toml``, then open (creating if needed) the collection at ``path``."""
+        check_decks_dir(decks_dir, must_exist=False)
+        configured = load_settings(decks_dir)
+        return cls(store.open_collection(path), path, decks_dir, configured)
+
+    @property
+    def settings(self) -> Settings:
+        """``cards.toml`` with the FSRS parameters `cards optimize` saved in the collection."""
+        if self._settings is None:
+            self._settings = with_saved_parameters(self.db, self.configured)
+        return self._settings
+
+    def reload_settings(self) -> None:
+        """Read the saved parameters again (another process may have fitted new ones)."""
+        self._settings = None
+
+    def compile(self, now: datetime, *, count_unchanged: bool = True) -> CompileResult:
+        """Bring the collection in line with the deck files (see :func:`compiler.compile_decks`)."""
+        from flashcards.compiler import compile_decks
+
+        return compile_decks(self.db, self.decks_dir, now, count_unchanged=count_unchanged)
+
+    def sync(self, now: datetime) -> str | None:
+        """Compile before a command; without a decks directory, return a warning to show instead."""
+        if self.decks_dir.is_dir():
+            self.compile(now, count_unchanged=False)
+            return None
+        if self.db.execute("SELECT 1 FROM notes WHERE retired_at IS NULL LIMIT 1").fetchone():
+            return (
+                f"warning: no decks directory at {display_path(self.decks_dir)}; showing the collection "
+                "as last compiled (pass --decks DIR or set $CARDS_DECKS)"
+            )
+        return None
+
+    def has_cards(self) -> bool:
+        """True when the collection has any active card."""
+        return self.db.execute("SELECT 1 FROM cards WHERE retired_at IS NULL LIMIT 1").fetchone() is not None
+
+    def require_deck(self, deck: str | None) -> None:
+        """Raise :class:`NotFoundError` unless ``deck`` (or a sub-deck of it) has active cards."""
+        if deck is None:
+            return
+        condition, params = decks.sql_filter(deck)
+        found = self.db.execute(
+            f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {condition} LIMIT 1", params
+        )
+        if found.fetchone() is None:
+            raise NotFoundError(f"no deck named {deck!r}; `cards status` lists the decks")
+
+
+def check_decks_dir(path: Path, must_exist: bool = True) -> None:
+    """Raise a clear error when the decks path is a file, or (``must_exist``) is missing."""
+    if path.exists() and not path.is_dir():
+        raise CardsError(
+            f"--decks {display_path(path)} is a file; pass the directory that holds the deck files"
+        )
+    if must_exist and not path.exists():
+        raise CardsError(
+            f"decks directory {display_path(path)} does not exist; pass --decks DIR or set $CARDS_DECKS"
+        )
+
+
+def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:
+    """Return the active fitted parameters of each preset."""
+    rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1")
+    return {preset: tuple(json.loads(values)) for preset, values in rows}
+
+
+def with_saved_parameters(db: sqlite_utils.Database, settings: Settings) -> Settings:
+    """Return ``settings`` with each preset's fitted parameters in place of the configured ones."""
+    saved = saved_parameters(db)
+    if not saved:
+        return settings
+    defaults = settings.defaults
+    if COLLECTION_PRESET in saved:
+        defaults = replace(defaults, parameters=saved[COLLECTION_PRESET])
+    overrides = {name: dict(values) for name, values in settings.overrides.items()}
+    for preset, values in saved.items():
+        if preset in overrides:
+            overrides[preset]["parameters"] = values
+    return replace(settings, defaults=defaults, overrides=overrides)

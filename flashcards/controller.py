@@ -1,0 +1,238 @@
+"""The review session's logic, with no terminal code: any front-end drives it.
+
+A front-end asks for the card to show (:meth:`ReviewController.card`) with its front and back,
+and, once revealed, the four choices with their intervals; it tells the controller what the
+user did: reveal, rate, undo, bury, edited the decks, wait for the next learning card. The
+controller owns the queue, the scheduler calls and the recompile after an edit. Every answer is
+committed before the next card is chosen, and every action returns a plain-text message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flashcards import clock, scheduler
+from flashcards.collection import Collection
+from flashcards.errors import CardsError, SourceError
+from flashcards.queue import Counts, Progress, QueuedCard, ReviewQueue
+from flashcards.scheduler import Answer
+from flashcards.states import Rating, State
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of the four answers, with the interval it gives the card on screen."""
+
+    rating: Rating
+    interval: timedelta
+
+    @property
+    def label(self) -> str:
+        """The interval as the button shows it, e.g. ``10m`` or ``3d``."""
+        return clock.format_interval(self.interval)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did, in words a front-end shows as they are (and, for an answer, the answer)."""
+
+    message: str
+    answer: Answer | None = None
+
+
+@dataclass
+class Summary:
+    """What a session did."""
+
+    answered: int = 0
+    again: int = 0
+    reviewed_passed: int = 0
+    reviewed: int = 0
+    duration_ms: int = 0
+    leeches: list[str] = field(default_factory=list)
+
+    @property
+    def retention(self) -> float | None:
+        """Share of review-state answers that were not Again (None when there were none)."""
+        return self.reviewed_passed / self.reviewed if self.reviewed else None
+
+
+class ReviewController:
+    """One review session over a collection: the card on screen and what the user does with it."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        deck: str | None = None,
+        new_limit: int | None = None,
+        limit: int | None = None,
+        *,
+        now: Callable[[], datetime] = clock.now,
+        monotonic: Callable[[], float] = time.monotonic,
+        fixed_clock: bool | None = None,
+    ) -> None:
+        """``fixed_clock``: time moves only when the session waits (default: when ``$CARDS_NOW`` is set)."""
+        self.collection = collection
+        self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
+        self.summary = Summary()
+        self.revealed = False
+        self._now = now
+        self._monotonic = monotonic
+        self._offset = timedelta(0)
+        self._fixed = clock.is_fixed() if fixed_clock is None else fixed_clock
+        self._current: QueuedCard | None = None
+        self._shown_at = 0.0
+        self._choices: tuple[Choice, ...] | None = None
+        self._history: list[tuple[Answer, QueuedCard, Progress]] = []
+
+    def clock(self) -> datetime:
+        """The session's current instant (moved forward by waiting when the clock is fixed)."""
+        return self._now() + self._offset
+
+    # -- what to show -----------------------------------------------------------------------
+
+    def card(self) -> QueuedCard | None:
+        """The card to show, choosing the next one when needed; None when nothing is due now."""
+        if self._current is None:
+            found = self.queue.next(self.clock())
+            if found is not None:
+                self._show(found)
+        return self._current
+
+    def choices(self) -> tuple[Choice, ...]:
+        """The four answers for the card on screen, each with the interval it gives (fuzz included)."""
+        card = self._require_card()
+        if self._choices is None:
+            state = scheduler.read_state(self.collection.db, card.id)
+            deck_settings = self.collection.settings.for_deck(card.deck)
+            intervals = scheduler.preview(deck_settings, state, self.clock(), card.id)
+            self._choices = tuple(Choice(rating, intervals[rating]) for rating in Rating)
+        return self._choices
+
+    def counts(self) -> Counts:
+        """What remains for today within the session's limits."""
+        return self.queue.counts(self.clock())
+
+    def next_learning_due(self) -> datetime | None:
+        """When the next learning card later today becomes due (None if there is none)."""
+        return self.queue.next_learning_due(self.clock())
+
+    def due_tomorrow(self) -> int:
+        """Cards (not new) that become due during the next study day."""
+        return self.queue.due_tomorrow(self.clock())
+
+    def source(self) -> tuple[Path, int]:
+        """The deck file (an absolute path) and line of the card on screen, for an editor."""
+        card = self._require_card()
+        return (self.collection.decks_dir / card.source_file).resolve(), card.source_line
+
+    # -- what the user did ------------------------------------------------------------------
+
+    def reveal(self) -> None:
+        """Show the back of the card on screen."""
+        self._require_card()
+        self.revealed = True
+
+    def rate(self, rating: Rating) -> Outcome:
+        """Answer the card on screen (committed at once); the next call to :meth:`card` moves on."""
+        card = self._require_card()
+        if not self.revealed:
+            return Outcome("Show the answer first (Space or Enter).")
+        elapsed_ms = int((self._monotonic() - self._shown_at) * 1000)
+        settings = self.collection.settings
+        done = scheduler.answer(self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings)
+        self._history.append((done, card, self.queue.progress))
+        self.queue.record(card.kind)
+        self._tally(done, card, +1)
+        self._current = None
+        if done.leech:
+            message = (
+                f"This card is a leech ({done.after.lapses} lapses): it is suspended until you rework it."
+            )
+        else:
+            assert done.after.due is not None
+            message = (
+                f"{done.rating.label}: next in {clock.format_interval(done.after.due - done.reviewed_at)}"
+            )
+        return Outcome(message, done)
+
+    def undo(self) -> Outcome:
+        """Undo this session's last answer; its card is shown again, front first."""
+        if not self._history:
+            return Outcome("Nothing to undo.")
+        done, card, progress = self._history[-1]
+        try:
+            scheduler.undo(self.collection.db, done)
+        except CardsError as error:
+            return Outcome(str(error))
+        self._history.pop()
+        self.queue.progress = progress
+        self._tally(done, card, -1)
+        self._show(replace(card, state=done.before.state, due=done.before.due))
+        return Outcome(f"Undid the answer to {card.id}.")
+
+    def bury(self) -> Outcome:
+        """Hide the card on screen until the next study day."""
+        card = self._require_card()
+        now = self.clock()
+        scheduler.bury(
+            self.collection.db, card.id, clock.next_day_start(now, self.queue.settings.day_start_hour)
+        )
+        self._current = None
+        return Outcome("Buried until tomorrow.")
+
+    def edited(self) -> Outcome:
+        """The user edited the deck files: recompile, and show what changed (new notes included)."""
+        try:
+            result = self.collection.compile(self.clock(), count_unchanged=False)
+        except SourceError as error:
+            return Outcome("Not recompiled, fix these first:\n" + "\n".join(map(str, error.problems)))
+        self.queue.refresh()
+        if self._current is not None:
+            fresh = self.queue.find(self._current.id, self.clock())
+            if fresh is None:
+                self._current = None
+            else:
+                self._current, self._choices = fresh, None
+        return Outcome("Recompiled." if result.changed else "No change.")
+
+    def wait_for_learning(self) -> datetime | None:
+        """Wait for the next learning card: return when it is due (None if there is none today).
+
+        Under a fixed ``$CARDS_NOW`` the session's clock moves to that instant at once; otherwise
+        the front-end waits in real time until :meth:`clock` reaches it.
+        """
+        due = self.next_learning_due()
+        if due is not None and self._fixed:
+            self._offset += due - self.clock()
+        return due
+
+    # -- inside -----------------------------------------------------------------------------
+
+    def _require_card(self) -> QueuedCard:
+        if self._current is None:
+            raise CardsError("no card is on screen")
+        return self._current
+
+    def _show(self, card: QueuedCard) -> None:
+        self._current, self._choices = card, None
+        self.revealed = False
+        self._shown_at = self._monotonic()
+
+    def _tally(self, done: Answer, card: QueuedCard, sign: int) -> None:
+        summary = self.summary
+        summary.answered += sign
+        summary.again += sign * (done.rating == Rating.AGAIN)
+        summary.duration_ms += sign * done.duration_ms
+        if done.before.state == State.REVIEW:
+            summary.reviewed += sign
+            summary.reviewed_passed += sign * (done.rating != Rating.AGAIN)
+        if done.leech:
+            if sign > 0:
+                summary.leeches.append(card.id)
+            else:
+                summary.leeches.remove(card.id)

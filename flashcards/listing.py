@@ -1,0 +1,101 @@
+"""Read cards for people: list them, resolve an id someone typed, show one with its history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from flashcards import reviewlog
+from flashcards.decks import sql_filter
+from flashcards.errors import NotFoundError
+from flashcards.paths import display_path
+from flashcards.states import State
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_cards(
+    db: sqlite_utils.Database, deck: str | None = None, include_retired: bool = False
+) -> list[dict[str, Any]]:
+    """Return cards in source order, optionally restricted to a deck (with sub-decks)."""
+    condition, params = sql_filter(deck, "c.deck")
+    if not include_retired:
+        condition += " AND c.retired_at IS NULL"
+    cursor = db.execute(
+        "SELECT c.id, c.deck, c.front, c.back, c.note_id, c.state, c.due, c.suspended, c.retired_at "
+        "FROM cards c JOIN notes n ON n.id = c.note_id "
+        f"WHERE {condition} ORDER BY n.source_file, c.position",
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    cards = []
+    for row in cursor:
+        card = dict(zip(names, row, strict=True))
+        card["state"] = State(card["state"]).label
+        card["suspended"] = bool(card["suspended"])
+        card["retired"] = card.pop("retired_at") is not None
+        cards.append(card)
+    return cards
+
+
+def resolve_card_id(db: sqlite_utils.Database, card_id: str) -> str:
+    """Return the card id meant by ``card_id``: exact, a unique prefix, or a note with one card."""
+    if db.execute("SELECT 1 FROM cards WHERE id = ?", [card_id]).fetchone():
+        return card_id
+    candidates: list[str] = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM cards WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 11",
+            [_like_prefix(card_id) + "%"],
+        )
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        shown = ", ".join(candidates[:10]) + (", …" if len(candidates) > 10 else "")
+        raise NotFoundError(f"'{card_id}' matches several cards: {shown}; give the full id")
+    raise NotFoundError(f"no card '{card_id}'; `cards list` shows the ids")
+
+
+_DETAIL = (
+    "SELECT c.id, c.deck, c.note_id, n.source_file, n.source_line, c.front, c.back, c.state, c.due, "
+    "c.stability, c.difficulty, c.step, c.last_review, c.reps, c.lapses, c.suspended, c.leech, "
+    "c.buried_until, c.retired_at, n.type AS note_type, n.tags, c.template "
+    "FROM cards c JOIN notes n ON n.id = c.note_id WHERE c.id = ?"
+)
+
+
+def card_detail(db: sqlite_utils.Database, card_id: str, decks_dir: Path) -> dict[str, Any]:
+    """Return one card with its note, source, FSRS state and every review, in the order given."""
+    card_id = resolve_card_id(db, card_id)
+    cursor = db.execute(_DETAIL, [card_id])
+    card = dict(zip((d[0] for d in cursor.description), cursor.fetchone(), strict=True))
+    source_file, source_line = card.pop("source_file"), card.pop("source_line")
+    card["source"] = f"{display_path(decks_dir / source_file)}:{source_line}"
+    card["state"] = State(card["state"]).label
+    for flag in ("suspended", "leech"):
+        card[flag] = bool(card[flag])
+    card["retired"] = card.pop("retired_at") is not None
+    card["tags"] = json.loads(card["tags"])
+    cursor = db.execute(
+        "SELECT rating, reviewed_at, duration_ms, due, state FROM reviews WHERE card_id = ? "
+        f"ORDER BY {reviewlog.history_order()}",
+        [card_id],
+    )
+    names = [d[0] for d in cursor.description]
+    card["reviews"] = [
+        {**dict(zip(names, row, strict=True)), "state": State(row[-1]).label} for row in cursor
+    ]
+    return {key: card[key] for key in _DETAIL_KEYS}
+
+
+_DETAIL_KEYS = (
+    "id", "deck", "note_id", "source", "front", "back", "state", "due", "stability", "difficulty",
+    "step", "last_review", "reps", "lapses", "suspended", "leech", "buried_until", "retired",
+    "note_type", "tags", "template", "reviews",
+)  # fmt: skip

@@ -1,0 +1,73 @@
+"""The review log: the one module that writes the ``reviews`` table, and its order.
+
+The log is the truth; every card's cached state is what replaying it gives. A card's history is
+ordered by when each answer was given (``reviewed_at``, then row id), never by row id alone,
+since answers can arrive later than they were made. Callers hold the transaction: an answer's
+row and the card's new state are written together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from flashcards.states import Rating, State
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answer as the log keeps it."""
+
+    card_id: str
+    rating: Rating
+    reviewed_at: str  # UTC, as clock.to_db writes it
+    duration_ms: int
+    due: str  # the due date this answer produced (fuzz is random, so it is kept)
+    state_before: State
+    state: State
+    stability: float
+    difficulty: float
+
+
+COLUMNS = tuple(Entry.__dataclass_fields__)
+_INSERT = f"INSERT INTO reviews({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def history_order(table: str = "") -> str:
+    """SQL ``ORDER BY`` terms for one card's history, columns of ``table`` (an alias) if given."""
+    prefix = f"{table}." if table else ""
+    return f"{prefix}reviewed_at, {prefix}id"
+
+
+def log_order(table: str = "") -> str:
+    """SQL ``ORDER BY`` terms for the log card by card, each card's history in order (index reviews_history)."""
+    prefix = f"{table}." if table else ""
+    return f"{prefix}card_id, {history_order(table)}"
+
+
+def append(db: sqlite_utils.Database, entry: Entry) -> int:
+    """Add one answer to the log; return its row id."""
+    cursor = db.execute(_INSERT, [getattr(entry, name) for name in COLUMNS])
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> None:
+    """Add many answers at once, each a sequence of values in ``COLUMNS`` order (bulk loads)."""
+    db.conn.executemany(_INSERT, rows)
+
+
+def latest(db: sqlite_utils.Database, card_id: str) -> int | None:
+    """Return the row id of the card's latest answer (by time), or None when it has none."""
+    row = db.execute(
+        "SELECT id FROM reviews WHERE card_id = ? ORDER BY reviewed_at DESC, id DESC LIMIT 1", [card_id]
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def remove(db: sqlite_utils.Database, review_id: int) -> None:
+    """Take one answer out of the log: only an undo does this, for the answer it just made."""
+    db.execute("DELETE FROM reviews WHERE id = ?", [review_id])
