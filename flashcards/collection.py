@@ -22,7 +22,7 @@ from flashcards.paths import display_path
 from flashcards.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from flashcards.compiler import CompileResult
+    from flashcards.compile_rows import CompileResult
 
 COLLECTION_PRESET = ""  # the preset of decks without a [deck."…"] table of their own
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from flashcards import clock, reviewlog
-from flashcards.compiler import write_builtin_types
+from flashcards.compile_rows import write_builtin_types
 from flashcards.scheduler import make_scheduler, review
 from flashcards.settings import DeckSettings
 from flashcards.states import CardState, Rating

@@ -294,3 +294,29 @@ def test_deck_names_compare_exactly(write_deck: Callable[..., Path]) -> None:
     assert run("list", "--deck", "interview")[0] == 1  # 'Interview::Basics' is not below 'interview'
     ids = [c["id"] for c in json.loads(run("list", "--deck", "Interview", "--json")[1])]
     assert len(ids) == 2
+
+
+HEAVY_MODULES = ("yaml", "fsrs", "fsrs_rs_python", "genanki", "rich", "markdown_it")
+REPORT_MODULES = """
+import json, sys
+from flashcards.cli import main
+sys.argv = ["cards", *sys.argv[1:]]
+try:
+    main()
+finally:
+    loaded = sorted({name.split(".")[0] for name in sys.modules})
+    print(json.dumps(loaded), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["status", "--json"]])
+def test_status_imports_no_heavy_module(write_deck: Callable[..., Path], command: list[str]) -> None:
+    """Heavy modules are imported inside the functions that need them, so start-up stays fast."""
+    write_deck("good.yaml", DECK)
+    assert run("compile")[0] == 0  # compiling changed files needs yaml; an unchanged start does not
+    result = subprocess.run(
+        [sys.executable, "-c", REPORT_MODULES, *command], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(result.stderr.splitlines()[-1])
+    assert "click" in loaded and "sqlite_utils" in loaded
+    assert [name for name in HEAVY_MODULES if name in loaded] == []

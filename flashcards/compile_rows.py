@@ -1,0 +1,283 @@
+"""Write compiled note types, notes and cards into the collection, and count what changed.
+
+:mod:`flashcards.compiler` decides what to write (and refuses a deck with problems); this module
+turns its notes into rows: inserts, updates and retirements, gathered and written in bulk
+inside the compiler's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    from flashcards.loader import DeckFile
+    from flashcards.model import Note
+
+_CHUNK = 500
+
+
+@dataclass
+class Counts:
+    """How many items were added, updated, retired, restored and left unchanged."""
+
+    added: int = 0
+    updated: int = 0
+    retired: int = 0
+    restored: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the counts as plain data."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class CompileResult:
+    """What one compile did."""
+
+    notes: Counts = field(default_factory=Counts)
+    cards: Counts = field(default_factory=Counts)
+    files_compiled: int = 0
+    files_skipped: int = 0
+    files_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """True when the collection was written to."""
+        return bool(self.files_compiled or self.files_removed)
+
+
+def chunks(items: list[Any]) -> Iterator[list[Any]]:
+    """Split ``items`` into lists short enough for one SQL statement's parameters."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def placeholders(items: list[Any]) -> str:
+    """Return ``?, ?, …``, one mark per item."""
+    return ", ".join("?" * len(items))
+
+
+_UPSERT_TYPE = (
+    "INSERT INTO note_types(name, definition, fingerprint, source_file, modified_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, source_file = excluded.source_file, "
+    "modified_at = CASE WHEN fingerprint = excluded.fingerprint THEN modified_at ELSE excluded.modified_at END, "
+    "fingerprint = excluded.fingerprint"
+)
+
+
+def write_builtin_types(db: sqlite_utils.Database, stamp: str) -> None:
+    """Store the built-in note types (basic, reversed, cloze) in the collection."""
+    from flashcards.model import BUILTINS
+
+    db.conn.executemany(
+        _UPSERT_TYPE,
+        [(t.name, json.dumps(t.definition()), t.fingerprint(), None, stamp) for t in BUILTINS.values()],
+    )
+
+
+def write_types(
+    db: sqlite_utils.Database,
+    loaded: list[DeckFile],
+    relative_of: dict[str, str],
+    removed: list[str],
+    stamp: str,
+) -> None:
+    write_builtin_types(db, stamp)
+    # Rows keep their definition (retired notes may still need it) but no longer name a file that
+    # is gone or recompiled; the upsert below names it again where it still declares the type.
+    for chunk in chunks(sorted(set(relative_of.values()) | set(removed))):
+        db.execute(
+            f"UPDATE note_types SET source_file = NULL WHERE source_file IN ({placeholders(chunk)})", chunk
+        )
+    db.conn.executemany(
+        _UPSERT_TYPE,
+        [
+            (
+                note_type.name,
+                json.dumps(note_type.definition()),
+                note_type.fingerprint(),
+                relative_of[deck_file.path],
+                stamp,
+            )
+            for deck_file in loaded
+            for note_type, _, _ in deck_file.types.values()
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _StoredNote:
+    content_hash: str
+    retired_at: str | None
+
+
+@dataclass(frozen=True)
+class _StoredCard:
+    deck: str
+    front: str
+    back: str
+    ordinal: int
+    template: str
+    retired_at: str | None
+
+    def content(self) -> tuple[str, str, str, int, str]:
+        """What, changed, makes the card 'updated'."""
+        return (self.deck, self.front, self.back, self.ordinal, self.template)
+
+
+@dataclass
+class _Writes:
+    """The rows one compile writes, gathered before a few bulk statements."""
+
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    card_inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    card_updates: list[tuple[Any, ...]] = field(default_factory=list)
+    card_retirements: list[tuple[str, str]] = field(default_factory=list)
+
+
+def write_notes(
+    db: sqlite_utils.Database,
+    notes: list[Note],
+    relative_of: dict[str, str],
+    stamp: str,
+    result: CompileResult,
+) -> None:
+    stored_notes, stored_cards = _stored(db, [n.id for n in notes])
+    writes = _Writes()
+    for note in notes:
+        _plan_note(note, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
+        _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes)
+    _apply(db, writes)
+    result.cards.retired += len(writes.card_retirements)
+
+
+def _stored(
+    db: sqlite_utils.Database, note_ids: list[str]
+) -> tuple[dict[str, _StoredNote], dict[str, dict[str, _StoredCard]]]:
+    """The stored notes with these ids, and their cards by note and card id."""
+    notes: dict[str, _StoredNote] = {}
+    cards: dict[str, dict[str, _StoredCard]] = {}
+    for chunk in chunks(note_ids):
+        marks = placeholders(chunk)
+        for note_id, content_hash, retired_at in db.execute(
+            f"SELECT id, content_hash, retired_at FROM notes WHERE id IN ({marks})", chunk
+        ):
+            notes[note_id] = _StoredNote(content_hash, retired_at)
+        for note_id, card_id, *columns in db.execute(
+            "SELECT note_id, id, deck, front, back, ordinal, template, retired_at FROM cards "
+            f"WHERE note_id IN ({marks})",
+            chunk,
+        ):
+            cards.setdefault(note_id, {})[card_id] = _StoredCard(*columns)
+    return notes, cards
+
+
+def _plan_note(
+    note: Note,
+    source_file: str,
+    stored: _StoredNote | None,
+    stamp: str,
+    result: CompileResult,
+    writes: _Writes,
+) -> None:
+    content_hash = note.content_hash()
+    if stored is None:
+        result.notes.added += 1
+        modified = stamp
+    else:
+        if stored.retired_at is not None:
+            result.notes.restored += 1
+        elif stored.content_hash != content_hash:
+            result.notes.updated += 1
+        modified = stamp if stored.content_hash != content_hash else ""
+    writes.notes.append(
+        (
+            note.id,
+            note.type.name,
+            note.deck,
+            json.dumps(note.fields, ensure_ascii=False),
+            json.dumps(list(note.tags), ensure_ascii=False),
+            source_file,
+            note.line,
+            content_hash,
+            stamp,
+            modified or stamp,
+            modified,
+        )
+    )
+
+
+def _plan_cards(
+    note: Note, stored: dict[str, _StoredCard], stamp: str, result: CompileResult, writes: _Writes
+) -> None:
+    for card in note.cards:
+        position = note.line * 1000 + card.ordinal
+        old = stored.get(card.id)
+        if old is None:
+            result.cards.added += 1
+            writes.card_inserts.append(
+                (card.id, card.note_id, card.template, card.ordinal, card.deck, card.front, card.back,
+                 position, stamp, stamp)
+            )  # fmt: skip
+            continue
+        content_changed = old.content() != (card.deck, card.front, card.back, card.ordinal, card.template)
+        if old.retired_at is not None:
+            result.cards.restored += 1
+        elif content_changed:
+            result.cards.updated += 1
+        writes.card_updates.append(
+            (card.deck, card.front, card.back, card.ordinal, card.template, position, content_changed,
+             stamp, card.id)
+        )  # fmt: skip
+    kept = {card.id for card in note.cards}
+    writes.card_retirements.extend(
+        (stamp, card_id) for card_id, old in stored.items() if card_id not in kept and old.retired_at is None
+    )
+
+
+def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
+    db.conn.executemany(
+        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, modified_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, deck = excluded.deck, "
+        "fields = excluded.fields, tags = excluded.tags, source_file = excluded.source_file, source_line = excluded.source_line, "
+        "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(nullif(?, ''), modified_at)",
+        writes.notes,
+    )
+    db.conn.executemany(
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        writes.card_inserts,
+    )
+    db.conn.executemany(
+        "UPDATE cards SET deck = ?, front = ?, back = ?, ordinal = ?, template = ?, position = ?, retired_at = NULL, "
+        "modified_at = CASE WHEN ? THEN ? ELSE modified_at END WHERE id = ?",
+        writes.card_updates,
+    )
+    db.conn.executemany("UPDATE cards SET retired_at = ? WHERE id = ?", writes.card_retirements)
+
+
+def retire_missing(
+    db: sqlite_utils.Database, kept: set[str], touched: list[str], stamp: str, result: CompileResult
+) -> None:
+    gone: list[str] = []
+    for chunk in chunks(touched):
+        rows = db.execute(
+            f"SELECT id FROM notes WHERE retired_at IS NULL AND source_file IN ({placeholders(chunk)})",
+            chunk,
+        )
+        gone.extend(note_id for (note_id,) in rows if note_id not in kept)
+    for chunk in chunks(gone):
+        marks = placeholders(chunk)
+        db.execute(f"UPDATE notes SET retired_at = ? WHERE id IN ({marks})", [stamp, *chunk])
+        cursor = db.execute(
+            f"UPDATE cards SET retired_at = ? WHERE retired_at IS NULL AND note_id IN ({marks})",
+            [stamp, *chunk],
+        )
+        result.cards.retired += cursor.rowcount
+    result.notes.retired += len(gone)
