@@ -605,6 +605,19 @@ class _Worker:
         return self._describe(self.col._backend.get_scheduling_states(card_id))
 
     def op_answer(self, card_id: int, rating: int, taken_ms: int) -> None:
+        from anki.errors import InvalidInput
+
+        try:
+            self._answer(card_id, rating, taken_ms)
+        except InvalidInput as error:
+            # Anki answers only the head of a built queue; for any other card (not due yet,
+            # another deck) drop the queues, as the browser's "Grade Now" does not need them.
+            if "not at top of queue" not in str(error):
+                raise
+            self._reopen()
+            self._answer(card_id, rating, taken_ms)
+
+    def _answer(self, card_id: int, rating: int, taken_ms: int) -> None:
         from anki.scheduler.v3 import CardAnswer
 
         card = self.col.get_card(card_id)

@@ -183,3 +183,15 @@ def test_the_collection_is_created_at_the_shimmed_time(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as db:
         (crt,) = db.execute("select crt from col").fetchone()
     assert datetime.fromtimestamp(crt, UTC) == utc(2026, 1, 5, 4)  # 04:00 UTC on the creation day
+
+
+def test_a_learning_step_of_a_day_or_more_is_due_on_a_day_number(tmp_path: Path) -> None:
+    with AnkiEngine(tmp_path, tz=CET_RULE, start=START) as anki:
+        anki.enable_fsrs(deck="Days", learning_steps=[10, 1440])
+        (card_id,) = anki.add_basic_notes("Days", ["d"])
+        anki.answer(card_id, GOOD)  # next step 1 day: interday learning
+        card = anki.card(card_id)
+        assert (card["type"], card["queue"], card["due"]) == (1, 3, 1)
+        assert anki.queued("Days") is None
+        anki.answer(card_id, GOOD)  # not queued, answered ahead all the same
+        assert anki.card(card_id)["type"] == 2
