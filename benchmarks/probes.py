@@ -32,23 +32,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def answers(db_path: str, now_text: str, count: str) -> None:
     """Answer cards as a session does (next card, then answer) and time each answer's commit."""
     from flashcards import clock
-    from flashcards.queue import ReviewQueue
+    from flashcards.collection import Collection
+    from flashcards.controller import ReviewController
     from flashcards.settings import DeckSettings, Settings
+    from flashcards.states import Rating
     from flashcards.store import open_collection
 
     db = open_collection(Path(db_path))
     unlimited = DeckSettings(new_per_day=1_000_000, reviews_per_day=1_000_000)
-    queue = ReviewQueue(db, Settings(unlimited))
-    now = clock.parse_instant(now_text)
+    moment = [clock.parse_instant(now_text)]
+    collection = Collection(db, Path(db_path), Path(db_path).parent / "decks", Settings(unlimited))
+    session = ReviewController(collection, now=lambda: moment[0], fixed_clock=True)
     timings = []
     for index in range(int(count)):
-        card = queue.next(now)
+        card = session.card()
         if card is None:
             break
+        session.reveal()
+        rating = Rating(1 + index % 4 if card.kind == "new" else 3 + index % 2)
         started = time.perf_counter()
-        queue.answer(card, 1 + index % 4 if card.kind == "new" else 3 + index % 2, now, 4000)
+        session.rate(rating)
         timings.append((time.perf_counter() - started) * 1000)
-        now += timedelta(seconds=5)
+        moment[0] += timedelta(seconds=5)
     timings.sort()
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
     print(json.dumps({"p50": statistics.median(timings), "p95": p95, "answers": len(timings)}))

@@ -7,6 +7,7 @@ starts at a configurable hour (default 04:00, as in Anki).
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -70,25 +71,75 @@ def next_day_start(instant: datetime, day_start_hour: int = 4, zone: tzinfo | No
     return day_start(today + timedelta(days=1), day_start_hour, zone)
 
 
+class StudyDays:
+    """The user's study days, numbered (``date.toordinal()`` of the day), in the local zone.
+
+    Answers are counted as Anki counts them: a day starts at ``hour`` local time, and the study
+    days elapsed since an instant are the whole 24-hour periods from it to the end of today.
+    Results are kept per 15-minute slot of UTC time: local offsets and their changes fall on
+    quarter hours, so nothing else can move a day's end inside a slot.
+    """
+
+    def __init__(self, hour: int = 4, zone: tzinfo | None = None) -> None:
+        self.hour = hour
+        self.zone = zone
+        self._ends: dict[int, tuple[datetime, int]] = {}
+
+    def _slot(self, instant: datetime) -> tuple[datetime, int]:
+        slot = int(instant.timestamp() // 900)
+        found = self._ends.get(slot)
+        if found is None:
+            day = study_day(instant, self.hour, self.zone)
+            found = self._ends[slot] = (
+                day_start(day + timedelta(days=1), self.hour, self.zone),
+                day.toordinal(),
+            )
+        return found
+
+    def day(self, instant: datetime) -> int:
+        """The number of the study day holding ``instant``."""
+        return self._slot(instant)[1]
+
+    def end(self, instant: datetime) -> datetime:
+        """When the study day holding ``instant`` ends (the next rollover)."""
+        return self._slot(instant)[0]
+
+    def start(self, day: int) -> datetime:
+        """When study day number ``day`` begins (UTC)."""
+        return day_start(date.fromordinal(day), self.hour, self.zone)
+
+    def elapsed(self, since: datetime, now: datetime) -> int:
+        """Study days from ``since`` to ``now``, as Anki counts them for FSRS (0 on the same day)."""
+        return max(0, int((self.end(now) - since).total_seconds() // 86400))
+
+
 def format_interval(interval: timedelta) -> str:
-    """Format an interval the way Anki labels its buttons: ``1m``, ``10m``, ``3d``, ``2.1mo``."""
-    seconds = interval.total_seconds()
+    """Format an interval as Anki labels its buttons: ``1m``, ``10m``, ``5.1h``, ``3d``, ``2.1mo``, ``1.2y``.
+
+    Seconds, minutes and days are rounded to whole numbers, hours, months (a twelfth of a year)
+    and years to one decimal; halves round up.
+    """
+    seconds = max(0.0, interval.total_seconds())
     days = seconds / 86400
     if seconds < 60:
-        return f"{max(0, round(seconds))}s"
+        return f"{_whole(seconds)}s"
     if seconds < 3600:
-        return f"{round(seconds / 60)}m"
+        return f"{_whole(seconds / 60)}m"
     if days < 1:
-        return f"{_short(seconds / 3600)}h"
-    if days < 30:
-        return f"{round(days)}d"
+        return f"{_tenths(seconds / 3600)}h"
+    if days < 365 / 12:
+        return f"{_whole(days)}d"
     if days < 365:
-        return f"{_short(days / 30)}mo"
-    return f"{_short(days / 365)}y"
+        return f"{_tenths(days / (365 / 12))}mo"
+    return f"{_tenths(days / 365)}y"
 
 
-def _short(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
+def _whole(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def _tenths(value: float) -> str:
+    return f"{math.floor(value * 10 + 0.5) / 10:.1f}".removesuffix(".0")
 
 
 def wait_text(delta: timedelta) -> str:

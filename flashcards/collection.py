@@ -42,7 +42,21 @@ class Collection:
         """Check ``cards.toml``, then open (creating if needed) the collection at ``path``."""
         check_decks_dir(decks_dir, must_exist=False)
         configured = load_settings(decks_dir)
-        return cls(store.open_collection(path), path, decks_dir, configured)
+        collection = cls(store.open_collection(path), path, decks_dir, configured)
+        collection._finish_migrations()
+        return collection
+
+    def _finish_migrations(self) -> None:
+        """Recompute every card's cached state from the log when a migration changed the rules.
+
+        A migration cannot do it itself: replaying needs the settings (steps, parameters), which
+        live beside the decks. The log is not touched; the file was backed up before the migration.
+        """
+        if not self.db.execute("SELECT 1 FROM pending_rebuild LIMIT 1").fetchone():
+            return
+        from flashcards.scheduler import rebuild
+
+        rebuild(self.db, self.settings, after=lambda: self.db.execute("DELETE FROM pending_rebuild"))
 
     @property
     def settings(self) -> Settings:

@@ -109,8 +109,11 @@ class ReviewController:
         if self._choices is None:
             state = scheduler.read_state(self.collection.db, card.id)
             deck_settings = self.collection.settings.for_deck(card.deck)
-            intervals = scheduler.preview(deck_settings, state, self.clock(), card.id)
-            self._choices = tuple(Choice(rating, intervals[rating]) for rating in Rating)
+            day_start_hour = self.collection.settings.day_start_hour
+            states = scheduler.preview(
+                deck_settings, state, self.clock(), card.id, day_start_hour=day_start_hour
+            )
+            self._choices = tuple(Choice(rating, states[rating].interval) for rating in Rating)
         return self._choices
 
     def counts(self) -> Counts:

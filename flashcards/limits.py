@@ -18,14 +18,21 @@ from flashcards.decks import in_deck
 from flashcards.settings import Settings
 from flashcards.states import State
 
+UNLIMITED = 1 << 62
+
 
 @dataclass(frozen=True)
 class Cap:
-    """The daily limits of one scope: a configured deck, or (``deck`` None) the collection."""
+    """The daily limits of one scope: a configured deck, or (``deck`` None) the collection.
+
+    As in Anki, new cards count against the review limit too (``reviews_include_new``), unless
+    ``new_cards_ignore_review_limit`` is set.
+    """
 
     deck: str | None
     new: int
     review: int
+    reviews_include_new: bool = True
 
 
 def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
@@ -35,12 +42,13 @@ def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
     limits ``deck`` has (its own or inherited), and each configured deck inside it.
     """
     top = settings.for_deck(None)
-    caps: dict[str | None, Cap] = {None: Cap(None, top.new_per_day, top.reviews_per_day)}
+    include = not top.new_cards_ignore_review_limit
+    caps: dict[str | None, Cap] = {None: Cap(None, top.new_per_day, top.reviews_per_day, include)}
     around = [name for name in settings.configured_decks() if deck is not None and in_deck(deck, name)]
     inside = [name for name in settings.configured_decks() if name != deck and in_deck(name, deck)]
     for name in [*around, *([deck] if deck is not None else []), *inside]:
         own = settings.for_deck(name)
-        caps[name] = Cap(name, own.new_per_day, own.reviews_per_day)
+        caps[name] = Cap(name, own.new_per_day, own.reviews_per_day, include)
     return list(caps.values())
 
 
@@ -61,9 +69,27 @@ def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> 
 
 
 def remaining(cap: Cap, kind: str, done: dict[str, Counter[str]]) -> int:
-    """What is left of a cap's limit of ``kind`` ("new" or "review") after what was done today."""
-    used = sum(n for deck, n in done[kind].items() if in_deck(deck, cap.deck))
-    return max(0, (cap.new if kind == "new" else cap.review) - used)
+    """What is left of a cap's limit of ``kind`` ("new" or "review") after what was done today.
+
+    New cards done today count against the review limit too, and the new cards left are never
+    more than the reviews left, unless the cap says new cards ignore the review limit.
+    """
+
+    def used(of: str) -> int:
+        return sum(n for deck, n in done[of].items() if in_deck(deck, cap.deck))
+
+    reviews = cap.review - used("review") - (used("new") if cap.reviews_include_new else 0)
+    if kind == "review":
+        return max(0, reviews)
+    new = cap.new - used("new")
+    return max(0, min(new, reviews) if cap.reviews_include_new else new)
+
+
+def new_after_reviews(cap: Cap, done: dict[str, Counter[str]], reviews: int) -> int:
+    """The new cards the review limit leaves once ``reviews`` due reviews are shown (Anki's rule)."""
+    if not cap.reviews_include_new:
+        return UNLIMITED
+    return max(0, remaining(cap, "review", done) - reviews)
 
 
 def capped_count(

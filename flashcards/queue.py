@@ -18,7 +18,7 @@ import sqlite_utils
 
 from flashcards import clock
 from flashcards.decks import in_deck, sql_filter
-from flashcards.limits import Cap, capped_count, caps_for, done_today, remaining
+from flashcards.limits import UNLIMITED, Cap, capped_count, caps_for, done_today, new_after_reviews, remaining
 from flashcards.settings import Settings
 from flashcards.states import State, sql_list
 
@@ -27,14 +27,21 @@ _IS_NEW = f"c.state = {State.NEW:d}"
 _IS_LEARNING = f"c.state IN {sql_list(State.LEARNING, State.RELEARNING)}"
 _IS_REVIEW = f"c.state = {State.REVIEW:d}"
 _IS_STUDIED = f"c.state IN {sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)}"
+# learning cards on a step within the day are due at an instant; review cards and cards on an
+# interday step (a day or more) are due for the whole of a study day (c.due_day)
+_INTRADAY = f"{_IS_LEARNING} AND c.due_day IS NULL"
+_INTERDAY = f"{_IS_LEARNING} AND c.due_day <= ?"
+_DUE_TODAY = "(c.due_day <= ? OR (c.due_day IS NULL AND c.due < ?))"  # arguments: today, day end
 _NEW_ORDER = "n.source_file, c.position"
 # a new card counts when it is its note's first available new card and no other card of the note
 # is due today: answering any card of a note buries the rest (arguments: now, day end)
+# (arguments: now, today, day end)
 _COUNTED_NEW = (
     f"{_IS_NEW} AND NOT EXISTS (SELECT 1 FROM cards s WHERE s.note_id = c.note_id AND s.id != c.id "
     "AND s.retired_at IS NULL AND s.suspended = 0 AND (s.buried_until IS NULL OR s.buried_until <= ?) "
     f"AND ((s.state = {State.NEW:d} AND s.id < c.id) OR (s.state IN "
-    f"{sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)} AND s.due < ?)))"
+    f"{sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)} AND "
+    "(s.due_day <= ? OR (s.due_day IS NULL AND s.due < ?)))))"
 )
 
 
@@ -115,19 +122,32 @@ class ReviewQueue:
     # -- choosing ---------------------------------------------------------------------------
 
     def next(self, now: datetime) -> QueuedCard | None:
-        """Return the card to show now, or None when nothing is due now."""
-        learning = self._select(f"{_IS_LEARNING} AND c.due <= ?", [clock.to_db(now)], "c.due", now)
+        """Return the card to show now, or None when nothing is due now.
+
+        As Anki orders them: learning cards due now; then cards on an interday step, reviews and
+        new cards; then, when nothing else is left, a learning card due within the learn-ahead
+        limit (20 minutes by default), rather than a wait.
+        """
+        learning = self._select(f"{_INTRADAY} AND c.due <= ?", [clock.to_db(now)], "c.due", now)
         if learning:
             return learning
-        if self.limit is not None and self.progress.started >= self.limit:
-            return None
-        counts = self.counts(now)
-        # spread new cards evenly: one after every (reviews left / new cards left) reviews
-        pick_new = counts.new > 0 and self.progress.since_new * counts.new >= counts.review
-        if counts.review > 0 and not pick_new:
-            return self._first_review(now)
-        # a new card not counted (its note has a card due today) may still be shown when it is left
-        return self._first_new(now)
+        interday = self._select(_INTERDAY, [self._today(now)], "c.due_day, c.due", now)
+        if interday:
+            return interday
+        main = None
+        if self.limit is None or self.progress.started < self.limit:
+            counts = self.counts(now)
+            # spread new cards evenly: one after every (reviews left / new cards left) reviews
+            pick_new = counts.new > 0 and self.progress.since_new * counts.new >= counts.review
+            if counts.review > 0 and not pick_new:
+                main = self._first_review(now)
+            else:
+                # a new card not counted (its note has a card due today) may still be shown when it is left
+                main = self._first_new(now)
+        if main is not None:
+            return main
+        ahead = clock.to_db(now + self.settings.learn_ahead)
+        return self._select(f"{_INTRADAY} AND c.due <= ?", [ahead], "c.due", now)
 
     def find(self, card_id: str, now: datetime) -> QueuedCard | None:
         """Card ``card_id`` as the queue shows it, or None when it is no longer active in the scope."""
@@ -135,13 +155,16 @@ class ReviewQueue:
 
     def counts(self, now: datetime) -> Counts:
         """Remaining cards for today within the limits: new, learning, review."""
-        day_end = clock.to_db(self._day_end(now))
-        learning = self._count(f"{_IS_LEARNING} AND c.due < ?", [day_end], now)
+        day_end, today = clock.to_db(self._day_end(now)), self._today(now)
+        learning = self._count(f"{_IS_LEARNING} AND {_DUE_TODAY}", [today, day_end], now)
         caps, done = self._caps(), self._done_today(now)
         session = None if self.limit is None else max(0, self.limit - self.progress.started)
-        review = self._capped(caps, done, "review", f"{_IS_REVIEW} AND c.due < ?", [day_end], now)
+        review = self._capped(caps, done, "review", f"{_IS_REVIEW} AND c.due_day <= ?", [today], now)
         new_caps, new_done = self._new_caps(caps, done)
-        new = self._capped(new_caps, new_done, "new", _COUNTED_NEW, [clock.to_db(now), day_end], now)
+        rule, rule_args = self._new_rule(now)
+        new = self._capped(new_caps, new_done, "new", rule, rule_args, now)
+        if self.new_limit is None:
+            new = min(new, new_after_reviews(caps[0], done, review))
         if session is not None:
             review = min(review, session)
             new = min(new, session - review)
@@ -150,7 +173,7 @@ class ReviewQueue:
     def next_learning_due(self, now: datetime) -> datetime | None:
         """When the next learning card later today becomes due (None if there is none)."""
         later = self._select(
-            f"{_IS_LEARNING} AND c.due > ? AND c.due < ?",
+            f"{_INTRADAY} AND c.due > ? AND c.due < ?",
             [clock.to_db(now), clock.to_db(self._day_end(now))],
             "c.due",
             now,
@@ -159,8 +182,9 @@ class ReviewQueue:
 
     def _first_review(self, now: datetime) -> QueuedCard | None:
         where, args = self._exhausted("review", now)
-        day_end = clock.to_db(self._day_end(now))
-        return self._select(f"{_IS_REVIEW} AND c.due < ? AND {where}", [day_end, *args], "c.due", now)
+        return self._select(
+            f"{_IS_REVIEW} AND c.due_day <= ? AND {where}", [self._today(now), *args], "c.due_day, c.due", now
+        )
 
     def _first_new(self, now: datetime) -> QueuedCard | None:
         """The first new card in source order, looked up among a window of candidates.
@@ -219,6 +243,15 @@ class ReviewQueue:
     def _day_end(self, now: datetime) -> datetime:
         return clock.next_day_start(now, self.settings.day_start_hour)
 
+    def _today(self, now: datetime) -> int:
+        return clock.study_day(now, self.settings.day_start_hour).toordinal()
+
+    def _new_rule(self, now: datetime) -> tuple[str, list[Any]]:
+        """Which new cards count: one per note when answering a card buries its new siblings."""
+        if not self.settings.for_deck(self.deck).bury_new:
+            return _IS_NEW, []
+        return _COUNTED_NEW, [clock.to_db(now), self._today(now), clock.to_db(self._day_end(now))]
+
     def _caps(self) -> list[Cap]:
         return caps_for(self.settings, self.deck)
 
@@ -229,7 +262,10 @@ class ReviewQueue:
         if self.new_limit is None:
             return caps, done
         left = max(0, self.new_limit - self.progress.new_started)
-        return [Cap(self.deck, left, 0)], {"new": Counter(), "review": Counter()}
+        return [Cap(self.deck, left, UNLIMITED, reviews_include_new=False)], {
+            "new": Counter(),
+            "review": Counter(),
+        }
 
     def _done_today(self, now: datetime) -> dict[str, Counter[str]]:
         return done_today(self.db, self.settings, now)
@@ -276,12 +312,7 @@ class ReviewQueue:
     def due_tomorrow(self, now: datetime) -> int:
         """Cards (not new) that become due during the next study day."""
         day_end = self._day_end(now)
-        tomorrow_end = clock.next_day_start(day_end, self.settings.day_start_hour)
-        return self._count(
-            f"{_IS_STUDIED} AND c.due >= ? AND c.due < ?",
-            [clock.to_db(day_end), clock.to_db(tomorrow_end)],
-            day_end,
-        )
+        return self._count(f"{_IS_STUDIED} AND c.due_day = ?", [self._today(now) + 1], day_end)
 
 
 @dataclass(frozen=True)
@@ -322,12 +353,13 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
     """
     stamp = clock.to_db(now)
     day_end = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
+    today = clock.study_day(now, settings.day_start_hour).toordinal()
     names = [str(r[0]) for r in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")]
     by_deck = {name: _DeckRow(name) for name in sorted(names)}
     counted = db.execute(
         f"SELECT c.deck, c.state, count(*) FROM cards c WHERE {_ACTIVE} AND {_IS_STUDIED} "
-        "AND c.due < ? GROUP BY c.deck, c.state",
-        [stamp, day_end],
+        f"AND {_DUE_TODAY} GROUP BY c.deck, c.state",
+        [stamp, today, day_end],
     )
     for deck, state, count in counted:
         if state == State.REVIEW:
@@ -335,16 +367,21 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
         else:
             by_deck[deck].learning += count
     # the rule of _COUNTED_NEW, per deck: notes with an available new card and no card due today
-    new_cards = db.execute(
-        f"SELECT c.deck, count(DISTINCT c.note_id) FROM cards c WHERE {_ACTIVE} AND {_IS_NEW} "
-        f"AND c.note_id NOT IN (SELECT c.note_id FROM cards c WHERE {_ACTIVE} AND {_IS_STUDIED} "
-        "AND c.due < ?) GROUP BY c.deck",
-        [stamp, stamp, day_end],
-    )
+    if settings.defaults.bury_new:
+        new_cards = db.execute(
+            f"SELECT c.deck, count(DISTINCT c.note_id) FROM cards c WHERE {_ACTIVE} AND {_IS_NEW} "
+            f"AND c.note_id NOT IN (SELECT c.note_id FROM cards c WHERE {_ACTIVE} AND {_IS_STUDIED} "
+            f"AND {_DUE_TODAY}) GROUP BY c.deck",
+            [stamp, stamp, today, day_end],
+        )
+    else:
+        new_cards = db.execute(
+            f"SELECT c.deck, count(*) FROM cards c WHERE {_ACTIVE} AND {_IS_NEW} GROUP BY c.deck", [stamp]
+        )
     for deck, count in new_cards:
         by_deck[deck].new += count
     soonest = db.execute(
-        f"SELECT c.deck, min(c.due) FROM cards c WHERE {_ACTIVE} AND {_IS_LEARNING} AND c.due > ? "
+        f"SELECT c.deck, min(c.due) FROM cards c WHERE {_ACTIVE} AND {_INTRADAY} AND c.due > ? "
         "AND c.due < ? GROUP BY c.deck",
         [stamp, stamp, day_end],
     )
@@ -363,6 +400,7 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
         caps = caps_for(settings, scope.deck)
         new = capped_count(caps, done, "new", lambda d, n: count("new", d, n))
         review = capped_count(caps, done, "review", lambda d, n: count("review", d, n))
+        new = min(new, new_after_reviews(caps[0], done, review))
         upcoming = [row.next_learning for row in inside if row.next_learning]
         learning_next = clock.from_db(min(upcoming)) if upcoming else None
         result.append(

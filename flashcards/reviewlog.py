@@ -30,6 +30,7 @@ class Entry:
     state: State
     stability: float
     difficulty: float
+    due_day: int | None = None  # the study day it is due, for a review card or an interday step
 
 
 COLUMNS = tuple(Entry.__dataclass_fields__)

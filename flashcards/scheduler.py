@@ -8,21 +8,18 @@ with fuzz off, taking each due date from the log, reproduces the cache exactly.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import sqlite_utils
 
 from flashcards import clock, reviewlog
 from flashcards.errors import CardsError, NotFoundError
+from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
-from flashcards.states import CACHE_COLUMNS, STABILITY_MAX, CardState, Rating, State, sql_list
-
-if TYPE_CHECKING:
-    import fsrs
+from flashcards.states import CACHE_COLUMNS, CardState, Rating, State, sql_list
 
 MAX_DURATION_MS = 60_000
 _UNDO_COLUMNS = (*CACHE_COLUMNS, "suspended", "leech", "buried_until")
@@ -45,90 +42,26 @@ class Answer:
     buried_until: str = field(repr=False)
 
 
-def make_scheduler(
-    deck_settings: DeckSettings,
-    parameters: tuple[float, ...] | None = None,
-    *,
-    fuzz: bool | None = None,
-) -> fsrs.Scheduler:
-    """Return a py-fsrs scheduler for these settings (``parameters`` overrides the deck's)."""
-    import fsrs
-
-    chosen = parameters or deck_settings.parameters or fsrs.scheduler.DEFAULT_PARAMETERS
-    return fsrs.Scheduler(
-        parameters=chosen,
-        desired_retention=deck_settings.desired_retention,
-        learning_steps=deck_settings.learning_steps,
-        relearning_steps=deck_settings.relearning_steps,
-        maximum_interval=deck_settings.maximum_interval,
-        enable_fuzzing=deck_settings.enable_fuzzing if fuzz is None else fuzz,
-    )
-
-
-def review(scheduler: fsrs.Scheduler, before: CardState, rating: Rating, at: datetime) -> CardState:
-    """Apply one rating at instant ``at`` (UTC) and return the new state."""
-    import fsrs
-
-    if rating not in tuple(Rating):
-        raise CardsError(f"rating must be 1-4, got {rating}")
-    if before.state == State.NEW:
-        card = fsrs.Card(card_id=0, state=fsrs.State.Learning, step=0, due=at)
-    else:
-        card = fsrs.Card(
-            card_id=0,
-            state=fsrs.State(before.state),
-            step=before.step,
-            stability=before.stability,
-            difficulty=before.difficulty,
-            due=before.due or at,
-            last_review=before.last_review,
-        )
-    after, _ = scheduler.review_card(card, fsrs.Rating(rating), at)
-    lapsed = before.state == State.REVIEW and rating == Rating.AGAIN
-    assert after.stability is not None  # set by every review
-    return CardState(
-        State(int(after.state)),
-        after.step,
-        min(after.stability, STABILITY_MAX),
-        after.difficulty,
-        after.due,
-        after.last_review,
-        before.reps + 1,
-        before.lapses + int(lapsed),
-    )
+def rules_for(deck_settings: DeckSettings, day_start_hour: int, days: clock.StudyDays | None = None) -> Rules:
+    """The scheduling rules of a deck's settings (``days``: a study-day calendar to share)."""
+    return Rules(deck_settings, days or clock.StudyDays(day_start_hour))
 
 
 def preview(
-    deck_settings: DeckSettings, before: CardState, now: datetime, card_id: str | None = None
-) -> dict[Rating, timedelta]:
-    """Return the interval each rating would give now.
+    deck_settings: DeckSettings,
+    before: CardState,
+    now: datetime,
+    card_id: str | None = None,
+    *,
+    day_start_hour: int = 4,
+) -> dict[Rating, Scheduled]:
+    """Return what each rating would do now, with the interval its button shows.
 
     With ``card_id``, fuzz is applied exactly as :func:`answer` will apply it, so the labels on
     the buttons are the intervals the answers give; without it, intervals are unfuzzed.
     """
-    scheduler = make_scheduler(deck_settings, fuzz=None if card_id else False)
-    result = {}
-    for rating in Rating:
-        with _fuzz_seed(card_id, before.reps):
-            due = review(scheduler, before, rating, now).due
-        assert due is not None
-        result[rating] = due - now
-    return result
-
-
-@contextmanager
-def _fuzz_seed(card_id: str | None, reps: int) -> Iterator[None]:
-    """Seed py-fsrs's fuzz (it draws from the global ``random``) from the card and its review count."""
-    import random
-
-    saved = random.getstate()
-    if card_id is not None:
-        random.seed(f"{card_id}:{reps}")
-    try:
-        yield
-    finally:
-        if card_id is not None:
-            random.setstate(saved)
+    fuzz = fuzz_factor(card_id, before.reps) if card_id is not None else None
+    return rules_for(deck_settings, day_start_hour).next_states(before, now, fuzz)
 
 
 def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
@@ -137,6 +70,18 @@ def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
     if row is None:
         raise NotFoundError(f"no card with id {card_id!r}")
     return CardState.from_row(row)
+
+
+def _buried_siblings(deck_settings: DeckSettings, answered: State) -> str:
+    """SQL selecting the siblings an answer buries until tomorrow, by Anki's three options."""
+    kinds = []
+    if deck_settings.bury_new:
+        kinds.append(f"state = {State.NEW:d}")
+    if deck_settings.bury_reviews and answered != State.NEW:
+        kinds.append(f"state = {State.REVIEW:d}")
+    if deck_settings.bury_interday_learning and answered in (State.LEARNING, State.RELEARNING):
+        kinds.append(f"(state IN {sql_list(State.LEARNING, State.RELEARNING)} AND due_day IS NOT NULL)")
+    return " OR ".join(kinds) or "0"
 
 
 def answer(
@@ -159,13 +104,13 @@ def answer(
         deck, note_id, *previous = row
         deck_settings = settings.for_deck(deck)
         before = CardState.from_row(previous[: len(CACHE_COLUMNS)])
-        with _fuzz_seed(card_id, before.reps):
-            after = review(make_scheduler(deck_settings), before, rating, now)
+        if rating not in tuple(Rating):
+            raise CardsError(f"rating must be 1-4, got {rating}")
+        rules = rules_for(deck_settings, settings.day_start_hour)
+        after = rules.next_states(before, now, fuzz_factor(card_id, before.reps))[Rating(rating)].card
         suspended, leech = previous[-3], previous[-2]
-        threshold = deck_settings.leech_threshold
-        became_leech = bool(
-            threshold and after.lapses >= threshold and not leech and after.lapses > before.lapses
-        )
+        lapsed = after.lapses > before.lapses
+        became_leech = lapsed and is_leech(after.lapses, deck_settings.leech_threshold)
         if became_leech:
             suspended, leech = 1, 1
         assert after.due is not None and after.stability is not None and after.difficulty is not None
@@ -181,6 +126,7 @@ def answer(
                 state=after.state,
                 stability=after.stability,
                 difficulty=after.difficulty,
+                due_day=after.due_day,
             ),
         )
         db.execute(
@@ -188,8 +134,9 @@ def answer(
             "WHERE id = ?",
             [*after.to_row(), suspended, leech, card_id],
         )
+        buried = _buried_siblings(deck_settings, before.state)
         sibling_filter = (
-            f"note_id = ? AND id != ? AND state IN {sql_list(State.NEW, State.REVIEW)} AND retired_at IS NULL "
+            f"note_id = ? AND id != ? AND ({buried}) AND retired_at IS NULL "
             "AND (buried_until IS NULL OR buried_until < ?)"
         )
         siblings = tuple(
@@ -252,28 +199,28 @@ def replay(
 ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     """Yield (card id, cached state, state replayed from the log) for the chosen cards.
 
-    States are rows of the cache columns, as stored. The arithmetic is :mod:`flashcards.replay`'s,
-    identical to py-fsrs's.
+    States are rows of the cache columns, as stored. Memory and state follow the rules of
+    :class:`flashcards.rules.Rules`; due dates are the log's. An answer logged before due days
+    were kept (``due_day`` NULL) is due on the study day of its due instant if it made a review card.
     """
-    from flashcards.replay import Replayer
-
     ids = None if card_ids is None else list(card_ids)
-    replayers: dict[str, Replayer] = {}
+    days = clock.StudyDays(settings.day_start_hour)
+    rules: dict[str, Rules] = {}
     columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
     parse = datetime.fromisoformat
     for chunk in [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]:
         where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
         logs = db.execute(
-            "SELECT r.card_id, r.rating, r.reviewed_at, r.due FROM reviews r "
+            "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             chunk or [],
         )
         pending = next(logs, None)
         for card_id, deck, *cached in cards:
-            replayer = replayers.get(deck)
-            if replayer is None:
-                replayer = replayers[deck] = Replayer(make_scheduler(settings.for_deck(deck), fuzz=False))
+            deck_rules = rules.get(deck)
+            if deck_rules is None:
+                deck_rules = rules[deck] = rules_for(settings.for_deck(deck), settings.day_start_hour, days)
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
             reviews = []
@@ -282,9 +229,14 @@ def replay(
                 reviews.append((pending[1], parse(pending[2])))
                 last = pending
                 pending = next(logs, None)
-            state, step, stability, difficulty, reps, lapses = replayer.replay(reviews)
-            due, reviewed_at = (last[3], last[2]) if last is not None else (None, None)
-            yield card_id, tuple(cached), (state, step, stability, difficulty, due, reviewed_at, reps, lapses)
+            state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
+            due = reviewed_at = due_day = None
+            if last is not None:
+                due, reviewed_at, due_day = last[3], last[2], last[4]
+                if due_day is None and state == State.REVIEW:
+                    due_day = days.day(parse(due))
+            replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+            yield card_id, tuple(cached), replayed
 
 
 def rebuild(
@@ -293,6 +245,7 @@ def rebuild(
     card_ids: Iterable[str] | None = None,
     *,
     write: bool = True,
+    after: Callable[[], object] | None = None,
 ) -> RebuildResult:
     """Replay the review log into the cards' cached state (all cards, or ``card_ids``).
 
@@ -303,7 +256,7 @@ def rebuild(
         updates = []
         for card_id, cached, replayed in replay(db, settings, card_ids):
             result.cards += 1
-            result.reviews += replayed[-2]
+            result.reviews += replayed[CACHE_COLUMNS.index("reps")]
             if cached != replayed:
                 state = CardState.from_row(replayed)
                 if CardState.from_row(cached) != state:
@@ -314,6 +267,8 @@ def rebuild(
                 f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?",
                 updates,
             )
+            if after is not None:  # more writes in the same transaction
+                after()
     return result
 
 

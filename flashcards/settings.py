@@ -22,7 +22,7 @@ from flashcards.paths import display_path, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_TOP_ONLY = {"day_start_hour"}
+_TOP_ONLY = {"day_start_hour", "learn_ahead_minutes", "new_cards_ignore_review_limit"}
 PARAMETER_COUNT = 21
 MAX_STEP_DAYS = 365
 
@@ -41,6 +41,11 @@ class DeckSettings:
     day_start_hour: int = 4
     leech_threshold: int = 8
     parameters: tuple[float, ...] | None = None
+    learn_ahead_minutes: int = 20
+    new_cards_ignore_review_limit: bool = False
+    bury_new: bool = True
+    bury_reviews: bool = True
+    bury_interday_learning: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,11 @@ class Settings:
     def day_start_hour(self) -> int:
         """The hour (local time) at which a new study day begins."""
         return self.defaults.day_start_hour
+
+    @property
+    def learn_ahead(self) -> timedelta:
+        """How early a learning card may be shown when nothing else is left (Anki's learn-ahead limit)."""
+        return timedelta(minutes=self.defaults.learn_ahead_minutes)
 
     def for_deck(self, deck: str | None) -> DeckSettings:
         """Return the settings of ``deck`` (``None``: the top level), applying inherited overrides."""
@@ -222,6 +232,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "day_start_hour": _integer(0, 23),
     "leech_threshold": _integer(0),
     "parameters": _parameters,
+    "learn_ahead_minutes": _integer(0, 1440),
+    "new_cards_ignore_review_limit": _boolean,
+    "bury_new": _boolean,
+    "bury_reviews": _boolean,
+    "bury_interday_learning": _boolean,
 }
 
 

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from flashcards import clock, reviewlog
 from flashcards.compile_rows import write_builtin_types
-from flashcards.scheduler import make_scheduler, review
+from flashcards.rules import Rules, fuzz_factor
 from flashcards.settings import DeckSettings
 from flashcards.states import CardState, Rating
 from flashcards.store import open_collection
@@ -69,7 +69,7 @@ def generate(
     db = db_path if isinstance(db_path, sqlite_utils.Database) else open_collection(Path(db_path))
     now = now or clock.now()
     settings = deck_settings or DeckSettings()
-    scheduler = make_scheduler(settings)
+    scheduler = Rules(settings, clock.StudyDays(settings.day_start_hour))
     memory_model = fsrs.Scheduler(
         parameters=tuple(true_parameters),
         learning_steps=settings.learning_steps,
@@ -111,7 +111,7 @@ def generate(
 
 def _learn(
     card_id: str,
-    scheduler: Any,
+    scheduler: Rules,
     memory_model: Any,
     settings: DeckSettings,
     rng: random.Random,
@@ -132,7 +132,7 @@ def _learn(
             rating = Rating.AGAIN
         else:
             rating = rng.choices((Rating.HARD, Rating.GOOD, Rating.EASY), SUCCESS_RATING_ODDS)[0]
-        after = review(scheduler, state, rating, at)
+        after = scheduler.next_states(state, at, fuzz_factor(card_id, state.reps))[rating].card
         memory, _ = memory_model.review_card(memory, fsrs.Rating(rating), at)
         duration = min(60_000, int(rng.lognormvariate(8.8, 0.5)))
         assert after.due is not None
@@ -147,6 +147,7 @@ def _learn(
                 after.state,
                 after.stability,
                 after.difficulty,
+                after.due_day,
             )
         )
         state = after
@@ -194,8 +195,8 @@ def _insert(
     )
     db.conn.executemany(
         "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, "
-        "modified_at, state, step, stability, difficulty, due, last_review, reps, lapses, suspended, "
-        "leech) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "modified_at, state, step, stability, difficulty, due, last_review, reps, lapses, due_day, suspended, "
+        "leech) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         cards,
     )
     reviewlog.append_many(db, reviews)

@@ -60,7 +60,17 @@ def sql_list(*states: State) -> str:
     return "(" + ", ".join(str(int(s)) for s in states) + ")"
 
 
-CACHE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
+CACHE_COLUMNS = (
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "due_day",
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +85,14 @@ class CardState:
     last_review: datetime | None = None
     reps: int = 0
     lapses: int = 0
+    # the study day (date.toordinal()) a review card, or a card on an interday step, is due;
+    # None while new or on a step within the day (due at the instant ``due``)
+    due_day: int | None = None
 
     @classmethod
     def from_row(cls, row: Iterable[Any]) -> CardState:
         """Build from the columns in ``CACHE_COLUMNS`` order."""
-        state, step, stability, difficulty, due, last_review, reps, lapses = row
+        state, step, stability, difficulty, due, last_review, reps, lapses, due_day = row
         return cls(
             State(state),
             step,
@@ -89,6 +102,7 @@ class CardState:
             clock.from_db(last_review) if last_review else None,
             reps,
             lapses,
+            due_day,
         )
 
     def to_row(self) -> tuple[Any, ...]:
@@ -102,4 +116,5 @@ class CardState:
             clock.to_db(self.last_review) if self.last_review else None,
             self.reps,
             self.lapses,
+            self.due_day,
         )

@@ -168,6 +168,28 @@ def _reviews_history_index(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0008_study_days")
+def _study_days(db: sqlite_utils.Database) -> None:
+    # Review cards (and cards on a step of a day or more) are due on a study day, not at an
+    # instant, so a time-zone move or a daylight-saving change cannot move them. Earlier answers
+    # keep their rows as they are (due_day NULL: their due instant's study day, see
+    # scheduler.replay); every card's cached state is recomputed from the log under the new
+    # rules on the next open, when the settings are known (collection.Collection.open).
+    db.executescript(
+        """
+        ALTER TABLE cards ADD COLUMN due_day INTEGER;
+        ALTER TABLE reviews ADD COLUMN due_day INTEGER;
+        CREATE TABLE pending_rebuild (reason TEXT NOT NULL);
+        INSERT INTO pending_rebuild VALUES ('0008_study_days: elapsed days are study days');
+        DROP INDEX cards_queue;
+        CREATE INDEX cards_queue ON cards(state, due_day, due) WHERE retired_at IS NULL AND suspended = 0;
+        DROP INDEX cards_status;
+        CREATE INDEX cards_status ON cards(deck, state, due_day, due, suspended, buried_until, retired_at)
+            WHERE retired_at IS NULL;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
     try:

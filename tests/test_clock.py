@@ -19,7 +19,7 @@ from flashcards.settings import DeckSettings, Settings
 from flashcards.states import Rating, State
 from tests.conftest import answer, make_controller
 
-ONE_NEW_A_DAY = Settings(DeckSettings(new_per_day=1, enable_fuzzing=False))
+ONE_NEW_A_DAY = Settings(DeckSettings(new_per_day=1, enable_fuzzing=False, learn_ahead_minutes=0))
 
 
 @pytest.fixture(autouse=True)
@@ -111,10 +111,17 @@ def test_review_due_before_the_next_four_oclock_is_due_today(
 ) -> None:
     zone("Europe/Berlin")
     now = utc("2026-11-27T09:00:00")
-    for card_id, due in [("basic:q0/card", "2026-11-28T02:59:00"), ("basic:q1/card", "2026-11-28T03:00:00")]:
+    for card_id, day in [("basic:q0/card", date(2026, 11, 27)), ("basic:q1/card", date(2026, 11, 28))]:
         db.execute(
-            "UPDATE cards SET state = ?, stability = 3, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
-            [State.REVIEW, clock.to_db(utc(due)), clock.to_db(now - timedelta(days=3)), card_id],
+            "UPDATE cards SET state = ?, stability = 3, difficulty = 5, due = ?, due_day = ?, last_review = ? "
+            "WHERE id = ?",
+            [
+                State.REVIEW,
+                clock.to_db(clock.day_start(day)),
+                day.toordinal(),
+                clock.to_db(now - timedelta(days=3)),
+                card_id,
+            ],
         )
     queue = ReviewQueue(db, Settings(DeckSettings(new_per_day=0)))
     assert queue.counts(now).review == 1
@@ -126,7 +133,8 @@ def test_cards_now_replaces_the_clock(
 ) -> None:
     monkeypatch.setenv("CARDS_NOW", "2030-05-01T10:00:00+02:00")
     assert clock.now() == utc("2030-05-01T08:00:00")
-    write_deck("d.yaml", "deck: D\nnotes:\n  - front: q\n    back: a\n")
+    deck = write_deck("d.yaml", "deck: D\nnotes:\n  - front: q\n    back: a\n")
+    (deck.parent / "cards.toml").write_text("enable_fuzzing = false\n", encoding="utf-8")  # no step fuzz
     runner = CliRunner()
     assert runner.invoke(cli, ["review"], input="\n3\nq\n").exit_code == 0
     monkeypatch.setenv("CARDS_NOW", "2030-05-01T08:09:00+00:00")

@@ -17,7 +17,7 @@ from flashcards.states import Rating, State
 from tests.conftest import ManualClock, answer, drain, make_controller
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-PLAIN = Settings(DeckSettings(enable_fuzzing=False))
+PLAIN = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0))
 DECK = """
 deck: Interview::Basics
 notes:
@@ -61,16 +61,23 @@ def test_a_card_is_shown_front_first_then_revealed_and_rated(db: sqlite_utils.Da
 def test_each_buttons_label_is_the_interval_its_answer_gives(
     db: sqlite_utils.Database, rating: Rating
 ) -> None:
+    """Review intervals exactly, fuzz included; a step within its fuzz (at most 25 %, 5 minutes)."""
     fuzzed = Settings(DeckSettings(enable_fuzzing=True))
-    session = make_controller(db, fuzzed, now=NOW)
-    for _ in range(3):  # a new card, then a learning card, then (for Easy) a review card
+    now = ManualClock(NOW)
+    session = make_controller(db, fuzzed, now=now)
+    for _ in range(4):  # a new card, learning steps, review cards
         card = session.card()
         assert card is not None
         session.reveal()
         shown = {c.rating: c.interval for c in session.choices()}[rating]
         session.rate(rating)
-        due = scheduler.read_state(db, card.id).due
-        assert due is not None and due - NOW == shown
+        after = scheduler.read_state(db, card.id)
+        assert after.due is not None
+        if after.due_day is not None:
+            assert after.due_day - now.now.date().toordinal() == shown.days
+        else:
+            assert shown <= after.due - now.now <= shown + min(shown / 4, timedelta(minutes=5))
+        now.now = max(now.now, after.due) + timedelta(minutes=1)
 
 
 def test_the_duration_of_an_answer_is_the_time_the_card_was_on_screen(db: sqlite_utils.Database) -> None:
@@ -120,10 +127,12 @@ def test_a_failed_undo_says_why_and_keeps_the_session_counters(db: sqlite_utils.
 def test_session_retention_counts_review_cards(db: sqlite_utils.Database) -> None:
     for card_id in (CANARY, "basic:what-is-drift/card"):
         db.execute(
-            "UPDATE cards SET state = ?, stability = 5, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
+            "UPDATE cards SET state = ?, stability = 5, difficulty = 5, due = ?, due_day = ?, last_review = ? "
+            "WHERE id = ?",
             [
                 State.REVIEW,
                 clock.to_db(NOW - timedelta(days=1)),
+                (NOW - timedelta(days=1)).date().toordinal(),
                 clock.to_db(NOW - timedelta(days=6)),
                 card_id,
             ],
@@ -211,7 +220,7 @@ def test_an_edit_that_removes_the_card_on_screen_moves_on(
 
 
 def test_a_leech_is_announced_and_counted(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False, leech_threshold=1))
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, leech_threshold=1))
     session = make_controller(db, settings, now=NOW, new_limit=1)
     session.card()
     answer(session, Rating.EASY)

@@ -23,7 +23,7 @@ from tests.conftest import ManualClock, answer, drain, make_controller
 AGAIN, GOOD = Rating.AGAIN, Rating.GOOD
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-PLAIN = Settings(DeckSettings(enable_fuzzing=False))
+PLAIN = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0))
 
 
 @pytest.fixture(autouse=True)
@@ -57,12 +57,16 @@ def cid(front: str) -> str:
 
 
 def make_due(db: sqlite_utils.Database, card_id: str, state: State, due: datetime) -> None:
+    """Make a card due: a review card on the study day of ``due``, a learning card at ``due``."""
+    day = clock.study_day(due) if state == State.REVIEW else None
     db.execute(
-        "UPDATE cards SET state = ?, step = ?, stability = 5, difficulty = 5, due = ?, last_review = ? WHERE id = ?",
+        "UPDATE cards SET state = ?, step = ?, stability = 5, difficulty = 5, due = ?, due_day = ?, "
+        "last_review = ? WHERE id = ?",
         [
             state,
             0 if state in (State.LEARNING, State.RELEARNING) else None,
-            clock.to_db(due),
+            clock.to_db(clock.day_start(day) if day else due),
+            day.toordinal() if day else None,
             clock.to_db(due - timedelta(days=5)),
             card_id,
         ],
@@ -105,7 +109,7 @@ def test_reviews_due_later_today_count_and_tomorrows_do_not(db: sqlite_utils.Dat
 
 
 def test_new_limit_counts_new_cards_answered_today_from_the_log(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=2))
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, new_per_day=2))
     first = make_controller(db, settings, now=NOW)
     assert first.counts().new == 2
     card = first.card()
@@ -122,7 +126,9 @@ def test_new_limit_counts_new_cards_answered_today_from_the_log(db: sqlite_utils
 def test_review_limit(db: sqlite_utils.Database) -> None:
     for front in ("a1", "a2", "a3", "b1"):
         make_due(db, cid(front), State.REVIEW, NOW - timedelta(days=1))
-    settings = Settings(DeckSettings(enable_fuzzing=False, reviews_per_day=3, new_per_day=0))
+    settings = Settings(
+        DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, reviews_per_day=3, new_per_day=0)
+    )
     assert len(drain(make_controller(db, settings, now=NOW))) == 3
     assert ReviewQueue(db, settings).counts(NOW).review == 0
 
@@ -151,7 +157,9 @@ def test_new_and_limit_options_override_for_one_session(db: sqlite_utils.Databas
 
 
 def test_configured_deck_limit_caps_its_sub_tree(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False), {"A::Sub": {"new_per_day": 1}})
+    settings = Settings(
+        DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0), {"A::Sub": {"new_per_day": 1}}
+    )
     session = make_controller(db, settings, now=NOW)
     assert session.counts().new == 6  # 4 in A itself (pair once), 1 of the 2 in A::Sub, 1 in AB
     shown = drain(session)
@@ -177,7 +185,7 @@ def test_suspended_retired_and_buried_cards_never_appear(
 def test_new_cards_are_spread_among_reviews(db: sqlite_utils.Database) -> None:
     for front in ("a1", "a2", "a3", "b1"):
         make_due(db, cid(front), State.REVIEW, NOW - timedelta(days=1))
-    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=2))
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, new_per_day=2))
     kinds = []
     session = make_controller(db, settings, now=NOW)
     while (card := session.card()) is not None and len(kinds) < 6:
@@ -204,7 +212,7 @@ def test_deck_status_per_deck(db: sqlite_utils.Database) -> None:
 
 
 def test_new_option_counts_this_sessions_new_cards_not_todays(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=3))
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, new_per_day=3))
     assert len(drain(make_controller(db, settings, now=NOW))) == 3  # the daily limit is used up
     assert ReviewQueue(db, settings).counts(NOW).new == 0
     session = make_controller(db, settings, now=NOW, new_limit=2)
@@ -217,7 +225,7 @@ def test_new_option_counts_this_sessions_new_cards_not_todays(db: sqlite_utils.D
 
 
 def test_top_level_limit_caps_a_deck_review_and_its_status_row(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False, new_per_day=3))
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, new_per_day=3))
     assert len(drain(make_controller(db, settings, now=NOW, deck="A::Sub"))) == 2
     status = {s.deck: s.counts.new for s in deck_status(db, settings, NOW)}
     assert status == {"A": 1, "A::Sub": 0, "AB": 1}
@@ -235,7 +243,7 @@ def test_top_level_limit_caps_a_deck_review_and_its_status_row(db: sqlite_utils.
 
 def test_status_rows_count_what_a_review_of_the_deck_shows(db: sqlite_utils.Database, tmp_path: Path) -> None:
     settings = Settings(
-        DeckSettings(enable_fuzzing=False),
+        DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0),
         {"A": {"new_per_day": 4}, "A::Sub": {"new_per_day": 1}},
     )
     make_due(db, cid("a3"), State.REVIEW, NOW - timedelta(days=1))

@@ -5,16 +5,11 @@ the due date), go through ``scheduler.answer`` on a collection and through
 ``fsrs_rs_python.FSRS([]).historical_memory_states`` (the same default FSRS-6 parameters).
 Stability must agree to a relative 1e-4 and difficulty to an absolute 1e-3 after every review.
 
-Where the two are defined to agree: fsrs-rs takes the elapsed time as whole days (``delta_t``).
-py-fsrs, which the project wraps, measures elapsed time as whole 24-hour periods since the last
-review (``(now - last_review).days``) and, when that is 0, applies FSRS-6's short-term (same-day)
-stability formula, exactly as fsrs-rs does for ``delta_t = 0``. Learning and relearning steps
-only decide *when* a card is due next (its state and step), never its stability or difficulty.
-So with ``delta_t`` defined as py-fsrs defines it, the models agree on every history, same-day
-reviews and learning steps included, and the test keeps them. The comparison does not use
-Anki's calendar-day ``delta_t`` (day boundaries at the day-start hour): a review 20 hours later
-but after the boundary is one day in Anki and zero days in py-fsrs, and the models then differ
-by design, not by error.
+fsrs-rs takes the elapsed time as whole days (``delta_t``); cards counts them as Anki does, in
+study days (the day starts at 04:00 here: a review after the rollover is a day later, however
+few hours have passed), and uses FSRS-6's same-day formula when that is 0, as fsrs-rs does for
+``delta_t = 0``. Learning and relearning steps decide *when* a card is due next, never its
+stability or difficulty, so the models agree on every history.
 """
 
 from __future__ import annotations
@@ -86,7 +81,7 @@ def test_stability_and_difficulty_match_fsrs_rs(
             gap = interval * gap[1] + timedelta(minutes=1)
         now = now + gap if last is not None else now
         done = scheduler.answer(db, CARD, rating, now, 1000, Settings(deck))
-        delta_t = 0 if last is None else (now - last).days
+        delta_t = 0 if last is None else clock.StudyDays(4).elapsed(last, now)
         reviews.append(fsrs_rs.FSRSReview(rating, delta_t))
         ours.append((done.after.stability, done.after.difficulty))
         last = now

@@ -56,7 +56,7 @@ def card_row(db: sqlite_utils.Database, card_id: str) -> dict[str, object]:
 
 def test_answer_writes_one_log_row_and_the_card_state(db: sqlite_utils.Database) -> None:
     random.seed(1)
-    done = scheduler.answer(db, ONE, GOOD, T0, 4200, Settings())
+    done = scheduler.answer(db, ONE, GOOD, T0, 4200, Settings(DeckSettings(enable_fuzzing=False)))
     log = list(db.query("SELECT * FROM reviews"))
     assert len(log) == 1
     row = log[0]
@@ -109,14 +109,16 @@ def test_undo_refuses_when_the_card_was_answered_again(db: sqlite_utils.Database
 
 
 def test_leech_after_eight_lapses_is_suspended(db: sqlite_utils.Database) -> None:
-    settings = Settings(DeckSettings(enable_fuzzing=False, relearning_steps=()))
+    settings = Settings(DeckSettings(enable_fuzzing=False))
     now = T0
     scheduler.answer(db, ONE, EASY, now, 1000, settings)
     leeches = []
-    for _ in range(8):
+    for _ in range(8):  # a lapse, then relearnt
         now = scheduler.read_state(db, ONE).due or now
-        done = scheduler.answer(db, ONE, AGAIN, now, 1000, settings)
-        leeches.append(done.leech)
+        leeches.append(scheduler.answer(db, ONE, AGAIN, now, 1000, settings).leech)
+        if not leeches[-1]:
+            now = scheduler.read_state(db, ONE).due or now
+            scheduler.answer(db, ONE, EASY, now, 1000, settings)
     assert leeches == [False] * 7 + [True]
     card = card_row(db, ONE)
     assert (card["lapses"], card["leech"], card["suspended"]) == (8, 1, 1)
@@ -132,7 +134,7 @@ def test_leech_threshold_is_configurable_per_deck(db: sqlite_utils.Database) -> 
 @pytest.mark.parametrize(("rating", "interval"), [(AGAIN, "1m"), (HARD, "6m"), (GOOD, "10m"), (EASY, "8d")])
 def test_preview_of_a_new_card_gives_ankis_labels(rating: int, interval: str) -> None:
     shown = scheduler.preview(DeckSettings(), CardState(), T0)
-    assert format_interval(shown[rating]) == interval
+    assert format_interval(shown[rating].interval) == interval
 
 
 @pytest.mark.parametrize(
@@ -150,18 +152,17 @@ def test_format_interval(delta: timedelta, text: str) -> None:
     assert format_interval(delta) == text
 
 
-def test_make_scheduler_takes_fitted_parameters() -> None:
+def test_the_rules_take_fitted_parameters() -> None:
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
     fitted = (0.5, *DEFAULT_PARAMETERS[1:])
-    assert scheduler.make_scheduler(DeckSettings(parameters=fitted)).parameters == fitted
-    assert scheduler.make_scheduler(DeckSettings(), DEFAULT_PARAMETERS).parameters == DEFAULT_PARAMETERS
-    assert scheduler.make_scheduler(DeckSettings(), fuzz=False).enable_fuzzing is False
+    assert scheduler.rules_for(DeckSettings(parameters=fitted), 4).model.w == fitted
+    assert scheduler.rules_for(DeckSettings(), 4).model.w == tuple(DEFAULT_PARAMETERS)
 
 
 def test_rebuild_repairs_a_damaged_cache(db: sqlite_utils.Database) -> None:
     scheduler.answer(db, ONE, GOOD, T0, 1000, Settings())
-    scheduler.answer(db, ONE, GOOD, T0 + timedelta(minutes=10), 1000, Settings())
+    scheduler.answer(db, ONE, GOOD, T0 + timedelta(minutes=12), 1000, Settings())
     expected = card_row(db, ONE)
     db.execute("UPDATE cards SET stability = 99, state = 3, reps = 0, due = NULL WHERE id = ?", [ONE])
     db.execute("UPDATE cards SET state = 2 WHERE id = ?", [TWO])
@@ -196,7 +197,7 @@ def test_replay_equals_cache_over_random_histories(
     db.execute("DELETE FROM reviews")
     db.execute(
         "UPDATE cards SET state = 0, step = NULL, stability = NULL, difficulty = NULL, due = NULL, "
-        "last_review = NULL, reps = 0, lapses = 0, suspended = 0, leech = 0, buried_until = NULL"
+        "last_review = NULL, reps = 0, lapses = 0, due_day = NULL, suspended = 0, leech = 0, buried_until = NULL"
     )
     settings = Settings(DeckSettings(learning_steps=parse_steps(steps), leech_threshold=3))
     random.seed(seed)
@@ -233,8 +234,8 @@ def test_button_labels_are_the_intervals_the_answers_give(db: sqlite_utils.Datab
         when = clock.from_db(str(card_row(db, ONE)["due"]))
     state = scheduler.read_state(db, ONE)
     shown = scheduler.preview(DeckSettings(), state, when, ONE)
-    assert shown[rating] > timedelta(days=3)
+    assert shown[rating].interval > timedelta(days=3)
     random.seed(12345)  # the global random state must not matter
     done = scheduler.answer(db, ONE, rating, when, 1000, settings)
-    assert done.after.due is not None
-    assert done.after.due - when == shown[rating]
+    assert done.after.due_day is not None
+    assert timedelta(days=done.after.due_day - when.date().toordinal()) == shown[rating].interval

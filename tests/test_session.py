@@ -47,6 +47,10 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 @pytest.fixture
 def env(write_deck: Callable[..., Path], tmp_path: Path) -> dict[str, str]:
     write_deck("basics.yaml", DECK)
+    # exact intervals, and a wait offered for a learning card (no learn-ahead): the keys are tested here
+    (tmp_path / "cards.toml").write_text(
+        "enable_fuzzing = false\nlearn_ahead_minutes = 0\n", encoding="utf-8"
+    )
     return {**os.environ, "CARDS_NOW": NOW, "TERM": "xterm", "COLUMNS": "100"}
 
 
@@ -244,7 +248,7 @@ def test_unknown_deck_is_a_clean_error(env: dict[str, str]) -> None:
 
 
 def test_new_option_shows_n_new_cards_after_the_daily_limit(env: dict[str, str], tmp_path: Path) -> None:
-    (tmp_path / "cards.toml").write_text("new_per_day = 1\n", encoding="utf-8")
+    (tmp_path / "cards.toml").write_text("new_per_day = 1\nlearn_ahead_minutes = 0\n", encoding="utf-8")
     assert "Reviewed 1 card," in run(env, "\n3\n\n3\n", "review").stdout
     assert "No cards reviewed." in run(env, "\n3\n", "review").stdout
     result = run(env, "\n3\n\n3\n\n3\nq\n", "review", "--new", "2")

@@ -1,0 +1,304 @@
+"""Anki's scheduling rules around the FSRS-6 model of :mod:`flashcards.memory`.
+
+What Anki's scheduler (fsrs-rs inside Anki: ``rslib/src/scheduler/states/`` in its source)
+decides around the formulas, cards decides the same way:
+
+- Elapsed time is counted in study days (:class:`flashcards.clock.StudyDays`): an answer after
+  the day's rollover hour is a day later, however few hours have passed.
+- Steps: Again goes back to the first step; Hard repeats the step (on the first one: the mean of
+  the first two, or 1.5 times a single step but at most a day more, rounded to whole days past
+  a day); Good moves to the next step or graduates; Easy graduates. Without steps, an interval
+  under half a day keeps the card in (re)learning for that long (FSRS's short-term model).
+- The four intervals keep their order: on a review card Hard < Good < Easy, and an interval that
+  grows grows by a day at least; Easy out of (re)learning is at least Good's graduating
+  interval and a day. Review intervals are whole days, due on a study day.
+- A step that reaches past the rollover is an interday step: due for the whole of its day.
+  Shorter steps are due at an instant.
+- Fuzz spreads review intervals over Anki's ranges (a day, plus 15 % of the days between 2.5 and
+  7, 10 % of those between 7 and 20 and 5 % beyond), and lengthens a learning step by up to 25 %
+  (5 minutes at most). One factor per card and review count, so a button's label is the
+  interval its answer gives.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flashcards.clock import StudyDays
+from flashcards.memory import Model
+from flashcards.settings import DeckSettings
+from flashcards.states import CardState, Rating, State
+
+DAY = 86400
+# (state, step, stability, difficulty, reps, lapses): what replaying a card's log gives
+Memory = tuple[int, int | None, float | None, float | None, int, int]
+_FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.10), (20.0, math.inf, 0.05))
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """What one rating does to a card: its state afterwards and the interval its button shows."""
+
+    card: CardState
+    interval: timedelta
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a rating sends a card: a step of ``seconds``, or ``days`` as a review card."""
+
+    state: State
+    step: int | None = None
+    seconds: int | None = None
+    days: int | None = None
+
+
+def is_leech(lapses: int, threshold: int) -> bool:
+    """Anki's leech rule: at the threshold, then every half threshold (rounded up) more lapses."""
+    return (
+        threshold > 0 and lapses >= threshold and (lapses - threshold) % max(1, math.ceil(threshold / 2)) == 0
+    )
+
+
+def fuzz_factor(card_id: str, reps: int) -> float:
+    """The fuzz of a card's next answer: the same for its four buttons and for the answer itself."""
+    return random.Random(f"{card_id}:{reps}").random()
+
+
+def _round(value: float) -> int:
+    return math.floor(value + 0.5)  # halves away from zero, as Anki rounds (all values are >= 0)
+
+
+def _fuzz_delta(interval: float) -> float:
+    if interval < 2.5:
+        return 0.0
+    return 1.0 + sum(factor * max(min(interval, end) - start, 0.0) for start, end, factor in _FUZZ_RANGES)
+
+
+def _fuzz_bounds(interval: float, low: int, high: int) -> tuple[int, int]:
+    low = min(low, high)
+    interval = min(max(interval, low), high)
+    delta = _fuzz_delta(interval)
+    lower = min(max(_round(interval - delta), low), high)
+    upper = min(max(_round(interval + delta), low), high)
+    if upper == lower and 2 < upper < high:
+        upper = lower + 1
+    return lower, upper
+
+
+class Rules:
+    """The scheduling rules of one deck's settings, on the user's study days."""
+
+    def __init__(
+        self, deck: DeckSettings, days: StudyDays, parameters: Iterable[float] | None = None
+    ) -> None:
+        from fsrs.scheduler import DEFAULT_PARAMETERS
+
+        self.model = Model(tuple(parameters or deck.parameters or DEFAULT_PARAMETERS))
+        self.retention = deck.desired_retention
+        self.learning = tuple(int(step.total_seconds()) for step in deck.learning_steps)
+        self.relearning = tuple(int(step.total_seconds()) for step in deck.relearning_steps)
+        self.maximum = max(deck.maximum_interval, 1)
+        self.fuzz = deck.enable_fuzzing
+        self.days = days
+
+    # -- memory -----------------------------------------------------------------------------
+
+    def memory(self, card: CardState, rating: Rating, now: datetime) -> tuple[float, float]:
+        """Stability and difficulty after answering ``card`` with ``rating`` at ``now``."""
+        if card.state == State.NEW or card.stability is None or card.difficulty is None:
+            return self.model.first(rating)
+        elapsed = 0 if card.last_review is None else self.days.elapsed(card.last_review, now)
+        return self.model.next(card.stability, card.difficulty, elapsed, rating)
+
+    def retrievability(self, card: CardState, now: datetime) -> float | None:
+        """Predicted recall of ``card`` at ``now`` (None for a new card)."""
+        if card.stability is None or card.last_review is None:
+            return None
+        return self.model.retrievability(card.stability, self.days.elapsed(card.last_review, now))
+
+    # -- the four buttons -------------------------------------------------------------------
+
+    def next_states(
+        self, card: CardState, now: datetime, fuzz: float | None = None
+    ) -> dict[Rating, Scheduled]:
+        """What each rating would do to ``card`` at ``now``; ``fuzz`` in [0, 1), None for none."""
+        memory = {rating: self.memory(card, rating, now) for rating in Rating}
+        interval = {rating: self.model.interval(memory[rating][0], self.retention) for rating in Rating}
+        fuzz = fuzz if self.fuzz else None
+        if card.state == State.REVIEW:
+            plans = self._review(self._scheduled_days(card), interval, fuzz)
+        elif card.state == State.RELEARNING:
+            plans = self._steps(State.RELEARNING, self.relearning, card.step or 0, interval, fuzz)
+        else:
+            plans = self._steps(State.LEARNING, self.learning, card.step or 0, interval, fuzz)
+        return {
+            rating: self._scheduled(card, rating, memory[rating], plans[rating], now, fuzz)
+            for rating in Rating
+        }
+
+    def _scheduled_days(self, card: CardState) -> int:
+        """The interval a review card was given (Anki's ``ivl``): its due day from its last answer's."""
+        if card.last_review is None or (card.due_day is None and card.due is None):
+            return 0
+        due_day = card.due_day if card.due_day is not None else self.days.day(card.due)  # type: ignore[arg-type]
+        return max(0, due_day - self.days.day(card.last_review))
+
+    def _fuzzed(self, interval: float, low: int, fuzz: float | None) -> int:
+        """A review interval in days within [low, maximum], spread by fuzz as Anki spreads it."""
+        high = self.maximum
+        if fuzz is None:
+            return min(max(_round(interval), min(low, high)), high)
+        lower, upper = _fuzz_bounds(interval, low, high)
+        return math.floor(lower + fuzz * (1 + upper - lower))
+
+    def _graduate(self, interval: float, fuzz: float | None) -> int:
+        return self._fuzzed(max(_round(interval), 1), 1, fuzz)
+
+    def _easy(self, interval: dict[Rating, float], fuzz: float | None) -> _Plan:
+        good = self._fuzzed(interval[Rating.GOOD], 1, fuzz)
+        return _Plan(State.REVIEW, days=self._fuzzed(max(_round(interval[Rating.EASY]), 1), good + 1, fuzz))
+
+    def _short_term_or_review(
+        self, state: State, step: int, steps: tuple[int, ...], interval: float, fuzz: float | None
+    ) -> _Plan:
+        """With no steps, FSRS's own interval: under half a day it is a (re)learning step."""
+        if not steps and self.model.allows_short_term and interval < 0.5:
+            return _Plan(state, step, seconds=int(interval * DAY))
+        return _Plan(State.REVIEW, days=self._graduate(interval, fuzz))
+
+    def _steps(
+        self,
+        state: State,
+        steps: tuple[int, ...],
+        step: int,
+        interval: dict[Rating, float],
+        fuzz: float | None,
+    ) -> dict[Rating, _Plan]:
+        """A new, learning or relearning card: its steps, then graduation."""
+        plans = {Rating.EASY: self._easy(interval, fuzz)}
+        if steps:
+            step = min(step, len(steps) - 1)
+            plans[Rating.AGAIN] = _Plan(state, 0, seconds=steps[0])
+            plans[Rating.HARD] = _Plan(state, step, seconds=self._hard_step(steps, step))
+            if step + 1 < len(steps):
+                plans[Rating.GOOD] = _Plan(state, step + 1, seconds=steps[step + 1])
+            else:
+                plans[Rating.GOOD] = _Plan(State.REVIEW, days=self._graduate(interval[Rating.GOOD], fuzz))
+            return plans
+        for rating in (Rating.AGAIN, Rating.HARD, Rating.GOOD):
+            plans[rating] = self._short_term_or_review(state, 0, steps, interval[rating], fuzz)
+        return plans
+
+    @staticmethod
+    def _hard_step(steps: tuple[int, ...], step: int) -> int:
+        if step > 0:
+            return steps[step]
+        hard = (steps[0] + steps[1]) // 2 if len(steps) > 1 else min(int(steps[0] * 1.5), steps[0] + DAY)
+        return _round(hard / DAY) * DAY if hard > DAY else hard
+
+    def _review(
+        self, previous: int, interval: dict[Rating, float], fuzz: float | None
+    ) -> dict[Rating, _Plan]:
+        """A review card: Again lapses into relearning; Hard < Good < Easy in whole days."""
+        if self.relearning:
+            again = _Plan(State.RELEARNING, 0, seconds=self.relearning[0])
+        elif self.model.allows_short_term and interval[Rating.AGAIN] < 0.5:
+            again = _Plan(State.RELEARNING, 0, seconds=int(interval[Rating.AGAIN] * DAY))
+        else:  # the lapse interval is not fuzzed: Anki fuzzes it when the card leaves relearning
+            again = _Plan(State.REVIEW, days=max(_round(interval[Rating.AGAIN]), 1))
+        plans = {Rating.AGAIN: again}
+        floor = 1
+        for rating in (Rating.HARD, Rating.GOOD, Rating.EASY):
+            days = self._fuzzed(interval[rating], max(self._keep(interval[rating], previous), floor), fuzz)
+            plans[rating] = _Plan(State.REVIEW, days=days)
+            floor = days + 1
+        return plans
+
+    def _keep(self, interval: float, previous: int) -> int:
+        """The least a passing review may give: a growing interval grows; fuzz never shrinks it."""
+        if _round(interval) > previous:
+            return previous + 1
+        _, upper = _fuzz_bounds(interval, 1, self.maximum)
+        return previous if previous <= upper else 0
+
+    def _scheduled(
+        self,
+        card: CardState,
+        rating: Rating,
+        memory: tuple[float, float],
+        plan: _Plan,
+        now: datetime,
+        fuzz: float | None,
+    ) -> Scheduled:
+        lapses = card.lapses + (card.state == State.REVIEW and rating == Rating.AGAIN)
+        today = self.days.day(now)
+        days = plan.days
+        if plan.seconds is not None:
+            until_rollover = int((self.days.end(now) - now).total_seconds())
+            if plan.seconds < until_rollover:
+                extra = 0 if fuzz is None else math.floor(fuzz * min(math.floor(plan.seconds * 0.25), 300))
+                after = CardState(
+                    plan.state, plan.step, memory[0], memory[1], now + timedelta(seconds=plan.seconds + extra),
+                    now, card.reps + 1, lapses,
+                )  # fmt: skip
+                return Scheduled(after, timedelta(seconds=plan.seconds))
+            days = (plan.seconds - until_rollover) // DAY + 1  # an interday step: due for its whole day
+        assert days is not None
+        after = CardState(
+            plan.state, plan.step, memory[0], memory[1], self.days.start(today + days), now,
+            card.reps + 1, lapses, today + days,
+        )  # fmt: skip
+        return Scheduled(after, timedelta(days=days))
+
+    # -- replay -----------------------------------------------------------------------------
+
+    def replay(self, reviews: Iterable[tuple[int, datetime]]) -> Memory:
+        """Apply ``(rating, instant)`` answers in order to a new card; return what it becomes.
+
+        The state and memory only: due dates are the log's (fuzz is random). The same rules as
+        :meth:`next_states`, for one rating at a time.
+        """
+        model, days = self.model, self.days
+        state, step, stability, difficulty = int(State.NEW), 0, 0.0, 0.0
+        last: datetime | None = None
+        reps = lapses = 0
+        for rating, at in reviews:
+            reps += 1
+            if last is None:
+                stability, difficulty = model.first(rating)
+            else:
+                stability, difficulty = model.next(stability, difficulty, days.elapsed(last, at), rating)
+            last = at
+            if state == State.REVIEW:
+                if rating == Rating.AGAIN:
+                    lapses += 1
+                    short = not self.relearning and model.allows_short_term
+                    if self.relearning or (short and model.interval(stability, self.retention) < 0.5):
+                        state, step = int(State.RELEARNING), 0
+                continue
+            steps = self.relearning if state == State.RELEARNING else self.learning
+            if state == State.NEW:
+                state = int(State.LEARNING)
+            if rating == Rating.EASY:
+                state = int(State.REVIEW)
+            elif steps:
+                step = min(step, len(steps) - 1)
+                if rating == Rating.AGAIN:
+                    step = 0
+                elif rating == Rating.GOOD:
+                    if step + 1 < len(steps):
+                        step += 1
+                    else:
+                        state = int(State.REVIEW)
+            elif not (model.allows_short_term and model.interval(stability, self.retention) < 0.5):
+                state = int(State.REVIEW)
+            elif rating == Rating.AGAIN:
+                step = 0
+        if last is None:
+            return int(State.NEW), None, None, None, 0, 0
+        return state, None if state == State.REVIEW else step, stability, difficulty, reps, lapses
