@@ -139,11 +139,8 @@ class ReviewQueue:
             counts = self.counts(now)
             # spread new cards evenly: one after every (reviews left / new cards left) reviews
             pick_new = counts.new > 0 and self.progress.since_new * counts.new >= counts.review
-            if counts.review > 0 and not pick_new:
-                main = self._first_review(now)
-            else:
-                # a new card not counted (its note has a card due today) may still be shown when it is left
-                main = self._first_new(now)
+            # a new card not counted (its note has a card due today) may still be shown when it is left
+            main = self._first_review(now) if counts.review > 0 and not pick_new else self._first_new(now)
         if main is not None:
             return main
         ahead = clock.to_db(now + self.settings.learn_ahead)
