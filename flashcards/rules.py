@@ -14,6 +14,8 @@ decides around the formulas, cards decides the same way:
   interval and a day. Review intervals are whole days, due on a study day.
 - A step that reaches past the rollover is an interday step: due for the whole of its day.
   Shorter steps are due at an instant.
+- The memory state is kept as Anki keeps it, stability to 4 decimal places and difficulty to 3,
+  and the next answer continues from those (intervals come from the unrounded values).
 - Fuzz spreads review intervals over Anki's ranges (a day, plus 15 % of the days between 2.5 and
   7, 10 % of those between 7 and 20 and 5 % beyond), and lengthens a learning step by up to 25 %
   (5 minutes at most). One factor per card and review count, so a button's label is the
@@ -67,6 +69,11 @@ def is_leech(lapses: int, threshold: int) -> bool:
 def fuzz_factor(card_id: str, reps: int) -> float:
     """The fuzz of a card's next answer: the same for its four buttons and for the answer itself."""
     return random.Random(f"{card_id}:{reps}").random()
+
+
+def stored(stability: float, difficulty: float) -> tuple[float, float]:
+    """A memory state as Anki keeps it between answers: stability to 4 places, difficulty to 3."""
+    return math.floor(stability * 10000 + 0.5) / 10000, math.floor(difficulty * 1000 + 0.5) / 1000
 
 
 def _round(value: float) -> int:
@@ -137,7 +144,7 @@ class Rules:
         else:
             plans = self._steps(State.LEARNING, self.learning, card.step or 0, interval, fuzz)
         return {
-            rating: self._scheduled(card, rating, memory[rating], plans[rating], now, fuzz)
+            rating: self._scheduled(card, rating, stored(*memory[rating]), plans[rating], now, fuzz)
             for rating in Rating
         }
 
@@ -270,15 +277,16 @@ class Rules:
         for rating, at in reviews:
             reps += 1
             if last is None:
-                stability, difficulty = model.first(rating)
+                exact = model.first(rating)
             else:
-                stability, difficulty = model.next(stability, difficulty, days.elapsed(last, at), rating)
+                exact = model.next(stability, difficulty, days.elapsed(last, at), rating)
+            stability, difficulty = stored(*exact)
             last = at
             if state == State.REVIEW:
                 if rating == Rating.AGAIN:
                     lapses += 1
                     short = not self.relearning and model.allows_short_term
-                    if self.relearning or (short and model.interval(stability, self.retention) < 0.5):
+                    if self.relearning or (short and model.interval(exact[0], self.retention) < 0.5):
                         state, step = int(State.RELEARNING), 0
                 continue
             steps = self.relearning if state == State.RELEARNING else self.learning
@@ -295,7 +303,7 @@ class Rules:
                         step += 1
                     else:
                         state = int(State.REVIEW)
-            elif not (model.allows_short_term and model.interval(stability, self.retention) < 0.5):
+            elif not (model.allows_short_term and model.interval(exact[0], self.retention) < 0.5):
                 state = int(State.REVIEW)
             elif rating == Rating.AGAIN:
                 step = 0

@@ -84,8 +84,8 @@ def buttons_cards(
 ) -> list[str]:
     """The four button labels (Again, Hard, Good, Easy) cards shows for the card at ``instant``."""
     state = scheduler.read_state(db, card_id)
-    intervals = scheduler.preview(settings.for_deck(DECK), state, instant, card_id)
-    return [clock.format_interval(intervals[rating]) for rating in Rating]
+    states = scheduler.preview(settings.for_deck(DECK), state, instant, card_id, day_start_hour=ROLLOVER)
+    return [clock.format_interval(states[rating].interval) for rating in Rating]
 
 
 @dataclass(frozen=True)
@@ -103,12 +103,15 @@ def state_cards(db: sqlite_utils.Database, card_id: str) -> CardsState:
     """A card's state in cards (read in the process's local zone, which the fixture sets)."""
     state = scheduler.read_state(db, card_id)
     due = state.due
+    on_a_day = state.due_day is not None
     return CardsState(
         kind=state.state.kind,
         stability=state.stability,
         difficulty=state.difficulty,
-        due_instant=due if state.state in (State.LEARNING, State.RELEARNING) else None,
-        due_day=clock.study_day(due, ROLLOVER) if due is not None else None,
+        due_instant=due if state.state in (State.LEARNING, State.RELEARNING) and not on_a_day else None,
+        due_day=date.fromordinal(state.due_day)
+        if state.due_day is not None
+        else (clock.study_day(due, ROLLOVER) if due is not None else None),
     )
 
 
