@@ -97,6 +97,7 @@ class Env:
     decks_option: str | None = None
     _db: Any = field(default=None, repr=False)
     _settings: Any = field(default=None, repr=False)
+    created: bool = field(default=False, repr=False)
 
     @property
     def decks_dir(self) -> Path:
@@ -116,10 +117,23 @@ class Env:
 
         if self._db is None:
             self.raw_settings()
+            self.created = not self.db_path.exists()
             self._db = open_collection(self.db_path)
             if compile:
-                self._compile()
+                try:
+                    self._compile()
+                except BaseException:
+                    self.discard_if_created()
+                    raise
         return self._db
+
+    def discard_if_created(self) -> None:
+        """Remove the collection this command created, when its first compile failed."""
+        from flashcards.store import discard
+
+        if self._db is not None and self.created:
+            discard(self._db, self.db_path)
+            self._db = None
 
     def _compile(self) -> None:
         decks = self.decks_dir

@@ -22,7 +22,11 @@ def command(env: Env, as_json: bool) -> None:
     """
     env.require_decks_dir()
     db = env.open(compile=False)
-    result = compile_decks(db, env.decks_dir, clock.now())
+    try:
+        result = compile_decks(db, env.decks_dir, clock.now())
+    except BaseException:
+        env.discard_if_created()  # a refused first compile leaves no collection behind
+        raise
     if as_json:
         click.echo(json.dumps({"notes": result.notes.as_dict(), "cards": result.cards.as_dict()}, indent=2))
         return
