@@ -12,6 +12,7 @@ import click
 
 from flashcards import __version__, clock, paths
 from flashcards.errors import CardsError, SourceError
+from flashcards.textsafe import visible
 
 COMMANDS = {
     "check": "Validate deck files without writing anything.",
@@ -33,7 +34,7 @@ class DisplayedError(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        click.echo(self.message, err=True, file=file)
+        click.echo(visible(self.message), err=True, file=file)
 
 
 class LazyGroup(click.Group):

@@ -11,6 +11,7 @@ import click
 from flashcards import paths
 from flashcards.cli import Env, pass_env
 from flashcards.paths import display_path
+from flashcards.textsafe import visible
 
 PROGRESS_FROM_NOTES = 2000
 
@@ -56,7 +57,7 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     parts = [f"{result.notes} notes", f"{result.cards} cards", f"{result.decks} decks"]
     if with_scheduling:
         parts.append(f"{result.reviews} reviews")
-    click.echo(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}.")
+    click.echo(visible(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}."))
 
 
 class _Progress:
