@@ -90,15 +90,21 @@ def _scan(decks_dir: Path) -> list[_Source]:
         raise CardsError(
             f"decks directory {display_path(decks_dir)} does not exist; pass --decks DIR or set $CARDS_DECKS"
         )
+    from flashcards.loader import read_deck
+    from flashcards.yamlnodes import NodeReader
+
     sources = []
+    problems: list[Problem] = []
     for path in find_deck_files([decks_dir]):
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CardsError(f"{display_path(path)}: cannot read: {error.strerror}") from None
-        sources.append(
-            _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
-        )
+        reader = NodeReader(display_path(path))
+        data = read_deck(path, reader)
+        problems.extend(reader.problems)
+        if data is not None:
+            sources.append(
+                _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
+            )
+    if problems:
+        raise SourceError(problems)
     return sources
 
 

@@ -25,6 +25,7 @@ from flashcards.model import (
     build_cards,
     derived_id,
 )
+from flashcards.paths import FileTooLargeError, NotRegularFileError, read_bounded
 from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offset, suggest
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -338,19 +339,12 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     """Load and validate one deck file; problems are collected, never raised."""
     shown = display if display is not None else str(path)
     reader = _Reader(shown)
-    try:
-        # The size is checked before reading, so a huge file is never loaded into memory.
-        size = len(data) if data is not None else path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            reader.problem(
-                None,
-                f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
-            )
-            return reader.result
+    if data is None:
+        data = read_deck(path, reader)
         if data is None:
-            data = path.read_bytes()
-    except OSError as error:
-        reader.problem(None, f"cannot read the file: {error.strerror}")
+            return reader.result
+    elif len(data) > MAX_FILE_BYTES:
+        reader.problem(None, _too_large(len(data)))
         return reader.result
     try:
         text = data.decode("utf-8-sig")
@@ -367,6 +361,26 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     if reader.check_graph(root):
         reader.read(root)
     return reader.result
+
+
+def read_deck(path: Path, reader: NodeReader) -> bytes | None:
+    """Read a deck file within the size limit; None, with the problem reported, when it cannot be."""
+    try:
+        return read_bounded(path, MAX_FILE_BYTES)
+    except NotRegularFileError:
+        reader.problem(None, "not a regular file; a deck file is a YAML file on disk (not a device or pipe)")
+    except FileTooLargeError as error:
+        reader.problem(None, _too_large(error.size))
+    except OSError as error:
+        reader.problem(None, f"cannot read the file: {error.strerror or error}")
+    return None
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: "
+        "split it into several files"
+    )
 
 
 def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None = None) -> list[Problem]:

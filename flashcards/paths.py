@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,6 +47,38 @@ def settings_file(decks: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+class NotRegularFileError(OSError):
+    """A path to read is a directory, device, pipe or socket, not a regular file."""
+
+
+class FileTooLargeError(OSError):
+    """A file to read is over its size limit; ``size`` is its size in bytes."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"file is {size} bytes")
+        self.size = size
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, never more than ``limit + 1`` from disk.
+
+    Raises :class:`NotRegularFileError` for anything else (``/dev/zero``, a pipe: their size is
+    not known in advance) and :class:`FileTooLargeError` when the file is over ``limit``.
+    """
+    # O_NONBLOCK: opening a named pipe must not wait for a writer before it can be refused.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(f"{path} is not a regular file")
+        if info.st_size > limit:
+            raise FileTooLargeError(info.st_size)
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew since fstat
+        raise FileTooLargeError(len(data))
+    return data
 
 
 def find_deck_files(paths: Iterable[Path]) -> list[Path]:

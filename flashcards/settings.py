@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from flashcards.errors import Problem, SourceError, utf8_problem
-from flashcards.paths import display_path, settings_file
+from flashcards.paths import FileTooLargeError, display_path, read_bounded, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TOP_ONLY = {"day_start_hour"}
 PARAMETER_COUNT = 21
 MAX_STEP_DAYS = 365
+MAX_SETTINGS_BYTES = 1024 * 1024
+MAX_DAILY = 1_000_000
+MAX_LEECH = 1000
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,13 @@ def load_settings(decks_dir: Path) -> Settings:
         return Settings()
     shown = display_path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_SETTINGS_BYTES)
+    except FileTooLargeError as error:
+        message = f"the settings file is {error.size} bytes; it is at most {MAX_SETTINGS_BYTES // 1024} KiB"
+        raise SourceError([Problem(shown, 1, 1, message)]) from None
     except OSError as error:
-        raise SourceError(
-            [Problem(shown, 1, 1, f"cannot read the settings file: {error.strerror}")]
-        ) from None
+        message = f"cannot read the settings file: {error.strerror or error}"
+        raise SourceError([Problem(shown, 1, 1, message)]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -100,6 +105,12 @@ def parse_settings(text: str, path: Path) -> Settings:
         line, column = _decode_position(str(error))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise SourceError([Problem(shown, line, column, message)]) from None
+    except ValueError:  # an integer too long for Python to convert (over 4,300 digits)
+        long_number = re.search(r"\d{100,}", text)
+        start = long_number.start() if long_number else 0
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        raise SourceError([Problem(shown, line, column, "this number is far too long")]) from None
     locator = _Locator(text)
     problems: list[Problem] = []
 
@@ -148,23 +159,27 @@ def _validate(
     return result
 
 
-def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
+def _integer(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected a whole number, got {value!r}")
-        if value < low or (high is not None and value > high):
-            span = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"must be {span}, got {value}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {_shown(value)}")
         return value
 
     return check
+
+
+def _shown(value: float) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
 
 
 def _retention(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number such as 0.9, got {value!r}")
     if not 0.5 <= value <= 0.99:
-        raise ValueError(f"must be between 0.5 and 0.99, got {value}")
+        raise ValueError(f"must be between 0.5 and 0.99, got {_shown(value)}")
     return float(value)
 
 
@@ -189,8 +204,8 @@ def parse_steps(value: Any) -> tuple[timedelta, ...]:
             raise ValueError(
                 f"{item!r}: a step is at most {MAX_STEP_DAYS}d; longer gaps are the scheduler's job"
             )
-        if seconds <= 0:
-            raise ValueError(f"{item!r}: a step must be longer than zero")
+        if seconds < 1:
+            raise ValueError(f"{item!r}: a step is at least 1s")
         steps.append(timedelta(seconds=seconds))
     return tuple(steps)
 
@@ -207,7 +222,7 @@ def _parameters(value: Any) -> tuple[float, ...]:
     bounds = zip(value, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS, strict=True)
     for index, (number, low, high) in enumerate(bounds):
         if not low <= number <= high:
-            raise ValueError(f"parameter {index} = {number} is outside [{low}, {high}]")
+            raise ValueError(f"parameter {index} = {_shown(number)} is outside [{low}, {high}]")
     return tuple(float(v) for v in value)
 
 
@@ -217,10 +232,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "relearning_steps": parse_steps,
     "maximum_interval": _integer(1, 36500),
     "enable_fuzzing": _boolean,
-    "new_per_day": _integer(0),
-    "reviews_per_day": _integer(0),
+    "new_per_day": _integer(0, MAX_DAILY),
+    "reviews_per_day": _integer(0, MAX_DAILY),
     "day_start_hour": _integer(0, 23),
-    "leech_threshold": _integer(0),
+    "leech_threshold": _integer(0, MAX_LEECH),
     "parameters": _parameters,
 }
 

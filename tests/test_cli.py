@@ -294,3 +294,14 @@ def test_deck_names_compare_exactly(write_deck: Callable[..., Path]) -> None:
     assert run("list", "--deck", "interview")[0] == 1  # 'Interview::Basics' is not below 'interview'
     ids = [c["id"] for c in json.loads(run("list", "--deck", "Interview", "--json")[1])]
     assert len(ids) == 2
+
+
+def test_hostile_numbers_and_devices_are_clean_errors(write_deck: Callable[..., Path], db_path: Path) -> None:
+    code, _, err = run("check", "/dev/zero")
+    assert code == 1 and "not a regular file" in err
+    write_deck("big.yaml", 'deck: D\nnotes:\n  - type: cloze\n    text: "{{c99999999999999999999::b}}"\n')
+    for command in ("check", "compile"):
+        code, _, err = run(command)
+        assert code == 1
+        assert "big.yaml:4:11: error: cloze number 'c999999999999…' is too large" in err
+    assert not db_path.exists()

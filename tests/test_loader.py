@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -359,3 +360,39 @@ def test_any_front_and_back_round_trip_through_yaml(tmp_path: Path, pairs: list[
     assert [(n.fields["front"], n.fields["back"]) for n in result.notes] == [
         (f.strip("\n"), b.strip("\n")) for f, b in pairs
     ]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("99999999999999999999", "cloze number 'c999999999999…' is too large: use c1 to c999"),
+        ("1000", "cloze number 'c1000' is too large: use c1 to c999"),
+        ("9" * 5000, "is too large: use c1 to c999"),
+        ("0", "cloze numbers start at 1"),
+    ],
+)
+def test_cloze_numbers_are_bounded_where_read(tmp_path: Path, number: str, message: str) -> None:
+    result = load(tmp_path, f'deck: D\nnotes:\n  - type: cloze\n    text: "x {{{{c{number}::b}}}}"\n')
+    assert len(result.problems) == 1
+    assert str(result.problems[0]).startswith("deck.yaml:4:11: error: ")
+    assert message in str(result.problems[0])
+
+
+def test_highest_cloze_number_loads(tmp_path: Path) -> None:
+    result = load(tmp_path, 'deck: D\nnotes:\n  - type: cloze\n    text: "x {{c999::b}}"\n')
+    assert result.problems == []
+    assert [c.id for c in result.notes[0].cards] == ["cloze:x-b/c999"]
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused_without_reading_it(device: str) -> None:
+    result = load_file(Path(device), device)
+    assert [str(p) for p in result.problems] == [
+        f"{device}:1:1: error: not a regular file; a deck file is a YAML file on disk (not a device or pipe)"
+    ]
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    assert "not a regular file" in str(load_file(pipe, "pipe.yaml").problems[0])
