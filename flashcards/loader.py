@@ -18,6 +18,7 @@ from flashcards.errors import Problem, utf8_problem
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
+    EXPORT_ID_FIELD,
     RESERVED_KEYS,
     Note,
     NoteType,
@@ -128,11 +129,27 @@ class _Reader(NodeReader):
         for field_name, item in self.names(
             fields_node, "field name", _FIELD, "use letters, digits and '_', starting with a letter"
         ):
+            # Anki compares field names ignoring case (it renames a clash to 'Name+'), so do we.
+            same = [f for f in fields if f.lower() == field_name.lower()]
             if field_name in RESERVED_KEYS:
                 self.problem(item, f"'{field_name}' is reserved for every note; name the field differently")
                 ok = False
+            elif field_name.lower() == EXPORT_ID_FIELD:
+                self.problem(
+                    item,
+                    f"'{field_name}' is reserved: the Anki export adds a field '{EXPORT_ID_FIELD}' "
+                    "holding the note's id; name the field differently",
+                )
+                ok = False
             elif field_name in fields:
                 self.problem(item, f"field '{field_name}' is listed twice in {what}")
+                ok = False
+            elif same:
+                self.problem(
+                    item,
+                    f"field '{field_name}' differs from '{same[0]}' only in case, and Anki would take them "
+                    "for one field; rename one",
+                )
                 ok = False
             else:
                 fields.append(field_name)

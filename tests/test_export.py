@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from flashcards import anki_ids, clock, export, render_html, store
 from flashcards.cli import cli
 from flashcards.compiler import compile_decks
-from flashcards.errors import CardsError, NotFoundError
+from flashcards.errors import CardsError, NotFoundError, SourceError
 from flashcards.export import ID_FIELD, export_package, package_name
 from flashcards.render_html import markdown_to_html, template_to_html
 
@@ -251,9 +251,12 @@ def test_a_reserved_field_name_is_reported(
           - {type: odd, name: n, cards_id: v}
         """,
     )
-    compile_decks(fresh_db, decks, T0)
-    with pytest.raises(CardsError, match="'cards_id' is reserved"):
-        export_package(fresh_db, tmp_path / "p.apkg")
+    with pytest.raises(SourceError) as raised:  # refused at its line by check and compile, not at export
+        compile_decks(fresh_db, decks, T0)
+    assert str(raised.value.problems[0]).split("decks/")[-1] == (
+        "x.yaml:4:20: error: 'cards_id' is reserved: the Anki export adds a field 'cards_id' holding the "
+        "note's id; name the field differently"
+    )
 
 
 def test_cli_writes_the_default_package_and_reports_it(project: sqlite_utils.Database, decks: Path) -> None:
