@@ -421,3 +421,8 @@ def _retire_missing(
         )
         result.cards.retired += cursor.rowcount
     result.notes.retired += len(gone)
+
+
+def active_decks(db: sqlite_utils.Database) -> list[str]:
+    """The decks that have active cards."""
+    return [str(row[0]) for row in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")]

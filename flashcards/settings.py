@@ -10,14 +10,14 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flashcards.errors import Problem, SourceError, utf8_problem
-from flashcards.paths import FileTooLargeError, display_path, read_bounded, settings_file
+from flashcards.paths import SETTINGS_FILE, FileTooLargeError, display_path, read_bounded, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -52,6 +52,7 @@ class Settings:
     defaults: DeckSettings = field(default_factory=DeckSettings)
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+    deck_lines: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # where each [deck."..."] is
 
     @property
     def day_start_hour(self) -> int:
@@ -73,6 +74,22 @@ class Settings:
     def configured_decks(self) -> list[str]:
         """Decks that have their own ``[deck."..."]`` table."""
         return sorted(self.overrides)
+
+    def unknown_decks(self, decks: Iterable[str]) -> list[Problem]:
+        """Warnings for ``[deck."..."]`` tables naming none of ``decks`` (nor a parent of one)."""
+        known = {
+            "::".join(name.split("::")[:depth]) for name in decks for depth in range(1, name.count("::") + 2)
+        }
+        shown = display_path(self.path) if self.path is not None else SETTINGS_FILE
+        warnings = []
+        for name in self.configured_decks():
+            if name not in known:
+                line, column = self.deck_lines.get(name, (1, 1))
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; its settings apply to no cards"
+                message = f'[deck."{name}"] names no deck{hint}'
+                warnings.append(Problem(shown, line, column, message, severity="warning"))
+        return warnings
 
 
 def load_settings(decks_dir: Path) -> Settings:
@@ -131,7 +148,8 @@ def parse_settings(text: str, path: Path) -> Settings:
             overrides[name] = _validate(values, ("deck", name), report, top_level=False)
     if problems:
         raise SourceError(problems)
-    return Settings(replace(DeckSettings(), **top), overrides, path)
+    lines = {name: locator.find(("deck",), name) for name in overrides}
+    return Settings(replace(DeckSettings(), **top), overrides, path, lines)
 
 
 def _validate(
@@ -244,7 +262,8 @@ class _Locator:
     """Find the line and column of a key in TOML text (tomllib reports no positions)."""
 
     _HEADER = re.compile(r"^\s*\[\s*([^\[\]].*?)\s*\]\s*(?:#.*)?$")
-    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+    _PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.entries: list[tuple[tuple[str, ...], str, int, int]] = []
@@ -258,15 +277,20 @@ class _Locator:
                 continue
             key = self._KEY.match(line)
             if key:
-                name = key.group(1)
-                self.entries.append((table, name.strip("\"'"), number, line.index(name) + 1))
+                # a dotted key (a.b.c = 1) names a key in each table along its path
+                parts = _table_path(key.group(1))
+                column = key.start(1) + 1
+                for depth, name in enumerate(parts):
+                    self.entries.append(((*table, *parts[:depth]), name, number, column))
 
     def find(self, table: tuple[str, ...], key: str) -> tuple[int, int]:
         for entry_table, name, line, column in self.entries:
             if entry_table == table and name == key:
                 return line, column
-        if (*table, key) in self.headers:
-            return self.headers[(*table, key)], 1
+        # a table header naming the key, or a table below it ([Deck."X"] for the key 'Deck')
+        below = [line for path, line in self.headers.items() if path[: len(table) + 1] == (*table, key)]
+        if below:
+            return min(below), 1
         return self.headers.get(table, 1), 1
 
 

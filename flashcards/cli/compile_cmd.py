@@ -8,7 +8,8 @@ import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
-from flashcards.compiler import compile_decks
+from flashcards.compiler import active_decks, compile_decks
+from flashcards.textsafe import visible
 
 
 @click.command(name="compile")
@@ -27,6 +28,8 @@ def command(env: Env, as_json: bool) -> None:
     except BaseException:
         env.discard_if_created()  # a refused first compile leaves no collection behind
         raise
+    for warning in env.raw_settings().unknown_decks(active_decks(db)):
+        click.echo(visible(str(warning)), err=True)
     if as_json:
         click.echo(json.dumps({"notes": result.notes.as_dict(), "cards": result.cards.as_dict()}, indent=2))
         return

@@ -6,6 +6,7 @@ import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
+from flashcards.compiler import active_decks
 from flashcards.textsafe import json_text, visible
 
 
@@ -27,6 +28,8 @@ def command(env: Env, as_json: bool) -> None:
     everything = ReviewQueue(db, settings)
     total = everything.counts(now)
     next_learning = everything.next_learning_due(now)
+    for warning in settings.unknown_decks(active_decks(db)):
+        click.echo(visible(str(warning)), err=True)
     if as_json:
         data = {
             "decks": [d.as_dict() for d in decks],
