@@ -297,8 +297,22 @@ def test_deck_names_compare_exactly(write_deck: Callable[..., Path]) -> None:
 
 
 def test_hostile_numbers_and_devices_are_clean_errors(write_deck: Callable[..., Path], db_path: Path) -> None:
-    code, _, err = run("check", "/dev/zero")
-    assert code == 1 and "not a regular file" in err
+    pipe = db_path.parent / "pipe.yaml"
+    os.mkfifo(pipe)
+    for path in ("/dev/zero", str(pipe)):
+        # under a memory limit and a timeout, so reading /dev/zero or waiting on the pipe fails fast
+        script = (
+            "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+            "from flashcards.cli import main; sys.argv = ['cards', 'check', sys.argv[1]]; main()"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script, path], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 1
+        assert result.stderr.endswith(
+            ":1:1: error: not a regular file; a deck file is a YAML file on disk (not a device or pipe)\n"
+            "1 error; nothing was changed.\n"
+        )
     write_deck("big.yaml", 'deck: D\nnotes:\n  - type: cloze\n    text: "{{c99999999999999999999::b}}"\n')
     for command in ("check", "compile"):
         code, _, err = run(command)

@@ -81,8 +81,10 @@ def test_other_databases_are_refused_and_left_untouched(
 def test_a_non_regular_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CardsError, match="not a regular file"):
         store.open_collection(tmp_path)
+    link = tmp_path / "to-a-directory.db"
+    link.symlink_to(tmp_path)
     with pytest.raises(CardsError, match="not a regular file"):
-        store.open_collection(Path("/dev/null"))
+        store.open_collection(link)
 
 
 def test_new_paths_empty_files_and_collections_open(tmp_path: Path) -> None:
