@@ -34,6 +34,8 @@ def require_deck(db: sqlite_utils.Database, deck: str | None) -> None:
     """Raise :class:`NotFoundError` unless ``deck`` (or a sub-deck of it) has active cards."""
     if deck is None:
         return
+    if not deck.strip():
+        raise NotFoundError("the deck name is empty; leave --deck out to use every deck")
     condition, params = deck_filter(deck)
     found = db.execute(f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {condition} LIMIT 1", params)
     if found.fetchone() is None:

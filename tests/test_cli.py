@@ -319,3 +319,30 @@ def test_hostile_numbers_and_devices_are_clean_errors(write_deck: Callable[..., 
         assert code == 1
         assert "big.yaml:4:11: error: cloze number 'c999999999999…' is too large" in err
     assert not db_path.exists()
+
+
+@pytest.mark.parametrize("command", ["review", "list", "stats", "export", "optimize"])
+@pytest.mark.parametrize("deck", ["", "  "])
+def test_an_empty_deck_is_a_usage_error_for_every_command(
+    write_deck: Callable[..., Path], command: str, deck: str
+) -> None:
+    write_deck("good.yaml", DECK)
+    code, out, err = run(command, "--deck", deck)
+    assert code == 2
+    assert "the deck name is empty; leave --deck out to use every deck" in err
+    assert out == ""
+
+
+def test_every_deck_option_is_checked() -> None:
+    from flashcards.cli import DECK_NAME
+
+    group_context = cli.make_context("cards", [], resilient_parsing=True)
+    with_deck = []
+    for name in COMMANDS:
+        command = cli.get_command(group_context, name)
+        assert command is not None
+        for param in command.params:
+            if param.name == "deck":
+                assert param.type is DECK_NAME, name
+                with_deck.append(name)
+    assert {"review", "list", "stats", "export", "optimize"} <= set(with_deck)

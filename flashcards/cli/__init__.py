@@ -37,6 +37,21 @@ class DisplayedError(click.ClickException):
         click.echo(visible(self.message), err=True, file=file)
 
 
+class DeckName(click.types.StringParamType):
+    """A deck name given on the command line: never empty."""
+
+    name = "deck"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        if not text.strip():
+            self.fail("the deck name is empty; leave --deck out to use every deck", param, ctx)
+        return text
+
+
+DECK_NAME = DeckName()
+
+
 class LazyGroup(click.Group):
     """A group that imports each command's module only when that command runs."""
 
@@ -48,6 +63,9 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"flashcards.cli.{_module_name(cmd_name)}")
         command: click.Command = module.command
+        for param in command.params:
+            if param.name == "deck" and isinstance(param, click.Option):
+                param.type = DECK_NAME  # every --deck: an empty one is a usage error, not "all decks"
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
