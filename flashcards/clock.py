@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from flashcards.errors import CardsError
 
 NOW_VARIABLE = "CARDS_NOW"
+# Years whose dates, a century of intervals later, are still dates (datetime ends at year 9999).
+YEARS = (1970, 9000)
 
 
 def now() -> datetime:
@@ -37,9 +39,14 @@ def parse_instant(text: str, what: str = "timestamp") -> datetime:
         raise CardsError(
             f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-27T09:00:00+00:00)"
         ) from None
-    if value.tzinfo is None:
-        value = value.astimezone()
-    return value.astimezone(UTC)
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise CardsError(f"{what}: {text.strip()!r} is outside the years {YEARS[0]} to {YEARS[1]}")
+    try:
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return value.astimezone(UTC)
+    except (OverflowError, OSError):
+        raise CardsError(f"{what}: {text.strip()!r} is outside the years {YEARS[0]} to {YEARS[1]}") from None
 
 
 def to_db(instant: datetime) -> str:

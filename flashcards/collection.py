@@ -91,10 +91,17 @@ class Collection:
         """True when the collection has any active card."""
         return self.db.execute("SELECT 1 FROM cards WHERE retired_at IS NULL LIMIT 1").fetchone() is not None
 
+    def active_decks(self) -> list[str]:
+        """The decks that have active cards."""
+        rows = self.db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")
+        return [str(deck) for (deck,) in rows]
+
     def require_deck(self, deck: str | None) -> None:
         """Raise :class:`NotFoundError` unless ``deck`` (or a sub-deck of it) has active cards."""
         if deck is None:
             return
+        if not deck.strip():
+            raise NotFoundError("the deck name is empty; leave --deck out to use every deck")
         condition, params = decks.sql_filter(deck)
         found = self.db.execute(
             f"SELECT 1 FROM cards WHERE retired_at IS NULL AND {condition} LIMIT 1", params

@@ -26,7 +26,7 @@ from flashcards.compile_rows import (
     write_types,
 )
 from flashcards.errors import CardsError, Problem, SourceError
-from flashcards.paths import display_path, find_deck_files
+from flashcards.paths import display_path, find_deck_files, read_deck_file
 
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
@@ -66,14 +66,17 @@ def _scan(decks_dir: Path) -> list[_Source]:
             f"decks directory {display_path(decks_dir)} does not exist; pass --decks DIR or set $CARDS_DECKS"
         )
     sources = []
+    problems: list[Problem] = []
     for path in find_deck_files([decks_dir]):
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CardsError(f"{display_path(path)}: cannot read: {error.strerror}") from None
-        sources.append(
-            _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
-        )
+        data, problem = read_deck_file(path, display_path(path))
+        if problem is not None:
+            problems.append(problem)
+        if data is not None:
+            sources.append(
+                _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
+            )
+    if problems:
+        raise SourceError(problems)
     return sources
 
 

@@ -11,15 +11,16 @@ class CardsError(Exception):
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One located problem in a source file."""
+    """One located problem in a source file (``severity`` "error", or "warning" for advice)."""
 
     path: str
     line: int
     column: int
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
 class SourceError(CardsError):

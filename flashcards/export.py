@@ -8,9 +8,11 @@ the collection's creation day, and, with scheduling, each card's review state an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -25,16 +27,17 @@ from flashcards import anki_ids, clock
 from flashcards.anki_ids import AnkiDays
 from flashcards.decks import lineage, sql_filter
 from flashcards.errors import CardsError, NotFoundError
-from flashcards.model import NoteType, slug
+from flashcards.model import EXPORT_ID_FIELD, NoteType
 from flashcards.render_html import anki_model, markdown_to_html
 from flashcards.reviewlog import log_order
 from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
 from flashcards.states import State
 
-ID_FIELD = "cards_id"
+ID_FIELD = EXPORT_ID_FIELD
 NAME_PREFIX = "cards:"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MAX_NAME_BYTES = 200  # of a default package name, before ".apkg" (file names are at most 255)
 
 
 @dataclass
@@ -63,8 +66,38 @@ class _Note:
 
 
 def package_name(deck: str | None) -> str:
-    """Return the default file name of a package: a filesystem-safe slug of the deck, or ``all``."""
-    return f"{slug(deck) or 'deck'}.apkg" if deck else "all.apkg"
+    """Return the default file name of a package: ``all.apkg``, or the deck's name, encoded.
+
+    Different decks get different names: letters, digits, '-' and '.' are kept, '::' becomes
+    '~', a space '_', and every other character (a leading '.' too) '%' and its UTF-8 bytes in
+    hex, so ``C++`` is ``C%2B%2B.apkg`` and ``C`` is ``C.apkg``.
+    """
+    if not deck:
+        return "all.apkg"
+    parts: list[str] = []
+    position = 0
+    while position < len(deck):
+        if deck.startswith("::", position):
+            parts.append("~")
+            position += 2
+            continue
+        char = deck[position]
+        if char == " ":
+            parts.append("_")
+        elif char.isalnum() or char == "-" or (char == "." and position > 0):
+            parts.append(char)
+        else:
+            parts.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass")))
+        position += 1
+    name = "".join(parts)
+    if name == "all":  # the name of the whole collection's package
+        name = "%61ll"
+    if len(name.encode()) > MAX_NAME_BYTES:  # '%' is never followed by '~' above: no clash
+        digest = hashlib.sha256(deck.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        while len(name.encode()) > MAX_NAME_BYTES - 18:
+            name = name[:-1]
+        name = f"{name}%~{digest}"
+    return f"{name}.apkg"
 
 
 def anki_type_name(name: str) -> str:
@@ -369,6 +402,18 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
 
 def _write_zip(target: Path, collection: bytes) -> int:
     """Write the package atomically: a temporary file beside ``target``, then a rename."""
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise CardsError(f"cannot write {target}: {error.strerror or error}") from None
+    else:
+        if not stat.S_ISREG(existing.st_mode):
+            raise CardsError(
+                f"{target} exists and is not a regular file (a device, a directory, a pipe); "
+                "pass -o with a file path"
+            )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

@@ -18,6 +18,7 @@ from flashcards.errors import Problem, utf8_problem
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
+    EXPORT_ID_FIELD,
     RESERVED_KEYS,
     Note,
     NoteType,
@@ -25,9 +26,8 @@ from flashcards.model import (
     build_cards,
     derived_id,
 )
+from flashcards.paths import MAX_FILE_BYTES, deck_too_large, read_deck_file
 from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offset, suggest
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -127,11 +127,27 @@ class _Reader(NodeReader):
         for field_name, item in self.names(
             fields_node, "field name", _FIELD, "use letters, digits and '_', starting with a letter"
         ):
+            # Anki compares field names ignoring case (it renames a clash to 'Name+'), so do we.
+            same = [f for f in fields if f.lower() == field_name.lower()]
             if field_name in RESERVED_KEYS:
                 self.problem(item, f"'{field_name}' is reserved for every note; name the field differently")
                 ok = False
+            elif field_name.lower() == EXPORT_ID_FIELD:
+                self.problem(
+                    item,
+                    f"'{field_name}' is reserved: the Anki export adds a field '{EXPORT_ID_FIELD}' "
+                    "holding the note's id; name the field differently",
+                )
+                ok = False
             elif field_name in fields:
                 self.problem(item, f"field '{field_name}' is listed twice in {what}")
+                ok = False
+            elif same:
+                self.problem(
+                    item,
+                    f"field '{field_name}' differs from '{same[0]}' only in case, and Anki would take them "
+                    "for one field; rename one",
+                )
                 ok = False
             else:
                 fields.append(field_name)
@@ -338,19 +354,12 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     """Load and validate one deck file; problems are collected, never raised."""
     shown = display if display is not None else str(path)
     reader = _Reader(shown)
-    try:
-        # The size is checked before reading, so a huge file is never loaded into memory.
-        size = len(data) if data is not None else path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            reader.problem(
-                None,
-                f"file is {size / 1048576:.1f} MiB; a deck file is at most {MAX_FILE_BYTES // 1048576} MiB: split it into several files",
-            )
-            return reader.result
+    if data is None:
+        data = read_deck(path, reader)
         if data is None:
-            data = path.read_bytes()
-    except OSError as error:
-        reader.problem(None, f"cannot read the file: {error.strerror}")
+            return reader.result
+    elif len(data) > MAX_FILE_BYTES:
+        reader.problem(None, deck_too_large(len(data)))
         return reader.result
     try:
         text = data.decode("utf-8-sig")
@@ -367,6 +376,14 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     if reader.check_graph(root):
         reader.read(root)
     return reader.result
+
+
+def read_deck(path: Path, reader: NodeReader) -> bytes | None:
+    """Read a deck file within the size limit; None, with the problem reported, when it cannot be."""
+    data, problem = read_deck_file(path, reader.path)
+    if problem is not None:
+        reader.problems.append(problem)
+    return data
 
 
 def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None = None) -> list[Problem]:

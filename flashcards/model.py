@@ -13,6 +13,7 @@ from flashcards import templates
 
 BUILTIN_TYPES = ("basic", "reversed", "cloze")
 RESERVED_KEYS = ("id", "type", "tags")
+EXPORT_ID_FIELD = "cards_id"  # the last field of every exported Anki note type: the note's id
 
 _SLUG = re.compile(r"[\W_]+")
 _CLOZE_MARKUP = re.compile(r"\{\{c\d+::(.*?)(?:::[^{}]*)?\}\}", re.DOTALL)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +18,16 @@ from typing import Any
 
 from flashcards.decks import lineage
 from flashcards.errors import Problem, SourceError, utf8_problem
-from flashcards.paths import display_path, settings_file
+from flashcards.paths import SETTINGS_FILE, FileTooLargeError, display_path, read_bounded, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TOP_ONLY = {"day_start_hour", "learn_ahead_minutes", "new_cards_ignore_review_limit"}
 PARAMETER_COUNT = 21
 MAX_STEP_DAYS = 365
+MAX_SETTINGS_BYTES = 1024 * 1024
+MAX_DAILY = 1_000_000
+MAX_LEECH = 1000
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Settings:
     defaults: DeckSettings = field(default_factory=DeckSettings)
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+    deck_lines: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # where each [deck."..."] is
 
     @property
     def day_start_hour(self) -> int:
@@ -81,6 +85,22 @@ class Settings:
         """Decks that have their own ``[deck."..."]`` table."""
         return sorted(self.overrides)
 
+    def unknown_decks(self, decks: Iterable[str]) -> list[Problem]:
+        """Warnings for ``[deck."..."]`` tables naming none of ``decks`` (nor a parent of one)."""
+        known = {
+            "::".join(name.split("::")[:depth]) for name in decks for depth in range(1, name.count("::") + 2)
+        }
+        shown = display_path(self.path) if self.path is not None else SETTINGS_FILE
+        warnings = []
+        for name in self.configured_decks():
+            if name not in known:
+                line, column = self.deck_lines.get(name, (1, 1))
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; its settings apply to no cards"
+                message = f'[deck."{name}"] names no deck{hint}'
+                warnings.append(Problem(shown, line, column, message, severity="warning"))
+        return warnings
+
 
 def load_settings(decks_dir: Path) -> Settings:
     """Read ``cards.toml`` for ``decks_dir`` (defaults when there is none); raise SourceError if invalid."""
@@ -89,11 +109,13 @@ def load_settings(decks_dir: Path) -> Settings:
         return Settings()
     shown = display_path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_SETTINGS_BYTES)
+    except FileTooLargeError as error:
+        message = f"the settings file is {error.size} bytes; it is at most {MAX_SETTINGS_BYTES // 1024} KiB"
+        raise SourceError([Problem(shown, 1, 1, message)]) from None
     except OSError as error:
-        raise SourceError(
-            [Problem(shown, 1, 1, f"cannot read the settings file: {error.strerror}")]
-        ) from None
+        message = f"cannot read the settings file: {error.strerror or error}"
+        raise SourceError([Problem(shown, 1, 1, message)]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -110,6 +132,12 @@ def parse_settings(text: str, path: Path) -> Settings:
         line, column = _decode_position(str(error))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise SourceError([Problem(shown, line, column, message)]) from None
+    except ValueError:  # an integer too long for Python to convert (over 4,300 digits)
+        long_number = re.search(r"\d{100,}", text)
+        start = long_number.start() if long_number else 0
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        raise SourceError([Problem(shown, line, column, "this number is far too long")]) from None
     locator = _Locator(text)
     problems: list[Problem] = []
 
@@ -130,7 +158,8 @@ def parse_settings(text: str, path: Path) -> Settings:
             overrides[name] = _validate(values, ("deck", name), report, top_level=False)
     if problems:
         raise SourceError(problems)
-    return Settings(replace(DeckSettings(), **top), overrides, path)
+    lines = {name: locator.find(("deck",), name) for name in overrides}
+    return Settings(replace(DeckSettings(), **top), overrides, path, lines)
 
 
 def _validate(
@@ -158,23 +187,27 @@ def _validate(
     return result
 
 
-def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
+def _integer(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected a whole number, got {value!r}")
-        if value < low or (high is not None and value > high):
-            span = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise ValueError(f"must be {span}, got {value}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {_shown(value)}")
         return value
 
     return check
+
+
+def _shown(value: float) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
 
 
 def _retention(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number such as 0.9, got {value!r}")
     if not 0.5 <= value <= 0.99:
-        raise ValueError(f"must be between 0.5 and 0.99, got {value}")
+        raise ValueError(f"must be between 0.5 and 0.99, got {_shown(value)}")
     return float(value)
 
 
@@ -199,8 +232,8 @@ def parse_steps(value: Any) -> tuple[timedelta, ...]:
             raise ValueError(
                 f"{item!r}: a step is at most {MAX_STEP_DAYS}d; longer gaps are the scheduler's job"
             )
-        if seconds <= 0:
-            raise ValueError(f"{item!r}: a step must be longer than zero")
+        if seconds < 1:
+            raise ValueError(f"{item!r}: a step is at least 1s")
         steps.append(timedelta(seconds=seconds))
     return tuple(steps)
 
@@ -217,7 +250,7 @@ def _parameters(value: Any) -> tuple[float, ...]:
     bounds = zip(value, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS, strict=True)
     for index, (number, low, high) in enumerate(bounds):
         if not low <= number <= high:
-            raise ValueError(f"parameter {index} = {number} is outside [{low}, {high}]")
+            raise ValueError(f"parameter {index} = {_shown(number)} is outside [{low}, {high}]")
     return tuple(float(v) for v in value)
 
 
@@ -227,10 +260,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "relearning_steps": parse_steps,
     "maximum_interval": _integer(1, 36500),
     "enable_fuzzing": _boolean,
-    "new_per_day": _integer(0),
-    "reviews_per_day": _integer(0),
+    "new_per_day": _integer(0, MAX_DAILY),
+    "reviews_per_day": _integer(0, MAX_DAILY),
     "day_start_hour": _integer(0, 23),
-    "leech_threshold": _integer(0),
+    "leech_threshold": _integer(0, MAX_LEECH),
     "parameters": _parameters,
     "learn_ahead_minutes": _integer(0, 1440),
     "new_cards_ignore_review_limit": _boolean,
@@ -244,7 +277,8 @@ class _Locator:
     """Find the line and column of a key in TOML text (tomllib reports no positions)."""
 
     _HEADER = re.compile(r"^\s*\[\s*([^\[\]].*?)\s*\]\s*(?:#.*)?$")
-    _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+    _PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.entries: list[tuple[tuple[str, ...], str, int, int]] = []
@@ -258,15 +292,20 @@ class _Locator:
                 continue
             key = self._KEY.match(line)
             if key:
-                name = key.group(1)
-                self.entries.append((table, name.strip("\"'"), number, line.index(name) + 1))
+                # a dotted key (a.b.c = 1) names a key in each table along its path
+                parts = _table_path(key.group(1))
+                column = key.start(1) + 1
+                for depth, name in enumerate(parts):
+                    self.entries.append(((*table, *parts[:depth]), name, number, column))
 
     def find(self, table: tuple[str, ...], key: str) -> tuple[int, int]:
         for entry_table, name, line, column in self.entries:
             if entry_table == table and name == key:
                 return line, column
-        if (*table, key) in self.headers:
-            return self.headers[(*table, key)], 1
+        # a table header naming the key, or a table below it ([Deck."X"] for the key 'Deck')
+        below = [line for path, line in self.headers.items() if path[: len(table) + 1] == (*table, key)]
+        if below:
+            return min(below), 1
         return self.headers.get(table, 1), 1
 
 

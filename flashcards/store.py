@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -15,6 +16,7 @@ from sqlite_utils import Migrations
 from flashcards.errors import CardsError
 
 BUSY_TIMEOUT_MS = 10_000
+APPLICATION_ID = 0x43524453  # "CRDS" in the SQLite header: set by every migration (older files have 0)
 
 migrations = Migrations("cards")
 
@@ -191,12 +193,19 @@ def _study_days(db: sqlite_utils.Database) -> None:
 
 
 def open_collection(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the collection at ``path`` and bring its schema up to date."""
+    """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
+
+    Only a new path, an empty file, an empty SQLite database or a ``cards`` collection whose
+    migrations this version knows is opened; anything else is refused with the file untouched.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists() and path.stat().st_size > 0
+        if path.exists() or path.is_symlink():
+            _require_collection(path)
         connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    except (OSError, sqlite3.Error) as error:
+    except OSError as error:
+        raise CardsError(f"cannot open the collection {path}: {error.strerror or error}") from None
+    except sqlite3.Error as error:
         raise CardsError(f"cannot open the collection {path}: {error}") from None
     db = sqlite_utils.Database(connection, execute_plugins=False)  # no plugins: saves a package scan
     try:
@@ -204,21 +213,114 @@ def open_collection(path: Path) -> sqlite_utils.Database:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
-        pending = migrations.pending(db)
-        if pending:
-            if existed:
-                backup(db, path.with_name(f"{path.name}.bak-before-{pending[0].name}"))
-            migrations.apply(db)
+        if migrations.pending(db):
+            _migrate(db, path)
     except sqlite3.DatabaseError as error:
         connection.close()
         raise CardsError(f"{path}: not a usable cards collection ({error})") from None
+    except BaseException:
+        connection.close()
+        raise
     return db
 
 
-def open_memory() -> sqlite_utils.Database:
-    """Open an empty in-memory collection (for tests and simulations)."""
+def _migrate(db: sqlite_utils.Database, path: Path) -> None:
+    """Apply pending migrations under a write lock, so processes opening a new file at once don't race."""
+    connection = db.conn
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        pending = migrations.pending(db)  # again, inside the lock: another process may have migrated
+        if pending:
+            if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                _backup_committed(path, path.with_name(f"{path.name}.bak-before-{pending[0].name}"))
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            migrations.apply(db)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _require_collection(path: Path) -> None:
+    """Raise CardsError unless ``path`` is an empty file or database, or a collection this version knows."""
+    shown = str(path)
+    if not path.is_file():
+        raise CardsError(f"{shown}: not a regular file; pass --db with the path of a collection file")
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if not header:
+        return
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise CardsError(
+            f"{shown}: not a usable cards collection (not an SQLite database); it was left untouched"
+        )
+    application = int.from_bytes(header[68:72], "big")
+    if application not in (0, APPLICATION_ID):
+        raise CardsError(
+            f"{shown}: not a cards collection (another program's SQLite file, application id {application:#x}); it was left untouched"
+        )
+    tables, applied = _read_schema(path)
+    if not tables:
+        return
+    if applied is None:
+        shown_tables = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+        raise CardsError(
+            f"{shown}: not a cards collection (it holds other tables: {shown_tables}); it was left untouched"
+        )
+    known = {m.name for m in migrations.pending(open_memory(migrate=False))}
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise CardsError(
+            f"{shown}: written by a newer version of cards (unknown migrations: {', '.join(unknown)}); "
+            "it was left untouched: upgrade cards to open it"
+        )
+
+
+def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
+    """The tables of a database and its applied ``cards`` migrations (None: no ``cards`` migrations)."""
+    # Read-only; and without locking when there is no write-ahead log, so nothing (not even a
+    # -wal or -shm file) is created beside a file that may not be ours.
+    immutable = "" if path.with_name(f"{path.name}-wal").exists() else "&immutable=1"
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro{immutable}"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:
+        raise CardsError(f"cannot open the collection {path}: {error}") from None
+    try:
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not row[0].startswith("sqlite_")
+        }
+        if Migrations.migrations_table not in tables:
+            return tables, None
+        names = [
+            row[0]
+            for row in connection.execute(
+                f"SELECT name FROM {Migrations.migrations_table} WHERE migration_set = ? ORDER BY rowid",
+                [migrations.name],
+            )
+        ]
+        return tables, names or None
+    except sqlite3.DatabaseError as error:
+        raise CardsError(f"{path}: not a usable cards collection ({error}); it was left untouched") from None
+    finally:
+        connection.close()
+
+
+def discard(db: sqlite_utils.Database, path: Path) -> None:
+    """Close a collection this process has just created and remove its files."""
+    db.conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(f"{path.name}{suffix}").unlink(missing_ok=True)
+
+
+def open_memory(migrate: bool = True) -> sqlite_utils.Database:
+    """Open an empty in-memory collection (for tests and simulations); ``migrate=False``: no tables."""
     db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None), execute_plugins=False)
-    migrations.apply(db)
+    if migrate:
+        migrations.apply(db)
     return db
 
 
@@ -229,3 +331,13 @@ def backup(db: sqlite_utils.Database, target: Path) -> None:
         db.conn.backup(destination)
     finally:
         destination.close()
+
+
+def _backup_committed(path: Path, target: Path) -> None:
+    # A second connection reads the last committed state (WAL readers don't wait for the writer);
+    # backing up from the connection holding the write lock would wait on itself.
+    source = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        backup(sqlite_utils.Database(source, execute_plugins=False), target)
+    finally:
+        source.close()

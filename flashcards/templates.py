@@ -14,6 +14,7 @@ _TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 _CLOZE_ANY = re.compile(r"\{\{\s*c[^:{}]*:")
+MAX_CLOZE = 999  # a card's ordinal is number - 1, and new cards are ordered by line * 1000 + ordinal
 
 
 class TemplateSyntaxError(ValueError):
@@ -151,9 +152,13 @@ def parse_cloze(text: str) -> list[Cloze]:
                 )
             position = start + 2
             continue
-        number = int(opened.group(1))
+        written = opened.group(1)
+        number = int(written) if len(written) <= 6 else MAX_CLOZE + 1  # int() of 5,000 digits raises
         if number < 1:
             raise TemplateSyntaxError("cloze numbers start at 1 ('{{c1::…}}')", start)
+        if number > MAX_CLOZE:
+            shown = written if len(written) <= 12 else f"{written[:12]}…"
+            raise TemplateSyntaxError(f"cloze number 'c{shown}' is too large: use c1 to c{MAX_CLOZE}", start)
         end = text.find("}}", opened.end())
         nested = text.find("{{", opened.end())
         if end < 0 or (0 <= nested < end):

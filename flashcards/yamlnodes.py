@@ -140,10 +140,28 @@ def compose(text: str, path: str) -> tuple[yaml.Node | None, list[Problem]]:
         message = " ".join(part for part in (error.context, error.problem) if part)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, [Problem(path, line, column, f"YAML syntax: {message}")]
+    except yaml.reader.ReaderError as error:
+        return None, [_character_problem(text, path, error)]
     except yaml.YAMLError as error:
         return None, [Problem(path, 1, 1, f"YAML: {error}")]
     except RecursionError:
         return None, [Problem(path, 1, 1, f"nesting deeper than {MAX_DEPTH} levels")]
+
+
+def _character_problem(text: str, path: str, error: yaml.reader.ReaderError) -> Problem:
+    """Locate a character YAML refuses (its reader gives a byte offset, so find the character)."""
+    character = chr(error.character) if isinstance(error.character, int) else str(error.character)
+    offset = max(text.find(character), 0)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    code = ord(character[:1] or "\0")
+    escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return Problem(
+        path,
+        line,
+        column,
+        f'control character U+{code:04X} is not allowed in YAML; in a double-quoted string write "{escape}"',
+    )
 
 
 def is_empty(root: yaml.Node | None) -> bool:

@@ -320,3 +320,55 @@ def test_status_imports_no_heavy_module(write_deck: Callable[..., Path], command
     loaded = json.loads(result.stderr.splitlines()[-1])
     assert "click" in loaded and "sqlite_utils" in loaded
     assert [name for name in HEAVY_MODULES if name in loaded] == []
+
+
+def test_hostile_numbers_and_devices_are_clean_errors(write_deck: Callable[..., Path], db_path: Path) -> None:
+    pipe = db_path.parent / "pipe.yaml"
+    os.mkfifo(pipe)
+    for path in ("/dev/zero", str(pipe)):
+        # under a memory limit and a timeout, so reading /dev/zero or waiting on the pipe fails fast
+        script = (
+            "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+            "from flashcards.cli import main; sys.argv = ['cards', 'check', sys.argv[1]]; main()"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script, path], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 1
+        assert result.stderr.endswith(
+            ":1:1: error: not a regular file; a deck file is a YAML file on disk (not a device or pipe)\n"
+            "1 error; nothing was changed.\n"
+        )
+    write_deck("big.yaml", 'deck: D\nnotes:\n  - type: cloze\n    text: "{{c99999999999999999999::b}}"\n')
+    for command in ("check", "compile"):
+        code, _, err = run(command)
+        assert code == 1
+        assert "big.yaml:4:11: error: cloze number 'c999999999999…' is too large" in err
+    assert not db_path.exists()
+
+
+@pytest.mark.parametrize("command", ["review", "list", "stats", "export", "optimize"])
+@pytest.mark.parametrize("deck", ["", "  "])
+def test_an_empty_deck_is_a_usage_error_for_every_command(
+    write_deck: Callable[..., Path], command: str, deck: str
+) -> None:
+    write_deck("good.yaml", DECK)
+    code, out, err = run(command, "--deck", deck)
+    assert code == 2
+    assert "the deck name is empty; leave --deck out to use every deck" in err
+    assert out == ""
+
+
+def test_every_deck_option_is_checked() -> None:
+    from flashcards.cli import DECK_NAME
+
+    group_context = cli.make_context("cards", [], resilient_parsing=True)
+    with_deck = []
+    for name in COMMANDS:
+        command = cli.get_command(group_context, name)
+        assert command is not None
+        for param in command.params:
+            if param.name == "deck":
+                assert param.type is DECK_NAME, name
+                with_deck.append(name)
+    assert {"review", "list", "stats", "export", "optimize"} <= set(with_deck)

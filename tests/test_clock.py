@@ -140,3 +140,23 @@ def test_cards_now_replaces_the_clock(
     monkeypatch.setenv("CARDS_NOW", "2030-05-01T08:09:00+00:00")
     out = runner.invoke(cli, ["status", "--json"]).stdout
     assert '"next_learning": "2030-05-01T08:10:00.000000+00:00"' in out
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00", "1969-12-31"]
+)
+def test_cards_now_outside_the_supported_years_is_a_clean_error(
+    monkeypatch: pytest.MonkeyPatch, decks: Path, text: str
+) -> None:
+    monkeypatch.setenv("CARDS_NOW", text)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: $CARDS_NOW: {text!r} is outside the years 1970 to 9000\n"
+
+
+def test_cards_now_at_the_edges_of_the_supported_years_works(
+    monkeypatch: pytest.MonkeyPatch, decks: Path
+) -> None:
+    for text in ("1970-01-01T00:00:00+00:00", "9000-12-31T23:59:59+00:00"):
+        monkeypatch.setenv("CARDS_NOW", text)
+        assert CliRunner().invoke(cli, ["status"]).exit_code == 0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +23,7 @@ from hypothesis import strategies as st
 from flashcards import anki_ids, clock, export, render_html, store
 from flashcards.cli import cli
 from flashcards.compiler import compile_decks
-from flashcards.errors import CardsError, NotFoundError
+from flashcards.errors import CardsError, NotFoundError, SourceError
 from flashcards.export import ID_FIELD, export_package, package_name
 from flashcards.render_html import markdown_to_html, template_to_html
 
@@ -140,11 +144,34 @@ def test_anki_intervals_are_days_across_a_day_start_else_negative_seconds() -> N
     assert days.interval(datetime(2026, 3, 2, 3, 50, tzinfo=UTC), datetime(2026, 3, 2, 4, 5, tzinfo=UTC)) == 1
 
 
-def test_package_name_is_a_safe_slug() -> None:
+def test_package_name_is_safe_readable_and_different_for_every_deck() -> None:
     assert package_name(None) == "all.apkg"
-    assert package_name("MLOps Interview::Teams") == "mlops-interview-teams.apkg"
-    assert package_name("../../etc/passwd") == "etc-passwd.apkg"
-    assert package_name("::") == "deck.apkg"
+    assert package_name("MLOps Interview::Teams") == "MLOps_Interview~Teams.apkg"
+    assert package_name("../../etc/passwd") == "%2E.%2F..%2Fetc%2Fpasswd.apkg"
+    assert package_name("C++") == "C%2B%2B.apkg"
+    assert package_name("C") == "C.apkg"
+    names = [
+        "C",
+        "c",
+        "C++",
+        "C--",
+        "C__",
+        "C  ",
+        "C::",
+        "C:",
+        "C:::",
+        "all",
+        "%61ll",
+        "a b",
+        "a_b",
+        "日本",
+        ".x",
+        "x" * 300,
+    ]
+    names.append("x" * 299 + "y")
+    encoded = [package_name(n) for n in names]
+    assert len(set(encoded)) == len(names)
+    assert all("/" not in e and not e.startswith(".") and len(e.encode()) <= 255 for e in encoded)
 
 
 def test_exporting_twice_gives_identical_bytes(project: sqlite_utils.Database, tmp_path: Path) -> None:
@@ -251,9 +278,12 @@ def test_a_reserved_field_name_is_reported(
           - {type: odd, name: n, cards_id: v}
         """,
     )
-    compile_decks(fresh_db, decks, T0)
-    with pytest.raises(CardsError, match="'cards_id' is reserved"):
-        export_package(fresh_db, tmp_path / "p.apkg")
+    with pytest.raises(SourceError) as raised:  # refused at its line by check and compile, not at export
+        compile_decks(fresh_db, decks, T0)
+    assert str(raised.value.problems[0]).split("decks/")[-1] == (
+        "x.yaml:4:20: error: 'cards_id' is reserved: the Anki export adds a field 'cards_id' holding the "
+        "note's id; name the field differently"
+    )
 
 
 def test_cli_writes_the_default_package_and_reports_it(project: sqlite_utils.Database, decks: Path) -> None:
@@ -265,7 +295,7 @@ def test_cli_writes_the_default_package_and_reports_it(project: sqlite_utils.Dat
     assert "3 notes, 3 cards, 3 decks" in result.output and "KiB" in result.output
     result = CliRunner().invoke(cli, ["export", "--deck", "Ops::Deploy", "--with-scheduling"])
     assert result.exit_code == 0
-    assert "ops-deploy.apkg: 2 notes, 2 cards, 2 decks, 0 reviews" in result.output
+    assert "Ops~Deploy.apkg: 2 notes, 2 cards, 2 decks, 0 reviews" in result.output
 
 
 def test_cli_output_option_and_errors(project: sqlite_utils.Database, tmp_path: Path) -> None:
@@ -303,3 +333,72 @@ def test_the_day_start_hour_setting_reaches_the_package(
     crt, conf = collection.execute("SELECT crt, conf FROM col").fetchone()
     assert json.loads(conf)["rollover"] == 6
     assert datetime.fromtimestamp(crt, UTC) == datetime(2000, 1, 1, 6, tzinfo=UTC)
+
+
+def test_decks_with_similar_names_export_to_different_default_files(
+    write_deck: Callable[..., Path], decks: Path
+) -> None:
+    write_deck("a.yaml", 'deck: "C++"\nnotes:\n  - {front: a, back: b}\n')
+    write_deck("b.yaml", 'deck: "C"\nnotes:\n  - {front: c, back: d}\n')
+    for deck in ("C++", "C"):
+        assert CliRunner().invoke(cli, ["export", "--deck", deck]).exit_code == 0
+    assert sorted(p.name for p in (decks.parent / "exports").iterdir()) == ["C%2B%2B.apkg", "C.apkg"]
+
+
+@pytest.mark.parametrize("target", ["device", "fifo"])
+def test_export_refuses_an_existing_target_that_is_not_a_regular_file(
+    project: sqlite_utils.Database, tmp_path: Path, target: str
+) -> None:
+    path = tmp_path / target
+    if target == "device":
+        path.symlink_to("/dev/null")  # through a link: a build without the check replaces the link only
+    else:
+        os.mkfifo(path)
+    kind = path.stat().st_mode
+    with pytest.raises(CardsError, match="exists and is not a regular file"):
+        export_package(project, path)
+    assert path.stat().st_mode == kind
+    result = CliRunner().invoke(cli, ["export", "-o", str(path)])
+    assert result.exit_code == 1 and "is not a regular file" in result.stderr
+    assert path.stat().st_mode == kind
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_interrupted_export_leaves_no_temporary_file(
+    project: sqlite_utils.Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", stop)
+    result = CliRunner().invoke(cli, ["export", "-o", str(tmp_path / "out" / "p.apkg")])
+    assert result.exit_code != 0
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_an_export_stopped_by_a_signal_leaves_no_temporary_file(
+    project: sqlite_utils.Database, tmp_path: Path, signal_name: str
+) -> None:
+    # In its own process: the signal arrives while the package is being written.
+    script = (
+        "import os, signal, sys, time, zipfile\n"
+        "def stop(*args, **kwargs):\n"
+        f"    os.kill(os.getpid(), signal.{signal_name})\n"
+        "    time.sleep(10)\n"
+        "zipfile.ZipFile.writestr = stop\n"
+        "from flashcards.cli import main\n"
+        "sys.argv = ['cards', 'export', '-o', sys.argv[1]]\n"
+        "main()\n"
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(out / "p.apkg")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 128 + getattr(signal, signal_name)
+    assert "Traceback" not in result.stderr
+    assert list(out.iterdir()) == []

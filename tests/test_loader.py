@@ -359,3 +359,61 @@ def test_any_front_and_back_round_trip_through_yaml(tmp_path: Path, pairs: list[
     assert [(n.fields["front"], n.fields["back"]) for n in result.notes] == [
         (f.strip("\n"), b.strip("\n")) for f, b in pairs
     ]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("99999999999999999999", "cloze number 'c999999999999…' is too large: use c1 to c999"),
+        ("1000", "cloze number 'c1000' is too large: use c1 to c999"),
+        ("9" * 5000, "is too large: use c1 to c999"),
+        ("0", "cloze numbers start at 1"),
+    ],
+)
+def test_cloze_numbers_are_bounded_where_read(tmp_path: Path, number: str, message: str) -> None:
+    result = load(tmp_path, f'deck: D\nnotes:\n  - type: cloze\n    text: "x {{{{c{number}::b}}}}"\n')
+    assert len(result.problems) == 1
+    assert str(result.problems[0]).startswith("deck.yaml:4:11: error: ")
+    assert message in str(result.problems[0])
+
+
+def test_highest_cloze_number_loads(tmp_path: Path) -> None:
+    result = load(tmp_path, 'deck: D\nnotes:\n  - type: cloze\n    text: "x {{c999::b}}"\n')
+    assert result.problems == []
+    assert [c.id for c in result.notes[0].cards] == ["cloze:x-b/c999"]
+
+
+def test_a_device_is_refused_without_reading_it() -> None:
+    # /dev/zero is the case that matters (stat() says 0 bytes, reading never ends); test_cli
+    # runs it under a memory limit. /dev/null is safe to read here, even without the check.
+    result = load_file(Path("/dev/null"), "/dev/null")
+    assert [str(p) for p in result.problems] == [
+        "/dev/null:1:1: error: not a regular file; a deck file is a YAML file on disk (not a device or pipe)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ("[word, cards_id]", "4:20: error: 'cards_id' is reserved: the Anki export adds a field 'cards_id'"),
+        ("[word, Cards_ID]", "4:20: error: 'Cards_ID' is reserved: the Anki export adds a field 'cards_id'"),
+        ("[word, Word]", "4:20: error: field 'Word' differs from 'word' only in case, and Anki would take"),
+    ],
+)
+def test_field_names_that_would_clash_in_anki_are_located_errors(
+    tmp_path: Path, fields: str, expected: str
+) -> None:
+    text = f'deck: D\ntypes:\n  t:\n    fields: {fields}\n    templates:\n      card: {{front: "{{{{word}}}}", back: x}}\nnotes: []\n'
+    result = load(tmp_path, text)
+    assert expected in str(result.problems[0])
+
+
+@pytest.mark.parametrize("byte", [b"\x00", b"\x01", b"\x1b"])
+def test_a_raw_control_character_is_located_at_its_line(tmp_path: Path, byte: bytes) -> None:
+    path = tmp_path / "raw.yaml"
+    path.write_bytes(b"deck: D\nnotes:\n  - front: \xc3\xa9\xe6\x97\xa5\n    back: b" + byte + b"c\n")
+    result = load_file(path, "raw.yaml")
+    code = byte[0]
+    assert [str(p) for p in result.problems] == [
+        f'raw.yaml:4:12: error: control character U+{code:04X} is not allowed in YAML; in a double-quoted string write "\\x{code:02x}"'
+    ]

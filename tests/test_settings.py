@@ -128,3 +128,79 @@ def test_absurdly_long_learning_steps_are_refused(tmp_path: Path, step: str) -> 
     path.write_text(f'learning_steps = ["1m", "{step}"]\n', encoding="utf-8")
     with pytest.raises(SourceError, match=rf"'{step}': a step is at most 365d"):
         parse_settings(path.read_text(encoding="utf-8"), path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("new_per_day = 99999999999999999999", "1:1: error: new_per_day: must be between 0 and 1000000"),
+        ("reviews_per_day = 1000001", "1:1: error: reviews_per_day: must be between 0 and 1000000"),
+        ("leech_threshold = 100000000000", "1:1: error: leech_threshold: must be between 0 and 1000"),
+        ("# x\nnew_per_day = 1" + "0" * 5000, "2:15: error: this number is far too long"),
+        ("desired_retention = 1" + "0" * 400, "must be between 0.5 and 0.99, got 10000000000000000000…"),
+        ("desired_retention = nan", "desired_retention: must be between 0.5 and 0.99, got nan"),
+        (
+            'learning_steps = ["0.0000001s"]',
+            "1:1: error: learning_steps: '0.0000001s': a step is at least 1s",
+        ),
+        (
+            '[deck."D"]\nrelearning_steps = "0.5s"',
+            "2:1: error: relearning_steps: '0.5s': a step is at least 1s",
+        ),
+    ],
+)
+def test_every_number_is_bounded_where_read(decks: Path, text: str, expected: str) -> None:
+    write_settings(decks, text + "\n")
+    with pytest.raises(SourceError) as raised:
+        load_settings(decks)
+    assert len(raised.value.problems) == 1
+    assert expected in str(raised.value.problems[0])
+
+
+def test_a_settings_file_over_the_limit_is_refused_unread(decks: Path) -> None:
+    write_settings(decks, "# padding\n" * 200_000)
+    with pytest.raises(SourceError, match="the settings file is 2000000 bytes; it is at most 1024 KiB"):
+        load_settings(decks)
+
+
+def test_a_deck_table_naming_no_deck_is_a_located_warning_with_a_suggestion(decks: Path) -> None:
+    write_settings(
+        decks, 'new_per_day = 5\n\n[deck."Bsae"]\nnew_per_day = 1\n\n[deck."Base::Sub"]\n[deck."Zzz"]\n'
+    )
+    settings = load_settings(decks)
+    warnings = [str(w).rsplit("/", 1)[-1] for w in settings.unknown_decks(["Base::Sub", "Other"])]
+    assert warnings == [
+        "cards.toml:3:1: warning: [deck.\"Bsae\"] names no deck; did you mean 'Base'?",
+        'cards.toml:7:1: warning: [deck."Zzz"] names no deck; its settings apply to no cards',
+    ]
+    assert settings.unknown_decks(["Bsae::Child", "Zzz", "Base::Sub::Leaf"]) == []
+
+
+def test_a_deck_table_naming_no_deck_warns_at_compile_and_status(decks: Path) -> None:
+    from click.testing import CliRunner
+
+    from flashcards.cli import cli
+
+    (decks / "d.yaml").write_text("deck: Base\nnotes:\n  - {front: a, back: b}\n", encoding="utf-8")
+    write_settings(decks, '[deck."Bsae"]\nnew_per_day = 1\n')
+    for command in (["compile"], ["status"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0
+        assert "cards.toml:1:1: warning: [deck.\"Bsae\"] names no deck; did you mean 'Base'?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('new_per_day = 1\n\n[Deck."X"]\nnew_per_day = 1\n', "cards.toml:3:1: error: unknown setting 'Deck'"),
+        ("new_per_day = 1\nDeck.X.new_per_day = 1\n", "cards.toml:2:1: error: unknown setting 'Deck'"),
+        ('[deck]\n"X".new_per_dya = 1\n', "cards.toml:2:1: error: unknown setting 'new_per_dya'"),
+    ],
+)
+def test_unknown_tables_and_dotted_keys_are_located_at_their_line(
+    decks: Path, text: str, expected: str
+) -> None:
+    write_settings(decks, text)
+    with pytest.raises(SourceError) as raised:
+        load_settings(decks)
+    assert str(raised.value.problems[0]).rsplit("/", 1)[-1].startswith(expected)

@@ -1,14 +1,177 @@
-"""The collection file: every earlier schema migrates on open, keeping every row, after a backup."""
+"""The collection file: which files are opened, and how every earlier schema migrates.
+
+Only new paths, empty files and known cards collections are opened; a collection of any earlier
+schema opens migrated, keeping every row, after a backup.
+"""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from click.testing import CliRunner
 
 from flashcards import store
+from flashcards.cli import cli
+from flashcards.errors import CardsError
+
+DECK = """
+deck: D
+notes:
+  - front: a
+    back: b
+"""
+
+
+def foreign(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE things (x)")
+    connection.execute("INSERT INTO things VALUES (1)")
+    connection.commit()
+    connection.close()
+
+
+def anki(path: Path) -> None:
+    from anki.collection import Collection
+
+    Collection(str(path)).close()
+
+
+def newer(path: Path) -> None:
+    store.open_collection(path).conn.close()
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "INSERT INTO _sqlite_migrations(migration_set, name, applied_at) VALUES ('cards', '0099_future', 'x')"
+    )
+    connection.commit()
+    connection.close()
+
+
+def files_beside(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (foreign, "not a cards collection (it holds other tables: things)"),
+        (anki, "not a cards collection (it holds other tables: cards, col,"),
+        (newer, "written by a newer version of cards (unknown migrations: 0099_future)"),
+    ],
+    ids=["foreign", "anki", "newer"],
+)
+def test_other_databases_are_refused_and_left_untouched(
+    tmp_path: Path, write_deck: Callable[..., Path], make: Callable[[Path], None], message: str
+) -> None:
+    write_deck("d.yaml", DECK)
+    path = tmp_path / "other" / "file.db"
+    path.parent.mkdir()
+    make(path)
+    before = files_beside(path)
+    with pytest.raises(CardsError, match=re.escape(message)):
+        store.open_collection(path)
+    result = CliRunner().invoke(cli, ["--db", str(path), "status"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}: ") and message in result.stderr
+    assert "left untouched" in result.stderr
+    assert files_beside(path) == before  # no WAL switch, no table, no backup, no -wal or -shm
+
+
+def test_a_non_regular_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CardsError, match="not a regular file"):
+        store.open_collection(tmp_path)
+    link = tmp_path / "to-a-directory.db"
+    link.symlink_to(tmp_path)
+    with pytest.raises(CardsError, match="not a regular file"):
+        store.open_collection(link)
+
+
+def test_new_paths_empty_files_and_collections_open(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for path in (tmp_path / "new.db", empty):
+        db = store.open_collection(path)
+        assert db.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
+        db.conn.close()
+        store.open_collection(path).conn.close()  # and again, now as a collection
+
+
+def test_a_collection_without_application_id_still_opens(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store.open_collection(path).conn.close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA application_id = 0")
+    connection.commit()
+    connection.close()
+    db = store.open_collection(path)
+    assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 0
+
+
+def test_a_migration_is_backed_up_first(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store.open_collection(path).conn.close()
+    connection = sqlite3.connect(path)
+    connection.execute("DELETE FROM _sqlite_migrations WHERE name = '0006_parameters_replaced'")
+    connection.execute("ALTER TABLE parameters DROP COLUMN replaced_id")
+    connection.commit()
+    connection.close()
+    db = store.open_collection(path)
+    assert "replaced_id" in db["parameters"].columns_dict
+    backup = tmp_path / "c.db.bak-before-0006_parameters_replaced"
+    assert "replaced_id" not in sqlite_utils_columns(backup)
+
+
+def sqlite_utils_columns(path: Path) -> list[str]:
+    connection = sqlite3.connect(path)
+    try:
+        return [row[1] for row in connection.execute("PRAGMA table_info(parameters)")]
+    finally:
+        connection.close()
+
+
+def test_commands_starting_at_once_on_a_new_collection_all_succeed(
+    tmp_path: Path, write_deck: Callable[..., Path]
+) -> None:
+    write_deck("d.yaml", DECK)
+    path = tmp_path / "race.db"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flashcards", "--db", str(path), "status"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in processes]
+    for p in processes:
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
+    assert results == [(0, "")] * 8
+    assert not list(tmp_path.glob("race.db.bak-*"))  # a new file has nothing to back up
+    db = store.open_collection(path)
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(
+        store.migrations.pending(store.open_memory(migrate=False))
+    )
+
+
+def test_a_refused_first_compile_leaves_no_collection(
+    tmp_path: Path, write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    write_deck("d.yaml", "deck: D\nnotes:\n  - front: a\n    bakc: b\n")
+    for command in (["compile"], ["status"], ["list"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 1, command
+        assert not db_path.exists(), command
+        assert not list(tmp_path.glob("collection.db*")), command
+
 
 NAMES = [migration.name for migration in store.migrations.pending(sqlite_utils.Database(memory=True))]
 SAMPLE = {"INTEGER": 7, "REAL": 2.5, "TEXT": "2026-11-27T09:00:00.000000+00:00"}

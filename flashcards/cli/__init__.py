@@ -18,6 +18,7 @@ import click
 
 from flashcards import __version__, clock, paths
 from flashcards.errors import CardsError, SourceError
+from flashcards.textsafe import visible
 
 if TYPE_CHECKING:
     from flashcards.collection import Collection
@@ -42,7 +43,22 @@ class DisplayedError(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        click.echo(self.message, err=True, file=file)
+        click.echo(visible(self.message), err=True, file=file)
+
+
+class DeckName(click.types.StringParamType):
+    """A deck name given on the command line: never empty."""
+
+    name = "deck"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        if not text.strip():
+            self.fail("the deck name is empty; leave --deck out to use every deck", param, ctx)
+        return text
+
+
+DECK_NAME = DeckName()
 
 
 class LazyGroup(click.Group):
@@ -56,6 +72,9 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"flashcards.cli.{_module_name(cmd_name)}")
         command: click.Command = module.command
+        for param in command.params:
+            if param.name == "deck" and isinstance(param, click.Option):
+                param.type = DECK_NAME  # every --deck: an empty one is a usage error, not "all decks"
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -106,6 +125,7 @@ class Env:
     decks_option: str | None = None
     _collection: Collection | None = field(default=None, repr=False)
     _synced: bool = field(default=False, repr=False)
+    created: bool = field(default=False, repr=False)
 
     @property
     def decks_dir(self) -> Path:
@@ -124,13 +144,26 @@ class Env:
         from flashcards.collection import Collection
 
         if self._collection is None:
+            self.created = not self.db_path.exists()
             self._collection = Collection.open(self.db_path, self.decks_dir)
         if compile and not self._synced:
             self._synced = True
-            warning = self._collection.sync(clock.now())
+            try:
+                warning = self._collection.sync(clock.now())
+            except BaseException:
+                self.discard_if_created()
+                raise
             if warning:
                 click.echo(warning, err=True)
         return self._collection
+
+    def discard_if_created(self) -> None:
+        """Remove the collection this command created, when its first compile failed."""
+        from flashcards.store import discard
+
+        if self._collection is not None and self.created:
+            discard(self._collection.db, self.db_path)
+            self._collection = None
 
     def no_cards_message(self) -> str:
         """What to tell a user whose collection has no cards yet."""

@@ -9,7 +9,7 @@ import click
 from flashcards.cli import Env, pass_env
 from flashcards.compiler import check_paths
 from flashcards.errors import SourceError
-from flashcards.loader import MAX_FILE_BYTES
+from flashcards.paths import MAX_FILE_BYTES
 
 
 @click.command(name="check")

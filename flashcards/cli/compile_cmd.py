@@ -9,6 +9,7 @@ import click
 from flashcards import clock
 from flashcards.cli import Env, pass_env
 from flashcards.collection import check_decks_dir
+from flashcards.textsafe import visible
 
 
 @click.command(name="compile")
@@ -21,7 +22,14 @@ def command(env: Env, as_json: bool) -> None:
     their history stays and comes back with them. On any error nothing is written.
     """
     check_decks_dir(env.decks_dir)
-    result = env.collection(compile=False).compile(clock.now())
+    collection = env.collection(compile=False)
+    try:
+        result = collection.compile(clock.now())
+    except BaseException:
+        env.discard_if_created()  # a refused first compile leaves no collection behind
+        raise
+    for warning in collection.configured.unknown_decks(collection.active_decks()):
+        click.echo(visible(str(warning)), err=True)
     if as_json:
         click.echo(json.dumps({"notes": result.notes.as_dict(), "cards": result.cards.as_dict()}, indent=2))
         return

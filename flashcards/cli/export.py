@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -11,6 +15,7 @@ import click
 from flashcards import paths
 from flashcards.cli import Env, pass_env
 from flashcards.paths import display_path
+from flashcards.textsafe import visible
 
 PROGRESS_FROM_NOTES = 2000
 
@@ -46,16 +51,32 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     collection.require_deck(deck)
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
     bar = _Progress()
-    try:
-        result = export_package(
-            db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=bar
-        )
-    finally:
-        bar.close()
+    with _signals_as_exit():
+        try:
+            result = export_package(
+                db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=bar
+            )
+        finally:
+            bar.close()
     parts = [f"{result.notes} notes", f"{result.cards} cards", f"{result.decks} decks"]
     if with_scheduling:
         parts.append(f"{result.reviews} reviews")
-    click.echo(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}.")
+    click.echo(visible(f"Wrote {display_path(result.path)}: {', '.join(parts)}, {_size(result.size)}."))
+
+
+@contextmanager
+def _signals_as_exit() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into SystemExit, so an interrupted export removes its temporary file."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class _Progress:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import click
 
 from flashcards.cli import Env, pass_env
 from flashcards.listing import list_cards
+from flashcards.textsafe import json_text, visible
 
 
 @click.command(name="list")
@@ -23,7 +23,7 @@ def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
         collection.require_deck(deck)
     cards = list_cards(collection.db, deck, include_retired=retired)
     if as_json:
-        click.echo(json.dumps(cards, indent=2, ensure_ascii=False))
+        click.echo(json_text(cards))
         return
     if not cards:
         click.echo("No cards.")
@@ -32,7 +32,7 @@ def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
     for card in cards:
         front = _MARKUP.sub("", " ".join(card["front"].split()))
         state = "retired" if card["retired"] else "suspended" if card["suspended"] else card["state"]
-        click.echo(f"{card['id']:<{width}}  {state:<10}  {_clip(front, 70)}")
+        click.echo(visible(f"{card['id']:<{width}}  {state:<10}  {_clip(front, 70)}"))
     click.echo(f"{len(cards)} card{'s' if len(cards) != 1 else ''}")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
+from flashcards.textsafe import json_text, visible
 
 
 @click.command(name="optimize")
@@ -32,21 +32,21 @@ def command(env: Env, deck: str | None, dry_run: bool, restore: bool, as_json: b
     db, settings = collection.db, collection.configured
     collection.require_deck(deck)
     if restore:
-        click.echo(restore_previous(db, settings, deck))
+        click.echo(visible(restore_previous(db, settings, deck)))
         return
     started = time.monotonic()
 
     def progress(message: str) -> None:
-        click.echo(f"[{time.monotonic() - started:5.1f}s] {message}", err=True)
+        click.echo(visible(f"[{time.monotonic() - started:5.1f}s] {message}"), err=True)
 
     result = optimize(db, settings, clock.now(), deck=deck, dry_run=dry_run, progress=progress)
     if as_json:
-        click.echo(json.dumps([p.as_dict() for p in result.presets], indent=2))
+        click.echo(json_text([p.as_dict() for p in result.presets]))
         return
     for preset in result.presets:
         if preset.default is not None:
             name = f"deck {preset.preset!r}" if preset.preset else "the collection"
-            click.echo(f"{name}: {preset.items} training items from {preset.reviews} reviews")
+            click.echo(visible(f"{name}: {preset.items} training items from {preset.reviews} reviews"))
             click.echo(f"  {'parameters':<10} {'log loss':>9} {'RMSE':>8}")
             for label, found in (
                 ("default", preset.default),
@@ -57,4 +57,4 @@ def command(env: Env, deck: str | None, dry_run: bool, restore: bool, as_json: b
                     click.echo(f"  {label:<10} {found.log_loss:9.4f} {found.rmse:8.4f}")
             if preset.fitted is not None:
                 click.echo("  fitted: " + ", ".join(f"{w:g}" for w in preset.fitted.parameters))
-        click.echo(preset.message)
+        click.echo(visible(preset.message))

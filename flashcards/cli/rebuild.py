@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from flashcards.cli import Env, pass_env
+from flashcards.textsafe import visible
 
 
 @click.command(name="rebuild")
@@ -23,7 +24,7 @@ def command(env: Env, check: bool) -> None:
     changed = len(result.changed)
     if check:
         for card_id in result.changed:
-            click.echo(f"differs: {card_id}")
+            click.echo(visible(f"differs: {card_id}"))
         click.echo(f"{result.cards} cards, {result.reviews} reviews: {changed} differ from the log.")
         if changed:
             raise click.exceptions.Exit(1)

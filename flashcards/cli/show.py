@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -10,6 +9,7 @@ import click
 from flashcards.cli import Env, pass_env
 from flashcards.listing import card_detail
 from flashcards.states import Rating
+from flashcards.textsafe import json_text, visible
 
 
 @click.command(name="show")
@@ -20,9 +20,9 @@ def command(env: Env, card_id: str, as_json: bool) -> None:
     """Show card ID (or a unique prefix of it): its text, source, FSRS state and reviews."""
     card = card_detail(env.collection().db, card_id, env.decks_dir)
     if as_json:
-        click.echo(json.dumps(card, indent=2, ensure_ascii=False))
+        click.echo(json_text(card))
         return
-    click.echo(_render(card))
+    click.echo(visible(_render(card)))
 
 
 def _render(card: dict[str, Any]) -> str:

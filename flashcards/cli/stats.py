@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
+from flashcards.textsafe import json_text, visible
 
 
 @click.command(name="stats")
@@ -44,6 +44,6 @@ def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
         decay=deck_settings.parameters[20] if deck_settings.parameters else DEFAULT_DECAY,
     )
     if as_json:
-        click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
+        click.echo(json_text(stats))
         return
-    click.echo(render(stats, width=min(shutil.get_terminal_size().columns, 80)))
+    click.echo(visible(render(stats, width=min(shutil.get_terminal_size().columns, 80))))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from flashcards import clock
 from flashcards.cli import Env, pass_env
+from flashcards.textsafe import json_text, visible
 
 
 @click.command(name="status")
@@ -27,22 +26,25 @@ def command(env: Env, as_json: bool) -> None:
     everything = ReviewQueue(db, settings)
     total = everything.counts(now)
     next_learning = everything.next_learning_due(now)
+    for warning in settings.unknown_decks(collection.active_decks()):
+        click.echo(visible(str(warning)), err=True)
     if as_json:
         data = {
             "decks": [d.as_dict() for d in decks],
             "total": {"new": total.new, "learning": total.learning, "review": total.review},
             "next_learning": clock.to_db(next_learning) if next_learning else None,
         }
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json_text(data))
         return
     if not decks:
         click.echo(env.no_cards_message())
         return
-    width = max(len("Total"), *(len(d.deck) for d in decks))
+    names = {d.deck: visible(d.deck) for d in decks}
+    width = max(len("Total"), *(len(name) for name in names.values()))
     click.echo(f"{'Deck':<{width}}  {'New':>5} {'Learn':>5} {'Due':>5}")
     for deck in decks:
         c = deck.counts
-        click.echo(f"{deck.deck:<{width}}  {c.new:>5} {c.learning:>5} {c.review:>5}")
+        click.echo(f"{names[deck.deck]:<{width}}  {c.new:>5} {c.learning:>5} {c.review:>5}")
     click.echo(f"{'Total':<{width}}  {total.new:>5} {total.learning:>5} {total.review:>5}")
     if next_learning is not None:
         local = next_learning.astimezone().strftime("%H:%M")
