@@ -17,10 +17,10 @@ from pathlib import Path
 
 from flashcards import clock, scheduler
 from flashcards.collection import Collection
-from flashcards.errors import CardsError, SourceError
+from flashcards.errors import CardsError, SourceError, StaleCardError
 from flashcards.queue import Counts, Progress, QueuedCard, ReviewQueue
 from flashcards.scheduler import Answer
-from flashcards.states import Rating, State
+from flashcards.states import CardState, Rating, State
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ReviewController:
         self._offset = timedelta(0)
         self._fixed = clock.is_fixed() if fixed_clock is None else fixed_clock
         self._current: QueuedCard | None = None
+        self._shown_state: CardState | None = None  # as the card was when shown: answers need it unchanged
         self._shown_at = 0.0
         self._choices: tuple[Choice, ...] | None = None
         self._history: list[tuple[Answer, QueuedCard, Progress]] = []
@@ -107,7 +108,7 @@ class ReviewController:
         """The four answers for the card on screen, each with the interval it gives (fuzz included)."""
         card = self._require_card()
         if self._choices is None:
-            state = scheduler.read_state(self.collection.db, card.id)
+            state = self._shown_state or scheduler.read_state(self.collection.db, card.id)
             deck_settings = self.collection.settings.for_deck(card.deck)
             day_start_hour = self.collection.settings.day_start_hour
             states = scheduler.preview(
@@ -147,7 +148,13 @@ class ReviewController:
             return Outcome("Show the answer first (Space or Enter).")
         elapsed_ms = int((self._monotonic() - self._shown_at) * 1000)
         settings = self.collection.settings
-        done = scheduler.answer(self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings)
+        try:
+            done = scheduler.answer(
+                self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings, self._shown_state
+            )
+        except StaleCardError as error:
+            self._current = None  # move on: the queue reads the card's new state
+            return Outcome(str(error))
         self._history.append((done, card, self.queue.progress))
         self.queue.record(card.kind)
         self._tally(done, card, +1)
@@ -223,6 +230,7 @@ class ReviewController:
 
     def _show(self, card: QueuedCard) -> None:
         self._current, self._choices = card, None
+        self._shown_state = scheduler.read_state(self.collection.db, card.id)
         self.revealed = False
         self._shown_at = self._monotonic()
 

@@ -35,6 +35,10 @@ class NotFoundError(CardsError):
     """A card, note or deck the user named does not exist."""
 
 
+class StaleCardError(CardsError):
+    """The card changed (another session answered it) after it was shown: the answer is not taken."""
+
+
 def utf8_problem(path: str, data: bytes, error: UnicodeDecodeError) -> Problem:
     """Locate the first byte of ``data`` that is not UTF-8."""
     before = data[: error.start]

@@ -31,6 +31,7 @@ class Entry:
     stability: float
     difficulty: float
     due_day: int | None = None  # the study day it is due, for a review card or an interday step
+    step: int | None = None  # the (re)learning step it left the card on, as the steps then were
 
 
 COLUMNS = tuple(Entry.__dataclass_fields__)

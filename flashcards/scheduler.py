@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from flashcards import clock, reviewlog
-from flashcards.errors import CardsError, NotFoundError
+from flashcards.errors import CardsError, NotFoundError, StaleCardError
 from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
 from flashcards.states import CACHE_COLUMNS, CardState, Rating, State, sql_list
@@ -91,8 +91,13 @@ def answer(
     now: datetime,
     duration_ms: int,
     settings: Settings,
+    shown: CardState | None = None,
 ) -> Answer:
-    """Record one answer: append the log row, update the card, bury its siblings; one transaction."""
+    """Record one answer: append the log row, update the card, bury its siblings; one transaction.
+
+    With ``shown`` (the state the user saw when the card was shown), the answer is committed only
+    if the card is still in that state; otherwise :class:`StaleCardError` and nothing is written.
+    """
     duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
     next_day = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
     with _immediate(db):
@@ -104,6 +109,10 @@ def answer(
         deck, note_id, *previous = row
         deck_settings = settings.for_deck(deck)
         before = CardState.from_row(previous[: len(CACHE_COLUMNS)])
+        if shown is not None and before != shown:
+            raise StaleCardError(
+                f"{card_id} was answered in another session after it was shown here; this answer was not saved"
+            )
         if rating not in tuple(Rating):
             raise CardsError(f"rating must be 1-4, got {rating}")
         rules = rules_for(deck_settings, settings.day_start_hour)
@@ -127,6 +136,7 @@ def answer(
                 stability=after.stability,
                 difficulty=after.difficulty,
                 due_day=after.due_day,
+                step=after.step,
             ),
         )
         db.execute(
@@ -212,7 +222,8 @@ def replay(
         where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
         logs = db.execute(
-            "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day FROM reviews r "
+            "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step "
+            "FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             chunk or [],
         )
@@ -225,14 +236,19 @@ def replay(
                 pending = next(logs, None)
             reviews = []
             last = None
+            logged_lapses = 0
             while pending is not None and pending[0] == card_id:
                 reviews.append((pending[1], parse(pending[2])))
+                logged_lapses += pending[5] == State.REVIEW and pending[1] == Rating.AGAIN
                 last = pending
                 pending = next(logs, None)
             state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
             due = reviewed_at = due_day = None
             if last is not None:
                 due, reviewed_at, due_day = last[3], last[2], last[4]
+                if last[7] is not None or last[6] == State.REVIEW:
+                    # the state and step the answers gave under the steps of their day, as logged
+                    state, step, lapses = last[6], last[7], logged_lapses
                 if due_day is None and state == State.REVIEW:
                     due_day = days.day(parse(due))
             replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)

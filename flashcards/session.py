@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 from flashcards import clock
 from flashcards.states import Rating
+from flashcards.textsafe import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -160,6 +161,8 @@ class Session:
 
     def _offer_wait(self) -> bool:
         """When only future learning cards remain, offer to wait for the next one; False to stop."""
+        from rich.text import Text
+
         controller = self.controller
         due = controller.next_learning_due()
         if due is None:
@@ -167,7 +170,7 @@ class Session:
         if self.keys.terminal:
             self.console.clear()
         if self.message:
-            self.console.print(self.message, style="dim italic")
+            self.console.print(Text(visible(self.message), style="dim italic"))
             self.message = ""
         self.console.print(
             f"\nNothing else is due now. Next learning card in {clock.wait_text(due - controller.clock())}. "
@@ -194,9 +197,10 @@ class Session:
         return True
 
     def _print_markdown(self, text: str) -> None:
-        """Render Markdown; when scripted, without the padding rich adds up to the line width."""
+        """Render Markdown (control characters made visible first); when scripted, without padding."""
         from rich.markdown import Markdown
 
+        text = visible(text)
         if self.keys.terminal:
             self.console.print(Markdown(text))
             return
@@ -214,7 +218,7 @@ class Session:
         if self.keys.terminal:
             console.clear()
         header = Text()
-        header.append(card.deck, style="bold")
+        header.append(visible(card.deck), style="bold")
         header.append("    ")
         for label, value, style, kind in (
             ("new", counts.new, "blue", "new"),
@@ -226,7 +230,7 @@ class Session:
                 header.append(" · ", style="dim")
         console.print(header)
         if self.message:
-            console.print(Text(self.message, style="dim italic"))
+            console.print(Text(visible(self.message), style="dim italic"))
             self.message = ""
         console.print()
         self._print_markdown(card.front)
@@ -274,12 +278,14 @@ class Session:
 
 def print_summary(session: Session) -> None:
     """Print what the session did and what comes next."""
+    from rich.text import Text
+
     controller, console = session.controller, session.console
     summary, now = controller.summary, controller.clock()
     if session.keys.terminal:
         console.clear()
     if session.message:
-        console.print(session.message)
+        console.print(Text(visible(session.message)))
     if summary.answered == 0:
         console.print("No cards reviewed.")
     else:
@@ -290,7 +296,7 @@ def print_summary(session: Session) -> None:
             f"{summary.again} Again; retention {retention}; time {minutes}m {seconds:02d}s."
         )
     for card_id in summary.leeches:
-        console.print(f"Leech suspended: {card_id}")
+        console.print(Text(visible(f"Leech suspended: {card_id}")))
     left = controller.counts()
     if left.total:
         console.print(f"Still due today: {left.new} new · {left.learning} learning · {left.review} review.")

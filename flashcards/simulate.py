@@ -148,6 +148,7 @@ def _learn(
                 after.stability,
                 after.difficulty,
                 after.due_day,
+                after.step,
             )
         )
         state = after

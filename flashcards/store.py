@@ -192,6 +192,13 @@ def _study_days(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0009_reviews_step")
+def _reviews_step(db: sqlite_utils.Database) -> None:
+    # The step an answer left a (re)learning card on, as the steps were then: changing the
+    # learning steps later changes new answers only, and replaying the log still gives the cache.
+    db.execute("ALTER TABLE reviews ADD COLUMN step INTEGER")
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

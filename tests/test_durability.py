@@ -18,7 +18,9 @@ from flashcards.compiler import compile_decks
 from flashcards.scheduler import rebuild
 from flashcards.settings import load_settings
 
-# A session that answers cards as fast as it can and prints each review id once committed.
+# A session that answers cards as fast as it can and prints, once each answer is committed, its
+# review id, the card and the card's review count as shown; an answer refused because another
+# session answered the card after it was shown prints "stale".
 SESSION = """
 import sys
 import time
@@ -42,9 +44,10 @@ for answered in range(count):
     while card is None:
         moment[0] += timedelta(minutes=10)
         card = session.card()
+    shown = session.collection.db.execute("SELECT reps FROM cards WHERE id = ?", [card.id]).fetchone()[0]
     session.reveal()
     done = session.rate(Rating(1 + answered % 4)).answer
-    print(done.review_id, flush=True)
+    print("stale" if done is None else f"{done.review_id} {card.id} {shown}", flush=True)
 print("done", flush=True)
 """
 
@@ -87,7 +90,9 @@ def test_kill_9_mid_session_loses_nothing_committed(collection: Path, decks: Pat
     child = start(decks, collection, 100000)
     assert child.stdout is not None
     assert child.stdout.readline() == "ready\n"
-    committed = [int(child.stdout.readline()) for _ in range(kill_after)]
+    lines = [child.stdout.readline().split() for _ in range(kill_after)]
+    committed = [int(line[0]) for line in lines]
+    assert len({(card, reps) for _, card, reps in lines}) == kill_after  # no card answered twice
     os.kill(child.pid, signal.SIGKILL)
     child.communicate()
     logged = check_consistent(decks, collection)
@@ -108,6 +113,12 @@ def test_two_sessions_at_once_lose_no_answers(collection: Path, decks: Path, tmp
     for child, (out, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
         assert out.splitlines()[-1] == "done"
-    ids = [int(line) for out, _ in outputs for line in out.splitlines()[:-1]]
-    assert len(ids) == len(set(ids)) == 400
-    assert check_consistent(decks, collection) == 400
+    lines = [line.split() for out, _ in outputs for line in out.splitlines()[:-1]]
+    answers = [line for line in lines if line != ["stale"]]
+    ids = [int(review_id) for review_id, _, _ in answers]
+    assert len(ids) == len(set(ids))
+    # no card answered twice from the same state: each (card, review count shown) is taken once
+    shown = [(card_id, reps) for _, card_id, reps in answers]
+    assert len(shown) == len(set(shown))
+    assert len(answers) + lines.count(["stale"]) == 400
+    assert check_consistent(decks, collection) == len(answers)

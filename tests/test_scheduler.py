@@ -19,7 +19,7 @@ from flashcards.clock import format_interval
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.settings import DeckSettings, Settings
-from flashcards.states import CardState, Rating
+from flashcards.states import CardState, Rating, State
 
 AGAIN, HARD, GOOD, EASY = Rating
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -239,3 +239,22 @@ def test_button_labels_are_the_intervals_the_answers_give(db: sqlite_utils.Datab
     done = scheduler.answer(db, ONE, rating, when, 1000, settings)
     assert done.after.due_day is not None
     assert timedelta(days=done.after.due_day - when.date().toordinal()) == shown[rating].interval
+
+
+def test_changing_the_learning_steps_keeps_the_log_and_the_cache_in_agreement(
+    db: sqlite_utils.Database,
+) -> None:
+    """The log holds the step each answer left the card on: replay under new steps changes nothing."""
+    from flashcards.settings import parse_steps
+
+    before = Settings(DeckSettings(enable_fuzzing=False, learning_steps=parse_steps(["1m", "10m", "1h"])))
+    scheduler.answer(db, ONE, GOOD, T0, 1000, before)
+    scheduler.answer(db, ONE, GOOD, T0 + timedelta(minutes=10), 1000, before)
+    scheduler.answer(db, TWO, AGAIN, T0, 1000, before)
+    assert (scheduler.read_state(db, ONE).state, scheduler.read_state(db, ONE).step) == (State.LEARNING, 2)
+    after = Settings(DeckSettings(enable_fuzzing=False, learning_steps=parse_steps(["5m"])))
+    assert scheduler.rebuild(db, after, write=False).changed == []
+    # the next answer follows the new steps: step 2 is past the single step, so Good graduates
+    done = scheduler.answer(db, ONE, GOOD, T0 + timedelta(hours=2), 1000, after)
+    assert done.after.state == State.REVIEW
+    assert scheduler.rebuild(db, after, write=False).changed == []

@@ -287,3 +287,42 @@ def test_a_failed_undo_is_shown_and_the_session_goes_on(
     assert "cannot undo: card basic:what-is-a-canary-deployment/card was answered again since" in out
     assert "Reviewed 2 cards, 0 Again" in out
     assert len(rows(db_path, "SELECT id FROM reviews")) == 3
+
+
+def test_control_characters_in_deck_text_reach_the_screen_as_escapes(
+    env: dict[str, str], write_deck: Callable[..., Path]
+) -> None:
+    write_deck(
+        "basics.yaml",
+        'deck: "Evil\\x1b]0;title\\x07"\nnotes:\n'
+        '  - front: "clear\\x1b[2J me"\n    back: "clipboard \\x1b]52;c;ZXZpbA==\\x07 \\x9b31m"\n',
+    )
+    out = run(env, "\n3\nq\n", "review").stdout
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
+    assert "Evil\\x1b]0;title\\x07" in out
+    assert "clear\\x1b[2J me" in out
+    assert "clipboard \\x1b]52;c;ZXZpbA==\\x07 \\x9b31m" in out
+
+
+def test_a_deck_file_named_like_an_option_reaches_the_editor_as_a_path(
+    env: dict[str, str], decks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (decks / "basics.yaml").rename(decks / "-c!touch PWNED.yaml")
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[0]).with_suffix('.args').write_text('\\n'.join(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(decks)
+    out = run({**env, "EDITOR": f"{sys.executable} {editor}", "CARDS_DECKS": "."}, "e\nq\n", "review").stdout
+    assert "No change." in out
+    line, path = editor.with_suffix(".args").read_text().splitlines()
+    assert line == "+3" and path == str((decks / "-c!touch PWNED.yaml").resolve())
+    assert not (decks / "PWNED.yaml").exists() and not Path("PWNED.yaml").exists()
+
+
+@pytest.mark.parametrize("option", ["--new", "--limit"])
+def test_huge_session_limits_are_usage_errors(env: dict[str, str], option: str) -> None:
+    result = run(env, "", "review", option, "99999999999999999999")
+    assert result.returncode == 2
+    assert "is not in the range" in result.stderr

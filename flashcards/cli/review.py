@@ -14,13 +14,13 @@ from flashcards.cli import Env, pass_env
 @click.option(
     "--new",
     "new_limit",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=1_000_000),
     metavar="N",
     help="Show at most N new cards this session, instead of the daily limit.",
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000_000),
     metavar="N",
     help="Start at most N cards (new or review) this session; their learning steps follow.",
 )
