@@ -355,3 +355,43 @@ def test_an_edited_template_updates_the_note_type_with_default_options(
     assert template["qfmt"] == "Define <em>{{term}}</em>."
     card = anki.get_card(anki.find_cards(f'"{ID_FIELD}:term-gil" card:1')[0])
     assert "Define <em>GIL</em>." in card.question()
+
+
+def test_anki_recomputes_the_same_memory_states_when_fsrs_is_turned_on(
+    write_deck: Callable[..., Path], decks: Path, tmp_path: Path
+) -> None:
+    """Import with scheduling, then turn FSRS on in Anki: its states from the revlog equal ours."""
+    from tests.anki_engine import AnkiEngine
+
+    write_deck(
+        "ex.yaml", "deck: Ex\nnotes:\n" + "".join(f"  - front: q{i}\n    back: a{i}\n" for i in range(6))
+    )
+    db = store.open_collection(tmp_path / "c.db")
+    start = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    compile_decks(db, decks, start)
+    settings = Settings(defaults=DeckSettings(enable_fuzzing=True))
+    ratings = [3, 3, 1, 3, 4, 2, 3, 1, 1, 3]
+    now = start
+    for step in range(24):  # every card due is answered each morning (or evening), fuzz on
+        for card_id, in db.execute("SELECT id FROM cards WHERE state = 0 OR due <= ? ORDER BY id",
+                                   [clock.to_db(now)]).fetchall():  # fmt: skip
+            answer(db, card_id, ratings[(step + len(card_id)) % len(ratings)], now, 3000, settings)
+        now += timedelta(hours=13 if step % 2 else 11)
+    package = export_package(db, tmp_path / "ex.apkg", with_scheduling=True, settings=settings).path
+    ours = {
+        card_id: (stability, difficulty)
+        for card_id, stability, difficulty in db.execute("SELECT id, stability, difficulty FROM cards")
+    }
+    with AnkiEngine(tmp_path, tz="UTC", start=now + timedelta(days=1)) as anki:
+        anki.import_apkg(package)
+        anki.enable_fsrs(deck="Ex")  # Anki recomputes every card's memory state from the revlog
+        found = anki.run(
+            "result = [(c.note()['cards_id'], c.ord, c.memory_state.stability, c.memory_state.difficulty)"
+            " for c in (col.get_card(i) for i in col.find_cards(''))]"
+        )
+    assert len(found) == len(ours) == 6
+    for note_id, ordinal, stability, difficulty in found:
+        mine = ours[f"{note_id}/card"]
+        assert ordinal == 0
+        assert stability == pytest.approx(mine[0], rel=1e-3), note_id
+        assert difficulty == pytest.approx(mine[1], abs=2e-3), note_id

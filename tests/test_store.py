@@ -243,3 +243,56 @@ def test_a_current_collection_opens_without_a_backup(tmp_path: Path) -> None:
     store.open_collection(tmp_path / "collection.db").conn.close()
     store.open_collection(tmp_path / "collection.db").conn.close()
     assert sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name) == []
+
+
+def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_path: Path) -> None:
+    """0008 changes the rules: every card's cache is recomputed from the untouched log, after a backup."""
+    from flashcards.collection import Collection
+    from flashcards.scheduler import rebuild
+
+    path, decks = tmp_path / "collection.db", tmp_path / "decks"  # the decks directory is empty
+    old = sqlite_utils.Database(path)
+    store.migrations.apply(old, stop_before=["0008_study_days", "0009_reviews_step"])
+    stamp = "2026-01-05T10:00:00.000000+00:00"
+    old.conn.execute(
+        "INSERT INTO notes VALUES ('basic:q', 'basic', 'D', '{}', '[]', 'd.yaml', 1, 'h', ?, ?, NULL)",
+        [stamp, stamp],
+    )
+    # answered in the evening, then the next morning (the old rules: 0 days apart, a same-day update)
+    log = [
+        (3, "2026-01-05T21:00:00.000000+00:00", "2026-01-05T21:10:00.000000+00:00", 0, 1),
+        (3, "2026-01-05T21:10:00.000000+00:00", "2026-01-07T21:10:00.000000+00:00", 1, 2),
+        (3, "2026-01-06T09:00:00.000000+00:00", "2026-01-08T09:00:00.000000+00:00", 2, 2),
+    ]
+    for rating, at, due, before, after in log:
+        old.conn.execute(
+            "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, stability, "
+            "difficulty) VALUES ('basic:q/card', ?, ?, 1000, ?, ?, ?, 2.3, 2.1)",
+            [rating, at, due, before, after],
+        )
+    old.conn.execute(
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at, "
+        "state, stability, difficulty, due, last_review, reps) VALUES ('basic:q/card', 'basic:q', 'card', 0, 'D', "
+        "'q', 'a', 1, ?, ?, 2, 2.3065, 2.118, ?, ?, 3)",
+        [stamp, stamp, log[-1][2], log[-1][1]],
+    )
+    old.conn.commit()
+    rows_before = old.conn.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    old.conn.close()
+
+    collection = Collection.open(path, decks)
+    state = collection.db.execute("SELECT state, stability, due_day FROM cards").fetchone()
+    assert state[0] == 2 and state[1] > 5  # the morning answer is a day later: the long-term update
+    assert state[2] == datetime_day("2026-01-08")
+    assert collection.db.execute("SELECT count(*) FROM pending_rebuild").fetchone()[0] == 0
+    assert collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall() == [
+        (*row, None, None) for row in rows_before
+    ]
+    assert rebuild(collection.db, collection.settings, write=False).changed == []
+    assert (tmp_path / "collection.db.bak-before-0008_study_days").exists()
+
+
+def datetime_day(text: str) -> int:
+    from datetime import date
+
+    return date.fromisoformat(text).toordinal()
