@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,38 @@ def test_cards_now_at_the_edges_of_the_supported_years_works(
     for text in ("1970-01-01T00:00:00+00:00", "9000-12-31T23:59:59+00:00"):
         monkeypatch.setenv("CARDS_NOW", text)
         assert CliRunner().invoke(cli, ["status"]).exit_code == 0
+
+
+def test_review_cards_stay_on_their_day_through_a_move_and_a_dst_change(
+    zone: Callable[[str], None], db: sqlite_utils.Database
+) -> None:
+    """Answered in Berlin, reviewed in New York: each card is due on the local day it was given."""
+    from flashcards import scheduler
+
+    zone("Europe/Berlin")
+    plain = Settings(DeckSettings(enable_fuzzing=False, new_per_day=100))
+    evening = utc("2026-03-20T05:00:00")  # 06:00 in Berlin, nine days before the DST change
+    given = {}
+    for index in range(5):
+        card_id = f"basic:q{index}/card"
+        scheduler.answer(db, card_id, Rating(1 + index % 4), evening, 1000, plain)
+        scheduler.answer(db, card_id, Rating.EASY, evening + timedelta(minutes=15), 1000, plain)
+        state = scheduler.read_state(db, card_id)
+        assert state.due_day is not None
+        given[card_id] = date.fromordinal(state.due_day)
+    zone("America/New_York")
+    for day in sorted(set(given.values())):
+        # late on the evening before in New York it is already that day in Berlin: not due yet
+        evening_before = (
+            datetime.combine(day - timedelta(days=1), time_of_day(22)).astimezone().astimezone(UTC)
+        )
+        morning = datetime.combine(day, time_of_day(9)).astimezone().astimezone(UTC)
+        before = sum(d < day for d in given.values())
+        on_the_day = sum(d <= day for d in given.values())
+        assert ReviewQueue(db, plain).counts(evening_before).review == before
+        assert ReviewQueue(db, plain).counts(morning).review == on_the_day
+    assert len({day for day in given.values()}) > 1
+
+
+def time_of_day(hour: int) -> dtime:
+    return dtime(hour=hour)

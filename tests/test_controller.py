@@ -242,3 +242,36 @@ def test_actions_without_a_card_on_screen_are_errors(db: sqlite_utils.Database) 
             action()
     with pytest.raises(CardsError, match="no card is on screen"):
         session.rate(Rating.GOOD)
+
+
+def test_a_learning_card_due_within_the_learn_ahead_limit_is_shown_rather_than_waited_for(
+    db: sqlite_utils.Database,
+) -> None:
+    ahead = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=20))
+    session = make_controller(db, ahead, now=NOW, new_limit=1)
+    session.card()
+    answer(session, Rating.GOOD)  # next step in 10 minutes; nothing else is left
+    card = session.card()
+    assert card is not None and card.id == CANARY and card.kind == "learning"
+    answer(session, Rating.GOOD)  # graduates
+    assert session.card() is None
+    no_ahead = make_controller(db, PLAIN, now=NOW, new_limit=0)
+    db.execute("UPDATE cards SET state = 1, step = 1, due = ?, due_day = NULL WHERE id = ?",
+               [clock.to_db(NOW + timedelta(minutes=9)), CANARY])  # fmt: skip
+    assert no_ahead.card() is None and no_ahead.next_learning_due() == NOW + timedelta(minutes=9)
+
+
+def test_an_interday_step_is_shown_all_day(db: sqlite_utils.Database) -> None:
+    steps = Settings(
+        DeckSettings(enable_fuzzing=False, learning_steps=(timedelta(minutes=10), timedelta(days=1)))
+    )
+    evening = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    session = make_controller(db, steps, now=evening, new_limit=1)
+    session.card()
+    answer(session, Rating.GOOD)  # to the one-day step: due tomorrow, for the whole day
+    state = scheduler.read_state(db, CANARY)
+    assert state.state == State.LEARNING and state.due_day == evening.date().toordinal() + 1
+    early = make_controller(db, steps, now=datetime(2026, 11, 28, 5, 0, tzinfo=UTC), new_limit=0)
+    assert early.counts().learning == 1
+    card = early.card()
+    assert card is not None and card.id == CANARY  # at 05:00, not only from 22:00

@@ -257,3 +257,29 @@ def test_status_rows_count_what_a_review_of_the_deck_shows(db: sqlite_utils.Data
         db.conn.backup(copy.conn)
         shown = drain(make_controller(copy, settings, now=NOW, deck=deck))
         assert len([c for c in shown if c != cid("a3")]) == new
+
+
+def test_new_cards_count_against_the_review_limit_as_in_anki(db: sqlite_utils.Database) -> None:
+    for front in ("a1", "a2"):
+        make_due(db, cid(front), State.REVIEW, NOW - timedelta(days=1))
+    capped = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, reviews_per_day=3))
+    assert ReviewQueue(db, capped).counts(NOW) == Counts(new=1, learning=0, review=2)
+    ignoring = Settings(
+        DeckSettings(enable_fuzzing=False, reviews_per_day=3, new_cards_ignore_review_limit=True)
+    )
+    assert ReviewQueue(db, ignoring).counts(NOW).new == 5  # a3, one of pair, b1, b2, c1
+    session = make_controller(db, capped, now=NOW)
+    drain(session)
+    assert session.summary.answered == 3
+    assert (
+        make_controller(db, capped, now=NOW).counts().new,
+        ReviewQueue(db, capped).counts(NOW).review,
+    ) == (0, 0)
+
+
+@pytest.mark.parametrize("bury_new", [True, False])
+def test_burying_new_siblings_is_a_setting(db: sqlite_utils.Database, bury_new: bool) -> None:
+    settings = Settings(DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, bury_new=bury_new))
+    assert ReviewQueue(db, settings, deck="A").counts(NOW).new == (6 if bury_new else 7)  # A::Sub too
+    shown = drain(make_controller(db, settings, now=NOW, deck="A"))
+    assert ("reversed:pair/reverse" in shown) is not bury_new
