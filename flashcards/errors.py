@@ -35,6 +35,14 @@ class NotFoundError(CardsError):
     """A card, note or deck the user named does not exist."""
 
 
+class UnknownCardsError(NotFoundError):
+    """Names given for cards that match no card, or several: one message per name."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
 def utf8_problem(path: str, data: bytes, error: UnicodeDecodeError) -> Problem:
     """Locate the first byte of ``data`` that is not UTF-8."""
     before = data[: error.start]
