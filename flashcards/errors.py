@@ -39,6 +39,14 @@ class StaleCardError(CardsError):
     """The card changed (another session answered it) after it was shown: the answer is not taken."""
 
 
+class UnknownCardsError(NotFoundError):
+    """Names given for cards that match no card, or several: one message per name."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
 def utf8_problem(path: str, data: bytes, error: UnicodeDecodeError) -> Problem:
     """Locate the first byte of ``data`` that is not UTF-8."""
     before = data[: error.start]

@@ -36,6 +36,7 @@ from flashcards.states import State
 
 ID_FIELD = EXPORT_ID_FIELD
 NAME_PREFIX = "cards:"
+LEECH_TAG = "leech"  # Anki's tag for the note of a leech
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_NAME_BYTES = 200  # of a default package name, before ".apkg" (file names are at most 255)
 
@@ -128,6 +129,8 @@ def export_package(
     card_ids = anki_ids.millisecond_ids(db.execute("SELECT id, created_at FROM cards").fetchall())
     for note in notes:
         note.anki_id = note_ids[note.id]
+        if with_scheduling:
+            _tag_leech(note)
     package, order = _build(notes, types, card_ids, progress)
     timing = AnkiDays(settings.day_start_hour, zone)
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
@@ -160,7 +163,7 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
     }
     cursor = db.execute(
         "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
-        "suspended FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
+        "suspended, leech FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
     )
     names = [d[0] for d in cursor.description]
     for row in cursor:
@@ -168,6 +171,23 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
         if note is not None:
             note.cards.append(dict(zip(names, row, strict=True)))
     return [n for n in notes.values() if n.cards]
+
+
+def _tag_leech(note: _Note) -> None:
+    """Give the note of a leech Anki's ``leech`` tag, and a modification time that brings it into Anki.
+
+    Anki treats ``leech`` as scheduling: it drops the tag from packages imported or exported
+    without scheduling, so only a package with scheduling carries it. Anki updates a note on
+    re-import only when its time is newer, so the note's time becomes at least the last review
+    of its leeches (the answer that made a card a leech is one of them).
+    """
+    leeches = [card for card in note.cards if card["leech"]]
+    if not leeches:
+        return
+    if LEECH_TAG not in (tag.casefold() for tag in note.tags):
+        note.tags = [*note.tags, LEECH_TAG]
+    reviewed = [clock.from_db(card["last_review"]) for card in leeches if card["last_review"]]
+    note.mod = max([note.mod, *(int(instant.timestamp()) for instant in reviewed)])
 
 
 def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[NoteType, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import sqlite_utils
 
 from flashcards import reviewlog
 from flashcards.decks import sql_filter
-from flashcards.errors import NotFoundError
+from flashcards.errors import NotFoundError, UnknownCardsError
 from flashcards.paths import display_path
 from flashcards.states import State
 
@@ -27,7 +28,7 @@ def list_cards(
     if not include_retired:
         condition += " AND c.retired_at IS NULL"
     cursor = db.execute(
-        "SELECT c.id, c.deck, c.front, c.back, c.note_id, c.state, c.due, c.suspended, c.retired_at "
+        "SELECT c.id, c.deck, c.front, c.back, c.note_id, c.state, c.due, c.suspended, c.leech, c.retired_at "
         "FROM cards c JOIN notes n ON n.id = c.note_id "
         f"WHERE {condition} ORDER BY n.source_file, c.position",
         params,
@@ -38,6 +39,7 @@ def list_cards(
         card = dict(zip(names, row, strict=True))
         card["state"] = State(card["state"]).label
         card["suspended"] = bool(card["suspended"])
+        card["leech"] = bool(card["leech"])
         card["retired"] = card.pop("retired_at") is not None
         cards.append(card)
     return cards
@@ -60,6 +62,33 @@ def resolve_card_id(db: sqlite_utils.Database, card_id: str) -> str:
         shown = ", ".join(candidates[:10]) + (", …" if len(candidates) > 10 else "")
         raise NotFoundError(f"'{card_id}' matches several cards: {shown}; give the full id")
     raise NotFoundError(f"no card '{card_id}'; `cards list` shows the ids")
+
+
+def resolve_cards(db: sqlite_utils.Database, names: Iterable[str]) -> list[str]:
+    """Return the cards ``names`` mean, each once, in the order given.
+
+    A name is a card id, a note id (all the note's cards), or a unique prefix of a card id.
+    Every name that means no card, or several, is reported in one :class:`UnknownCardsError`.
+    """
+    found: dict[str, None] = {}
+    problems = []
+    for name in names:
+        if db.execute("SELECT 1 FROM cards WHERE id = ?", [name]).fetchone():
+            found[name] = None
+            continue
+        note_cards = [
+            row[0] for row in db.execute("SELECT id FROM cards WHERE note_id = ? ORDER BY ordinal", [name])
+        ]
+        if note_cards:
+            found.update(dict.fromkeys(note_cards))
+            continue
+        try:
+            found[resolve_card_id(db, name)] = None
+        except NotFoundError as error:
+            problems.append(str(error))
+    if problems:
+        raise UnknownCardsError(problems)
+    return list(found)
 
 
 _DETAIL = (

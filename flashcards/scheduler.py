@@ -1,4 +1,4 @@
-"""FSRS-6 scheduling over the collection: answer a card, undo an answer, replay the log.
+"""FSRS-6 scheduling over the collection: answer a card, undo an answer, suspend, replay the log.
 
 The review log is the truth. Each answer appends one row (with the due date it produced, since
 fuzz is random) and updates the card's cached state in the same transaction. Replaying the log
@@ -17,6 +17,7 @@ import sqlite_utils
 
 from flashcards import clock, reviewlog
 from flashcards.errors import CardsError, NotFoundError, StaleCardError
+from flashcards.listing import resolve_cards
 from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
 from flashcards.states import CACHE_COLUMNS, CardState, Rating, State, sql_list
@@ -193,6 +194,41 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
 def bury(db: sqlite_utils.Database, card_id: str, until: datetime) -> None:
     """Hide a card until ``until`` (the start of the next study day)."""
     db.execute("UPDATE cards SET buried_until = ? WHERE id = ?", [clock.to_db(until), card_id])
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """What :func:`set_suspended` did: the cards it changed, those already so, and the leeches."""
+
+    suspended: bool
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    leeches: tuple[str, ...]
+
+
+def set_suspended(db: sqlite_utils.Database, names: Iterable[str], suspended: bool) -> Suspension:
+    """Suspend (or unsuspend) the cards ``names`` mean, all of them or none, in one transaction.
+
+    Names are resolved by :func:`flashcards.listing.resolve_cards`; one that means no card, or
+    several, stops everything. The ``leech`` flag is left as it is: an unsuspended leech is
+    reviewable again and still a leech, as in Anki, where the flag is a tag.
+    """
+    with _immediate(db):
+        card_ids = resolve_cards(db, names)
+        flags = {
+            card_id: db.execute("SELECT suspended, leech FROM cards WHERE id = ?", [card_id]).fetchone()
+            for card_id in card_ids
+        }
+        changed = [card_id for card_id in card_ids if bool(flags[card_id][0]) != suspended]
+        db.conn.executemany(
+            "UPDATE cards SET suspended = ? WHERE id = ?", [(int(suspended), card_id) for card_id in changed]
+        )
+    return Suspension(
+        suspended,
+        tuple(changed),
+        tuple(card_id for card_id in card_ids if bool(flags[card_id][0]) == suspended),
+        tuple(card_id for card_id in card_ids if flags[card_id][1]),
+    )
 
 
 @dataclass

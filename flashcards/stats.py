@@ -27,7 +27,7 @@ DEFAULT_DECAY = 0.1542  # FSRS-6 default w20
 
 
 def retrievability(elapsed_days: int, stability: float, decay: float = DEFAULT_DECAY) -> float:
-    """Return FSRS-6 retrievability after ``elapsed_days`` whole days at ``stability``."""
+    """Return FSRS-6 retrievability after ``elapsed_days`` whole study days at ``stability``."""
     factor = 0.9 ** (-1 / decay) - 1
     return float((1 + factor * max(0, elapsed_days) / stability) ** -decay)
 
@@ -96,7 +96,7 @@ def _figures(
         ],
         "streak": _streaks(_active_days(db, deck, bounds)),
         "average_seconds": _average_seconds(db, deck, window_start, end),
-        "hardest": _hardest(db, deck, now, decay, desired_retention),
+        "hardest": _hardest(db, deck, now, day_start_hour, decay, desired_retention),
     }
 
 
@@ -250,20 +250,23 @@ def _average_seconds(
 
 
 def _hardest(
-    db: sqlite_utils.Database, deck: str | None, now: datetime, decay: float, desired: float
+    db: sqlite_utils.Database, deck: str | None, now: datetime, hour: int, decay: float, desired: float
 ) -> list[dict[str, Any]]:
     """Return the cards in trouble: most lapses, then lowest retrievability now.
 
     A card in trouble has lapsed, or its retrievability is below the desired retention; the
-    rows come in that order, so dropping the others keeps the ranking.
+    rows come in that order, so dropping the others keeps the ranking. Elapsed days are study
+    days, counted as Anki counts them for FSRS (:meth:`flashcards.clock.StudyDays.elapsed`): whole
+    24-hour periods from the last review to the end of today, the same in SQL and in Python.
     """
+    days = clock.StudyDays(hour)
     condition, params = sql_filter(deck)
+    elapsed = "max(0, CAST((julianday(?) - julianday(last_review)) * 86400 AS INTEGER) / 86400)"
     rows = db.execute(
         "SELECT id, deck, front, lapses, stability, last_review FROM cards "
         f"WHERE retired_at IS NULL AND state != {State.NEW:d} AND stability > 0 AND last_review IS NOT NULL "
-        f"AND {condition} ORDER BY lapses DESC, "
-        "(julianday(?) - julianday(last_review)) / stability DESC, id LIMIT ?",
-        [*params, clock.to_db(now), HARDEST],
+        f"AND {condition} ORDER BY lapses DESC, {elapsed} / stability DESC, id LIMIT ?",
+        [*params, clock.to_db(days.end(now)), HARDEST],
     ).fetchall()
     hardest = [
         {
@@ -271,7 +274,9 @@ def _hardest(
             "deck": card_deck,
             "front": front,
             "lapses": lapses,
-            "retrievability": round(retrievability((now - clock.from_db(last)).days, stability, decay), 4),
+            "retrievability": round(
+                retrievability(days.elapsed(clock.from_db(last), now), stability, decay), 4
+            ),
         }
         for card_id, card_deck, front, lapses, stability, last in rows
     ]

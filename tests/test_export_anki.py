@@ -22,7 +22,7 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from flashcards import clock, store
 from flashcards.compiler import compile_decks
 from flashcards.export import ID_FIELD, anki_type_name, export_package
-from flashcards.scheduler import answer
+from flashcards.scheduler import answer, set_suspended
 from flashcards.settings import DeckSettings, Settings
 
 from .conftest import BUNDLED_DECKS
@@ -395,3 +395,65 @@ def test_anki_recomputes_the_same_memory_states_when_fsrs_is_turned_on(
         assert ordinal == 0
         assert stability == pytest.approx(mine[0], rel=1e-3), note_id
         assert difficulty == pytest.approx(mine[1], abs=2e-3), note_id
+
+
+LEECH = "term-gil/meaning"
+
+
+def _make_leech(db: sqlite_utils.Database, card_id: str) -> None:
+    """Learn the card, then lapse it once: a leech (suspended) at threshold 1."""
+    settings = Settings(defaults=DeckSettings(enable_fuzzing=False, leech_threshold=1))
+    answer(db, card_id, 4, datetime(2026, 1, 6, 12, tzinfo=UTC), 3000, settings)
+    assert answer(db, card_id, 1, datetime(2026, 1, 20, 12, tzinfo=UTC), 3000, settings).leech
+
+
+def _leech_card(collection: Collection) -> Any:
+    note_id, template = LEECH.split("/")
+    ordinal = 1 if template == "meaning" else 2
+    return collection.get_card(collection.find_cards(f'"{ID_FIELD}:{note_id}" card:{ordinal}')[0])
+
+
+def test_a_leech_arrives_tagged_leech_and_suspended_until_unsuspended(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    _make_leech(project, LEECH)
+    seen = []
+    for name in ("suspended", "unsuspended"):
+        if name == "unsuspended":
+            assert set_suspended(project, [LEECH], False).changed == (LEECH,)
+        package = export_package(project, tmp_path / f"{name}.apkg", with_scheduling=True).path
+        (tmp_path / name).mkdir()
+        anki = Collection(str(tmp_path / name / "collection.anki2"))
+        try:
+            import_package(anki, package, with_scheduling=True)
+            tagged = {note_id for note_id, note in _notes_by_id(anki).items() if "leech" in note.tags}
+            card = _leech_card(anki)
+            seen.append((tagged, sorted(card.note().tags), card.queue, card.lapses))
+        finally:
+            anki.close()
+    assert seen[0] == ({"term-gil"}, ["code", "leech", "python"], -1, 1)
+    assert seen[1][:2] == seen[0][:2]
+    assert seen[1][2:] == (1, 1)  # relearning, due again
+
+
+def test_a_note_that_became_a_leech_gets_the_tag_on_reimport(
+    project: sqlite_utils.Database, tmp_path: Path, anki: Any
+) -> None:
+    first = export_package(project, tmp_path / "first.apkg", with_scheduling=True).path
+    import_package(anki, first, with_scheduling=True)
+    assert "leech" not in _notes_by_id(anki)["term-gil"].tags
+    _make_leech(project, LEECH)
+    second = export_package(project, tmp_path / "second.apkg", with_scheduling=True).path
+    log = import_package(anki, second, with_scheduling=True).log
+    assert [_text(n.fields[-1]) for n in log.updated] == ["term-gil"]
+    assert sorted(_notes_by_id(anki)["term-gil"].tags) == ["code", "leech", "python"]
+    assert _leech_card(anki).queue == 0  # a card Anki already has keeps its own scheduling
+
+
+def test_a_package_without_scheduling_has_no_leech_tag(
+    project: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    """As in Anki, which drops the tag from packages without scheduling."""
+    before = export_package(project, tmp_path / "before.apkg").path.read_bytes()
+    _make_leech(project, LEECH)
+    assert export_package(project, tmp_path / "after.apkg").path.read_bytes() == before

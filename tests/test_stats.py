@@ -228,6 +228,40 @@ def test_hardest_cards_by_lapses_then_lowest_retrievability(fresh_db: sqlite_uti
     assert hardest[1]["front"] == "Front of fading"
 
 
+@pytest.mark.parametrize(("now", "elapsed"), [(at("2026-11-27T03:59:00"), 1), (at("2026-11-27T04:01:00"), 2)])
+def test_hardest_cards_count_elapsed_study_days(
+    fresh_db: sqlite_utils.Database, now: datetime, elapsed: int
+) -> None:
+    """A review at 03:58 is two study days old once the next day's 04:00 has passed, as in Anki."""
+    add_card(fresh_db, "c", lapses=1, stability=10, last_review=at("2026-11-26T03:58:00"), due=now)
+    hardest = collection_stats(fresh_db, now)["hardest"]
+    assert hardest[0]["retrievability"] == round(retrievability(elapsed, 10), 4)
+
+
+def test_hardest_cards_are_ranked_by_study_days(fresh_db: sqlite_utils.Database) -> None:
+    now = at("2026-11-27T04:01:00")
+    # two study days at stability 10 (0.2), against one at 6 (0.17): though 24 h against 16 h ago
+    add_card(fresh_db, "before-rollover", lapses=1, stability=10, last_review=at("2026-11-26T03:58:00"))
+    add_card(fresh_db, "after-rollover", lapses=1, stability=6, last_review=at("2026-11-26T12:00:00"))
+    hardest = collection_stats(fresh_db, now)["hardest"]
+    assert [card["id"] for card in hardest] == ["before-rollover", "after-rollover"]
+    assert [card["retrievability"] for card in hardest] == [
+        round(retrievability(2, 10), 4),
+        round(retrievability(1, 6), 4),
+    ]
+
+
+def test_hardest_cards_count_study_days_at_the_configured_hour(fresh_db: sqlite_utils.Database) -> None:
+    add_card(fresh_db, "c", lapses=1, stability=10, last_review=at("2026-11-26T05:58:00"))
+    now = at("2026-11-27T06:01:00")
+    assert collection_stats(fresh_db, now, day_start_hour=4)["hardest"][0]["retrievability"] == round(
+        retrievability(1, 10), 4
+    )
+    assert collection_stats(fresh_db, now, day_start_hour=6)["hardest"][0]["retrievability"] == round(
+        retrievability(2, 10), 4
+    )
+
+
 def test_retrievability_matches_py_fsrs() -> None:
     import fsrs
 

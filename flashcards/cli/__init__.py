@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flashcards import __version__, clock, paths
-from flashcards.errors import CardsError, SourceError
+from flashcards.errors import CardsError, SourceError, UnknownCardsError
 from flashcards.textsafe import visible
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ COMMANDS = {
     "export": "Write decks to an Anki package (.apkg).",
     "optimize": "Fit FSRS parameters to your own review log.",
     "rebuild": "Recompute every card's state from the review log.",
+    "suspend": "Take cards out of the review queue.",
+    "unsuspend": "Put suspended cards (leeches too) back into the review queue.",
 }
 
 
@@ -85,6 +87,9 @@ class LazyGroup(click.Group):
             count = len(error.problems)
             summary = f"{count} error{'s' if count != 1 else ''}; nothing was changed."
             raise DisplayedError("\n".join([*(str(p) for p in error.problems), summary])) from None
+        except UnknownCardsError as error:
+            lines = [f"error: {problem}" for problem in error.problems]
+            raise DisplayedError("\n".join([*lines, "Nothing was changed."])) from None
         except CardsError as error:
             raise DisplayedError(f"error: {error}") from None
         except sqlite3.DatabaseError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import click
 
@@ -29,14 +30,21 @@ def command(env: Env, deck: str | None, retired: bool, as_json: bool) -> None:
         click.echo("No cards.")
         return
     width = min(max(len(c["id"]) for c in cards), 60)
-    for card in cards:
+    states = [_state(card) for card in cards]
+    state_width = max(10, *(len(state) for state in states))
+    for card, state in zip(cards, states, strict=True):
         front = _MARKUP.sub("", " ".join(card["front"].split()))
-        state = "retired" if card["retired"] else "suspended" if card["suspended"] else card["state"]
-        click.echo(visible(f"{card['id']:<{width}}  {state:<10}  {_clip(front, 70)}"))
+        click.echo(visible(f"{card['id']:<{width}}  {state:<{state_width}}  {_clip(front, 70)}"))
     click.echo(f"{len(cards)} card{'s' if len(cards) != 1 else ''}")
 
 
 _MARKUP = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`")
+
+
+def _state(card: dict[str, Any]) -> str:
+    """The state column: retired, suspended or the FSRS state, and 'leech' for a leech."""
+    state = "retired" if card["retired"] else "suspended" if card["suspended"] else card["state"]
+    return f"{state}, leech" if card["leech"] else state
 
 
 def _clip(text: str, length: int) -> str:
