@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from flashcards.errors import CardsError
@@ -83,33 +84,48 @@ class StudyDays:
 
     Answers are counted as Anki counts them: a day starts at ``hour`` local time, and the study
     days elapsed since an instant are the whole 24-hour periods from it to the end of today.
-    Results are kept per 15-minute slot of UTC time: local offsets and their changes fall on
-    quarter hours, so nothing else can move a day's end inside a slot.
+    The starts of consecutive days are computed once, as they are needed, and looked up by
+    bisection: replaying a million answers touches a few thousand days.
     """
 
     def __init__(self, hour: int = 4, zone: tzinfo | None = None) -> None:
         self.hour = hour
         self.zone = zone
-        self._ends: dict[int, tuple[datetime, int]] = {}
+        self._first = 0  # the ordinal of the day that starts at _starts[0]
+        self._starts: list[float] = []  # POSIX timestamps of consecutive day starts
 
-    def _slot(self, instant: datetime) -> tuple[datetime, int]:
-        slot = int(instant.timestamp() // 900)
-        found = self._ends.get(slot)
-        if found is None:
-            day = study_day(instant, self.hour, self.zone)
-            found = self._ends[slot] = (
-                day_start(day + timedelta(days=1), self.hour, self.zone),
-                day.toordinal(),
-            )
-        return found
+    def _index(self, instant: datetime) -> int:
+        """The index i with _starts[i] <= instant < _starts[i + 1], extending the list as needed."""
+        stamp = instant.timestamp()
+        starts = self._starts
+        if not starts or stamp < starts[0] or stamp >= starts[-1]:
+            self._cover(study_day(instant, self.hour, self.zone).toordinal())
+            starts = self._starts
+        return bisect_right(starts, stamp) - 1
+
+    def _cover(self, ordinal: int) -> None:
+        """Know the start of day ``ordinal`` and of the day after it."""
+        if not self._starts:
+            self._first = ordinal
+            self._starts = [self._start_of(ordinal)]
+        while self._first > ordinal:
+            self._first -= 1
+            self._starts.insert(0, self._start_of(self._first))
+        while self._first + len(self._starts) - 1 < ordinal + 1:
+            self._starts.append(self._start_of(self._first + len(self._starts)))
+
+    def _start_of(self, ordinal: int) -> float:
+        return day_start(date.fromordinal(ordinal), self.hour, self.zone).timestamp()
 
     def day(self, instant: datetime) -> int:
         """The number of the study day holding ``instant``."""
-        return self._slot(instant)[1]
+        index = self._index(instant)
+        return self._first + index
 
     def end(self, instant: datetime) -> datetime:
         """When the study day holding ``instant`` ends (the next rollover)."""
-        return self._slot(instant)[0]
+        index = self._index(instant)
+        return datetime.fromtimestamp(self._starts[index + 1], UTC)
 
     def start(self, day: int) -> datetime:
         """When study day number ``day`` begins (UTC)."""
@@ -117,7 +133,9 @@ class StudyDays:
 
     def elapsed(self, since: datetime, now: datetime) -> int:
         """Study days from ``since`` to ``now``, as Anki counts them for FSRS (0 on the same day)."""
-        return max(0, int((self.end(now) - since).total_seconds() // 86400))
+        index = self._index(now)
+        end = self._starts[index + 1]
+        return max(0, int((end - since.timestamp()) // 86400))
 
 
 def format_interval(interval: timedelta) -> str:

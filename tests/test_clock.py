@@ -196,3 +196,17 @@ def test_review_cards_stay_on_their_day_through_a_move_and_a_dst_change(
 
 def time_of_day(hour: int) -> dtime:
     return dtime(hour=hour)
+
+
+def test_study_days_agree_with_the_calendar_across_a_year_in_any_order(zone: Callable[[str], None]) -> None:
+    zone("Europe/Berlin")
+    days = clock.StudyDays(4)
+    rng = __import__("random").Random(7)
+    instants = [
+        utc("2026-01-01T00:00:00") + timedelta(minutes=rng.randrange(0, 366 * 24 * 60)) for _ in range(3000)
+    ]
+    for instant in instants:  # random order: the known days grow both ways
+        assert days.day(instant) == clock.study_day(instant).toordinal()
+        assert days.end(instant) == clock.next_day_start(instant)
+    saturday, monday = utc("2026-03-28T20:00:00"), utc("2026-03-30T01:59:00")  # 21:00 CET, 03:59 CEST
+    assert days.elapsed(saturday, monday) == 1 and days.elapsed(saturday, monday + timedelta(minutes=2)) == 2
