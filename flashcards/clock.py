@@ -114,6 +114,14 @@ class StudyDays:
         while self._first + len(self._starts) - 1 < ordinal + 1:
             self._starts.append(self._start_of(self._first + len(self._starts)))
 
+    def end_stamp(self, stamp: float) -> float:
+        """When the study day holding POSIX time ``stamp`` ends, as POSIX time (replay's fast path)."""
+        starts = self._starts
+        if not starts or stamp < starts[0] or stamp >= starts[-1]:
+            self._cover(study_day(datetime.fromtimestamp(stamp, UTC), self.hour, self.zone).toordinal())
+            starts = self._starts
+        return starts[bisect_right(starts, stamp)]
+
     def _start_of(self, ordinal: int) -> float:
         return day_start(date.fromordinal(ordinal), self.hour, self.zone).timestamp()
 

@@ -33,11 +33,14 @@ from datetime import datetime, timedelta
 from flashcards.clock import StudyDays
 from flashcards.memory import Model
 from flashcards.settings import DeckSettings
-from flashcards.states import CardState, Rating, State
+from flashcards.states import STABILITY_MAX, CardState, Rating, State
 
 DAY = 86400
 # (state, step, stability, difficulty, reps, lapses): what replaying a card's log gives
 Memory = tuple[int, int | None, float | None, float | None, int, int]
+# plain ints for replay's hot loop (enum members are slower to look up)
+_NEW, _LEARNING, _REVIEW, _RELEARNING = (int(state) for state in State)
+_AGAIN, _GOOD, _EASY = int(Rating.AGAIN), int(Rating.GOOD), int(Rating.EASY)
 _FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.10), (20.0, math.inf, 0.05))
 
 
@@ -264,49 +267,60 @@ class Rules:
 
     # -- replay -----------------------------------------------------------------------------
 
-    def replay(self, reviews: Iterable[tuple[int, datetime]]) -> Memory:
-        """Apply ``(rating, instant)`` answers in order to a new card; return what it becomes.
+    def replay(self, reviews: Iterable[tuple[int, float]]) -> Memory:
+        """Apply ``(rating, POSIX time)`` answers in order to a new card; return what it becomes.
 
         The state and memory only: due dates are the log's (fuzz is random). The same rules as
-        :meth:`next_states`, for one rating at a time.
+        :meth:`next_states`, for one rating at a time, on the hot path of ``cards rebuild``.
         """
-        model, days = self.model, self.days
-        state, step, stability, difficulty = int(State.NEW), 0, 0.0, 0.0
-        last: datetime | None = None
+        model, end_of_day = self.model, self.days.end_stamp
+        state, step, stability, difficulty = _NEW, 0, 0.0, 0.0
+        last: float | None = None
         reps = lapses = 0
+        floor = math.floor
         for rating, at in reviews:
             reps += 1
             if last is None:
                 exact = model.first(rating)
-            else:
-                exact = model.next(stability, difficulty, days.elapsed(last, at), rating)
-            stability, difficulty = stored(*exact)
+            else:  # Model.next, inline
+                elapsed = int((end_of_day(at) - last) // DAY)
+                grown = (
+                    model.long_term(stability, difficulty, elapsed, rating)
+                    if elapsed > 0
+                    else model.short_term(stability, rating)
+                )
+                exact = (
+                    grown if grown < STABILITY_MAX else STABILITY_MAX,
+                    model.difficulty(difficulty, rating),
+                )
+            # kept as Anki keeps it (stored(), inline)
+            stability, difficulty = floor(exact[0] * 10000 + 0.5) / 10000, floor(exact[1] * 1000 + 0.5) / 1000
             last = at
-            if state == State.REVIEW:
-                if rating == Rating.AGAIN:
+            if state == _REVIEW:
+                if rating == _AGAIN:
                     lapses += 1
                     short = not self.relearning and model.allows_short_term
                     if self.relearning or (short and model.interval(exact[0], self.retention) < 0.5):
-                        state, step = int(State.RELEARNING), 0
+                        state, step = _RELEARNING, 0
                 continue
-            steps = self.relearning if state == State.RELEARNING else self.learning
-            if state == State.NEW:
-                state = int(State.LEARNING)
-            if rating == Rating.EASY:
-                state = int(State.REVIEW)
+            steps = self.relearning if state == _RELEARNING else self.learning
+            if state == _NEW:
+                state = _LEARNING
+            if rating == _EASY:
+                state = _REVIEW
             elif steps:
                 step = min(step, len(steps) - 1)
-                if rating == Rating.AGAIN:
+                if rating == _AGAIN:
                     step = 0
-                elif rating == Rating.GOOD:
+                elif rating == _GOOD:
                     if step + 1 < len(steps):
                         step += 1
                     else:
-                        state = int(State.REVIEW)
+                        state = _REVIEW
             elif not (model.allows_short_term and model.interval(exact[0], self.retention) < 0.5):
-                state = int(State.REVIEW)
-            elif rating == Rating.AGAIN:
+                state = _REVIEW
+            elif rating == _AGAIN:
                 step = 0
         if last is None:
-            return int(State.NEW), None, None, None, 0, 0
-        return state, None if state == State.REVIEW else step, stability, difficulty, reps, lapses
+            return _NEW, None, None, None, 0, 0
+        return state, None if state == _REVIEW else step, stability, difficulty, reps, lapses

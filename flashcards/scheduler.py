@@ -251,6 +251,7 @@ def replay(
     """
     ids = None if card_ids is None else list(card_ids)
     days = clock.StudyDays(settings.day_start_hour)
+    review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
     rules: dict[str, Rules] = {}
     columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
     parse = datetime.fromisoformat
@@ -274,8 +275,8 @@ def replay(
             last = None
             logged_lapses = 0
             while pending is not None and pending[0] == card_id:
-                reviews.append((pending[1], parse(pending[2])))
-                logged_lapses += pending[5] == State.REVIEW and pending[1] == Rating.AGAIN
+                reviews.append((pending[1], parse(pending[2]).timestamp()))
+                logged_lapses += pending[5] == review and pending[1] == again
                 last = pending
                 pending = next(logs, None)
             state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)

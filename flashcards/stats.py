@@ -212,12 +212,27 @@ def _active_days(db: sqlite_utils.Database, deck: str | None, bounds: list[str])
 
 
 def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
-    """Return the cards due on each of the next days; today's count includes overdue cards."""
+    """Return the cards due on each of the next days; today's count includes overdue cards.
+
+    Review cards and cards on an interday step are due on a study day (``due_day``, one grouped
+    range of the ``cards_queue`` index); a card on a step within the day is due today.
+    """
     condition, params = sql_filter(deck, "c.deck")
-    bounds = _day_bounds(today, FORECAST_DAYS, hour)
-    bounds[0] = ""  # everything overdue falls due today
-    due = f"c.state IN {sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)} AND c.retired_at IS NULL AND c.suspended = 0"
-    counts = _per_day(db, bounds, "count", "cards c", "c.due", f"{due} AND {condition}", params)
+    first, end = today.toordinal(), today.toordinal() + FORECAST_DAYS
+    active = "c.retired_at IS NULL AND c.suspended = 0"
+    counts = [0] * FORECAST_DAYS
+    for day, count in db.execute(
+        f"SELECT max(c.due_day, ?) AS day, count(*) FROM cards c WHERE {active} AND c.state IN "
+        f"{sql_list(State.LEARNING, State.REVIEW, State.RELEARNING)} AND c.due_day < ? AND {condition} "
+        "GROUP BY day",
+        [first, end, *params],
+    ):
+        counts[day - first] += count
+    counts[0] += db.execute(
+        f"SELECT count(*) FROM cards c WHERE {active} AND c.state IN "
+        f"{sql_list(State.LEARNING, State.RELEARNING)} AND c.due_day IS NULL AND {condition}",
+        params,
+    ).fetchone()[0]
     return [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in enumerate(counts)]
 
 

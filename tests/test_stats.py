@@ -49,14 +49,15 @@ def add_card(
     )
     db.execute(
         "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at, "
-        "state, stability, difficulty, due, last_review, lapses, suspended, retired_at) "
-        "VALUES (?, ?, 'card', 0, ?, ?, 'back', 0, ?, ?, ?, ?, 5.0, ?, ?, ?, ?, ?)",
+        "state, stability, difficulty, due, last_review, lapses, suspended, retired_at, due_day) "
+        "VALUES (?, ?, 'card', 0, ?, ?, 'back', 0, ?, ?, ?, ?, 5.0, ?, ?, ?, ?, ?, ?)",
         [
             card_id, card_id, deck, f"Front of {card_id}", stamp, stamp, state,
             None if state == 0 else stability,
             clock.to_db(due) if due else None,
             clock.to_db(last_review) if last_review else None,
             lapses, suspended, stamp if retired else None,
+            clock.study_day(due).toordinal() if due and state == 2 else None,  # review cards: due on a day
         ],
     )  # fmt: skip
 
