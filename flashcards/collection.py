@@ -36,6 +36,7 @@ class Collection:
     decks_dir: Path
     configured: Settings  # cards.toml alone
     _settings: Settings | None = field(default=None, repr=False)
+    _parameters_seen: str | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: Path, decks_dir: Path) -> Collection:
@@ -62,12 +63,22 @@ class Collection:
     def settings(self) -> Settings:
         """``cards.toml`` with the FSRS parameters `cards optimize` saved in the collection."""
         if self._settings is None:
+            self._parameters_seen = active_parameters(self.db)
             self._settings = with_saved_parameters(self.db, self.configured)
         return self._settings
 
     def reload_settings(self) -> None:
         """Read the saved parameters again (another process may have fitted new ones)."""
         self._settings = None
+
+    def refresh_settings(self) -> bool:
+        """Reload the settings if `cards optimize` saved or restored parameters since; True if it did."""
+        version = active_parameters(self.db)
+        if self._settings is not None and version == self._parameters_seen:
+            return False
+        changed = self._settings is not None
+        self._settings, self._parameters_seen = None, version
+        return changed
 
     def compile(self, now: datetime, *, count_unchanged: bool = True) -> CompileResult:
         """Bring the collection in line with the deck files (see :func:`compiler.compile_decks`)."""
@@ -120,6 +131,12 @@ def check_decks_dir(path: Path, must_exist: bool = True) -> None:
         raise CardsError(
             f"decks directory {display_path(path)} does not exist; pass --decks DIR or set $CARDS_DECKS"
         )
+
+
+def active_parameters(db: sqlite_utils.Database) -> str:
+    """Which fitted parameters are in use (the active rows' ids): it changes when optimize saves or restores."""
+    row = db.execute("SELECT group_concat(id) FROM (SELECT id FROM parameters WHERE active = 1 ORDER BY id)")
+    return str(row.fetchone()[0] or "")
 
 
 def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:

@@ -147,6 +147,8 @@ class ReviewController:
         if not self.revealed:
             return Outcome("Show the answer first (Space or Enter).")
         elapsed_ms = int((self._monotonic() - self._shown_at) * 1000)
+        if self.collection.refresh_settings():  # `cards optimize` ran meanwhile: answer with its parameters
+            self.queue.settings = self.collection.settings
         settings = self.collection.settings
         try:
             done = scheduler.answer(

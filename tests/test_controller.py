@@ -275,3 +275,18 @@ def test_an_interday_step_is_shown_all_day(db: sqlite_utils.Database) -> None:
     assert early.counts().learning == 1
     card = early.card()
     assert card is not None and card.id == CANARY  # at 05:00, not only from 22:00
+
+
+def test_a_session_answers_with_parameters_fitted_while_it_was_open(db: sqlite_utils.Database) -> None:
+    from flashcards.optimize import Evaluation, save_parameters
+    from flashcards.simulate import TRUE_PARAMETERS
+
+    session = make_controller(db, PLAIN, now=NOW)
+    session.card()
+    answer(session, Rating.GOOD)
+    session.card()
+    session.reveal()
+    save_parameters(db, "", Evaluation(TRUE_PARAMETERS, 0.3, 0.01), 500, NOW)  # another process, meanwhile
+    done = session.rate(Rating.GOOD).answer
+    assert done is not None
+    assert done.after.stability == TRUE_PARAMETERS[2]  # Good's first stability under the new set
