@@ -9,6 +9,7 @@ changed).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -128,9 +129,18 @@ def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:
     return {preset: tuple(json.loads(values)) for preset, values in rows}
 
 
+def parameters_version(db: sqlite_utils.Database) -> int:
+    """A counter every change to the saved parameters raises (a fit saved, a restore), in its transaction."""
+    return int(db.execute("SELECT version FROM parameters_version").fetchone()[0])
+
+
 def with_saved_parameters(db: sqlite_utils.Database, settings: Settings) -> Settings:
     """Return ``settings`` with each preset's fitted parameters in place of the configured ones."""
-    saved = saved_parameters(db)
+    return with_parameters(settings, saved_parameters(db))
+
+
+def with_parameters(settings: Settings, saved: Mapping[str, tuple[float, ...]]) -> Settings:
+    """Return ``settings`` with ``saved`` (preset → parameters) in place of the configured ones."""
     if not saved:
         return settings
     defaults = settings.defaults
