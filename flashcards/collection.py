@@ -9,6 +9,7 @@ changed).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ class Collection:
     decks_dir: Path
     configured: Settings  # cards.toml alone
     _settings: Settings | None = field(default=None, repr=False)
-    _parameters_seen: str | None = field(default=None, repr=False)
+    _parameters_seen: int | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: Path, decks_dir: Path) -> Collection:
@@ -63,7 +64,7 @@ class Collection:
     def settings(self) -> Settings:
         """``cards.toml`` with the FSRS parameters `cards optimize` saved in the collection."""
         if self._settings is None:
-            self._parameters_seen = active_parameters(self.db)
+            self._parameters_seen = parameters_version(self.db)
             self._settings = with_saved_parameters(self.db, self.configured)
         return self._settings
 
@@ -73,7 +74,7 @@ class Collection:
 
     def refresh_settings(self) -> bool:
         """Reload the settings if `cards optimize` saved or restored parameters since; True if it did."""
-        version = active_parameters(self.db)
+        version = parameters_version(self.db)
         if self._settings is not None and version == self._parameters_seen:
             return False
         changed = self._settings is not None
@@ -133,21 +134,24 @@ def check_decks_dir(path: Path, must_exist: bool = True) -> None:
         )
 
 
-def active_parameters(db: sqlite_utils.Database) -> str:
-    """Which fitted parameters are in use (the active rows' ids): it changes when optimize saves or restores."""
-    row = db.execute("SELECT group_concat(id) FROM (SELECT id FROM parameters WHERE active = 1 ORDER BY id)")
-    return str(row.fetchone()[0] or "")
-
-
 def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:
     """Return the active fitted parameters of each preset."""
     rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1")
     return {preset: tuple(json.loads(values)) for preset, values in rows}
 
 
+def parameters_version(db: sqlite_utils.Database) -> int:
+    """A counter every change to the saved parameters raises (a fit saved, a restore), in its transaction."""
+    return int(db.execute("SELECT version FROM parameters_version").fetchone()[0])
+
+
 def with_saved_parameters(db: sqlite_utils.Database, settings: Settings) -> Settings:
     """Return ``settings`` with each preset's fitted parameters in place of the configured ones."""
-    saved = saved_parameters(db)
+    return with_parameters(settings, saved_parameters(db))
+
+
+def with_parameters(settings: Settings, saved: Mapping[str, tuple[float, ...]]) -> Settings:
+    """Return ``settings`` with ``saved`` (preset → parameters) in place of the configured ones."""
     if not saved:
         return settings
     defaults = settings.defaults

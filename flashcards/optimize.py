@@ -1,41 +1,64 @@
 """Fit FSRS-6 parameters to the user's own review log, keep them, and go back to earlier ones.
 
-Training items are built as the FSRS optimizer expects: one item per review that comes a day or
-more after the previous one (whole 24-hour days, as py-fsrs counts them), holding the card's
-history up to and including that review. Same-day reviews (learning steps) stay in the history
-with a gap of 0, so the short-term parameters are fitted too. Parameters are kept per preset:
-``''`` for the collection, or a deck with its own table in ``cards.toml``.
+The training items, and how they are split into the part the fit sees and a held-out part, are
+:mod:`flashcards.training`'s. Fitted parameters replace the current ones only when they predict
+the held-out answers better (lower log loss), so a fit on little data cannot make the schedule
+worse. Parameters are kept per preset: ``''`` for the collection, or a deck with its own table
+in ``cards.toml``. Saving them (or going back with ``--restore``) and recomputing the cards'
+cached state from the log happen in one transaction; every change raises the collection's
+parameters version (:func:`flashcards.collection.parameters_version`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import groupby
 from typing import Any
 
 import sqlite_utils
 
-from flashcards import clock, reviewlog
-from flashcards.collection import COLLECTION_PRESET, with_saved_parameters
+from flashcards import clock
+from flashcards.collection import COLLECTION_PRESET, parameters_version, saved_parameters, with_parameters
 from flashcards.decks import in_deck, lineage, sql_filter
 from flashcards.errors import CardsError
 from flashcards.settings import PARAMETER_COUNT, Settings
-from flashcards.states import State
+from flashcards.training import TrainingSet, training_set
 
 MINIMUM_ITEMS = 400
 COLLECTION = COLLECTION_PRESET
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """How well a set of parameters predicts the log: log loss and RMSE over bins."""
+class Score:
+    """How well a set of parameters predicts some items: log loss and RMSE over bins."""
 
-    parameters: tuple[float, ...]
     log_loss: float
     rmse: float
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the figures as plain data."""
+        return {"log_loss": self.log_loss, "rmse": self.rmse}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A set of parameters scored on the items the fit saw and on the held-out ones."""
+
+    parameters: tuple[float, ...]
+    in_sample: Score
+    held_out: Score
+
+    @property
+    def log_loss(self) -> float:
+        """The held-out log loss: the figure fits are compared by."""
+        return self.held_out.log_loss
+
+    @property
+    def rmse(self) -> float:
+        """The held-out RMSE."""
+        return self.held_out.rmse
 
 
 @dataclass
@@ -45,6 +68,8 @@ class PresetResult:
     preset: str
     reviews: int
     items: int
+    fit_items: int = 0
+    held_out_items: int = 0
     default: Evaluation | None = None
     current: Evaluation | None = None
     fitted: Evaluation | None = None
@@ -58,6 +83,8 @@ class PresetResult:
             "preset": self.preset or None,
             "reviews": self.reviews,
             "items": self.items,
+            "fit_items": self.fit_items,
+            "held_out_items": self.held_out_items,
             "saved": self.saved,
             "rescheduled": self.rescheduled,
             "message": self.message,
@@ -67,7 +94,13 @@ class PresetResult:
             data[name] = (
                 None
                 if found is None
-                else {"log_loss": found.log_loss, "rmse": found.rmse, "parameters": list(found.parameters)}
+                else {
+                    "log_loss": found.log_loss,
+                    "rmse": found.rmse,
+                    "in_sample": found.in_sample.as_dict(),
+                    "held_out": found.held_out.as_dict(),
+                    "parameters": list(found.parameters),
+                }
             )
         return data
 
@@ -107,46 +140,16 @@ def _scope(settings: Settings, preset: str) -> tuple[str, list[str]]:
     return condition, params
 
 
-def training_items(
-    db: sqlite_utils.Database, condition: str = "1", params: Sequence[Any] = ()
-) -> tuple[list[Any], int]:
-    """Return (FSRS training items, reviews in the log) for the cards matching ``condition`` on ``c``.
-
-    A card whose log does not start with its first answer (state before = new) is skipped.
-    """
-    from fsrs_rs_python import FSRSItem, FSRSReview
-
-    rows = db.execute(
-        "SELECT r.card_id, r.rating, r.reviewed_at, r.state_before FROM reviews r "
-        f"JOIN cards c ON c.id = r.card_id WHERE {condition} ORDER BY {reviewlog.log_order('r')}",
-        list(params),
-    )
-    items: list[Any] = []
-    count = 0
-    for _, history in groupby(rows, key=lambda row: row[0]):
-        reviews: list[Any] = []
-        previous: datetime | None = None
-        complete = True
-        for _, rating, reviewed_at, state_before in history:
-            count += 1
-            complete = complete and (previous is not None or state_before == State.NEW)
-            if not complete:
-                continue
-            at = datetime.fromisoformat(reviewed_at)
-            gap = 0 if previous is None else max(0, (at - previous).days)
-            reviews.append(FSRSReview(rating, gap))
-            if gap > 0:
-                items.append(FSRSItem(list(reviews)))
-            previous = at
-    return items, count
-
-
-def evaluate(items: Sequence[Any], parameters: Sequence[float]) -> Evaluation:
+def evaluate(items: Sequence[Any], parameters: Sequence[float]) -> Score:
     """Return the log loss and RMSE (bins) of ``parameters`` on ``items``."""
     from fsrs_rs_python import FSRS
 
     result = FSRS(list(parameters)).evaluate(list(items))
-    return Evaluation(tuple(parameters), float(result.log_loss), float(result.rmse_bins))
+    return Score(float(result.log_loss), float(result.rmse_bins))
+
+
+def _evaluation(data: TrainingSet, parameters: Sequence[float]) -> Evaluation:
+    return Evaluation(tuple(parameters), evaluate(data.fit, parameters), evaluate(data.held_out, parameters))
 
 
 def fit(items: Sequence[Any], relearning_steps: int) -> tuple[float, ...]:
@@ -182,6 +185,10 @@ def optimize(
     return result
 
 
+def _label(preset: str) -> str:
+    return f"deck {preset!r}" if preset else "the collection"
+
+
 def _optimize_preset(
     db: sqlite_utils.Database,
     settings: Settings,
@@ -190,48 +197,80 @@ def _optimize_preset(
     dry_run: bool,
     progress: Callable[[str], None],
 ) -> PresetResult:
-    label = f"deck {preset!r}" if preset else "the collection"
-    progress(f"{label}: reading the review log")
+    label = _label(preset)
     condition, params = _scope(settings, preset)
-    items, reviews = training_items(db, condition, params)
-    outcome = PresetResult(preset, reviews, len(items))
-    if len(items) < MINIMUM_ITEMS:
+    version, saved = parameters_version(db), saved_parameters(db)
+    outcome = _fit_preset(db, with_parameters(settings, saved), preset, condition, params, progress)
+    fitted = outcome.fitted  # the items are freed by now: rescheduling needs the memory
+    if fitted is None:
+        return outcome
+    baseline = outcome.current or outcome.default
+    assert baseline is not None
+    if fitted.log_loss >= baseline.log_loss:
+        outcome.message = f"{label}: the fitted parameters predict the held-out reviews no better; keeping the current ones."
+        return outcome
+    if dry_run:
+        outcome.message = f"{label}: better parameters found; --dry-run, so nothing was saved."
+        return outcome
+    progress(f"{label}: saving the parameters and rescheduling cards from their history")
+    outcome.rescheduled = _reschedule(
+        db,
+        settings,
+        {**saved, preset: fitted.parameters},
+        (condition, params),
+        version,
+        lambda: save_parameters(db, preset, fitted, outcome.fit_items, now),
+    )
+    outcome.saved = True
+    outcome.message = (
+        f"{label}: saved the fitted parameters; {outcome.rescheduled} cards rescheduled from their "
+        "history (cards optimize --restore goes back)."
+    )
+    return outcome
+
+
+def _fit_preset(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    preset: str,
+    condition: str,
+    params: list[Any],
+    progress: Callable[[str], None],
+) -> PresetResult:
+    """Build the items, fit, and score the default, current and fitted parameters in and out of sample."""
+    label = _label(preset)
+    progress(f"{label}: reading the review log")
+    data = training_set(db, settings.day_start_hour, condition, params)
+    outcome = PresetResult(preset, data.reviews, data.items, len(data.fit), len(data.held_out))
+    if data.items < MINIMUM_ITEMS:
         outcome.message = (
-            f"{label}: {len(items)} reviews a day or more apart ({reviews} in all); at least "
+            f"{label}: {data.items} reviews a day or more apart ({data.reviews} in all); at least "
             f"{MINIMUM_ITEMS} are needed to fit parameters. Keeping the current ones."
         )
         return outcome
-    deck_settings = with_saved_parameters(db, settings).for_deck(preset or None)
-    progress(f"{label}: evaluating the default parameters on {len(items)} items")
-    outcome.default = evaluate(items, default_parameters())
+    if not data.fit or not data.held_out:
+        outcome.message = (
+            f"{label}: the {data.items} reviews a day or more apart come from too few cards to hold "
+            "some out for testing a fit. Keeping the current ones."
+        )
+        return outcome
+    deck_settings = settings.for_deck(preset or None)
+    sizes = f"{len(data.fit)} items ({len(data.held_out)} held out)"
+    progress(f"{label}: evaluating the default parameters on {sizes}")
+    outcome.default = _evaluation(data, default_parameters())
     current = deck_settings.parameters
     if current and tuple(current) != outcome.default.parameters:
-        outcome.current = evaluate(items, current)
-    progress(f"{label}: fitting {PARAMETER_COUNT} parameters on {len(items)} items")
+        outcome.current = _evaluation(data, current)
+    progress(f"{label}: fitting {PARAMETER_COUNT} parameters on {len(data.fit)} items")
     try:
-        fitted = fit(items, len(deck_settings.relearning_steps))
+        fitted = fit(data.fit, len(deck_settings.relearning_steps))
     except Exception as error:  # fsrs-rs reports unusable data as a plain exception
         outcome.message = (
             f"{label}: the optimizer could not fit this log ({error}). Keeping the current ones."
         )
         return outcome
-    progress(f"{label}: evaluating the fitted parameters")
-    outcome.fitted = evaluate(items, fitted)
-    baseline = outcome.current or outcome.default
-    if outcome.fitted.log_loss >= baseline.log_loss:
-        outcome.message = f"{label}: the fitted parameters are no better; keeping the current ones."
-        return outcome
-    if dry_run:
-        outcome.message = f"{label}: better parameters found; --dry-run, so nothing was saved."
-        return outcome
-    save_parameters(db, preset, outcome.fitted, len(items), now)
-    outcome.saved = True
-    progress(f"{label}: rescheduling cards from their history")
-    outcome.rescheduled = _reschedule(db, settings, condition, params)
-    outcome.message = (
-        f"{label}: saved the fitted parameters; {outcome.rescheduled} cards rescheduled from their "
-        "history (cards optimize --restore goes back)."
-    )
+    progress(f"{label}: evaluating the fitted parameters on {sizes}")
+    outcome.fitted = _evaluation(data, fitted)
     return outcome
 
 
@@ -253,7 +292,8 @@ def save_parameters(
 def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | None = None) -> str:
     """Go back to the parameters the active ones of ``deck``'s preset replaced; describe it."""
     preset = preset_of(settings, deck)
-    label = f"deck {preset!r}" if preset else "the collection"
+    label = _label(preset)
+    version = parameters_version(db)
     active = db.execute(
         "SELECT id, replaced_id FROM parameters WHERE preset = ? AND active = 1", [preset]
     ).fetchone()
@@ -262,14 +302,22 @@ def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | 
     previous = (
         None
         if active[1] is None
-        else db.execute("SELECT id, created_at FROM parameters WHERE id = ?", [active[1]]).fetchone()
+        else db.execute(
+            "SELECT id, created_at, parameters FROM parameters WHERE id = ?", [active[1]]
+        ).fetchone()
     )
-    with db.atomic():
+    saved = saved_parameters(db)
+    if previous is None:
+        del saved[preset]
+    else:
+        saved[preset] = tuple(json.loads(previous[2]))
+
+    def activate() -> None:
         db.execute("UPDATE parameters SET active = 0 WHERE id = ?", [active[0]])
         if previous is not None:
             db.execute("UPDATE parameters SET active = 1 WHERE id = ?", [previous[0]])
-    condition, params = _scope(settings, preset)
-    count = _reschedule(db, settings, condition, params)
+
+    count = _reschedule(db, settings, saved, _scope(settings, preset), version, activate)
     back_to = (
         f"the parameters fitted at {previous[1]}"
         if previous
@@ -278,9 +326,32 @@ def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | 
     return f"{label} is back to {back_to}; {count} cards rescheduled."
 
 
-def _reschedule(db: sqlite_utils.Database, settings: Settings, condition: str, params: list[Any]) -> int:
-    """Replay the history of the cards in scope with the parameters now in force."""
+def _reschedule(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    saved: Mapping[str, tuple[float, ...]],
+    scope: tuple[str, list[Any]],
+    version: int,
+    write: Callable[[], object],
+) -> int:
+    """Replay the cards in ``scope`` under the ``saved`` parameters and ``write`` them, in one transaction.
+
+    ``version`` is the parameters version the change was based on: if another process changed
+    the parameters since, nothing is written.
+    """
     from flashcards.scheduler import rebuild
 
-    ids = [row[0] for row in db.execute(f"SELECT c.id FROM cards c WHERE {condition}", params)]
-    return len(rebuild(db, with_saved_parameters(db, settings), ids).changed)
+    condition, params = scope
+    everything = condition == "1"  # the collection's preset with no deck of its own: every card
+    ids = (
+        None
+        if everything
+        else [row[0] for row in db.execute(f"SELECT c.id FROM cards c WHERE {condition}", params)]
+    )
+
+    def then() -> None:
+        if parameters_version(db) != version:
+            raise CardsError("the parameters were changed by another process meanwhile; nothing was saved")
+        write()
+
+    return len(rebuild(db, with_parameters(settings, saved), ids, after=then).changed)

@@ -250,19 +250,54 @@ def replay(
     were kept (``due_day`` NULL) is due on the study day of its due instant if it made a review card.
     """
     ids = None if card_ids is None else list(card_ids)
-    days = clock.StudyDays(settings.day_start_hour)
-    review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
-    rules: dict[str, Rules] = {}
-    columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
-    parse = datetime.fromisoformat
-    for chunk in [None] if ids is None else [ids[i : i + 500] for i in range(0, len(ids), 500)]:
-        where = "" if chunk is None else f"WHERE c.id IN ({', '.join('?' * len(chunk))})"
-        cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", chunk or [])
+    replayer = _Replayer(settings)
+    for where, params in [("", [])] if ids is None else _chunks(ids):
+        yield from replayer.replay(db, where, params)
+
+
+def _chunks(ids: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """SQL selections of the cards ``ids``, 500 at a time."""
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        yield f"WHERE c.id IN ({', '.join('?' * len(chunk))})", chunk
+
+
+def _pages(db: sqlite_utils.Database, size: int = 2000) -> Iterator[tuple[str, list[str]]]:
+    """SQL selections of every card, ``size`` cards at a time in id order (each read when needed)."""
+    after = ""
+    while True:
+        last = db.execute(
+            "SELECT id FROM cards WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", [after, size - 1]
+        ).fetchone()
+        if last is None:
+            yield "WHERE c.id > ?", [after]
+            return
+        yield "WHERE c.id > ? AND c.id <= ?", [after, last[0]]
+        after = last[0]
+
+
+class _Replayer:
+    """Replays cards' logs with one study-day calendar and one set of rules per deck."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.days = clock.StudyDays(settings.day_start_hour)
+        self.rules: dict[str, Rules] = {}
+
+    def replay(
+        self, db: sqlite_utils.Database, where: str, params: list[str]
+    ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+        """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
+        settings, days, rules = self.settings, self.days, self.rules
+        review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
+        columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
+        parse = datetime.fromisoformat
+        cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step "
             "FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
-            chunk or [],
+            params,
         )
         pending = next(logs, None)
         for card_id, deck, *cached in cards:
@@ -303,25 +338,27 @@ def rebuild(
     """Replay the review log into the cards' cached state (all cards, or ``card_ids``).
 
     With ``write=False`` nothing is changed: the result lists the cards whose cache differs.
+    Cards are replayed and written a page at a time, all in one transaction, so memory stays
+    bounded on large collections.
     """
     result = RebuildResult()
+    replayer = _Replayer(settings)
+    update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
     with _immediate(db):
-        updates = []
-        for card_id, cached, replayed in replay(db, settings, card_ids):
-            result.cards += 1
-            result.reviews += replayed[CACHE_COLUMNS.index("reps")]
-            if cached != replayed:
-                state = CardState.from_row(replayed)
-                if CardState.from_row(cached) != state:
-                    result.changed.append(card_id)
-                    updates.append((*state.to_row(), card_id))
-        if write:
-            db.conn.executemany(
-                f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?",
-                updates,
-            )
-            if after is not None:  # more writes in the same transaction
-                after()
+        for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
+            updates = []
+            for card_id, cached, replayed in replayer.replay(db, where, params):
+                result.cards += 1
+                result.reviews += replayed[CACHE_COLUMNS.index("reps")]
+                if cached != replayed:
+                    state = CardState.from_row(replayed)
+                    if CardState.from_row(cached) != state:
+                        result.changed.append(card_id)
+                        updates.append((*state.to_row(), card_id))
+            if write:  # the page's reads are done: writing cannot disturb them
+                db.conn.executemany(update, updates)
+        if write and after is not None:  # more writes in the same transaction
+            after()
     return result
 
 

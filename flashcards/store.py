@@ -199,6 +199,24 @@ def _reviews_step(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE reviews ADD COLUMN step INTEGER")
 
 
+@migrations(name="0010_parameters_version")
+def _parameters_version(db: sqlite_utils.Database) -> None:
+    # A counter that every change to `parameters` (a fit saved, a restore) raises in the same
+    # transaction, so a review session can notice new parameters by reading one integer.
+    db.executescript(
+        """
+        CREATE TABLE parameters_version (version INTEGER NOT NULL);
+        INSERT INTO parameters_version VALUES (0);
+        CREATE TRIGGER parameters_inserted AFTER INSERT ON parameters
+            BEGIN UPDATE parameters_version SET version = version + 1; END;
+        CREATE TRIGGER parameters_updated AFTER UPDATE ON parameters
+            BEGIN UPDATE parameters_version SET version = version + 1; END;
+        CREATE TRIGGER parameters_deleted AFTER DELETE ON parameters
+            BEGIN UPDATE parameters_version SET version = version + 1; END;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -278,7 +278,7 @@ def test_an_interday_step_is_shown_all_day(db: sqlite_utils.Database) -> None:
 
 
 def test_a_session_answers_with_parameters_fitted_while_it_was_open(db: sqlite_utils.Database) -> None:
-    from flashcards.optimize import Evaluation, save_parameters
+    from flashcards.optimize import Evaluation, Score, save_parameters
     from flashcards.simulate import TRUE_PARAMETERS
 
     session = make_controller(db, PLAIN, now=NOW)
@@ -286,7 +286,8 @@ def test_a_session_answers_with_parameters_fitted_while_it_was_open(db: sqlite_u
     answer(session, Rating.GOOD)
     session.card()
     session.reveal()
-    save_parameters(db, "", Evaluation(TRUE_PARAMETERS, 0.3, 0.01), 500, NOW)  # another process, meanwhile
+    score = Score(0.3, 0.01)
+    save_parameters(db, "", Evaluation(TRUE_PARAMETERS, score, score), 500, NOW)  # another process, meanwhile
     done = session.rate(Rating.GOOD).answer
     assert done is not None
     assert done.after.stability == TRUE_PARAMETERS[2]  # Good's first stability under the new set

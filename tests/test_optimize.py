@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -14,18 +15,24 @@ from click.testing import CliRunner
 
 from flashcards import clock
 from flashcards.cli import cli
-from flashcards.collection import saved_parameters, with_saved_parameters
+from flashcards.clock import StudyDays
+from flashcards.collection import parameters_version, saved_parameters, with_saved_parameters
+from flashcards.errors import CardsError
 from flashcards.optimize import (
+    MINIMUM_ITEMS,
+    Evaluation,
+    Score,
     default_parameters,
     evaluate,
     optimize,
     preset_of,
     restore_previous,
-    training_items,
+    save_parameters,
 )
 from flashcards.scheduler import rebuild
 from flashcards.settings import Settings, parse_settings
 from flashcards.simulate import TRUE_PARAMETERS, generate
+from flashcards.training import HELD_OUT_BUCKETS, bucket, card_items, histories, training_set
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -50,42 +57,80 @@ def add_history(db: sqlite_utils.Database, card_id: str, reviews: list[tuple[dat
         )
 
 
-def test_items_use_whole_day_gaps_and_keep_same_day_reviews_in_the_history(
+def items_of(db: sqlite_utils.Database) -> dict[str, list[str]]:
+    days = StudyDays(4)
+    return {card_id: [repr(item) for item in card_items(history, days)] for card_id, history in histories(db)}
+
+
+def item(*reviews: tuple[int, int]) -> str:
+    shown = ", ".join(f"FSRSReview {{ rating: {rating}, delta_t: {gap} }}" for rating, gap in reviews)
+    return f"FSRSItem {{ reviews: [{shown}] }}"
+
+
+def test_items_count_study_days_and_keep_same_day_reviews_in_the_history(
     fresh_db: sqlite_utils.Database,
 ) -> None:
-    start = datetime(2026, 1, 1, 22, 0, tzinfo=UTC)
+    start = datetime(2026, 1, 1, 22, 0, tzinfo=UTC)  # study days start at 04:00 (TZ is UTC in tests)
     add_history(
         fresh_db,
         "a",
         [
             (start, 1, 0),  # new
             (start + timedelta(minutes=10), 3, 1),  # learning step: same day
-            (start + timedelta(hours=23, minutes=59), 3, 2),  # next calendar day but < 24 h: gap 0
-            (start + timedelta(days=1, hours=1), 3, 2),  # 1 day 1 hour after the first: gap 0 again
-            (start + timedelta(days=4), 1, 2),  # 2 days 23 hours after the previous: gap 2
-            (start + timedelta(days=4, minutes=10), 3, 3),  # relearning step
-            (start + timedelta(days=9), 3, 2),
+            (start + timedelta(hours=5), 3, 1),  # 03:00 next morning: still the same study day
+            (start + timedelta(hours=7), 3, 2),  # 05:00: the next study day, 2 hours later: gap 1
+            (start + timedelta(hours=7, minutes=30), 1, 2),  # same day again: gap 0, no item
+            (start + timedelta(days=3, hours=20), 3, 3),  # 3 study days later, 70 hours after
         ],
     )
     add_history(fresh_db, "imported", [(start, 3, 2), (start + timedelta(days=5), 3, 2)])  # no first answer
-    items, reviews = training_items(fresh_db)
-    assert reviews == 9  # the imported card's reviews are counted, but it gives no items
-    assert [repr(item) for item in items] == [
-        "FSRSItem { reviews: [FSRSReview { rating: 1, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
-        "FSRSReview { rating: 3, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
-        "FSRSReview { rating: 1, delta_t: 2 }] }",
-        "FSRSItem { reviews: [FSRSReview { rating: 1, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
-        "FSRSReview { rating: 3, delta_t: 0 }, FSRSReview { rating: 3, delta_t: 0 }, "
-        "FSRSReview { rating: 1, delta_t: 2 }, FSRSReview { rating: 3, delta_t: 0 }, "
-        "FSRSReview { rating: 3, delta_t: 4 }] }",
-    ]
+    add_history(fresh_db, "partial", [(start, 3, 1), (start + timedelta(days=2), 3, 2)])  # learning, not new
+    found = items_of(fresh_db)
+    history = [(1, 0), (3, 0), (3, 0), (3, 1)]
+    assert found["a"] == [item(*history), item(*history, (1, 0), (3, 3))]
+    assert found["imported"] == [] and found["partial"] == []
+
+
+def test_history_starts_at_the_last_learning_group(fresh_db: sqlite_utils.Database) -> None:
+    start = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    day = timedelta(days=1)
+    add_history(
+        fresh_db,
+        "a",
+        [
+            (start, 3, 0),
+            (start + 3 * day, 3, 2),
+            (start + 10 * day, 4, 0),  # the card is new again (a reset): its history starts here
+            (start + 10 * day + timedelta(minutes=5), 3, 1),
+            (start + 12 * day, 3, 2),
+        ],
+    )
+    assert items_of(fresh_db)["a"] == [item((4, 0), (3, 0), (3, 2))]
+
+
+def test_items_are_split_by_card_and_capped_by_bucket(simulated: Path, tmp_path: Path) -> None:
+    db = copy_of(simulated, tmp_path)
+    whole = training_set(db, 4)
+    days = StudyDays(4)
+    per_card = {card_id: len(card_items(history, days)) for card_id, history in histories(db)}
+    held = {c for c in per_card if bucket(c) < HELD_OUT_BUCKETS}
+    assert whole.items == sum(per_card.values()) == len(whole.fit) + len(whole.held_out)
+    assert len(whole.held_out) == sum(per_card[c] for c in held)
+    assert 0.1 < len(held) / len(per_card) < 0.3
+    again = training_set(db, 4)
+    assert [repr(i) for i in again.held_out] == [repr(i) for i in whole.held_out]  # the same on every run
+    capped = training_set(db, 4, fit_limit=1000, held_out_limit=300)
+    assert 900 < len(capped.fit) <= 1000 and 200 < len(capped.held_out) <= 300
+    assert capped.items == whole.items
+    # The cap keeps whole cards of the lowest buckets: a prefix of the full part, in bucket order.
+    assert {repr(i) for i in capped.held_out} <= {repr(i) for i in whole.held_out}
 
 
 def test_evaluation_gives_log_loss_and_rmse(fresh_db: sqlite_utils.Database) -> None:
     start = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     add_history(fresh_db, "a", [(start, 3, 0), (start + timedelta(days=3), 3, 2)])
-    items, _ = training_items(fresh_db)
-    result = evaluate(items, default_parameters())
+    [(_, history)] = histories(fresh_db)
+    result = evaluate(card_items(history, StudyDays(4)), default_parameters())
     # One success predicted with the retrievability the default parameters give after 3 days.
     import fsrs
 
@@ -128,15 +173,14 @@ def test_optimize_moves_toward_the_true_parameters(simulated: Path, tmp_path: Pa
     assert preset.default is not None and preset.fitted is not None
     assert preset.fitted.log_loss < preset.default.log_loss
     assert preset.fitted.rmse < preset.default.rmse
-    truth = evaluate(training_items(db)[0], TRUE_PARAMETERS)
+    assert preset.fitted.in_sample.log_loss < preset.default.in_sample.log_loss
+    assert preset.fit_items + preset.held_out_items == preset.items
+    truth = evaluate(training_set(db, 4).held_out, TRUE_PARAMETERS)
     assert preset.fitted.log_loss - truth.log_loss < (preset.default.log_loss - truth.log_loss) / 2
-    # The initial stabilities (w0-w3) are the best identified: the fit lands nearer the truth.
-    fitted, default = preset.fitted.parameters, preset.default.parameters
-
-    def distance(weights: tuple[float, ...]) -> float:
-        return sum(abs(math.log(w / t)) for w, t in zip(weights[:4], TRUE_PARAMETERS[:4], strict=True))
-
-    assert distance(fitted) < distance(default) / 2
+    # The initial stabilities are not compared with the truth: the simulated learner forgets over
+    # 24-hour days (py-fsrs) while items count study days, as Anki does, so an answer the next
+    # morning is a day later to the fit and no time at all to the learner.
+    fitted = preset.fitted.parameters
     assert saved_parameters(db) == {"": fitted}
     assert any("fitting 21 parameters" in m for m in messages)
     # Cards were rescheduled: their cache is what replaying the log with the new parameters gives.
@@ -173,14 +217,16 @@ def test_presets_follow_decks_with_their_own_settings(tmp_path: Path) -> None:
     assert preset_of(settings, "Lang::Kanji::N5") == "Lang::Kanji"
 
 
-def test_saved_parameters_override_per_preset(fresh_db: sqlite_utils.Database, tmp_path: Path) -> None:
-    from flashcards.optimize import Evaluation, save_parameters
+def scored(parameters: tuple[float, ...]) -> Evaluation:
+    return Evaluation(parameters, Score(0.29, 0.02), Score(0.3, 0.02))
 
+
+def test_saved_parameters_override_per_preset(fresh_db: sqlite_utils.Database, tmp_path: Path) -> None:
     settings = parse_settings('[deck."Lang"]\nnew_per_day = 5\n', tmp_path / "cards.toml")
     collection = tuple(w * 1.01 for w in default_parameters())
     lang = tuple(w * 1.02 for w in default_parameters())
-    save_parameters(fresh_db, "", Evaluation(collection, 0.3, 0.02), 500, NOW)
-    save_parameters(fresh_db, "Lang", Evaluation(lang, 0.3, 0.02), 500, NOW)
+    save_parameters(fresh_db, "", scored(collection), 500, NOW)
+    save_parameters(fresh_db, "Lang", scored(lang), 500, NOW)
     merged = with_saved_parameters(fresh_db, settings)
     assert merged.for_deck("Other").parameters == collection
     assert merged.for_deck("Lang::Verbs").parameters == lang
@@ -218,7 +264,7 @@ def test_each_preset_is_fitted_on_its_own_decks(tmp_path: Path) -> None:
     from flashcards.store import open_collection
 
     db = open_collection(tmp_path / "presets.db")
-    generate(db, notes=400, seed=1, now=NOW, deck="Lang::Verbs")
+    generate(db, notes=600, seed=1, now=NOW, deck="Lang::Verbs")
     generate(db, notes=30, seed=2, now=NOW, deck="Other")
     settings = parse_settings('[deck."Lang"]\nnew_per_day = 5\n', tmp_path / "cards.toml")
     lang_reviews = db.execute("SELECT count(*) FROM reviews WHERE card_id LIKE 'sim-1-%'").fetchone()[0]
@@ -232,17 +278,15 @@ def test_each_preset_is_fitted_on_its_own_decks(tmp_path: Path) -> None:
 
 
 def test_restore_goes_back_to_what_the_active_fit_replaced(fresh_db: sqlite_utils.Database) -> None:
-    from flashcards.optimize import Evaluation, save_parameters
-
     first, second, third = (tuple(w * f for w in default_parameters()) for f in (1.01, 1.02, 1.03))
-    save_parameters(fresh_db, "", Evaluation(first, 0.3, 0.02), 500, NOW)
+    save_parameters(fresh_db, "", scored(first), 500, NOW)
     assert "from cards.toml" in restore_previous(fresh_db, Settings())
-    save_parameters(fresh_db, "", Evaluation(second, 0.3, 0.02), 500, NOW)
+    save_parameters(fresh_db, "", scored(second), 500, NOW)
     # The first fit was discarded before the second was made: restoring must not bring it back.
     assert "back to the parameters from cards.toml" in restore_previous(fresh_db, Settings())
     assert saved_parameters(fresh_db) == {}
-    save_parameters(fresh_db, "", Evaluation(second, 0.3, 0.02), 500, NOW)
-    save_parameters(fresh_db, "", Evaluation(third, 0.3, 0.02), 500, NOW + timedelta(days=1))
+    save_parameters(fresh_db, "", scored(second), 500, NOW)
+    save_parameters(fresh_db, "", scored(third), 500, NOW + timedelta(days=1))
     assert f"back to the parameters fitted at {clock.to_db(NOW)}" in restore_previous(fresh_db, Settings())
     assert saved_parameters(fresh_db) == {"": second}
     assert "back to the parameters from cards.toml" in restore_previous(fresh_db, Settings())
@@ -269,3 +313,117 @@ def test_restore_after_refitting_returns_to_the_defaults_and_their_schedule(
     db = open_collection(tmp_path / "copy.db")
     assert saved_parameters(db) == {}
     assert db.execute("SELECT id, stability, difficulty FROM cards ORDER BY id").fetchall() == before
+
+
+def test_a_fit_better_in_sample_but_not_on_held_out_cards_is_not_saved(
+    fresh_db: sqlite_utils.Database,
+) -> None:
+    # A learner whose memory follows the default parameters: a fit on ~500 items can only overfit.
+    generate(fresh_db, notes=60, seed=6, now=NOW, true_parameters=default_parameters())
+    [preset] = optimize(fresh_db, Settings(), NOW).presets
+    assert MINIMUM_ITEMS < preset.items < 2 * MINIMUM_ITEMS
+    assert preset.default is not None and preset.fitted is not None
+    assert preset.fitted.in_sample.log_loss < preset.default.in_sample.log_loss
+    assert preset.fitted.held_out.log_loss >= preset.default.held_out.log_loss
+    assert not preset.saved and "no better" in preset.message
+    assert saved_parameters(fresh_db) == {}
+
+
+def cache(db: sqlite_utils.Database) -> list[tuple[object, ...]]:
+    return db.execute(
+        "SELECT id, state, stability, difficulty, due, due_day FROM cards ORDER BY id"
+    ).fetchall()
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_after_saving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make saving fitted parameters raise once the parameters are written."""
+    import flashcards.optimize
+
+    def crashing(*args: Any) -> None:
+        save_parameters(*args)
+        raise Crash
+
+    monkeypatch.setattr(flashcards.optimize, "save_parameters", crashing)
+
+
+def assert_consistent(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARDS_DB", str(path))
+    code, out, _ = run("rebuild", "--check")
+    assert code == 0, out
+
+
+def test_a_crash_while_saving_leaves_the_old_parameters_and_the_old_cache(
+    simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = copy_of(simulated, tmp_path)
+    before, version = cache(db), parameters_version(db)
+    crash_after_saving(monkeypatch)
+    with pytest.raises(Crash):
+        optimize(db, Settings(), NOW)
+    assert saved_parameters(db) == {} and cache(db) == before
+    assert parameters_version(db) == version
+    monkeypatch.undo()
+    assert_consistent(tmp_path / "copy.db", monkeypatch)
+
+
+def test_a_crash_while_restoring_leaves_the_fitted_parameters_and_their_cache(
+    simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flashcards.optimize
+
+    db = copy_of(simulated, tmp_path)
+    [preset] = optimize(db, Settings(), NOW).presets
+    assert preset.saved and preset.fitted is not None
+    fitted, version = cache(db), parameters_version(db)
+    real = flashcards.optimize._reschedule
+
+    def crashing(*args: Any) -> int:
+        def write() -> None:
+            args[-1]()
+            raise Crash
+
+        return real(*args[:-1], write)
+
+    monkeypatch.setattr(flashcards.optimize, "_reschedule", crashing)
+    with pytest.raises(Crash):
+        restore_previous(db, Settings())
+    assert saved_parameters(db) == {"": preset.fitted.parameters} and cache(db) == fitted
+    assert parameters_version(db) == version
+    monkeypatch.undo()
+    assert_consistent(tmp_path / "copy.db", monkeypatch)
+
+
+def test_the_parameters_version_changes_with_every_save_and_restore(fresh_db: sqlite_utils.Database) -> None:
+    seen = [parameters_version(fresh_db)]
+    save_parameters(fresh_db, "", scored(default_parameters()), 500, NOW)
+    seen.append(parameters_version(fresh_db))
+    save_parameters(fresh_db, "", scored(tuple(w * 1.01 for w in default_parameters())), 500, NOW)
+    seen.append(parameters_version(fresh_db))
+    restore_previous(fresh_db, Settings())
+    seen.append(parameters_version(fresh_db))
+    assert seen == sorted(set(seen))  # rises each time
+    generate(fresh_db, notes=5, seed=1, now=NOW)
+    assert parameters_version(fresh_db) == seen[-1]  # answers do not change it
+
+
+def test_a_change_by_another_process_meanwhile_is_not_overwritten(
+    simulated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flashcards.optimize
+
+    db = copy_of(simulated, tmp_path)
+    before = cache(db)
+    real = flashcards.optimize._reschedule
+
+    def meanwhile(*args: Any) -> int:
+        save_parameters(db, "", scored(TRUE_PARAMETERS), 500, NOW)  # another optimize got there first
+        return real(*args)
+
+    monkeypatch.setattr(flashcards.optimize, "_reschedule", meanwhile)
+    with pytest.raises(CardsError, match="changed by another process"):
+        optimize(db, Settings(), NOW)
+    assert saved_parameters(db) == {"": TRUE_PARAMETERS} and cache(db) == before
