@@ -84,8 +84,9 @@ class StudyDays:
 
     Answers are counted as Anki counts them: a day starts at ``hour`` local time, and the study
     days elapsed since an instant are the whole 24-hour periods from it to the end of today.
-    The starts of consecutive days are computed once, as they are needed, and looked up by
-    bisection: replaying a million answers touches a few thousand days.
+    The starts of consecutive days are computed once, as they are needed to find the end of a day,
+    and looked up by bisection: replaying a million answers touches a few thousand days, and an
+    answer only the days around it.
     """
 
     def __init__(self, hour: int = 4, zone: tzinfo | None = None) -> None:
@@ -126,9 +127,11 @@ class StudyDays:
         return day_start(date.fromordinal(ordinal), self.hour, self.zone).timestamp()
 
     def day(self, instant: datetime) -> int:
-        """The number of the study day holding ``instant``."""
-        index = self._index(instant)
-        return self._first + index
+        """The number of the study day holding ``instant`` (outside the known days: computed alone)."""
+        starts, stamp = self._starts, instant.timestamp()
+        if not starts or stamp < starts[0] or stamp >= starts[-1]:
+            return study_day(instant, self.hour, self.zone).toordinal()
+        return self._first + bisect_right(starts, stamp) - 1
 
     def end(self, instant: datetime) -> datetime:
         """When the study day holding ``instant`` ends (the next rollover)."""
