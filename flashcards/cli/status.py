@@ -26,7 +26,7 @@ def command(env: Env, as_json: bool) -> None:
     everything = ReviewQueue(db, settings)
     total = everything.counts(now)
     next_learning = everything.next_learning_due(now)
-    for warning in settings.unknown_decks(collection.active_decks()):
+    for warning in settings.unknown_decks([d.deck for d in decks]):  # the decks with active cards
         click.echo(visible(str(warning)), err=True)
     if as_json:
         data = {
