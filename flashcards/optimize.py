@@ -217,7 +217,6 @@ def _optimize_preset(
         db,
         settings,
         {**saved, preset: fitted.parameters},
-        (condition, params),
         version,
         lambda: save_parameters(db, preset, fitted, outcome.fit_items, now),
     )
@@ -317,7 +316,7 @@ def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | 
         if previous is not None:
             db.execute("UPDATE parameters SET active = 1 WHERE id = ?", [previous[0]])
 
-    count = _reschedule(db, settings, saved, _scope(settings, preset), version, activate)
+    count = _reschedule(db, settings, saved, version, activate)
     back_to = (
         f"the parameters fitted at {previous[1]}"
         if previous
@@ -330,24 +329,28 @@ def _reschedule(
     db: sqlite_utils.Database,
     settings: Settings,
     saved: Mapping[str, tuple[float, ...]],
-    scope: tuple[str, list[Any]],
     version: int,
     write: Callable[[], object],
 ) -> int:
-    """Replay the cards in ``scope`` under the ``saved`` parameters and ``write`` them, in one transaction.
+    """Replay, under the ``saved`` parameters, the cards whose parameters they change; ``write``; one transaction.
 
-    ``version`` is the parameters version the change was based on: if another process changed
-    the parameters since, nothing is written.
+    A card's parameters are its deck's: its own preset's fit, else inherited (a deck table that
+    sets only limits uses the collection's fit), so the decks to replay are found by comparing
+    each deck's parameters before and after. ``version`` is the parameters version the change
+    was based on: if another process changed the parameters since, nothing is written.
     """
     from flashcards.scheduler import rebuild
 
-    condition, params = scope
-    everything = condition == "1"  # the collection's preset with no deck of its own: every card
-    ids = (
-        None
-        if everything
-        else [row[0] for row in db.execute(f"SELECT c.id FROM cards c WHERE {condition}", params)]
-    )
+    before, after = with_parameters(settings, saved_parameters(db)), with_parameters(settings, saved)
+    decks = [str(deck) for (deck,) in db.execute("SELECT DISTINCT deck FROM cards")]
+    changed = [d for d in decks if before.for_deck(d).parameters != after.for_deck(d).parameters]
+    ids = None  # every card, when every deck changes
+    if len(changed) < len(decks):
+        ids = [
+            row[0]
+            for chunk in (changed[i : i + 500] for i in range(0, len(changed), 500))
+            for row in db.execute(f"SELECT id FROM cards WHERE deck IN ({', '.join('?' * len(chunk))})", chunk)
+        ]
 
     def then() -> None:
         if parameters_version(db) != version:

@@ -427,3 +427,18 @@ def test_a_change_by_another_process_meanwhile_is_not_overwritten(
     with pytest.raises(CardsError, match="changed by another process"):
         optimize(db, Settings(), NOW)
     assert saved_parameters(db) == {"": TRUE_PARAMETERS} and cache(db) == before
+
+
+def test_a_deck_table_without_parameters_is_rescheduled_with_the_collections_fit(tmp_path: Path) -> None:
+    """A [deck."X"] table that sets only limits inherits the collection's fit: its cards are replayed too."""
+    from flashcards.store import open_collection
+
+    db = open_collection(tmp_path / "p.db")
+    generate(db, notes=600, seed=1, now=NOW, deck="Other")
+    generate(db, notes=30, seed=2, now=NOW, deck="Lang::Verbs")
+    settings = parse_settings('[deck."Lang"]\nnew_per_day = 5\n', tmp_path / "cards.toml")
+    collection, lang = optimize(db, settings, NOW).presets
+    assert collection.saved and not lang.saved
+    merged = with_saved_parameters(db, settings)
+    assert merged.for_deck("Lang::Verbs").parameters == saved_parameters(db)[""]
+    assert rebuild(db, merged, write=False).changed == []
