@@ -149,6 +149,7 @@ class ReviewController:
         elapsed_ms = int((self._monotonic() - self._shown_at) * 1000)
         if self.collection.refresh_settings():  # `cards optimize` ran meanwhile: answer with its parameters
             self.queue.settings = self.collection.settings
+            self._choices = None
         settings = self.collection.settings
         try:
             done = scheduler.answer(
@@ -203,6 +204,8 @@ class ReviewController:
             result = self.collection.compile(self.clock(), count_unchanged=False)
         except SourceError as error:
             return Outcome("Not recompiled, fix these first:\n" + "\n".join(map(str, error.problems)))
+        except CardsError as error:  # e.g. the decks directory is gone
+            return Outcome(f"Not recompiled: {error}")
         self.queue.refresh()
         if self._current is not None:
             fresh = self.queue.find(self._current.id, self.clock())

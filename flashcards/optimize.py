@@ -349,7 +349,9 @@ def _reschedule(
         ids = [
             row[0]
             for chunk in (changed[i : i + 500] for i in range(0, len(changed), 500))
-            for row in db.execute(f"SELECT id FROM cards WHERE deck IN ({', '.join('?' * len(chunk))})", chunk)
+            for row in db.execute(
+                f"SELECT id FROM cards WHERE deck IN ({', '.join('?' * len(chunk))})", chunk
+            )
         ]
 
     def then() -> None:

@@ -110,12 +110,15 @@ def answer(
         deck, note_id, *previous = row
         deck_settings = settings.for_deck(deck)
         before = CardState.from_row(previous[: len(CACHE_COLUMNS)])
-        if shown is not None and before != shown:
+        # answered elsewhere since it was shown (a reschedule by optimize or rebuild is not an answer)
+        if shown is not None and (before.reps, before.last_review) != (shown.reps, shown.last_review):
             raise StaleCardError(
                 f"{card_id} was answered in another session after it was shown here; this answer was not saved"
             )
         if rating not in tuple(Rating):
             raise CardsError(f"rating must be 1-4, got {rating}")
+        if before.last_review is not None and now < before.last_review:
+            now = before.last_review  # a clock set back: the log stays in the order the answers were given
         rules = rules_for(deck_settings, settings.day_start_hour)
         after = rules.next_states(before, now, fuzz_factor(card_id, before.reps))[Rating(rating)].card
         suspended, leech = previous[-3], previous[-2]
@@ -176,14 +179,19 @@ def answer(
 
 
 def undo(db: sqlite_utils.Database, done: Answer) -> None:
-    """Undo an answer: remove its log row and restore the card and its siblings exactly."""
+    """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
+
+    The card's state comes back exactly; its suspended and leech flags only if this answer made it a
+    leech (a `cards suspend` run since in another terminal stays), and its siblings' burial.
+    """
     with _immediate(db):
         if reviewlog.latest(db, done.card_id) != done.review_id:
             raise CardsError(f"cannot undo: card {done.card_id} was answered again since")
         reviewlog.remove(db, done.review_id)
+        columns = _UNDO_COLUMNS if done.leech else CACHE_COLUMNS
         db.execute(
-            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in _UNDO_COLUMNS)} WHERE id = ?",
-            [*done.previous, done.card_id],
+            f"UPDATE cards SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+            [*done.previous[: len(columns)], done.card_id],
         )
         db.conn.executemany(
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",

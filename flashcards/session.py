@@ -273,6 +273,9 @@ class Session:
             except OSError as error:
                 self.message = f"Cannot run the editor {editor!r}: {error.strerror}"
                 return
+            except ValueError as error:  # shlex: an unbalanced quote in $EDITOR
+                self.message = f"Cannot run the editor {editor!r}: {error}; check $EDITOR"
+                return
         self.message = self.controller.edited().message
 
 

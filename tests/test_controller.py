@@ -291,3 +291,13 @@ def test_a_session_answers_with_parameters_fitted_while_it_was_open(db: sqlite_u
     done = session.rate(Rating.GOOD).answer
     assert done is not None
     assert done.after.stability == TRUE_PARAMETERS[2]  # Good's first stability under the new set
+
+
+def test_an_edit_that_removes_the_decks_directory_is_a_message(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone"
+    session = make_controller(db, PLAIN, now=NOW, decks_dir=gone)
+    assert session.card() is not None
+    assert session.edited().message.startswith("Not recompiled: decks directory")
+    assert session.card() is not None

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from flashcards import clock, scheduler, store
+from flashcards import clock, reviewlog, scheduler, store
 from flashcards.clock import format_interval
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError
@@ -258,3 +258,34 @@ def test_changing_the_learning_steps_keeps_the_log_and_the_cache_in_agreement(
     done = scheduler.answer(db, ONE, GOOD, T0 + timedelta(hours=2), 1000, after)
     assert done.after.state == State.REVIEW
     assert scheduler.rebuild(db, after, write=False).changed == []
+
+
+def test_undo_keeps_a_suspension_made_since_the_answer(db: sqlite_utils.Database) -> None:
+    done = scheduler.answer(db, ONE, GOOD, T0, 1000, Settings())
+    scheduler.set_suspended(db, [ONE], True)  # another terminal, meanwhile
+    scheduler.undo(db, done)
+    row = card_row(db, ONE)
+    assert (row["state"], row["reps"], row["suspended"]) == (0, 0, 1)
+
+
+def test_an_answer_timed_before_the_last_one_keeps_log_and_cache_in_agreement(
+    db: sqlite_utils.Database,
+) -> None:
+    settings = Settings(DeckSettings(enable_fuzzing=False))
+    scheduler.answer(db, ONE, GOOD, T0, 1000, settings)
+    shown = scheduler.read_state(db, ONE)
+    late = scheduler.answer(
+        db, ONE, AGAIN, T0 - timedelta(minutes=1), 1000, settings, shown
+    )  # clock set back
+    assert late.reviewed_at == T0
+    assert scheduler.rebuild(db, settings, write=False).changed == []
+    assert reviewlog.latest(db, ONE) == late.review_id
+
+
+def test_a_reschedule_by_another_command_is_not_taken_for_an_answer(db: sqlite_utils.Database) -> None:
+    settings = Settings(DeckSettings(enable_fuzzing=False))
+    scheduler.answer(db, ONE, GOOD, T0, 1000, settings)
+    shown = scheduler.read_state(db, ONE)
+    db.execute("UPDATE cards SET stability = stability * 2 WHERE id = ?", [ONE])  # e.g. optimize's rebuild
+    done = scheduler.answer(db, ONE, GOOD, T0 + timedelta(minutes=10), 1000, settings, shown)
+    assert done.before.reps == 1

@@ -326,3 +326,9 @@ def test_huge_session_limits_are_usage_errors(env: dict[str, str], option: str) 
     result = run(env, "", "review", option, "99999999999999999999")
     assert result.returncode == 2
     assert "is not in the range" in result.stderr
+
+
+def test_an_editor_setting_that_cannot_be_split_is_a_message(env: dict[str, str]) -> None:
+    result = run({**env, "EDITOR": "vim '"}, "e\nq\n", "review")
+    assert result.returncode == 0
+    assert 'Cannot run the editor "vim \'": No closing quotation; check $EDITOR' in result.stdout
