@@ -14,8 +14,8 @@ from flashcards.textsafe import visible
 def command(env: Env, check: bool) -> None:
     """Replay the review log and rewrite each card's cached FSRS state from it.
 
-    The log is the truth; this repairs a damaged cache or applies changed settings
-    (learning steps, parameters) to past answers. Due dates come from the log.
+    The log is the truth; this repairs a damaged cache or applies new FSRS parameters to past
+    answers. Due dates, states and learning steps come from the log.
     """
     from flashcards.scheduler import rebuild
 
