@@ -118,6 +118,7 @@ class ReviewQueue:
         self.progress = Progress()
         self._new_window: list[str] | None = None
         self._window_size = 64
+        self._unburied: list[str] | None = None  # decks with bury_new = false, read when needed
 
     # -- choosing ---------------------------------------------------------------------------
 
@@ -244,10 +245,15 @@ class ReviewQueue:
         return clock.study_day(now, self.settings.day_start_hour).toordinal()
 
     def _new_rule(self, now: datetime) -> tuple[str, list[Any]]:
-        """Which new cards count: one per note when answering a card buries its new siblings."""
-        if not self.settings.for_deck(self.deck).bury_new:
-            return _IS_NEW, []
-        return _COUNTED_NEW, [clock.to_db(now), self._today(now), clock.to_db(self._day_end(now))]
+        """Which new cards count: one per note in decks where answering a card buries its new siblings."""
+        counted = [clock.to_db(now), self._today(now), clock.to_db(self._day_end(now))]
+        if self._unburied is None:
+            self._unburied = unburied_decks(self.db, self.settings)
+        if not self._unburied:
+            return _COUNTED_NEW, counted
+        marks = ", ".join("?" * len(self._unburied))
+        rule = f"(({_COUNTED_NEW}) AND c.deck NOT IN ({marks})) OR ({_IS_NEW} AND c.deck IN ({marks}))"
+        return f"({rule})", [*counted, *self._unburied, *self._unburied]
 
     def _caps(self) -> list[Cap]:
         return caps_for(self.settings, self.deck)
@@ -305,6 +311,7 @@ class ReviewQueue:
     def refresh(self) -> None:
         """Forget what was read ahead (the window of new cards): the decks were recompiled."""
         self._new_window = None
+        self._unburied = None
 
     def due_tomorrow(self, now: datetime) -> int:
         """Cards (not new) that become due during the next study day."""
@@ -329,6 +336,21 @@ class DeckStatus:
             "review": self.counts.review,
             "next_learning": clock.to_db(self.next_learning) if self.next_learning else None,
         }
+
+
+def unburied_decks(
+    db: sqlite_utils.Database, settings: Settings, decks: list[str] | None = None
+) -> list[str]:
+    """The decks (of ``decks``, else those with cards) whose answers do not bury new siblings."""
+    if settings.defaults.bury_new and all(
+        values.get("bury_new", True) for values in settings.overrides.values()
+    ):
+        return []
+    if decks is None:
+        decks = [
+            str(deck) for (deck,) in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")
+        ]
+    return [deck for deck in decks if not settings.for_deck(deck).bury_new]
 
 
 @dataclass
@@ -364,20 +386,26 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
             by_deck[deck].review += count
         else:
             by_deck[deck].learning += count
-    # the rule of _COUNTED_NEW, per deck: notes with an available new card and no card due today
-    if settings.defaults.bury_new:
+    # the rule of _COUNTED_NEW, per deck: notes with an available new card and no card due today;
+    # every new card in a deck with bury_new = false
+    unburied = set(unburied_decks(db, settings, names))
+    if len(unburied) < len(names):
         new_cards = db.execute(
             f"SELECT c.deck, count(DISTINCT c.note_id) FROM cards c WHERE {_ACTIVE} AND {_IS_NEW} "
             f"AND c.note_id NOT IN (SELECT c.note_id FROM cards c WHERE {_ACTIVE} AND {_IS_STUDIED} "
             f"AND {_DUE_TODAY}) GROUP BY c.deck",
             [stamp, stamp, today, day_end],
         )
-    else:
+        for deck, count in new_cards:
+            if deck not in unburied:
+                by_deck[deck].new += count
+    if unburied:
         new_cards = db.execute(
             f"SELECT c.deck, count(*) FROM cards c WHERE {_ACTIVE} AND {_IS_NEW} GROUP BY c.deck", [stamp]
         )
-    for deck, count in new_cards:
-        by_deck[deck].new += count
+        for deck, count in new_cards:
+            if deck in unburied:
+                by_deck[deck].new += count
     soonest = db.execute(
         f"SELECT c.deck, min(c.due) FROM cards c WHERE {_ACTIVE} AND {_INTRADAY} AND c.due > ? "
         "AND c.due < ? GROUP BY c.deck",

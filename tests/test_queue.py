@@ -283,3 +283,18 @@ def test_burying_new_siblings_is_a_setting(db: sqlite_utils.Database, bury_new: 
     assert ReviewQueue(db, settings, deck="A").counts(NOW).new == (6 if bury_new else 7)  # A::Sub too
     shown = drain(make_controller(db, settings, now=NOW, deck="A"))
     assert ("reversed:pair/reverse" in shown) is not bury_new
+
+
+def test_bury_new_set_for_one_deck_counts_alike_in_status_and_in_every_session(
+    db: sqlite_utils.Database,
+) -> None:
+    settings = Settings(
+        DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0), {"A::Sub": {"bury_new": False}}
+    )
+    db.execute("UPDATE cards SET note_id = 'basic:b1' WHERE id = ?", [cid("b2")])  # b1 and b2: one note
+    status = {s.deck: s.counts.new for s in deck_status(db, settings, NOW)}
+    assert status["A::Sub"] == 2  # both: answering one does not bury the other there
+    assert ReviewQueue(db, settings, deck="A::Sub").counts(NOW).new == 2
+    assert ReviewQueue(db, settings).counts(NOW).new == status["A"] + status["AB"] == 7
+    shown = drain(make_controller(db, settings, now=NOW))
+    assert {cid("b1"), cid("b2")} <= set(shown) and len(shown) == 7
