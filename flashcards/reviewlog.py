@@ -32,6 +32,7 @@ class Entry:
     difficulty: float
     due_day: int | None = None  # the study day it is due, for a review card or an interday step
     step: int | None = None  # the (re)learning step it left the card on, as the steps then were
+    day_end: int | None = None  # when the answer's study day ended (POSIX seconds), in its zone
 
 
 COLUMNS = tuple(Entry.__dataclass_fields__)

@@ -267,23 +267,26 @@ class Rules:
 
     # -- replay -----------------------------------------------------------------------------
 
-    def replay(self, reviews: Iterable[tuple[int, float]]) -> Memory:
-        """Apply ``(rating, POSIX time)`` answers in order to a new card; return what it becomes.
+    def replay(self, reviews: Iterable[tuple[int, float, float | None]]) -> Memory:
+        """Apply ``(rating, POSIX time, end of its study day)`` answers in order to a new card.
 
-        The state and memory only: due dates are the log's (fuzz is random). The same rules as
-        :meth:`next_states`, for one rating at a time, on the hot path of ``cards rebuild``.
+        Return what the card becomes: the state and memory only (due dates are the log's, since
+        fuzz is random). The days elapsed count from each answer's logged end of day, so a move to
+        another zone changes nothing; without one (answers logged before it was kept), from the
+        current zone's. The same rules as :meth:`next_states`, one rating at a time, on the hot
+        path of ``cards rebuild``.
         """
         model, end_of_day = self.model, self.days.end_stamp
         state, step, stability, difficulty = _NEW, 0, 0.0, 0.0
         last: float | None = None
         reps = lapses = 0
         floor = math.floor
-        for rating, at in reviews:
+        for rating, at, day_end in reviews:
             reps += 1
             if last is None:
                 exact = model.first(rating)
             else:  # Model.next, inline
-                elapsed = int((end_of_day(at) - last) // DAY)
+                elapsed = int(((day_end or end_of_day(at)) - last) // DAY)
                 grown = (
                     model.long_term(stability, difficulty, elapsed, rating)
                     if elapsed > 0

@@ -141,6 +141,7 @@ def answer(
                 difficulty=after.difficulty,
                 due_day=after.due_day,
                 step=after.step,
+                day_end=int(rules.days.end_stamp(now.timestamp())),
             ),
         )
         db.execute(
@@ -302,7 +303,8 @@ class _Replayer:
         parse = datetime.fromisoformat
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
-            "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step "
+            "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step, "
+            "r.day_end "
             "FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             params,
@@ -318,7 +320,7 @@ class _Replayer:
             last = None
             logged_lapses = 0
             while pending is not None and pending[0] == card_id:
-                reviews.append((pending[1], parse(pending[2]).timestamp()))
+                reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
                 logged_lapses += pending[5] == review and pending[1] == again
                 last = pending
                 pending = next(logs, None)

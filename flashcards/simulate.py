@@ -149,6 +149,7 @@ def _learn(
                 after.difficulty,
                 after.due_day,
                 after.step,
+                int(scheduler.days.end_stamp(at.timestamp())),
             )
         )
         state = after

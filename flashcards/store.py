@@ -217,6 +217,14 @@ def _parameters_version(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0011_reviews_day_end")
+def _reviews_day_end(db: sqlite_utils.Database) -> None:
+    # When the study day of each answer ended (the next rollover, POSIX seconds), as the answering
+    # machine's zone had it: replay counts the days elapsed from it, so a move to another time zone
+    # does not change the history. NULL for earlier answers: replay uses the current zone for them.
+    db.execute("ALTER TABLE reviews ADD COLUMN day_end INTEGER")
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

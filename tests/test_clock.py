@@ -210,3 +210,26 @@ def test_study_days_agree_with_the_calendar_across_a_year_in_any_order(zone: Cal
         assert days.end(instant) == clock.next_day_start(instant)
     saturday, monday = utc("2026-03-28T20:00:00"), utc("2026-03-30T01:59:00")  # 21:00 CET, 03:59 CEST
     assert days.elapsed(saturday, monday) == 1 and days.elapsed(saturday, monday + timedelta(minutes=2)) == 2
+
+
+def test_a_move_to_another_zone_leaves_the_replayed_history_as_it_was(
+    zone: Callable[[str], None], db: sqlite_utils.Database
+) -> None:
+    """Each answer logs when its study day ended: replay counts days from that, not from today's zone."""
+    from flashcards import scheduler
+
+    zone("Europe/Berlin")
+    plain = Settings(DeckSettings(enable_fuzzing=False, new_per_day=100))
+    now = utc("2026-03-10T02:00:00")  # 03:00 in Berlin, before its rollover; 21:00 in New York
+    for day in range(12):
+        for index in range(5):
+            card_id = f"basic:q{index}/card"
+            state = scheduler.read_state(db, card_id)
+            if state.state == State.NEW or (state.due_day or 0) <= clock.study_day(now).toordinal():
+                scheduler.answer(db, card_id, Rating(1 + (day + index) % 4), now, 1000, plain)
+        now += timedelta(
+            hours=2 if day % 2 == 0 else 46
+        )  # 03:00 then 05:00 Berlin: a day apart there, not in New York
+    assert scheduler.rebuild(db, plain, write=False).changed == []
+    zone("America/New_York")
+    assert scheduler.rebuild(db, plain, write=False).changed == []

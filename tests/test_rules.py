@@ -141,7 +141,7 @@ def test_replaying_the_log_gives_the_state_the_answers_gave(
     for index, (rating, minutes) in enumerate(answers):
         now += timedelta(minutes=minutes)
         card = engine.next_states(card, now, (index * 0.37) % 1)[rating].card
-        log.append((int(rating), now.timestamp()))
+        log.append((int(rating), now.timestamp(), None))
     replayed = engine.replay(log)
     assert replayed == (card.state, card.step, card.stability, card.difficulty, card.reps, card.lapses)
 

@@ -253,7 +253,7 @@ def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_pat
     path, decks = tmp_path / "collection.db", tmp_path / "decks"  # the decks directory is empty
     old = sqlite_utils.Database(path)
     store.migrations.apply(
-        old, stop_before=["0008_study_days", "0009_reviews_step", "0010_parameters_version"]
+        old, stop_before=["0008_study_days", "0009_reviews_step", "0010_parameters_version", "0011_reviews_day_end"]
     )
     stamp = "2026-01-05T10:00:00.000000+00:00"
     old.conn.execute(
@@ -288,7 +288,7 @@ def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_pat
     assert state[2] == datetime_day("2026-01-08")
     assert collection.db.execute("SELECT count(*) FROM pending_rebuild").fetchone()[0] == 0
     assert collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall() == [
-        (*row, None, None) for row in rows_before
+        (*row, None, None, None) for row in rows_before
     ]
     assert rebuild(collection.db, collection.settings, write=False).changed == []
     assert (tmp_path / "collection.db.bak-before-0008_study_days").exists()
