@@ -66,10 +66,10 @@ def bucket(card_id: str) -> int:
 
 def histories(
     db: sqlite_utils.Database, condition: str = "1", params: Sequence[Any] = ()
-) -> Iterator[tuple[str, list[tuple[int, str, int]]]]:
-    """Yield (card id, its log rows FSRS uses as (rating, reviewed_at, state_before)) card by card."""
+) -> Iterator[tuple[str, list[tuple[int, str, int, int | None]]]]:
+    """Yield (card id, its log rows FSRS uses as (rating, reviewed_at, state_before, day_end)) card by card."""
     rows = db.execute(
-        "SELECT r.card_id, r.rating, r.reviewed_at, r.state_before FROM reviews r JOIN cards c "
+        "SELECT r.card_id, r.rating, r.reviewed_at, r.state_before, r.day_end FROM reviews r JOIN cards c "
         f"ON c.id = r.card_id WHERE ({condition}) AND {FSRS_ROWS} ORDER BY {reviewlog.log_order('r')}",
         list(params),
     )
@@ -77,7 +77,7 @@ def histories(
         yield card_id, [row[1:] for row in history]
 
 
-def _history_start(history: Sequence[tuple[int, str, int]]) -> int | None:
+def _history_start(history: Sequence[tuple[int, str, int, int | None]]) -> int | None:
     """Where the card's last group of learning answers starts, if that is its answer as new."""
     start = None
     for index in range(len(history) - 1, -1, -1):
@@ -88,7 +88,7 @@ def _history_start(history: Sequence[tuple[int, str, int]]) -> int | None:
     return start if start is not None and history[start][2] == State.NEW else None
 
 
-def card_items(history: Sequence[tuple[int, str, int]], days: clock.StudyDays) -> list[Any]:
+def card_items(history: Sequence[tuple[int, str, int, int | None]], days: clock.StudyDays) -> list[Any]:
     """The training items of one card's history: one per answer a study day or more after the previous."""
     from fsrs_rs_python import FSRSItem, FSRSReview
 
@@ -98,9 +98,14 @@ def card_items(history: Sequence[tuple[int, str, int]], days: clock.StudyDays) -
     items: list[Any] = []
     reviews: list[Any] = []
     previous: datetime | None = None
-    for rating, reviewed_at, _ in history[start:]:
+    for rating, reviewed_at, _, day_end in history[start:]:
         at = datetime.fromisoformat(reviewed_at)
-        gap = 0 if previous is None else days.elapsed(previous, at)
+        if previous is None:
+            gap = 0
+        elif day_end is not None:  # counted as replay counts it: from the answer's logged end of day
+            gap = max(0, int((day_end - previous.timestamp()) // 86400))
+        else:
+            gap = days.elapsed(previous, at)
         reviews.append(FSRSReview(rating, gap))
         if gap > 0:
             items.append(FSRSItem(list(reviews)))

@@ -253,7 +253,13 @@ def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_pat
     path, decks = tmp_path / "collection.db", tmp_path / "decks"  # the decks directory is empty
     old = sqlite_utils.Database(path)
     store.migrations.apply(
-        old, stop_before=["0008_study_days", "0009_reviews_step", "0010_parameters_version", "0011_reviews_day_end"]
+        old,
+        stop_before=[
+            "0008_study_days",
+            "0009_reviews_step",
+            "0010_parameters_version",
+            "0011_reviews_day_end",
+        ],
     )
     stamp = "2026-01-05T10:00:00.000000+00:00"
     old.conn.execute(
