@@ -16,7 +16,7 @@ import sqlite_utils
 from flashcards import clock
 from flashcards.decks import in_deck
 from flashcards.settings import Settings
-from flashcards.states import State
+from flashcards.states import State, sql_list
 
 UNLIMITED = 1 << 62
 
@@ -53,12 +53,21 @@ def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
 
 
 def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
-    """New cards and reviews answered today, per deck, from the log."""
+    """New cards and reviews answered today, per deck, from the log.
+
+    As in Anki, an answer to a card on an interday learning step (its previous answer made it due
+    on a day) counts as a review.
+    """
     hour = settings.day_start_hour
     start = clock.day_start(clock.study_day(now, hour), hour)
     done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
+    interday = (
+        f"(r.state_before IN {sql_list(State.LEARNING, State.RELEARNING)} AND (SELECT p.due_day FROM reviews p "
+        "WHERE p.card_id = r.card_id AND (p.reviewed_at, p.id) < (r.reviewed_at, r.id) "
+        "ORDER BY p.reviewed_at DESC, p.id DESC LIMIT 1) IS NOT NULL)"
+    )
     rows = db.execute(
-        "SELECT c.deck, sum(r.state_before = ?), sum(r.state_before = ?) FROM reviews r "
+        f"SELECT c.deck, sum(r.state_before = ?), sum(r.state_before = ? OR {interday}) FROM reviews r "
         "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
         [State.NEW, State.REVIEW, clock.to_db(start)],
     )

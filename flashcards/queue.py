@@ -32,6 +32,7 @@ _IS_STUDIED = f"c.state IN {sql_list(State.LEARNING, State.REVIEW, State.RELEARN
 _INTRADAY = f"{_IS_LEARNING} AND c.due_day IS NULL"
 _INTERDAY = f"{_IS_LEARNING} AND c.due_day <= ?"
 _DUE_TODAY = "(c.due_day <= ? OR (c.due_day IS NULL AND c.due < ?))"  # arguments: today, day end
+_DUE_ON_A_DAY = f"{_IS_STUDIED} AND c.due_day <= ?"  # review cards and interday steps (argument: today)
 _NEW_ORDER = "n.source_file, c.position"
 # a new card counts when it is its note's first available new card and no other card of the note
 # is due today: answering any card of a note buries the rest (arguments: now, day end)
@@ -132,7 +133,10 @@ class ReviewQueue:
         learning = self._select(f"{_INTRADAY} AND c.due <= ?", [clock.to_db(now)], "c.due", now)
         if learning:
             return learning
-        interday = self._select(_INTERDAY, [self._today(now)], "c.due_day, c.due", now)
+        where, args = self._exhausted("review", now)  # interday steps take from the review limit
+        interday = self._select(
+            f"{_INTERDAY} AND {where}", [self._today(now), *args], "c.due_day, c.due", now
+        )
         if interday:
             return interday
         main = None
@@ -154,15 +158,20 @@ class ReviewQueue:
     def counts(self, now: datetime) -> Counts:
         """Remaining cards for today within the limits: new, learning, review."""
         day_end, today = clock.to_db(self._day_end(now)), self._today(now)
-        learning = self._count(f"{_IS_LEARNING} AND {_DUE_TODAY}", [today, day_end], now)
+        intraday = self._count(f"{_INTRADAY} AND c.due < ?", [day_end], now)
+        interday = self._count(_INTERDAY, [today], now)
         caps, done = self._caps(), self._done_today(now)
         session = None if self.limit is None else max(0, self.limit - self.progress.started)
-        review = self._capped(caps, done, "review", f"{_IS_REVIEW} AND c.due_day <= ?", [today], now)
+        # as in Anki, cards on an interday step come first within the review limit
+        pool = self._capped(caps, done, "review", _DUE_ON_A_DAY, [today], now)
+        shown_interday = min(interday, pool)
+        review = pool - shown_interday
+        learning = intraday + shown_interday
         new_caps, new_done = self._new_caps(caps, done)
         rule, rule_args = self._new_rule(now)
         new = self._capped(new_caps, new_done, "new", rule, rule_args, now)
         if self.new_limit is None:
-            new = min(new, new_after_reviews(caps[0], done, review))
+            new = min(new, new_after_reviews(caps[0], done, pool))
         if session is not None:
             review = min(review, session)
             new = min(new, session - review)
@@ -359,9 +368,15 @@ class _DeckRow:
 
     deck: str
     new: int = 0
-    learning: int = 0
+    learning: int = 0  # on a step within the day
+    interday: int = 0  # on a step of a day or more: within the review limit, shown as learning
     review: int = 0
     next_learning: str | None = None
+
+    @property
+    def on_a_day(self) -> int:
+        """Cards due on a study day, which the review limit caps: reviews and interday steps."""
+        return self.review + self.interday
 
 
 def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) -> list[DeckStatus]:
@@ -377,13 +392,15 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
     by_deck = {name: _DeckRow(name) for name in sorted(names)}
     counted = db.execute(
         # '+c.state': one pass over the covering index cards_status, not a lookup per due card
-        f"SELECT c.deck, c.state, count(*) FROM cards c WHERE {_ACTIVE} AND +{_IS_STUDIED} "
-        f"AND {_DUE_TODAY} GROUP BY c.deck, c.state",
+        f"SELECT c.deck, c.state, c.due_day IS NOT NULL, count(*) FROM cards c WHERE {_ACTIVE} "
+        f"AND +{_IS_STUDIED} AND {_DUE_TODAY} GROUP BY c.deck, c.state, c.due_day IS NOT NULL",
         [stamp, today, day_end],
     )
-    for deck, state, count in counted:
+    for deck, state, on_a_day, count in counted:
         if state == State.REVIEW:
             by_deck[deck].review += count
+        elif on_a_day:
+            by_deck[deck].interday += count
         else:
             by_deck[deck].learning += count
     # the rule of _COUNTED_NEW, per deck: notes with an available new card and no card due today;
@@ -425,11 +442,11 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
 
         caps = caps_for(settings, scope.deck)
         new = capped_count(caps, done, "new", lambda d, n: count("new", d, n))
-        review = capped_count(caps, done, "review", lambda d, n: count("review", d, n))
-        new = min(new, new_after_reviews(caps[0], done, review))
+        pool = capped_count(caps, done, "review", lambda d, n: count("on_a_day", d, n))
+        shown_interday = min(count("interday", None, None), pool)
+        new = min(new, new_after_reviews(caps[0], done, pool))
         upcoming = [row.next_learning for row in inside if row.next_learning]
         learning_next = clock.from_db(min(upcoming)) if upcoming else None
-        result.append(
-            DeckStatus(scope.deck, Counts(new, count("learning", None, None), review), learning_next)
-        )
+        learning = count("learning", None, None) + shown_interday
+        result.append(DeckStatus(scope.deck, Counts(new, learning, pool - shown_interday), learning_next))
     return result

@@ -298,3 +298,24 @@ def test_bury_new_set_for_one_deck_counts_alike_in_status_and_in_every_session(
     assert ReviewQueue(db, settings).counts(NOW).new == status["A"] + status["AB"] == 7
     shown = drain(make_controller(db, settings, now=NOW))
     assert {cid("b1"), cid("b2")} <= set(shown) and len(shown) == 7
+
+
+def test_interday_steps_take_from_the_review_limit_as_in_anki(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> None:
+    """Steps 10m 1d, 2 reviews a day: tomorrow's two interday cards use the day's review limit."""
+    write_deck("d.yaml", "deck: D\nnotes:\n" + basic("d1", "d2", "d3", "d4"))
+    compile_decks(fresh_db, decks, NOW)
+    settings = Settings(
+        DeckSettings(enable_fuzzing=False, learn_ahead_minutes=0, reviews_per_day=2, new_per_day=10,
+                     learning_steps=(timedelta(minutes=10), timedelta(days=1)))
+    )  # fmt: skip
+    first = make_controller(fresh_db, settings, now=NOW, new_limit=2)
+    assert len(drain(first)) == 2  # Good: to the one-day step
+    tomorrow = NOW + timedelta(days=1)
+    assert ReviewQueue(fresh_db, settings).counts(tomorrow) == Counts(new=0, learning=2, review=0)
+    assert [s.counts for s in deck_status(fresh_db, settings, tomorrow)] == [Counts(0, 2, 0)]
+    session = make_controller(fresh_db, settings, now=tomorrow)
+    assert [c.split("/")[0] for c in drain(session)] == ["basic:d1", "basic:d2"]
+    # both answers were reviews by Anki's count: nothing is left today, new cards included
+    assert make_controller(fresh_db, settings, now=tomorrow).counts() == Counts(0, 0, 0)
