@@ -95,15 +95,6 @@ class StudyDays:
         self._first = 0  # the ordinal of the day that starts at _starts[0]
         self._starts: list[float] = []  # POSIX timestamps of consecutive day starts
 
-    def _index(self, instant: datetime) -> int:
-        """The index i with _starts[i] <= instant < _starts[i + 1], extending the list as needed."""
-        stamp = instant.timestamp()
-        starts = self._starts
-        if not starts or stamp < starts[0] or stamp >= starts[-1]:
-            self._cover(study_day(instant, self.hour, self.zone).toordinal())
-            starts = self._starts
-        return bisect_right(starts, stamp) - 1
-
     def _cover(self, ordinal: int) -> None:
         """Know the start of day ``ordinal`` and of the day after it."""
         if not self._starts:
@@ -135,8 +126,7 @@ class StudyDays:
 
     def end(self, instant: datetime) -> datetime:
         """When the study day holding ``instant`` ends (the next rollover)."""
-        index = self._index(instant)
-        return datetime.fromtimestamp(self._starts[index + 1], UTC)
+        return datetime.fromtimestamp(self.end_stamp(instant.timestamp()), UTC)
 
     def start(self, day: int) -> datetime:
         """When study day number ``day`` begins (UTC)."""
@@ -144,9 +134,7 @@ class StudyDays:
 
     def elapsed(self, since: datetime, now: datetime) -> int:
         """Study days from ``since`` to ``now``, as Anki counts them for FSRS (0 on the same day)."""
-        index = self._index(now)
-        end = self._starts[index + 1]
-        return max(0, int((end - since.timestamp()) // 86400))
+        return max(0, int((self.end_stamp(now.timestamp()) - since.timestamp()) // 86400))
 
 
 def format_interval(interval: timedelta) -> str:

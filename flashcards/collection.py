@@ -68,10 +68,6 @@ class Collection:
             self._settings = with_saved_parameters(self.db, self.configured)
         return self._settings
 
-    def reload_settings(self) -> None:
-        """Read the saved parameters again (another process may have fitted new ones)."""
-        self._settings = None
-
     def refresh_settings(self) -> bool:
         """Reload the settings if `cards optimize` saved or restored parameters since; True if it did."""
         version = parameters_version(self.db)

@@ -125,12 +125,6 @@ class Rules:
         elapsed = 0 if card.last_review is None else self.days.elapsed(card.last_review, now)
         return self.model.next(card.stability, card.difficulty, elapsed, rating)
 
-    def retrievability(self, card: CardState, now: datetime) -> float | None:
-        """Predicted recall of ``card`` at ``now`` (None for a new card)."""
-        if card.stability is None or card.last_review is None:
-            return None
-        return self.model.retrievability(card.stability, self.days.elapsed(card.last_review, now))
-
     # -- the four buttons -------------------------------------------------------------------
 
     def next_states(
