@@ -77,23 +77,22 @@ class Collection:
         self._settings, self._parameters_seen = None, version
         return changed
 
-    def compile(self, now: datetime, *, count_unchanged: bool = True) -> CompileResult:
+    def compile(self, now: datetime, *, count_unchanged: bool = True, dry_run: bool = False) -> CompileResult:
         """Bring the collection in line with the deck files (see :func:`compiler.compile_decks`)."""
         from flashcards.compiler import compile_decks
 
-        return compile_decks(self.db, self.decks_dir, now, count_unchanged=count_unchanged)
+        return compile_decks(self.db, self.decks_dir, now, count_unchanged=count_unchanged, dry_run=dry_run)
 
-    def sync(self, now: datetime) -> str | None:
-        """Compile before a command; without a decks directory, return a warning to show instead."""
+    def sync(self, now: datetime) -> list[str]:
+        """Compile before a command; return the warnings to show (no decks directory, history retired)."""
         if self.decks_dir.is_dir():
-            self.compile(now, count_unchanged=False)
-            return None
+            return compile_warnings(self.compile(now, count_unchanged=False))
         if self.db.execute("SELECT 1 FROM notes WHERE retired_at IS NULL LIMIT 1").fetchone():
-            return (
+            return [
                 f"warning: no decks directory at {display_path(self.decks_dir)}; showing the collection "
                 "as last compiled (pass --decks DIR or set $CARDS_DECKS)"
-            )
-        return None
+            ]
+        return []
 
     def has_cards(self) -> bool:
         """True when the collection has any active card."""
@@ -116,6 +115,30 @@ class Collection:
         )
         if found.fetchone() is None:
             raise NotFoundError(f"no deck named {deck!r}; `cards status` lists the decks")
+
+
+def compile_warnings(result: CompileResult, ids: bool = False) -> list[str]:
+    """What a compile must tell the user: cards retired with their history, ids it could not write,
+    and (``ids``: for ``cards compile``) the ids it wrote into files."""
+    verb = "would write" if result.dry_run else "wrote"
+    lines = [
+        f"{verb} 'id:' into {count} note{'s' if count != 1 else ''} of {path}, so that editing "
+        f"{'them' if count != 1 else 'it'} keeps the history"
+        for path, count in (result.ids_written if ids else [])
+    ]
+    lines.extend(result.warnings)
+    retire = "would retire" if result.dry_run else "retired"
+    for item in result.retired_history:
+        lines.append(
+            f"warning: {retire} card {item.card_id} with {item.reviews} review{'s' if item.reviews != 1 else ''}: "
+            f"{item.reason}"
+        )
+    if result.retired_history:
+        lines.append(
+            "  Nothing is deleted. If that was a mistake, undo the edit (put the note back with its 'id:', "
+            "or add 'renamed_from: OLD' to a renamed template) and compile: the card comes back with its history."
+        )
+    return lines
 
 
 def check_decks_dir(path: Path, must_exist: bool = True) -> None:

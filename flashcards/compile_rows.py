@@ -8,7 +8,7 @@ inside the compiler's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +36,31 @@ class Counts:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class RetiredHistory:
+    """A card retired although it has reviews: its id, how many, and why it left."""
+
+    card_id: str
+    reviews: int
+    reason: str
+
+
 @dataclass
 class CompileResult:
-    """What one compile did."""
+    """What one compile did (or, dry run, would do)."""
 
     notes: Counts = field(default_factory=Counts)
     cards: Counts = field(default_factory=Counts)
     files_compiled: int = 0
     files_skipped: int = 0
     files_removed: int = 0
+    dry_run: bool = False
+    changes: dict[str, list[str]] = field(
+        default_factory=lambda: {"added": [], "updated": [], "retired": [], "restored": [], "renamed": []}
+    )  # card ids by what happened to them ("renamed": "old -> new")
+    retired_history: list[RetiredHistory] = field(default_factory=list)
+    ids_written: list[tuple[str, int]] = field(default_factory=list)  # file as shown, notes given an id
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -136,9 +152,11 @@ class _Writes:
     """The rows one compile writes, gathered before a few bulk statements."""
 
     notes: list[tuple[Any, ...]] = field(default_factory=list)
+    card_renames: list[tuple[str, str]] = field(default_factory=list)
     card_inserts: list[tuple[Any, ...]] = field(default_factory=list)
     card_updates: list[tuple[Any, ...]] = field(default_factory=list)
     card_retirements: list[tuple[str, str]] = field(default_factory=list)
+    retire_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def write_notes(
@@ -147,14 +165,37 @@ def write_notes(
     relative_of: dict[str, str],
     stamp: str,
     result: CompileResult,
+    apply: bool = True,
 ) -> None:
     stored_notes, stored_cards = _stored(db, [n.id for n in notes])
     writes = _Writes()
     for note in notes:
         _plan_note(note, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
-        _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes)
-    _apply(db, writes)
+        _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes, lambda c: _has_reviews(db, c))
+    if apply:
+        _apply(db, writes)
     result.cards.retired += len(writes.card_retirements)
+    result.changes["retired"].extend(card_id for _, card_id in writes.card_retirements)
+    result.changes["renamed"].extend(f"{old} -> {new}" for old, new in writes.card_renames)
+    note_history(db, writes.retire_reasons, result)
+
+
+def _has_reviews(db: sqlite_utils.Database, card_id: str) -> bool:
+    return db.execute("SELECT 1 FROM reviews WHERE card_id = ? LIMIT 1", [card_id]).fetchone() is not None
+
+
+def note_history(db: sqlite_utils.Database, reasons: dict[str, str], result: CompileResult) -> None:
+    """Record the retired cards that have reviews, with their review counts."""
+    ids = list(reasons)
+    for chunk in chunks(ids):
+        rows = db.execute(
+            f"SELECT card_id, count(*) FROM reviews WHERE card_id IN ({placeholders(chunk)}) GROUP BY card_id",
+            chunk,
+        )
+        result.retired_history.extend(
+            RetiredHistory(card_id, int(n), reasons[card_id]) for card_id, n in rows
+        )
+    result.retired_history.sort(key=lambda r: r.card_id)
 
 
 def _stored(
@@ -214,13 +255,27 @@ def _plan_note(
 
 
 def _plan_cards(
-    note: Note, stored: dict[str, _StoredCard], stamp: str, result: CompileResult, writes: _Writes
+    note: Note,
+    stored: dict[str, _StoredCard],
+    stamp: str,
+    result: CompileResult,
+    writes: _Writes,
+    has_reviews: Callable[[str], bool],
 ) -> None:
+    renames = note.type.template_renames()
+    stored = dict(stored)
     for card in note.cards:
         position = note.line * 1000 + card.ordinal
         old = stored.get(card.id)
+        former = f"{note.id}/{renames[card.template]}" if card.template in renames else ""
+        if former in stored and (old is None or not has_reviews(card.id)):
+            # A renamed template: its card takes the new name, with its history (replacing a card
+            # made under the new name before 'renamed_from' was written, which has no history).
+            old = stored.pop(former)
+            writes.card_renames.append((former, card.id))
         if old is None:
             result.cards.added += 1
+            result.changes["added"].append(card.id)
             writes.card_inserts.append(
                 (card.id, card.note_id, card.template, card.ordinal, card.deck, card.front, card.back,
                  position, stamp, stamp)
@@ -229,19 +284,27 @@ def _plan_cards(
         content_changed = old.content() != (card.deck, card.front, card.back, card.ordinal, card.template)
         if old.retired_at is not None:
             result.cards.restored += 1
+            result.changes["restored"].append(card.id)
         elif content_changed:
             result.cards.updated += 1
+            result.changes["updated"].append(card.id)
         writes.card_updates.append(
             (card.deck, card.front, card.back, card.ordinal, card.template, position, content_changed,
              stamp, card.id)
         )  # fmt: skip
     kept = {card.id for card in note.cards}
-    writes.card_retirements.extend(
-        (stamp, card_id) for card_id, old in stored.items() if card_id not in kept and old.retired_at is None
-    )
+    for card_id, old in stored.items():
+        if card_id not in kept and old.retired_at is None:
+            writes.card_retirements.append((stamp, card_id))
+            writes.retire_reasons[card_id] = (
+                f"note '{note.id}' ({note.source}) no longer has a card '{old.template}' "
+                f"(note type '{note.type.name}')"
+            )
 
 
 def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
+    if writes.card_renames:
+        _rename_cards(db, writes.card_renames)
     db.conn.executemany(
         "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, modified_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, deck = excluded.deck, "
@@ -262,22 +325,54 @@ def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
     db.conn.executemany("UPDATE cards SET retired_at = ? WHERE id = ?", writes.card_retirements)
 
 
+def _rename_cards(db: sqlite_utils.Database, renames: list[tuple[str, str]]) -> None:
+    """Give cards new ids, their review history with them (a template renamed with ``renamed_from``)."""
+    from flashcards import reviewlog
+
+    columns = [row[1] for row in db.execute("PRAGMA table_info(cards)") if row[1] != "id"]
+    listed = ", ".join(columns)
+    for old, new in renames:
+        db.execute("DELETE FROM cards WHERE id = ?", [new])  # one with no history, see _plan_cards
+        db.execute(f"INSERT INTO cards(id, {listed}) SELECT ?, {listed} FROM cards WHERE id = ?", [new, old])
+        reviewlog.move(db, old, new)
+        db.execute("DELETE FROM cards WHERE id = ?", [old])
+
+
 def retire_missing(
-    db: sqlite_utils.Database, kept: set[str], touched: list[str], stamp: str, result: CompileResult
+    db: sqlite_utils.Database,
+    kept: set[str],
+    touched: list[str],
+    stamp: str,
+    result: CompileResult,
+    apply: bool = True,
+    shown: Callable[[str], str] = str,
 ) -> None:
-    gone: list[str] = []
+    """Retire the notes of ``touched`` files that are no longer in them (``shown`` names a file for people)."""
+    gone: list[tuple[str, str, int]] = []
     for chunk in chunks(touched):
         rows = db.execute(
-            f"SELECT id FROM notes WHERE retired_at IS NULL AND source_file IN ({placeholders(chunk)})",
+            "SELECT id, source_file, source_line FROM notes "
+            f"WHERE retired_at IS NULL AND source_file IN ({placeholders(chunk)})",
             chunk,
         )
-        gone.extend(note_id for (note_id,) in rows if note_id not in kept)
+        gone.extend(row for row in rows if row[0] not in kept)
+    reasons: dict[str, str] = {}
     for chunk in chunks(gone):
-        marks = placeholders(chunk)
-        db.execute(f"UPDATE notes SET retired_at = ? WHERE id IN ({marks})", [stamp, *chunk])
-        cursor = db.execute(
-            f"UPDATE cards SET retired_at = ? WHERE retired_at IS NULL AND note_id IN ({marks})",
-            [stamp, *chunk],
-        )
-        result.cards.retired += cursor.rowcount
+        ids = [note_id for note_id, _, _ in chunk]
+        where = {note_id: f"{shown(source)}:{line}" for note_id, source, line in chunk}
+        for card_id, note_id in db.execute(
+            f"SELECT id, note_id FROM cards WHERE retired_at IS NULL AND note_id IN ({placeholders(ids)})",
+            ids,
+        ):
+            reasons[card_id] = f"note '{note_id}' is no longer in the decks (it was at {where[note_id]})"
+        if apply:
+            marks = placeholders(ids)
+            db.execute(f"UPDATE notes SET retired_at = ? WHERE id IN ({marks})", [stamp, *ids])
+            db.execute(
+                f"UPDATE cards SET retired_at = ? WHERE retired_at IS NULL AND note_id IN ({marks})",
+                [stamp, *ids],
+            )
+    result.cards.retired += len(reasons)
+    result.changes["retired"].extend(sorted(reasons))
     result.notes.retired += len(gone)
+    note_history(db, reasons, result)

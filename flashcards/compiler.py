@@ -32,6 +32,14 @@ if TYPE_CHECKING:
     from flashcards.loader import DeckFile
 
 _CHUNK = 500
+# Part of every file's stored hash: raised when the compiler starts writing something new into
+# deck files, so that every file is read once more. Version 2: ids are written into the files.
+_FORMAT = b"cards deck file, compiled with version 2\n"
+
+
+def file_hash(data: bytes) -> str:
+    """The hash ``deck_files`` keeps of a file: unchanged files (at this version) are skipped."""
+    return hashlib.sha256(_FORMAT + data).hexdigest()
 
 
 @dataclass
@@ -72,27 +80,33 @@ def _scan(decks_dir: Path) -> list[_Source]:
         if problem is not None:
             problems.append(problem)
         if data is not None:
-            sources.append(
-                _Source(path.relative_to(decks_dir).as_posix(), path, data, hashlib.sha256(data).hexdigest())
-            )
+            sources.append(_Source(path.relative_to(decks_dir).as_posix(), path, data, file_hash(data)))
     if problems:
         raise SourceError(problems)
     return sources
 
 
 def compile_decks(
-    db: sqlite_utils.Database, decks_dir: Path, now: datetime, *, count_unchanged: bool = True
+    db: sqlite_utils.Database,
+    decks_dir: Path,
+    now: datetime,
+    *,
+    count_unchanged: bool = True,
+    dry_run: bool = False,
 ) -> CompileResult:
     """Check the decks, then update the collection; raise :class:`SourceError` and write nothing on any problem.
 
-    With ``count_unchanged=False`` and nothing to do, the unchanged counts are left at 0 rather
-    than counted (a pass over both tables, wasted on the implicit compile before every command).
+    Notes written without ``id:`` get their derived id written into their file first (see
+    :mod:`flashcards.idwrite`), so later edits keep their history. With ``count_unchanged=False``
+    and nothing to do, the unchanged counts are left at 0 rather than counted (a pass over both
+    tables, wasted on the implicit compile before every command). With ``dry_run``, the result
+    says what a compile would do, and nothing (collection or deck file) is written.
     """
     sources = _scan(decks_dir)
     stored = dict(db.execute("SELECT path, sha256 FROM deck_files").fetchall())
     changed = [s for s in sources if stored.get(s.relative) != s.sha256]
     removed = sorted(set(stored) - {s.relative for s in sources})
-    result = CompileResult(files_skipped=len(sources) - len(changed))
+    result = CompileResult(files_skipped=len(sources) - len(changed), dry_run=dry_run)
     if not changed and not removed:
         if count_unchanged:
             result.notes.unchanged = _count(db, "notes")
@@ -110,12 +124,24 @@ def compile_decks(
     problems += _type_conflicts(db, loaded, touched, decks_dir)
     if problems:
         raise SourceError(sorted(set(problems)))
+    _write_ids(changed, loaded, result)
+    notes = [n for f in loaded for n in f.notes]
 
     stamp = clock.to_db(now)
+
+    def shown(relative: str) -> str:
+        return display_path(decks_dir / relative)
+
+    if dry_run:
+        write_notes(db, notes, relative_of, stamp, result, apply=False)
+        retire_missing(db, {n.id for n in notes}, touched, stamp, result, apply=False, shown=shown)
+        for table, counts in (("notes", result.notes), ("cards", result.cards)):
+            counts.unchanged = _count(db, table) - counts.updated - counts.retired
+        return result
     with db.atomic():
         write_types(db, loaded, relative_of, removed, stamp)
         write_notes(db, notes, relative_of, stamp, result)
-        retire_missing(db, {n.id for n in notes}, touched, stamp, result)
+        retire_missing(db, {n.id for n in notes}, touched, stamp, result, shown=shown)
         db.conn.executemany(
             "INSERT INTO deck_files(path, sha256, compiled_at) VALUES (?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, compiled_at = excluded.compiled_at",
@@ -131,6 +157,50 @@ def compile_decks(
         _count(db, "cards") - result.cards.added - result.cards.updated - result.cards.restored
     )
     return result
+
+
+def _write_ids(changed: list[_Source], loaded: list[DeckFile], result: CompileResult) -> None:
+    """Write derived ids into the files that have notes without ``id:`` (a dry run only counts them).
+
+    The new bytes are loaded again and must give the same notes with no problem, or the file is
+    left as it was (with a warning: its notes then keep their derived ids, as before).
+    """
+    from flashcards.idwrite import replace_file, with_ids
+    from flashcards.loader import load_file
+
+    for index, (source, deck_file) in enumerate(zip(changed, loaded, strict=True)):
+        if not deck_file.missing_ids:
+            continue
+        count = len(deck_file.missing_ids)
+        if result.dry_run:
+            result.ids_written.append((deck_file.path, count))
+            continue
+        data = with_ids(source.data, deck_file.missing_ids)
+        again = load_file(source.path, deck_file.path, data) if data is not None else None
+        same = (
+            again is not None
+            and not again.problems
+            and not again.missing_ids
+            and [(n.id, n.fields, n.cards) for n in again.notes]
+            == [(n.id, n.fields, n.cards) for n in deck_file.notes]
+        )
+        reason = "" if data is not None and same else "the file's layout is not one it can edit"
+        if data is not None and not reason:
+            try:
+                if not replace_file(source.path, source.data, data):
+                    continue  # changed since it was read: the next compile reads it again
+            except OSError as error:
+                reason = error.strerror or str(error)
+        if reason or data is None or again is None:
+            result.warnings.append(
+                f"warning: could not write 'id:' into {deck_file.path} ({reason}); its {count} notes "
+                "without one lose their history if their key field is edited: give them an 'id:' "
+                "(`cards list` shows it)"
+            )
+            continue
+        loaded[index] = again
+        changed[index] = _Source(source.relative, source.path, data, file_hash(data))
+        result.ids_written.append((deck_file.path, count))
 
 
 def _count(db: sqlite_utils.Database, table: str) -> int:

@@ -213,7 +213,10 @@ class ReviewController:
                 self._current = None
             else:
                 self._current, self._choices = fresh, None
-        return Outcome("Recompiled." if result.changed else "No change.")
+        from flashcards.collection import compile_warnings
+
+        said = "Recompiled." if result.changed else "No change."
+        return Outcome("\n".join([said, *compile_warnings(result)]))
 
     def wait_for_learning(self) -> datetime | None:
         """Wait for the next learning card: return when it is due (None if there is none today).

@@ -31,11 +31,23 @@ from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offse
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+_ID = re.compile(r"^[^\W_][\w.:-]*$")  # letters (any script), digits, '_.:-'; as derived ids are
 _TAG_TEXT = re.compile(r"^[^\s]+$")
 _FILE_KEYS = ("deck", "tags", "types", "notes")
 _TYPE_KEYS = ("fields", "key", "templates")
 _TEMPLATE_KEYS = ("front", "back")
+_TEMPLATE_ALLOWED = (*_TEMPLATE_KEYS, "renamed_from")
+_FIELD_ITEM_KEYS = ("name", "renamed_from")
+
+
+@dataclass(frozen=True)
+class IdSlot:
+    """A note written without ``id:``: where its mapping starts, and the id derived for it."""
+
+    line: int
+    column: int
+    flow: bool
+    note_id: str
 
 
 @dataclass
@@ -47,6 +59,7 @@ class DeckFile:
     notes: list[Note] = field(default_factory=list)
     types: dict[str, tuple[NoteType, int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    missing_ids: list[IdSlot] = field(default_factory=list)
 
 
 class _Reader(NodeReader):
@@ -123,10 +136,9 @@ class _Reader(NodeReader):
             self.problem(fields_node, f"'fields' of {what} must be a non-empty list of field names")
             return None
         fields: list[str] = []
+        renamed: dict[str, str] = {}  # old field name -> its name now
         ok = True
-        for field_name, item in self.names(
-            fields_node, "field name", _FIELD, "use letters, digits and '_', starting with a letter"
-        ):
+        for field_name, item in self.field_names(fields_node, what, renamed):
             # Anki compares field names ignoring case (it renames a clash to 'Name+'), so do we.
             same = [f for f in fields if f.lower() == field_name.lower()]
             if field_name in RESERVED_KEYS:
@@ -176,9 +188,65 @@ class _Reader(NodeReader):
                 ok = False
             else:
                 built.append(template)
+        former: dict[str, str] = {}
+        for template in built:
+            if not template.renamed_from:
+                continue
+            node_of = template_entries[template.name][1]
+            if template.renamed_from in template_entries:
+                self.problem(
+                    node_of,
+                    f"template '{template.name}' of {what} is renamed from '{template.renamed_from}', "
+                    "which is still a template; remove 'renamed_from' or the old template",
+                )
+                ok = False
+            elif template.renamed_from in former:
+                self.problem(
+                    node_of,
+                    f"templates '{former[template.renamed_from]}' and '{template.name}' of {what} are both "
+                    f"renamed from '{template.renamed_from}'; keep one",
+                )
+                ok = False
+            former[template.renamed_from] = template.name
+        for old_name, new_name in renamed.items():
+            if old_name in fields:
+                self.problem(
+                    fields_node,
+                    f"field '{new_name}' of {what} is renamed from '{old_name}', which is still a field; "
+                    "remove one of them",
+                )
+                ok = False
         if not ok:
             return None
-        return NoteType(name, tuple(fields), key, tuple(built))
+        return NoteType(name, tuple(fields), key, tuple(built), renamed_fields=tuple(renamed.items()))
+
+    def field_names(
+        self, node: yaml.SequenceNode, what: str, renamed: dict[str, str]
+    ) -> list[tuple[str, yaml.Node]]:
+        """The field names of a type: plain names, or ``{name: new, renamed_from: old}``."""
+        found: list[tuple[str, yaml.Node]] = []
+        rule = "use letters, digits and '_', starting with a letter"
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                found.extend(self.names(item, "field name", _FIELD, rule))
+                continue
+            entries = self.mapping(item, f"a field of {what}", _FIELD_ITEM_KEYS)
+            if entries is None:
+                continue
+            if "name" not in entries:
+                self.problem(item, f"a field of {what} written as a mapping needs 'name:'")
+                continue
+            named = self.names(entries["name"][1], "field name", _FIELD, rule)
+            if not named:
+                continue
+            found.extend(named)
+            if "renamed_from" in entries:
+                for old, old_node in self.names(entries["renamed_from"][1], "'renamed_from'", _FIELD, rule):
+                    if old in renamed:
+                        self.problem(old_node, f"two fields of {what} are renamed from '{old}'; keep one")
+                    else:
+                        renamed[old] = named[0][0]
+        return found
 
     def template(
         self, what: str, fields: list[str], name: str, key_node: yaml.Node, node: yaml.Node
@@ -189,9 +257,18 @@ class _Reader(NodeReader):
             )
             return None
         where = f"template '{name}' of {what}"
-        entries = self.mapping(node, where, _TEMPLATE_KEYS)
+        entries = self.mapping(node, where, _TEMPLATE_ALLOWED)
         if entries is None:
             return None
+        renamed_from = ""
+        if "renamed_from" in entries:
+            old = self.text(entries["renamed_from"][1], f"'renamed_from' of {where}", required=True) or ""
+            if old and not _NAME.match(old):
+                self.problem(
+                    entries["renamed_from"][1], f"'renamed_from' of {where}: '{old}' is not a template name"
+                )
+                return None
+            renamed_from = old
         sides: dict[str, str] = {}
         for side in _TEMPLATE_KEYS:
             if side not in entries:
@@ -231,7 +308,7 @@ class _Reader(NodeReader):
                 sides[side] = source
         if len(sides) != 2:
             return None
-        return Template(name, sides["front"], sides["back"])
+        return Template(name, sides["front"], sides["back"], renamed_from)
 
     def note(
         self, node: yaml.Node, types: dict[str, NoteType], deck: str, file_tags: tuple[str, ...]
@@ -255,11 +332,22 @@ class _Reader(NodeReader):
                     return None
                 break
         note_type = types[type_name]
-        allowed = [*RESERVED_KEYS, *note_type.fields]
+        renamed = dict(note_type.renamed_fields)
+        allowed = [*RESERVED_KEYS, *note_type.fields, *renamed]
         before = len(self.result.problems)
         entries = self.mapping(node, f"a '{type_name}' note", allowed)
         if entries is None:
             return None
+        for old, new in renamed.items():
+            if old not in entries:
+                continue
+            if new in entries:
+                self.problem(
+                    entries[old][0],
+                    f"'{old}' is the former name of field '{new}', which this note also has; keep '{new}'",
+                )
+                return None
+            entries[new] = entries.pop(old)
         fields: dict[str, str] = {}
         for field_name in note_type.fields:
             if field_name in entries:
@@ -273,6 +361,7 @@ class _Reader(NodeReader):
                 if tag not in tags:
                     tags.append(tag)
         note_id = ""
+        slot: IdSlot | None = None
         if "id" in entries:
             id_node = entries["id"][1]
             note_id = self.text(id_node, "'id'", required=True) or ""
@@ -289,6 +378,10 @@ class _Reader(NodeReader):
                     node, f"cannot derive an id from key field '{note_type.key}'; give the note an 'id:'"
                 )
                 note_id = ""
+            else:
+                slot = IdSlot(
+                    node.start_mark.line + 1, node.start_mark.column + 1, bool(node.flow_style), note_id
+                )
         if note_type.kind == "cloze" and not self.cloze_text(entries, node):
             return None
         required = (
@@ -329,6 +422,8 @@ class _Reader(NodeReader):
                     )
         if len(self.result.problems) > before:
             return None
+        if slot is not None:
+            self.result.missing_ids.append(slot)
         return note
 
     def cloze_text(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node) -> bool:

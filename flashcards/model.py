@@ -27,6 +27,7 @@ class Template:
     name: str
     front: str
     back: str
+    renamed_from: str = ""  # the template's former name: its cards keep their ids' history
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class NoteType:
     templates: tuple[Template, ...]
     kind: Literal["standard", "cloze"] = "standard"
     builtin: bool = False
+    renamed_fields: tuple[tuple[str, str], ...] = ()  # (old name, name now): notes may still use the old
+
+    def template_renames(self) -> dict[str, str]:
+        """Return the former name of each renamed template: name now -> old name."""
+        return {t.name: t.renamed_from for t in self.templates if t.renamed_from}
 
     def definition(self) -> dict[str, Any]:
         """Return the type as plain data, as stored in the collection."""

@@ -74,3 +74,8 @@ def latest(db: sqlite_utils.Database, card_id: str) -> int | None:
 def remove(db: sqlite_utils.Database, review_id: int) -> None:
     """Take one answer out of the log: only an undo does this, for the answer it just made."""
     db.execute("DELETE FROM reviews WHERE id = ?", [review_id])
+
+
+def move(db: sqlite_utils.Database, old_card_id: str, new_card_id: str) -> None:
+    """Give a renamed card its history: the answers of ``old_card_id`` become ``new_card_id``'s, unchanged."""
+    db.execute("UPDATE reviews SET card_id = ? WHERE card_id = ?", [new_card_id, old_card_id])

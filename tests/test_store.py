@@ -155,6 +155,7 @@ def test_commands_starting_at_once_on_a_new_collection_all_succeed(
             if stream:
                 stream.close()
     assert results == [(0, "")] * 8
+    assert (tmp_path / "decks" / "d.yaml").read_text().count("id: basic:a\n") == 1  # written once
     assert not list(tmp_path.glob("race.db.bak-*"))  # a new file has nothing to back up
     db = store.open_collection(path)
     assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(

@@ -154,12 +154,12 @@ class Env:
         if compile and not self._synced:
             self._synced = True
             try:
-                warning = self._collection.sync(clock.now())
+                warnings = self._collection.sync(clock.now())
             except BaseException:
                 self.discard_if_created()
                 raise
-            if warning:
-                click.echo(warning, err=True)
+            for warning in warnings:
+                click.echo(visible(warning), err=True)
         return self._collection
 
     def discard_if_created(self) -> None:
