@@ -24,6 +24,7 @@ def test_bundled_decks_check_clean() -> None:
 def test_bundled_decks_compile_to_the_expected_count(fresh_db: sqlite_utils.Database) -> None:
     result = compile_decks(fresh_db, BUNDLED_DECKS, datetime(2026, 11, 27, tzinfo=UTC))
     assert (result.notes.added, result.cards.added) == (EXPECTED_NOTES, EXPECTED_CARDS)
+    assert result.ids_written == []  # every bundled note has its id: compiling them writes nothing
     decks = {row[0] for row in fresh_db.execute("SELECT DISTINCT deck FROM cards")}
     assert decks == {
         "MLOps Interview::Teams",

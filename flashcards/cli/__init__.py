@@ -140,11 +140,14 @@ class Env:
     def db_path(self) -> Path:
         return paths.db_path(self.db_option)
 
-    def collection(self, compile: bool = True) -> Collection:
+    def collection(self, compile: bool = True, as_last_compiled: bool = False) -> Collection:
         """The collection, compiled first unless ``compile`` is False (cheap when nothing changed).
 
         ``cards.toml`` is checked before anything is written, so a broken settings file stops
-        every command with the collection untouched, as a broken deck does.
+        every command with the collection untouched, as a broken deck does. With
+        ``as_last_compiled`` (the commands of a morning's review: ``review``, ``status``, ``show``,
+        ``stats``), a deck file with errors does not stop the command: it says so, with the first
+        error's place, and runs on the collection as last compiled, if there is one.
         """
         from flashcards.collection import Collection
 
@@ -155,6 +158,11 @@ class Env:
             self._synced = True
             try:
                 warnings = self._collection.sync(clock.now())
+            except SourceError as error:
+                if not as_last_compiled or not self._collection.has_cards():
+                    self.discard_if_created()
+                    raise
+                warnings = [stale_warning(error)]
             except BaseException:
                 self.discard_if_created()
                 raise
@@ -176,6 +184,18 @@ class Env:
         if not self.decks_dir.is_dir():
             return f"No cards yet, and no decks directory at {where}: pass --decks DIR or set $CARDS_DECKS."
         return f"No cards yet: write a deck file under {where}/ (`cards check` validates it), then run cards again."
+
+
+def stale_warning(error: SourceError) -> str:
+    """Say that the decks have errors, where the first is, and that the command goes on without them."""
+    first = error.problems[0]
+    count = len(error.problems)
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return (
+        f"warning: {first.path}:{first.line}: {first.message}{more}\n"
+        "  The decks were not compiled: showing the collection as last compiled. "
+        "Fix the file (`cards check` lists every problem), then run cards again."
+    )
 
 
 pass_env = click.make_pass_decorator(Env)

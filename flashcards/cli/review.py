@@ -35,7 +35,7 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
     from flashcards.controller import ReviewController
     from flashcards.session import Keys, Session, default_console, print_summary
 
-    collection = env.collection()
+    collection = env.collection(as_last_compiled=True)
     if not collection.has_cards():
         click.echo(env.no_cards_message())
         return

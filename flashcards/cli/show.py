@@ -18,7 +18,7 @@ from flashcards.textsafe import json_text, visible
 @pass_env
 def command(env: Env, card_id: str, as_json: bool) -> None:
     """Show card ID (or a unique prefix of it): its text, source, FSRS state and reviews."""
-    card = card_detail(env.collection().db, card_id, env.decks_dir)
+    card = card_detail(env.collection(as_last_compiled=True).db, card_id, env.decks_dir)
     if as_json:
         click.echo(json_text(card))
         return

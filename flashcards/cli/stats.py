@@ -30,7 +30,7 @@ def command(env: Env, deck: str | None, days: int, as_json: bool) -> None:
     """
     from flashcards.stats import DEFAULT_DECAY, collection_stats, render
 
-    collection = env.collection()
+    collection = env.collection(as_last_compiled=True)
     settings = collection.settings
     collection.require_deck(deck)
     deck_settings = settings.for_deck(deck)

@@ -19,7 +19,7 @@ def command(env: Env, as_json: bool) -> None:
     """
     from flashcards.queue import ReviewQueue, deck_status
 
-    collection = env.collection()
+    collection = env.collection(as_last_compiled=True)
     db, settings = collection.db, collection.settings
     now = clock.now()
     decks = deck_status(db, settings, now)
