@@ -120,10 +120,15 @@ def compile_decks(
     touched = [s.relative for s in changed] + removed
     problems = [p for f in loaded for p in f.problems]
     notes = [n for f in loaded for n in f.notes]
-    problems += cross_file_problems(loaded, _ids_elsewhere(db, [n.id for n in notes], touched, decks_dir))
+    problems += cross_file_problems(
+        loaded,
+        _ids_elsewhere(db, [n.id for n in notes], touched, decks_dir),
+        _decks_elsewhere(db, touched, decks_dir),
+    )
     problems += _type_conflicts(db, loaded, touched, decks_dir)
     if problems:
         raise SourceError(sorted(set(problems)))
+    result.warnings.extend(str(w) for f in loaded for w in sorted(f.warnings))
     _write_ids(changed, loaded, result)
     notes = [n for f in loaded for n in f.notes]
 
@@ -221,6 +226,12 @@ def _ids_elsewhere(
             if source_file not in touched:
                 found[note_id] = f"{display_path(decks_dir / source_file)}:{line}"
     return found
+
+
+def _decks_elsewhere(db: sqlite_utils.Database, touched: list[str], decks_dir: Path) -> dict[str, str]:
+    """The decks of active notes in files not being recompiled: deck -> file."""
+    rows = db.execute("SELECT deck, min(source_file) FROM notes WHERE retired_at IS NULL GROUP BY deck")
+    return {deck: display_path(decks_dir / source) for deck, source in rows if source not in touched}
 
 
 def _type_conflicts(

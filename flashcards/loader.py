@@ -33,6 +33,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[^\W_][\w.:-]*$")  # letters (any script), digits, '_.:-'; as derived ids are
 _TAG_TEXT = re.compile(r"^[^\s]+$")
+_COMMENT_AFTER = re.compile(r"[ \t]+#")
 _FILE_KEYS = ("deck", "tags", "types", "notes")
 _TYPE_KEYS = ("fields", "key", "templates")
 _TEMPLATE_KEYS = ("front", "back")
@@ -60,14 +61,37 @@ class DeckFile:
     types: dict[str, tuple[NoteType, int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     missing_ids: list[IdSlot] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # advice: never changes an exit code
+    deck_line: int = 1
+    deck_column: int = 1
 
 
 class _Reader(NodeReader):
     """Reads one deck file's node graph into notes and note types, collecting problems."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, lines: list[str] | None = None) -> None:
         super().__init__(path)
         self.result = DeckFile(path, problems=self.problems)
+        self.lines = lines or []
+
+    def warn(self, line: int, column: int, message: str) -> None:
+        self.result.warnings.append(Problem(self.path, line, column, message, "warning"))
+
+    def comment_after(self, value_node: yaml.Node, field_name: str) -> None:
+        """Warn when a plain value is followed by `` #``: YAML drops it as a comment, the author likely meant it."""
+        if not isinstance(value_node, yaml.ScalarNode) or value_node.style or not value_node.value:
+            return
+        mark = value_node.end_mark
+        if mark.line >= len(self.lines) or not _COMMENT_AFTER.match(self.lines[mark.line], mark.column):
+            return
+        line = self.lines[mark.line]
+        column = line.find("#", mark.column) + 1
+        self.warn(
+            mark.line + 1,
+            column,
+            f"'{_short(line[column - 1 :].rstrip())}' after field '{field_name}' is a YAML comment, left out "
+            "of the card; if it is part of the text, quote the value (\"...\") or use a block scalar ('|')",
+        )
 
     def read(self, root: yaml.Node) -> None:
         entries = self.mapping(root, "a deck file", _FILE_KEYS)
@@ -78,10 +102,10 @@ class _Reader(NodeReader):
                 self.problem(root, f"missing key '{key}'; a deck file needs 'deck:' and 'notes:'")
         deck = ""
         if "deck" in entries:
-            deck = self.text(entries["deck"][1], "'deck'", required=True) or ""
-            if deck and any(not part.strip() for part in deck.split("::")):
-                self.problem(entries["deck"][1], f"deck name '{deck}' has an empty part between '::'")
-                deck = ""
+            deck_node = entries["deck"][1]
+            self.result.deck_line = deck_node.start_mark.line + 1
+            self.result.deck_column = deck_node.start_mark.column + 1
+            deck = self.deck_name(deck_node)
         self.result.deck = deck
         file_tags: tuple[str, ...] = ()
         if "tags" in entries:
@@ -112,6 +136,28 @@ class _Reader(NodeReader):
                 note = self.note(item, types, deck, file_tags)
                 if note is not None:
                     self.result.notes.append(note)
+
+    def deck_name(self, node: yaml.Node) -> str:
+        """The deck's name, if Anki would keep it as written: no empty, padded or control-character part."""
+        deck = self.text(node, "'deck'", required=True) or ""
+        parts = deck.split("::")
+        control = next((c for c in deck if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+        if control is not None:
+            self.problem(
+                node,
+                f"deck name {deck!r} has a control character (U+{ord(control):04X}); Anki would change it "
+                "(it separates deck names with U+001F): remove it",
+            )
+        elif deck and any(not part.strip() for part in parts):
+            self.problem(node, f"deck name '{deck}' has an empty part between '::'")
+        elif any(part != part.strip() for part in parts):
+            tidy = "::".join(part.strip() for part in parts)
+            self.problem(
+                node, f"deck name '{deck}' has spaces around a part, which Anki drops; write '{tidy}'"
+            )
+        else:
+            return deck
+        return ""
 
     def note_type(self, name: str, key_node: yaml.Node, node: yaml.Node) -> NoteType | None:
         if name in BUILTIN_TYPES:
@@ -351,6 +397,7 @@ class _Reader(NodeReader):
         fields: dict[str, str] = {}
         for field_name in note_type.fields:
             if field_name in entries:
+                self.comment_after(entries[field_name][1], field_name)
                 value = self.text(entries[field_name][1], f"field '{field_name}'")
                 fields[field_name] = value.strip("\n") if value is not None else ""
             else:
@@ -445,6 +492,10 @@ class _Reader(NodeReader):
         return True
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:39]}…"
+
+
 def load_file(path: Path, display: str | None = None, data: bytes | None = None) -> DeckFile:
     """Load and validate one deck file; problems are collected, never raised."""
     shown = display if display is not None else str(path)
@@ -461,6 +512,7 @@ def load_file(path: Path, display: str | None = None, data: bytes | None = None)
     except UnicodeDecodeError as error:
         reader.result.problems.append(utf8_problem(shown, data, error))
         return reader.result
+    reader.lines = text.splitlines()
     root, problems = compose(text, shown)
     if problems:
         reader.problems.extend(problems)
@@ -481,9 +533,12 @@ def read_deck(path: Path, reader: NodeReader) -> bytes | None:
     return data
 
 
-def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None = None) -> list[Problem]:
-    """Report ids used twice (at every location) and note types declared differently."""
-    problems: list[Problem] = []
+def cross_file_problems(
+    files: list[DeckFile], known_ids: dict[str, str] | None = None, known_decks: dict[str, str] | None = None
+) -> list[Problem]:
+    """Report ids used twice (at every location), note types declared differently, and deck names
+    that differ only in case (Anki takes them for one deck)."""
+    problems: list[Problem] = _deck_case_problems(files, known_decks or {})
     by_id: dict[str, list[Note]] = {}
     for deck_file in files:
         for note in deck_file.notes:
@@ -521,3 +576,36 @@ def cross_file_problems(files: list[DeckFile], known_ids: dict[str, str] | None 
                     )
                 )
     return problems
+
+
+def _deck_case_problems(files: list[DeckFile], known: dict[str, str]) -> list[Problem]:
+    """Deck names (or their parents) that differ only in case, at each file that writes one."""
+    spellings: dict[str, dict[str, list[str]]] = {}  # lower-case name -> spelling -> files
+    for deck, source in known.items():
+        for name in _lineage(deck):
+            spellings.setdefault(name.lower(), {}).setdefault(name, []).append(source)
+    for deck_file in files:
+        for name in _lineage(deck_file.deck):
+            spellings.setdefault(name.lower(), {}).setdefault(name, []).append(deck_file.path)
+    problems = []
+    for deck_file in files:
+        for name in _lineage(deck_file.deck):
+            others = [(s, w) for s, w in spellings[name.lower()].items() if s != name]
+            if others:
+                spelling, sources = others[0]
+                problems.append(
+                    Problem(
+                        deck_file.path,
+                        deck_file.deck_line,
+                        deck_file.deck_column,
+                        f"deck '{name}' differs only in case from '{spelling}' (in {sources[0]}), and Anki "
+                        "would take them for one deck; spell them the same",
+                    )
+                )
+                break
+    return problems
+
+
+def _lineage(deck: str) -> list[str]:
+    parts = deck.split("::") if deck else []
+    return ["::".join(parts[: n + 1]) for n in range(len(parts))]

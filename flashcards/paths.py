@@ -16,11 +16,15 @@ DECK_SUFFIXES = (".yaml", ".yml")
 
 
 def display_path(path: Path) -> str:
-    """Return ``path`` relative to the working directory when it is below it."""
+    """Return ``path`` for messages as the user gave it: a relative path as it is, an absolute one
+    relative to the working directory when it is below it (never as ``../..``), else as it is."""
+    if not path.is_absolute():
+        return str(path)
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if relative == ".." or relative.startswith(".." + os.sep) else relative
 
 
 def decks_dir(option: str | None = None) -> Path:
@@ -119,7 +123,7 @@ def find_deck_files(paths: Iterable[Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.suffix in DECK_SUFFIXES
+                    if p.suffix.lower() in DECK_SUFFIXES  # deck.YAML too: never silently left out
                     and p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )

@@ -138,6 +138,11 @@ def compose(text: str, path: str) -> tuple[yaml.Node | None, list[Problem]]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part)
+        if "mapping values are not allowed" in message:
+            message += (
+                "; a value holding ': ' must be quoted, e.g. front: \"Access mode: RWO\" "
+                "(or use a block scalar '|')"
+            )
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, [Problem(path, line, column, f"YAML syntax: {message}")]
     except yaml.reader.ReaderError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -24,3 +25,23 @@ def test_readme_has_two_setup_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert setup_commands()[1] in ci.splitlines()
+
+
+def test_the_readme_deck_example_checks_clean_without_a_warning(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flashcards.cli import cli
+
+    path = tmp_path / "example.yaml"
+    path.write_text(readme_deck_example(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == "1 file, 4 notes, 8 cards: no problems.\n"
+
+
+def readme_deck_example() -> str:
+    """The YAML example of the README's deck format section."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The deck format\n.*?```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block, "README has no deck example"
+    return block.group(1)

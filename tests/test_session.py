@@ -290,13 +290,18 @@ def test_a_failed_undo_is_shown_and_the_session_goes_on(
 
 
 def test_control_characters_in_deck_text_reach_the_screen_as_escapes(
-    env: dict[str, str], write_deck: Callable[..., Path]
+    env: dict[str, str], write_deck: Callable[..., Path], db_path: Path
 ) -> None:
     write_deck(
         "basics.yaml",
-        'deck: "Evil\\x1b]0;title\\x07"\nnotes:\n'
+        'deck: "Evil"\nnotes:\n'
         '  - front: "clear\\x1b[2J me"\n    back: "clipboard \\x1b]52;c;ZXZpbA==\\x07 \\x9b31m"\n',
     )
+    assert run(env, "", "compile").returncode == 0
+    with sqlite3.connect(
+        db_path
+    ) as db:  # a deck name a deck file can no longer give (an older version took it)
+        db.execute("UPDATE cards SET deck = 'Evil' || char(27) || ']0;title' || char(7)")
     out = run(env, "\n3\nq\n", "review").stdout
     assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
     assert "Evil\\x1b]0;title\\x07" in out

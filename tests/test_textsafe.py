@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ HOSTILE = "\x1b]0;PWNED\x07 \x1b[2J \x1b]52;c;cHduZWQ=\x07 \x9b2J \x7f \r"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 DECK = r"""
-deck: "Deck \x1b]0;PWNED\x07"
+deck: "Deck"
 tags: ["t\x1b[2J"]
 notes:
   - id: evil
@@ -54,8 +55,16 @@ def test_json_text_is_the_same_json_with_no_raw_control() -> None:
         ["stats", "--json"],
     ],
 )
-def test_commands_print_deck_text_inert(write_deck: Callable[..., Path], command: list[str]) -> None:
+def test_commands_print_deck_text_inert(
+    write_deck: Callable[..., Path], command: list[str], db_path: Path
+) -> None:
     write_deck("evil.yaml", DECK)
+    assert CliRunner().invoke(cli, ["compile"]).exit_code == 0
+    with sqlite3.connect(
+        db_path
+    ) as db:  # a deck name a deck file can no longer give (an older version took it)
+        db.execute("UPDATE cards SET deck = 'Deck ' || char(27) || ']0;PWNED' || char(7)")
+        db.execute("UPDATE notes SET deck = 'Deck ' || char(27) || ']0;PWNED' || char(7)")
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 0, result.output
     assert not RAW.search(result.stdout.replace("\n", "").replace("\t", ""))

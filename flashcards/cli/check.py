@@ -10,6 +10,7 @@ from flashcards.cli import Env, pass_env
 from flashcards.compiler import check_paths
 from flashcards.errors import SourceError
 from flashcards.paths import MAX_FILE_BYTES
+from flashcards.textsafe import visible
 
 
 @click.command(name="check")
@@ -19,9 +20,13 @@ def command(env: Env, paths: tuple[Path, ...]) -> None:
     """Validate deck files (default: the decks directory); write nothing.
 
     Each problem is printed as FILE:LINE:COL: error: MESSAGE. Exits 1 if there is any.
+    Advice (such as a ' #' after a value, which YAML drops as a comment) is printed as
+    FILE:LINE:COL: warning: MESSAGE and does not change the exit code.
     A deck file is at most {limit} MiB.
     """
     files, problems = check_paths(list(paths) or [env.decks_dir])
+    for warning in sorted(w for f in files for w in f.warnings):
+        click.echo(visible(str(warning)), err=True)
     if problems:
         raise SourceError(problems)
     notes = sum(len(f.notes) for f in files)
