@@ -8,6 +8,7 @@ queues, their history stays, and both come back if the note returns.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from flashcards.paths import display_path, find_deck_files, read_deck_file
 
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
+    from flashcards.model import NoteType
 
 _CHUNK = 500
 # Part of every file's stored hash: raised when the compiler starts writing something new into
@@ -50,19 +52,23 @@ class _Source:
     sha256: str
 
 
-def check_paths(paths: Iterable[Path]) -> tuple[list[DeckFile], list[Problem]]:
-    """Validate deck files or directories without touching any collection."""
-    from flashcards.loader import cross_file_problems, load_file
+def check_paths(paths: Iterable[Path], decks_dir: Path | None = None) -> tuple[list[DeckFile], list[Problem]]:
+    """Validate deck files or directories without touching any collection.
+
+    Notes may use note types declared in the other files of ``decks_dir`` (they are shared).
+    """
+    from flashcards.loader import cross_file_problems, load_files, types_of
 
     files = find_deck_files(paths)
-    loaded: list[DeckFile] = []
-    problems: list[Problem] = []
-    for path in files:
-        if not path.exists():
-            problems.append(Problem(display_path(path), 1, 1, "no such file"))
-            continue
-        deck_file = load_file(path, display_path(path))
-        loaded.append(deck_file)
+    problems = [Problem(display_path(p), 1, 1, "no such file") for p in files if not p.exists()]
+    present = [p for p in files if p.exists()]
+    shared = {}
+    if decks_dir is not None and decks_dir.is_dir():
+        chosen = {p.resolve() for p in present}
+        others = [p for p in find_deck_files([decks_dir]) if p.resolve() not in chosen]
+        shared = types_of([(p, display_path(p), None) for p in others])
+    loaded = load_files([(p, display_path(p), None) for p in present], shared)
+    for deck_file in loaded:
         problems.extend(deck_file.problems)
     problems.extend(cross_file_problems(loaded))
     return loaded, sorted(set(problems))
@@ -113,11 +119,16 @@ def compile_decks(
             result.cards.unchanged = _count(db, "cards")
         return result
 
-    from flashcards.loader import cross_file_problems, load_file
+    from flashcards.loader import cross_file_problems, load_files
 
-    loaded = [load_file(s.path, display_path(s.path), s.data) for s in changed]
-    relative_of = {display_path(s.path): s.relative for s in changed}
     touched = [s.relative for s in changed] + removed
+    shared = _shared_types(db, touched)
+    loaded = load_files([(s.path, display_path(s.path), s.data) for s in changed], shared)
+    if len(changed) < len(sources) and _types_changed(db, loaded, touched):
+        # A note type shared with the files not read changed (or left its file): read them all.
+        changed, touched, shared = sources, [s.relative for s in sources] + removed, {}
+        loaded = load_files([(s.path, display_path(s.path), s.data) for s in changed])
+    relative_of = {display_path(s.path): s.relative for s in changed}
     problems = [p for f in loaded for p in f.problems]
     notes = [n for f in loaded for n in f.notes]
     problems += cross_file_problems(
@@ -125,11 +136,12 @@ def compile_decks(
         _ids_elsewhere(db, [n.id for n in notes], touched, decks_dir),
         _decks_elsewhere(db, touched, decks_dir),
     )
-    problems += _type_conflicts(db, loaded, touched, decks_dir)
     if problems:
         raise SourceError(sorted(set(problems)))
     result.warnings.extend(str(w) for f in loaded for w in sorted(f.warnings))
-    _write_ids(changed, loaded, result)
+    _write_ids(
+        changed, loaded, result, {**shared, **{n: t for f in loaded for n, (t, _, _) in f.types.items()}}
+    )
     notes = [n for f in loaded for n in f.notes]
 
     stamp = clock.to_db(now)
@@ -164,7 +176,9 @@ def compile_decks(
     return result
 
 
-def _write_ids(changed: list[_Source], loaded: list[DeckFile], result: CompileResult) -> None:
+def _write_ids(
+    changed: list[_Source], loaded: list[DeckFile], result: CompileResult, types: dict[str, NoteType]
+) -> None:
     """Write derived ids into the files that have notes without ``id:`` (a dry run only counts them).
 
     The new bytes are loaded again and must give the same notes with no problem, or the file is
@@ -181,7 +195,7 @@ def _write_ids(changed: list[_Source], loaded: list[DeckFile], result: CompileRe
             result.ids_written.append((deck_file.path, count))
             continue
         data = with_ids(source.data, deck_file.missing_ids)
-        again = load_file(source.path, deck_file.path, data) if data is not None else None
+        again = load_file(source.path, deck_file.path, data, types) if data is not None else None
         same = (
             again is not None
             and not again.problems
@@ -228,55 +242,33 @@ def _ids_elsewhere(
     return found
 
 
+def _shared_types(db: sqlite_utils.Database, touched: list[str]) -> dict[str, NoteType]:
+    """The note types declared in files not being recompiled, as they were compiled."""
+    from flashcards.model import NoteType
+
+    rows = db.execute("SELECT definition, source_file FROM note_types WHERE source_file IS NOT NULL")
+    skip = set(touched)
+    return {
+        t.name: t
+        for t in (NoteType.from_definition(json.loads(d)) for d, source in rows if source not in skip)
+    }
+
+
+def _types_changed(db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str]) -> bool:
+    """True when a type stored from a file being recompiled is declared differently now, or no more."""
+    declared = {name: t.fingerprint() for f in loaded for name, (t, _, _) in f.types.items()}
+    skip = set(touched)
+    for name, fingerprint, source in db.execute(
+        "SELECT name, fingerprint, source_file FROM note_types WHERE source_file IS NOT NULL"
+    ):
+        if name in declared and declared[name] != fingerprint:
+            return True
+        if name not in declared and source in skip:
+            return True
+    return False
+
+
 def _decks_elsewhere(db: sqlite_utils.Database, touched: list[str], decks_dir: Path) -> dict[str, str]:
     """The decks of active notes in files not being recompiled: deck -> file."""
     rows = db.execute("SELECT deck, min(source_file) FROM notes WHERE retired_at IS NULL GROUP BY deck")
     return {deck: display_path(decks_dir / source) for deck, source in rows if source not in touched}
-
-
-def _type_conflicts(
-    db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str], decks_dir: Path
-) -> list[Problem]:
-    """Declarations that differ from the stored one while a file not being recompiled still uses it.
-
-    A type's row names the last file that declared it; files recompiled or removed now don't count
-    (cross_file_problems compares those among themselves), and neither does a row whose file no
-    longer declares it (its source_file is NULL). Other files still declaring the type are found
-    through their active notes of that type, since a file's notes use only the types it declares.
-    """
-    problems = []
-    for deck_file in loaded:
-        for name, (note_type, line, column) in deck_file.types.items():
-            row = db.execute(
-                "SELECT fingerprint, source_file FROM note_types WHERE name = ?", [name]
-            ).fetchone()
-            if row is None:
-                continue
-            fingerprint, source_file = row
-            if fingerprint == note_type.fingerprint():
-                continue
-            holder = (
-                source_file
-                if source_file is not None and source_file not in touched
-                else _user(db, name, touched)
-            )
-            if holder is not None:
-                where = display_path(decks_dir / holder)
-                problems.append(
-                    Problem(
-                        deck_file.path,
-                        line,
-                        column,
-                        f"note type '{name}' is declared differently in {where}; make them identical or rename one",
-                    )
-                )
-    return problems
-
-
-def _user(db: sqlite_utils.Database, name: str, touched: list[str]) -> str | None:
-    """The first file, not being recompiled, with active notes of type ``name``."""
-    rows = db.execute(
-        "SELECT DISTINCT source_file FROM notes WHERE type = ? AND retired_at IS NULL ORDER BY source_file",
-        [name],
-    )
-    return next((source for (source,) in rows if source not in touched), None)

@@ -35,6 +35,7 @@ _ID = re.compile(r"^[^\W_][\w.:-]*$")  # letters (any script), digits, '_.:-'; a
 _TAG_TEXT = re.compile(r"^[^\s]+$")
 _COMMENT_AFTER = re.compile(r"[ \t]+#")
 _FILE_KEYS = ("deck", "tags", "types", "notes")
+TYPES_FILES = ("types.yaml", "types.yml")  # a file of note types shared by every deck file
 _TYPE_KEYS = ("fields", "key", "templates")
 _TEMPLATE_KEYS = ("front", "back")
 _TEMPLATE_ALLOWED = (*_TEMPLATE_KEYS, "renamed_from")
@@ -73,6 +74,7 @@ class _Reader(NodeReader):
         super().__init__(path)
         self.result = DeckFile(path, problems=self.problems)
         self.lines = lines or []
+        self.entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
 
     def warn(self, line: int, column: int, message: str) -> None:
         self.result.warnings.append(Problem(self.path, line, column, message, "warning"))
@@ -93,49 +95,64 @@ class _Reader(NodeReader):
             "of the card; if it is part of the text, quote the value (\"...\") or use a block scalar ('|')",
         )
 
-    def read(self, root: yaml.Node) -> None:
+    def read_head(self, root: yaml.Node) -> None:
+        """Read the deck, the file's tags and its note types (the notes wait for every file's types)."""
         entries = self.mapping(root, "a deck file", _FILE_KEYS)
         if entries is None:
             return
-        for key in ("deck", "notes"):
+        self.entries = entries
+        types_only = Path(self.path).name.lower() in TYPES_FILES
+        if types_only:
+            for key in ("deck", "tags", "notes"):
+                if key in entries:
+                    self.problem(
+                        entries[key][0],
+                        f"'{key}' in {Path(self.path).name}: this file holds only 'types:', shared by every "
+                        "deck file; put notes in another file",
+                    )
+            if "types" not in entries:
+                self.problem(root, f"missing key 'types'; {Path(self.path).name} holds the shared note types")
+        for key in () if types_only else ("deck", "notes"):
             if key not in entries:
                 self.problem(root, f"missing key '{key}'; a deck file needs 'deck:' and 'notes:'")
-        deck = ""
-        if "deck" in entries:
+        if "deck" in entries and not types_only:
             deck_node = entries["deck"][1]
             self.result.deck_line = deck_node.start_mark.line + 1
             self.result.deck_column = deck_node.start_mark.column + 1
-            deck = self.deck_name(deck_node)
-        self.result.deck = deck
-        file_tags: tuple[str, ...] = ()
-        if "tags" in entries:
-            file_tags = tuple(
-                t for t, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces")
-            )
-        types = dict(BUILTINS)
+            self.result.deck = self.deck_name(deck_node)
         if "types" in entries:
             declared = self.mapping(entries["types"][1], "'types'", None) or {}
             for name, (key_node, value_node) in declared.items():
                 note_type = self.note_type(name, key_node, value_node)
                 if note_type is not None:
-                    types[name] = note_type
                     self.result.types[name] = (
                         note_type,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
                     )
-        if "notes" in entries:
-            notes_node = entries["notes"][1]
-            if not isinstance(notes_node, yaml.SequenceNode):
-                self.problem(
-                    notes_node,
-                    f"'notes' must be a list of notes (lines starting with '- '), not {kind(notes_node)}",
-                )
-                return
-            for item in notes_node.value:
-                note = self.note(item, types, deck, file_tags)
-                if note is not None:
-                    self.result.notes.append(note)
+
+    def read_notes(self, shared: dict[str, NoteType]) -> None:
+        """Read the notes, with the built-in types, the file's own and those shared by other files."""
+        entries = self.entries
+        if "notes" not in entries or Path(self.path).name.lower() in TYPES_FILES:
+            return
+        file_tags: tuple[str, ...] = ()
+        if "tags" in entries:
+            file_tags = tuple(
+                t for t, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces")
+            )
+        types = {**BUILTINS, **shared, **{name: t for name, (t, _, _) in self.result.types.items()}}
+        notes_node = entries["notes"][1]
+        if not isinstance(notes_node, yaml.SequenceNode):
+            self.problem(
+                notes_node,
+                f"'notes' must be a list of notes (lines starting with '- '), not {kind(notes_node)}",
+            )
+            return
+        for item in notes_node.value:
+            note = self.note(item, types, self.result.deck, file_tags)
+            if note is not None:
+                self.result.notes.append(note)
 
     def deck_name(self, node: yaml.Node) -> str:
         """The deck's name, if Anki would keep it as written: no empty, padded or control-character part."""
@@ -373,7 +390,8 @@ class _Reader(NodeReader):
                 if type_name not in types:
                     self.problem(
                         value_node,
-                        f"unknown note type '{type_name}'{suggest(type_name, list(types))}; declare it under 'types:'",
+                        f"unknown note type '{type_name}'{suggest(type_name, list(types))}; declare it under 'types:' "
+                        "(in this file, another deck file or types.yaml)",
                     )
                     return None
                 break
@@ -459,15 +477,13 @@ class _Reader(NodeReader):
             column=node.start_mark.column + 1,
         )
         note.cards = build_cards(note)
-        rendered = {card.template for card in note.cards}
-        if note_type.kind == "standard":
-            for template in note_type.templates:
-                if template.name not in rendered:
-                    self.problem(
-                        node,
-                        f"template '{template.name}' gives this note an empty front; fill the fields its front names",
-                    )
-        if len(self.result.problems) > before:
+        if not note.cards:  # a template whose front is empty makes no card (Anki's rule), but one is needed
+            fronts = ", ".join(f"'{t.name}'" for t in note_type.templates)
+            self.problem(
+                node,
+                f"this note gets no card: the front of every template ({fronts}) is empty for it; "
+                "fill the fields a front names",
+            )
             return None
         if slot is not None:
             self.result.missing_ids.append(slot)
@@ -496,33 +512,67 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:39]}…"
 
 
-def load_file(path: Path, display: str | None = None, data: bytes | None = None) -> DeckFile:
-    """Load and validate one deck file; problems are collected, never raised."""
+def load_file(
+    path: Path,
+    display: str | None = None,
+    data: bytes | None = None,
+    shared: dict[str, NoteType] | None = None,
+) -> DeckFile:
+    """Load and validate one deck file (with note types declared elsewhere: ``shared``); problems are collected."""
+    return load_files([(path, display, data)], shared)[0]
+
+
+def load_files(
+    sources: list[tuple[Path, str | None, bytes | None]], shared: dict[str, NoteType] | None = None
+) -> list[DeckFile]:
+    """Load and validate deck files: first every file's note types, then the notes, which may use
+    a type declared in any of them (or in ``shared``, the types of files not loaded now)."""
+    readers = [_head(path, display, data) for path, display, data in sources]
+    types = dict(shared or {})
+    for reader in readers:
+        for name, (note_type, _, _) in reader.result.types.items():
+            types.setdefault(name, note_type)
+    for reader in readers:
+        if reader.entries:
+            reader.read_notes(types)
+    return [reader.result for reader in readers]
+
+
+def types_of(sources: list[tuple[Path, str | None, bytes | None]]) -> dict[str, NoteType]:
+    """The note types declared in these files (their problems left aside): for checking other files."""
+    types: dict[str, NoteType] = {}
+    for path, display, data in sources:
+        for name, (note_type, _, _) in _head(path, display, data).result.types.items():
+            types.setdefault(name, note_type)
+    return types
+
+
+def _head(path: Path, display: str | None, data: bytes | None) -> _Reader:
     shown = display if display is not None else str(path)
     reader = _Reader(shown)
     if data is None:
         data = read_deck(path, reader)
         if data is None:
-            return reader.result
+            return reader
     elif len(data) > MAX_FILE_BYTES:
         reader.problem(None, deck_too_large(len(data)))
-        return reader.result
+        return reader
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         reader.result.problems.append(utf8_problem(shown, data, error))
-        return reader.result
+        return reader
     reader.lines = text.splitlines()
     root, problems = compose(text, shown)
     if problems:
         reader.problems.extend(problems)
-        return reader.result
+        return reader
     if root is None or is_empty(root):
         reader.problem(None, "file is empty; a deck file needs 'deck:' and 'notes:'")
-        return reader.result
+        return reader
     if reader.check_graph(root):
-        reader.read(root)
-    return reader.result
+        reader.read_head(root)
+    return reader
 
 
 def read_deck(path: Path, reader: NodeReader) -> bytes | None:

@@ -48,14 +48,25 @@ class NoteType:
 
     def definition(self) -> dict[str, Any]:
         """Return the type as plain data, as stored in the collection."""
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "fields": list(self.fields),
             "key": self.key,
             "kind": self.kind,
             "builtin": self.builtin,
-            "templates": [{"name": t.name, "front": t.front, "back": t.back} for t in self.templates],
+            "templates": [
+                {
+                    "name": t.name,
+                    "front": t.front,
+                    "back": t.back,
+                    **({"renamed_from": t.renamed_from} if t.renamed_from else {}),
+                }
+                for t in self.templates
+            ],
         }
+        if self.renamed_fields:  # only when set, so that the fingerprints of other types stay as they were
+            data["renamed_fields"] = [list(pair) for pair in self.renamed_fields]
+        return data
 
     @classmethod
     def from_definition(cls, data: dict[str, Any]) -> NoteType:
@@ -67,6 +78,7 @@ class NoteType:
             templates=tuple(Template(**t) for t in data["templates"]),
             kind=data["kind"],
             builtin=data["builtin"],
+            renamed_fields=tuple((old, new) for old, new in data.get("renamed_fields", ())),
         )
 
     def fingerprint(self) -> str:

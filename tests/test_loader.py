@@ -152,8 +152,8 @@ def test_scalars_are_kept_as_written(tmp_path: Path) -> None:
         ),
         pytest.param(
             "deck: D\ntypes:\n  t:\n    fields: [a, b]\n    templates:\n      one: {front: '{{#b}}{{a}}{{/b}}', back: '{{a}}'}\nnotes:\n  - {type: t, a: x}\n",
-            "deck.yaml:8:5: error: template 'one' gives this note an empty front",
-            id="empty-front",
+            "deck.yaml:8:5: error: this note gets no card: the front of every template ('one') is empty for it",
+            id="no-card",
         ),
         pytest.param(
             "deck: D\ntypes:\n  t:\n    fields: [a]\n    templates:\n      one: {front: 'Question', back: '{{a}}'}\n",

@@ -45,3 +45,22 @@ def readme_deck_example() -> str:
     block = re.search(r"## The deck format\n.*?```yaml\n(.*?)```", readme, re.DOTALL)
     assert block, "README has no deck example"
     return block.group(1)
+
+
+def test_the_readme_types_yaml_example_is_shared_by_a_deck_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flashcards.cli import cli
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n# decks/types.yaml\n(.*?)```", readme, re.DOTALL)
+    assert block
+    decks = tmp_path / "decks"
+    (decks / "types.yaml").write_text(block.group(1), encoding="utf-8")
+    (decks / "terms.yaml").write_text(
+        "deck: Terms\nnotes:\n  - {id: t1, type: term, term: canary, meaning: a small release}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--decks", str(decks), "check"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == "2 files, 1 notes, 1 cards: no problems.\n"  # no example: no example card

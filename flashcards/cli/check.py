@@ -24,7 +24,7 @@ def command(env: Env, paths: tuple[Path, ...]) -> None:
     FILE:LINE:COL: warning: MESSAGE and does not change the exit code.
     A deck file is at most {limit} MiB.
     """
-    files, problems = check_paths(list(paths) or [env.decks_dir])
+    files, problems = check_paths(list(paths) or [env.decks_dir], env.decks_dir)
     for warning in sorted(w for f in files for w in f.warnings):
         click.echo(visible(str(warning)), err=True)
     if problems:
