@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from flashcards import gather
+
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
     from flashcards.model import Note
@@ -265,7 +267,7 @@ def _plan_cards(
     renames = note.type.template_renames()
     stored = dict(stored)
     for card in note.cards:
-        position = note.line * 1000 + card.ordinal
+        position = gather.position(note.file_order, note.line, card.ordinal)
         old = stored.get(card.id)
         former = f"{note.id}/{renames[card.template]}" if card.template in renames else ""
         if former in stored and (old is None or not has_reviews(card.id)):

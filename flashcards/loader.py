@@ -15,6 +15,7 @@ import yaml
 
 from flashcards import templates
 from flashcards.errors import Problem, utf8_problem
+from flashcards.gather import ORDER_LIMIT
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
@@ -34,7 +35,8 @@ _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[^\W_][\w.:-]*$")  # letters (any script), digits, '_.:-'; as derived ids are
 _TAG_TEXT = re.compile(r"^[^\s]+$")
 _COMMENT_AFTER = re.compile(r"[ \t]+#")
-_FILE_KEYS = ("deck", "tags", "types", "notes")
+_FILE_KEYS = ("deck", "order", "tags", "types", "notes")
+_ORDER = re.compile(r"^[+-]?\d{1,7}$")
 TYPES_FILES = ("types.yaml", "types.yml")  # a file of note types shared by every deck file
 _TYPE_KEYS = ("fields", "key", "templates")
 _TEMPLATE_KEYS = ("front", "back")
@@ -65,6 +67,7 @@ class DeckFile:
     warnings: list[Problem] = field(default_factory=list)  # advice: never changes an exit code
     deck_line: int = 1
     deck_column: int = 1
+    order: int | None = None  # its new cards come before those of files with a higher one (or none)
 
 
 class _Reader(NodeReader):
@@ -120,6 +123,8 @@ class _Reader(NodeReader):
             self.result.deck_line = deck_node.start_mark.line + 1
             self.result.deck_column = deck_node.start_mark.column + 1
             self.result.deck = self.deck_name(deck_node)
+        if "order" in entries and not types_only:
+            self.result.order = self.order(entries["order"][1])
         if "types" in entries:
             declared = self.mapping(entries["types"][1], "'types'", None) or {}
             for name, (key_node, value_node) in declared.items():
@@ -130,6 +135,20 @@ class _Reader(NodeReader):
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
                     )
+
+    def order(self, node: yaml.Node) -> int | None:
+        """A file's ``order:``: a whole number; lower comes first."""
+        text = self.text(node, "'order'", required=True)
+        if text is None:
+            return None
+        if not _ORDER.match(text.strip()) or abs(int(text)) > ORDER_LIMIT:
+            self.problem(
+                node,
+                f"'order' must be a whole number from -{ORDER_LIMIT:,} to {ORDER_LIMIT:,} "
+                f"(lower is learnt first), not '{text}'",
+            )
+            return None
+        return int(text)
 
     def read_notes(self, shared: dict[str, NoteType]) -> None:
         """Read the notes, with the built-in types, the file's own and those shared by other files."""
@@ -152,6 +171,7 @@ class _Reader(NodeReader):
         for item in notes_node.value:
             note = self.note(item, types, self.result.deck, file_tags)
             if note is not None:
+                note.file_order = self.result.order
                 self.result.notes.append(note)
 
     def deck_name(self, node: yaml.Node) -> str:

@@ -133,6 +133,7 @@ class Note:
     line: int
     column: int
     cards: list[Card] = field(default_factory=list)
+    file_order: int | None = None  # its file's order: (new cards of lower orders come first)
 
     @property
     def source(self) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, gather
 from flashcards.decks import in_deck, sql_filter
 from flashcards.limits import UNLIMITED, Cap, capped_count, caps_for, done_today, new_after_reviews, remaining
 from flashcards.settings import Settings
@@ -33,7 +33,6 @@ _INTRADAY = f"{_IS_LEARNING} AND c.due_day IS NULL"
 _INTERDAY = f"{_IS_LEARNING} AND c.due_day <= ?"
 _DUE_TODAY = "(c.due_day <= ? OR (c.due_day IS NULL AND c.due < ?))"  # arguments: today, day end
 _DUE_ON_A_DAY = f"{_IS_STUDIED} AND c.due_day <= ?"  # review cards and interday steps (argument: today)
-_NEW_ORDER = "n.source_file, c.position"
 # a new card counts when it is its note's first available new card and no other card of the note
 # is due today: answering any card of a note buries the rest (arguments: now, day end)
 # (arguments: now, today, day end)
@@ -120,6 +119,7 @@ class ReviewQueue:
         self._new_window: list[str] | None = None
         self._window_size = 64
         self._unburied: list[str] | None = None  # decks with bury_new = false, read when needed
+        self._new_join, self._new_order = gather.new_order(db, settings.defaults.new_gather_order)
 
     # -- choosing ---------------------------------------------------------------------------
 
@@ -204,19 +204,29 @@ class ReviewQueue:
             if self._new_window is None:
                 scope, scope_args = sql_filter(self.deck, "c.deck")
                 rows = self.db.execute(
-                    f"SELECT c.id FROM cards c JOIN notes n ON n.id = c.note_id WHERE {_ACTIVE} AND {scope} "
-                    f"AND {_IS_NEW} ORDER BY {_NEW_ORDER} LIMIT ?",
+                    f"SELECT c.id FROM cards c JOIN notes n ON n.id = c.note_id{self._new_join} "
+                    f"WHERE {_ACTIVE} AND {scope} AND {_IS_NEW} ORDER BY {self._new_order} LIMIT ?",
                     [clock.to_db(now), *scope_args, self._window_size],
                 )
                 self._new_window = [str(row[0]) for row in rows]
             window = self._new_window
             marks = ", ".join("?" * len(window))
-            # '+c.state' keeps SQLite on the primary key for the window instead of the state index
-            found = self._select(
-                f"+{_IS_NEW} AND {where} AND c.id IN ({marks})", [*args, *window], _NEW_ORDER, now
-            )
-            if found or len(window) < self._window_size:
-                return found
+            # '+c.state' keeps SQLite on the primary key for the window instead of the state index;
+            # the first card of the window still available is taken, in the window's order
+            scope, scope_args = sql_filter(self.deck, "c.deck")
+            available = {
+                str(row[0])
+                for row in self.db.execute(
+                    f"SELECT c.id FROM cards c JOIN notes n ON n.id = c.note_id WHERE {_ACTIVE} AND {scope} "
+                    f"AND +{_IS_NEW} AND {where} AND c.id IN ({marks})",
+                    [clock.to_db(now), *scope_args, *args, *window],
+                )
+            }
+            first = next((card_id for card_id in window if card_id in available), None)
+            if first is not None:
+                return self._select("c.id = ?", [first], "c.id", now)
+            if len(window) < self._window_size:
+                return None
             self._new_window, self._window_size = None, self._window_size * 8
 
     def _select(self, where: str, args: list[Any], order: str, now: datetime) -> QueuedCard | None:

@@ -18,11 +18,12 @@ from typing import Any
 
 from flashcards.decks import lineage
 from flashcards.errors import Problem, SourceError, utf8_problem
+from flashcards.gather import GATHER_ORDERS
 from flashcards.paths import SETTINGS_FILE, FileTooLargeError, display_path, read_bounded, settings_file
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_TOP_ONLY = {"day_start_hour", "learn_ahead_minutes", "new_cards_ignore_review_limit"}
+_TOP_ONLY = {"day_start_hour", "learn_ahead_minutes", "new_cards_ignore_review_limit", "new_gather_order"}
 PARAMETER_COUNT = 21
 MAX_STEP_DAYS = 365
 MAX_SETTINGS_BYTES = 1024 * 1024
@@ -49,6 +50,7 @@ class DeckSettings:
     bury_new: bool = True
     bury_reviews: bool = True
     bury_interday_learning: bool = True
+    new_gather_order: str = "in-order"  # across decks: in-order, interleaved or random-notes
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,15 @@ def _validate(
     return result
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        return str(value)
+
+    return check
+
+
 def _integer(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -270,6 +281,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bury_new": _boolean,
     "bury_reviews": _boolean,
     "bury_interday_learning": _boolean,
+    "new_gather_order": _choice(GATHER_ORDERS),
 }
 
 

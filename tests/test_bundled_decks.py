@@ -72,3 +72,14 @@ def test_every_key_fact_of_the_article_is_on_a_card(fresh_db: sqlite_utils.Datab
     text = " ".join(f"{front} {back}" for front, back in fresh_db.execute("SELECT front, back FROM cards"))
     text = re.sub(r"[*_`]", "", text)
     assert fact.lower() in text.lower()
+
+
+def test_the_bundled_decks_teach_the_teams_first(fresh_db: sqlite_utils.Database) -> None:
+    from flashcards.states import Rating
+    from tests.conftest import drain, make_controller
+
+    compile_decks(fresh_db, BUNDLED_DECKS, datetime(2026, 11, 27, tzinfo=UTC))
+    controller = make_controller(fresh_db, now=datetime(2026, 11, 27, 9, tzinfo=UTC))
+    first = drain(controller, Rating.EASY)[:7]
+    decks = {fresh_db.execute("SELECT deck FROM cards WHERE id = ?", [c]).fetchone()[0] for c in first}
+    assert decks == {"MLOps Interview::Teams"}
