@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flashcards import clock, scheduler
+from flashcards.answers import Extras, Segments, card_extras, compare
 from flashcards.collection import Collection
 from flashcards.errors import CardsError, SourceError, StaleCardError
 from flashcards.queue import Counts, Progress, QueuedCard, ReviewQueue
@@ -80,6 +81,8 @@ class ReviewController:
         self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
         self.summary = Summary()
         self.revealed = False
+        self.typed: str | None = None  # the answer typed for the card on screen, if its front asks one
+        self._extras: tuple[str, Extras] | None = None
         self._now = now
         self._monotonic = monotonic
         self._offset = timedelta(0)
@@ -135,6 +138,31 @@ class ReviewController:
         return (self.collection.decks_dir / card.source_file).resolve(), card.source_line
 
     # -- what the user did ------------------------------------------------------------------
+
+    def extras(self) -> Extras:
+        """The hints of the card on screen, and the answer to type if its front asks for one."""
+        card = self._require_card()
+        if self._extras is None or self._extras[0] != card.id:
+            self._extras = (card.id, card_extras(self.collection.db, card.id))
+        return self._extras[1]
+
+    def hint(self) -> Outcome:
+        """Show the hints of the card on screen (``{{hint:field}}`` on its front)."""
+        hints = self.extras().hints
+        return Outcome("\n".join(f"Hint: {hint}" for hint in hints) if hints else "This card has no hint.")
+
+    def type_answer(self, text: str) -> None:
+        """Take the answer typed for the card on screen, and show the back with the comparison."""
+        self._require_card()
+        self.typed = text
+        self.revealed = True
+
+    def comparison(self) -> tuple[Segments, Segments] | None:
+        """The typed answer compared with the expected one, once typed (None otherwise)."""
+        expected = self.extras().typed
+        if expected is None or self.typed is None:
+            return None
+        return compare(self.typed, expected)
 
     def reveal(self) -> None:
         """Show the back of the card on screen."""
@@ -240,6 +268,7 @@ class ReviewController:
         self._current, self._choices = card, None
         self._shown_state = scheduler.read_state(self.collection.db, card.id)
         self.revealed = False
+        self.typed = None
         self._shown_at = self._monotonic()
 
     def _tally(self, done: Answer, card: QueuedCard, sign: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -20,6 +21,7 @@ from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
     EXPORT_ID_FIELD,
+    RESERVED_FIELDS,
     RESERVED_KEYS,
     Note,
     NoteType,
@@ -28,6 +30,7 @@ from flashcards.model import (
     derived_id,
 )
 from flashcards.paths import MAX_FILE_BYTES, deck_too_large, read_deck_file
+from flashcards.templates import SPECIAL_FIELDS
 from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offset, suggest
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -65,6 +68,7 @@ class DeckFile:
     problems: list[Problem] = field(default_factory=list)
     missing_ids: list[IdSlot] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # advice: never changes an exit code
+    broken_types: set[str] = field(default_factory=set)  # declared with an error (reported there)
     deck_line: int = 1
     deck_column: int = 1
     order: int | None = None  # its new cards come before those of files with a higher one (or none)
@@ -78,6 +82,7 @@ class _Reader(NodeReader):
         self.result = DeckFile(path, problems=self.problems)
         self.lines = lines or []
         self.entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        self.broken: set[str] = set()  # types declared with an error, in any file loaded with this one
 
     def warn(self, line: int, column: int, message: str) -> None:
         self.result.warnings.append(Problem(self.path, line, column, message, "warning"))
@@ -129,7 +134,9 @@ class _Reader(NodeReader):
             declared = self.mapping(entries["types"][1], "'types'", None) or {}
             for name, (key_node, value_node) in declared.items():
                 note_type = self.note_type(name, key_node, value_node)
-                if note_type is not None:
+                if note_type is None:
+                    self.result.broken_types.add(name)
+                else:
                     self.result.types[name] = (
                         note_type,
                         key_node.start_mark.line + 1,
@@ -227,6 +234,13 @@ class _Reader(NodeReader):
             if field_name in RESERVED_KEYS:
                 self.problem(item, f"'{field_name}' is reserved for every note; name the field differently")
                 ok = False
+            elif field_name.lower() in RESERVED_FIELDS and field_name.lower() != EXPORT_ID_FIELD:
+                self.problem(
+                    item,
+                    f"'{field_name}' is reserved: Anki fills '{{{{{_special(field_name)}}}}}' in templates "
+                    f"itself (reserved, ignoring case: {', '.join(RESERVED_FIELDS)}); name the field differently",
+                )
+                ok = False
             elif field_name.lower() == EXPORT_ID_FIELD:
                 self.problem(
                     item,
@@ -299,9 +313,42 @@ class _Reader(NodeReader):
                     "remove one of them",
                 )
                 ok = False
-        if not ok:
+        cloze = self.cloze_kind(what, built, entries["templates"][1]) if ok else None
+        if not ok or cloze is None:
             return None
-        return NoteType(name, tuple(fields), key, tuple(built), renamed_fields=tuple(renamed.items()))
+        return NoteType(
+            name, tuple(fields), key, tuple(built), kind=cloze, renamed_fields=tuple(renamed.items())
+        )
+
+    def cloze_kind(
+        self, what: str, built: list[Template], node: yaml.Node
+    ) -> Literal["standard", "cloze"] | None:
+        """A type is a cloze type when its template's front deletes from a field with ``{{cloze:field}}``."""
+        uses = [
+            (t, side, applied == "cloze")
+            for t in built
+            for side, source in (("front", t.front), ("back", t.back))
+            for applied, _ in templates.template_filters(templates.parse_template(source))
+        ]
+        if not any(is_cloze for _, _, is_cloze in uses):
+            return "standard"
+        if len(built) != 1:
+            self.problem(
+                node, f"{what} uses '{{{{cloze:…}}}}', so it is a cloze type: give it exactly one template"
+            )
+            return None
+        if not any(is_cloze and side == "front" for _, side, is_cloze in uses):
+            self.problem(node, f"{what}: '{{{{cloze:…}}}}' must be on the front of its template too")
+            return None
+        fronts = {
+            name
+            for applied, name in templates.template_filters(templates.parse_template(built[0].front))
+            if applied == "cloze"
+        }
+        if len(fronts) > 1:
+            self.problem(node, f"{what}: the front deletes from one field only ('{{{{cloze:field}}}}')")
+            return None
+        return "cloze"
 
     def field_names(
         self, node: yaml.SequenceNode, what: str, renamed: dict[str, str]
@@ -375,6 +422,8 @@ class _Reader(NodeReader):
                         f"{where}: the back is always shown under the front; remove '{{{{FrontSide}}}}'",
                     )
                     bad = True
+                elif field_name in SPECIAL_FIELDS:
+                    continue
                 elif field_name not in fields:
                     self.problem(
                         value_node,
@@ -407,6 +456,8 @@ class _Reader(NodeReader):
                 type_name = self.text(value_node, "'type'", required=True) or ""
                 if not type_name:
                     return None
+                if type_name not in types and type_name in self.broken:
+                    return None  # its declaration has an error, reported there once
                 if type_name not in types:
                     self.problem(
                         value_node,
@@ -467,7 +518,7 @@ class _Reader(NodeReader):
                 slot = IdSlot(
                     node.start_mark.line + 1, node.start_mark.column + 1, bool(node.flow_style), note_id
                 )
-        if note_type.kind == "cloze" and not self.cloze_text(entries, node):
+        if note_type.kind == "cloze" and not self.cloze_text(entries, node, note_type.cloze_field()):
             return None
         required = (
             ("front",) if type_name == "basic" else ("front", "back") if type_name == "reversed" else ()
@@ -509,12 +560,14 @@ class _Reader(NodeReader):
             self.result.missing_ids.append(slot)
         return note
 
-    def cloze_text(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node) -> bool:
-        if "text" not in entries:
-            self.problem(node, "a cloze note needs 'text' with deletions like '{{c1::answer}}'")
+    def cloze_text(
+        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node, name: str = "text"
+    ) -> bool:
+        if name not in entries:
+            self.problem(node, f"a cloze note needs '{name}' with deletions like '{{{{c1::answer}}}}'")
             return False
-        value_node = entries["text"][1]
-        text = self.text(value_node, "field 'text'", required=True)
+        value_node = entries[name][1]
+        text = self.text(value_node, f"field '{name}'", required=True)
         if text is None:
             return False
         try:
@@ -526,6 +579,12 @@ class _Reader(NodeReader):
             self.problem(value_node, "cloze text has no deletion; mark one like '{{c1::answer}}'")
             return False
         return True
+
+
+def _special(name: str) -> str:
+    """Anki's spelling of a special field name."""
+    spelled = {s.lower(): s for s in (*templates.SPECIAL_FIELDS, "CardFlag", "FrontSide")}
+    return spelled.get(name.lower(), name)
 
 
 def _short(text: str) -> str:
@@ -552,8 +611,10 @@ def load_files(
     for reader in readers:
         for name, (note_type, _, _) in reader.result.types.items():
             types.setdefault(name, note_type)
+    broken = {name for reader in readers for name in reader.result.broken_types}
     for reader in readers:
         if reader.entries:
+            reader.broken = broken
             reader.read_notes(types)
     return [reader.result for reader in readers]
 

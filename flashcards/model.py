@@ -13,6 +13,9 @@ from flashcards import templates
 
 BUILTIN_TYPES = ("basic", "reversed", "cloze")
 RESERVED_KEYS = ("id", "type", "tags")
+# Field names a declared type may not use, compared ignoring case: a note's own keys, Anki's
+# special template fields, and the field the Anki export adds.
+RESERVED_FIELDS = ("id", "type", "tags", "deck", "subdeck", "card", "cardflag", "frontside", "cards_id")
 EXPORT_ID_FIELD = "cards_id"  # the last field of every exported Anki note type: the note's id
 
 _SLUG = re.compile(r"[\W_]+")
@@ -41,6 +44,13 @@ class NoteType:
     kind: Literal["standard", "cloze"] = "standard"
     builtin: bool = False
     renamed_fields: tuple[tuple[str, str], ...] = ()  # (old name, name now): notes may still use the old
+
+    def cloze_field(self) -> str:
+        """The field a cloze type's template deletes from (``{{cloze:field}}``); empty for others."""
+        if self.kind != "cloze":
+            return ""
+        used = templates.template_filters(_parsed(self.templates[0].front))
+        return next((name for applied, name in used if applied == "cloze"), "")
 
     def template_renames(self) -> dict[str, str]:
         """Return the former name of each renamed template: name now -> old name."""
@@ -175,6 +185,8 @@ def derived_id(note_type: str, key_text: str) -> str:
 def build_cards(note: Note) -> list[Card]:
     """Expand a note into its cards; a card whose front renders empty is left out."""
     cards: list[Card] = []
+    if note.type.kind == "cloze" and not note.type.builtin:
+        return _custom_cloze_cards(note)
     if note.type.kind == "cloze":
         text = note.fields.get("text", "")
         deletions = templates.parse_cloze(text)
@@ -196,10 +208,11 @@ def build_cards(note: Note) -> list[Card]:
             )
         return cards
     for ordinal, template in enumerate(note.type.templates):
-        front = templates.render(_parsed(template.front), note.fields).strip()
+        values = special_fields(note, template.name)
+        front = templates.render(_parsed(template.front), values).strip()
         if not front:
             continue
-        back = templates.render(_parsed(template.back), note.fields).strip()
+        back = templates.render(_parsed(template.back), values, back=True).strip()
         cards.append(
             Card(
                 id=f"{note.id}/{template.name}",
@@ -209,6 +222,38 @@ def build_cards(note: Note) -> list[Card]:
                 deck=note.deck,
                 front=front,
                 back=back,
+            )
+        )
+    return cards
+
+
+def special_fields(note: Note, card: str) -> dict[str, str]:
+    """The note's fields with Anki's special fields of one card: Tags, Deck, Subdeck, Card."""
+    return {
+        **note.fields,
+        "Tags": " ".join(note.tags),
+        "Deck": note.deck,
+        "Subdeck": note.deck.rsplit("::", 1)[-1],
+        "Card": card,
+    }
+
+
+def _custom_cloze_cards(note: Note) -> list[Card]:
+    """A declared cloze type's cards: one per cloze number in its cloze field, rendered by its template."""
+    template = note.type.templates[0]
+    text = note.fields.get(note.type.cloze_field(), "")
+    cards = []
+    for number in sorted({d.number for d in templates.parse_cloze(text)}):
+        values = special_fields(note, f"c{number}")
+        cards.append(
+            Card(
+                id=f"{note.id}/c{number}",
+                note_id=note.id,
+                template=f"c{number}",
+                ordinal=number - 1,
+                deck=note.deck,
+                front=templates.render(_parsed(template.front), values, cloze=number).strip(),
+                back=templates.render(_parsed(template.back), values, back=True, cloze=number).strip(),
             )
         )
     return cards

@@ -85,7 +85,17 @@ def anki_model(note_type: NoteType, model_id: int, name: str, id_field: str) -> 
     import genanki
 
     fields = [{"name": field} for field in (*note_type.fields, id_field)]
-    if note_type.kind == "cloze":
+    if note_type.kind == "cloze" and not note_type.builtin:  # a declared cloze type: its own template
+        template = note_type.templates[0]
+        templates = [
+            {
+                "name": template.name,
+                "qfmt": template_to_html(template.front),
+                "afmt": template_to_html(template.back),
+            }
+        ]
+        kind = genanki.Model.CLOZE
+    elif note_type.kind == "cloze":
         text, extra = note_type.fields[0], note_type.fields[1]
         cloze = f"{{{{cloze:{text}}}}}"
         templates = [

@@ -26,7 +26,9 @@ from flashcards.textsafe import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
+    from flashcards.answers import Segments
     from flashcards.controller import ReviewController
     from flashcards.queue import QueuedCard
 
@@ -38,6 +40,8 @@ HELP = [
     ("Space, Enter", "show the answer"),
     ("1 2 3 4", "Again, Hard, Good, Easy (after the answer is shown)"),
     ("u", "undo the last answer"),
+    ("h", "show the card's hint (before the answer)"),
+    ("t", "type the answer, when the card asks for one"),
     ("s", "bury this card until tomorrow"),
     ("e", "edit this card's YAML in $EDITOR, then recompile"),
     ("?", "show these keys"),
@@ -138,10 +142,37 @@ class Session:
                     return
                 continue
             self._draw(card)
+            if (
+                not self.controller.revealed
+                and self.controller.typed is None
+                and self.controller.extras().typed is not None
+            ):
+                typed = self._read_typed()
+                if typed is None:
+                    return
+                if typed:
+                    self.controller.type_answer(typed)
+                    continue
+                self.controller.typed = ""  # nothing typed: the keys as for any card
             key = self.keys.read()
             if key in QUIT_KEYS:
                 return
             self._act(key)
+
+    def _read_typed(self) -> str | None:
+        """Read the answer typed for the card on screen, a line (None at the end of input)."""
+        from rich.text import Text
+
+        self.console.print(
+            Text(
+                "Type the answer, then Enter (Enter alone: the keys as usual, t to type again):", style="dim"
+            )
+        )
+        with self.keys.suspended():
+            line = self.keys.stream.readline()
+        if not line:
+            return None
+        return line.rstrip("\r\n")
 
     def _act(self, key: str | None) -> None:
         """Tell the controller what the key means."""
@@ -152,6 +183,12 @@ class Session:
             self.message = controller.rate(RATING_KEYS[key]).message
         elif key == "u":
             self.message = controller.undo().message
+        elif key == "h" and not controller.revealed:
+            self.message = controller.hint().message
+        elif key == "t" and not controller.revealed and controller.extras().typed is not None:
+            typed = self._read_typed()
+            if typed:
+                controller.type_answer(typed)
         elif key == "s":
             self.message = controller.bury().message
         elif key == "e":
@@ -240,6 +277,13 @@ class Session:
             return
         console.print(Rule(style="dim"))
         self._print_markdown(card.back)
+        comparison = controller.comparison()
+        if comparison is not None:
+            console.print()
+            console.print(_segments(comparison[0]))
+            if comparison[1]:
+                console.print(Text("↓", style="dim"))
+                console.print(_segments(comparison[1]))
         console.print()
         buttons = Text()
         for choice in controller.choices():
@@ -315,3 +359,16 @@ def default_console() -> Console:
     from rich.console import Console
 
     return Console(file=sys.stdout, highlight=False)
+
+
+_SEGMENT_STYLES = {"good": "green", "bad": "red", "missing": "dim"}
+
+
+def _segments(segments: Segments) -> Text:
+    """A compared answer in Anki's colours: right parts green, wrong red, missing grey."""
+    from rich.text import Text
+
+    line = Text()
+    for text, kind in segments:
+        line.append(visible(text), style=_SEGMENT_STYLES[kind])
+    return line

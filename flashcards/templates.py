@@ -1,8 +1,14 @@
 """Anki's card-template syntax (the subset decks use) and cloze deletions.
 
-Templates: ``{{field}}``, ``{{#field}}…{{/field}}`` (shown when the field is not empty) and
-``{{^field}}…{{/field}}`` (shown when it is empty). Cloze: ``{{c1::answer}}`` and
+Templates: ``{{field}}``, ``{{#field}}…{{/field}}`` (shown when the field is not empty),
+``{{^field}}…{{/field}}`` (shown when it is empty), the filters ``{{hint:field}}``,
+``{{type:field}}``, ``{{text:field}}`` and ``{{cloze:field}}``, and the special fields
+``{{Tags}}``, ``{{Deck}}``, ``{{Subdeck}}`` and ``{{Card}}``. Cloze: ``{{c1::answer}}`` and
 ``{{c1::answer::hint}}``.
+
+A card's stored text is what the terminal shows: a hint is left out of it (the review session
+shows it on ``h``), a typed answer is asked for on the front and is the field's text on the back.
+The Anki export keeps the tags as written, so Anki shows them its own way.
 """
 
 from __future__ import annotations
@@ -30,10 +36,16 @@ class _Text:
     text: str
 
 
+FILTERS = ("hint", "type", "text", "cloze")
+SPECIAL_FIELDS = ("Tags", "Deck", "Subdeck", "Card")  # filled by the card, not the note
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
 @dataclass(frozen=True)
 class _Field:
     name: str
     offset: int
+    filter: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,16 @@ def parse_template(source: str) -> tuple[Node, ...]:
                 )
             stack[-1][3].append(_Section(open_name, inverted, tuple(body), offset))
         else:
-            if ":" in inner:
+            applied, _, name = inner.rpartition(":")
+            applied, name = applied.strip(), name.strip()
+            if applied and applied not in FILTERS:
+                supported = ", ".join(f"'{f}:'" for f in FILTERS)
                 raise TemplateSyntaxError(
-                    f"'{{{{{inner}}}}}': filters are not supported; name a field, like '{{{{{inner.split(':')[-1]}}}}}'",
+                    f"'{{{{{inner}}}}}': filter '{applied}' is not supported (only {supported}, one per field)",
                     match.start(),
                 )
-            _check_field_name(inner, match.start())
-            stack[-1][3].append(_Field(inner, match.start()))
+            _check_field_name(name, match.start())
+            stack[-1][3].append(_Field(name, match.start(), applied))
     rest = source[position:]
     if "{{" in rest or "}}" in rest:
         where = position + (rest.find("{{") if "{{" in rest else rest.find("}}"))
@@ -110,19 +125,50 @@ def template_fields(nodes: tuple[Node, ...]) -> list[tuple[str, int]]:
     return found
 
 
-def render(nodes: tuple[Node, ...], fields: dict[str, str]) -> str:
-    """Render a parsed template with the note's field values."""
+def template_filters(nodes: tuple[Node, ...]) -> list[tuple[str, str]]:
+    """Return every ``(filter, field)`` a parsed template applies, in order."""
+    found: list[tuple[str, str]] = []
+    for node in nodes:
+        if isinstance(node, _Field) and node.filter:
+            found.append((node.filter, node.name))
+        elif isinstance(node, _Section):
+            found.extend(template_filters(node.body))
+    return found
+
+
+def render(
+    nodes: tuple[Node, ...], fields: dict[str, str], back: bool = False, cloze: int | None = None
+) -> str:
+    """Render a parsed template with the note's field values (and the card's special fields).
+
+    ``back``: the answer side (a typed answer shows the field, a cloze its answers); ``cloze``:
+    the number of the cloze card being rendered.
+    """
     parts: list[str] = []
     for node in nodes:
         if isinstance(node, _Text):
             parts.append(node.text)
         elif isinstance(node, _Field):
-            parts.append(fields.get(node.name, ""))
+            parts.append(_filtered(node, fields.get(node.name, ""), back, cloze))
         else:
             filled = bool(fields.get(node.name, "").strip())
             if filled != node.inverted:
-                parts.append(render(node.body, fields))
+                parts.append(render(node.body, fields, back, cloze))
     return "".join(parts)
+
+
+def _filtered(node: _Field, value: str, back: bool, cloze: int | None) -> str:
+    if node.filter == "hint":
+        return ""  # shown apart, on request
+    if node.filter == "type":
+        return value if back else ""
+    if node.filter == "text":
+        return _HTML_TAG.sub("", value)
+    if node.filter == "cloze":
+        if cloze is None:
+            return value
+        return render_cloze(value, parse_cloze(value), cloze, reveal=back)
+    return value
 
 
 @dataclass(frozen=True)
