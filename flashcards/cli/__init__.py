@@ -36,6 +36,7 @@ COMMANDS = {
     "rebuild": "Recompute every card's state from the review log.",
     "suspend": "Take cards out of the review queue.",
     "unsuspend": "Put suspended cards (leeches too) back into the review queue.",
+    "schema": "Print the JSON Schema of the deck format, for editors.",
 }
 
 
