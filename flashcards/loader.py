@@ -83,6 +83,8 @@ class _Reader(NodeReader):
         self.lines = lines or []
         self.entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         self.broken: set[str] = set()  # types declared with an error, in any file loaded with this one
+        self.deferred: list[yaml.Node] = []  # notes of a type no file read so far declares
+        self.file_tags: tuple[str, ...] = ()
 
     def warn(self, line: int, column: int, message: str) -> None:
         self.result.warnings.append(Problem(self.path, line, column, message, "warning"))
@@ -157,14 +159,17 @@ class _Reader(NodeReader):
             return None
         return int(text)
 
-    def read_notes(self, shared: dict[str, NoteType]) -> None:
-        """Read the notes, with the built-in types, the file's own and those shared by other files."""
+    def read_notes(self, shared: dict[str, NoteType], defer: bool = False) -> None:
+        """Read the notes, with the built-in types, the file's own and those shared by other files.
+
+        With ``defer``, a note of a type not known yet is kept for :meth:`read_deferred` (a file
+        read later may declare it); the rest of the file's nodes can then be freed.
+        """
         entries = self.entries
         if "notes" not in entries or Path(self.path).name.lower() in TYPES_FILES:
             return
-        file_tags: tuple[str, ...] = ()
         if "tags" in entries:
-            file_tags = tuple(
+            self.file_tags = tuple(
                 t for t, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces")
             )
         types = {**BUILTINS, **shared, **{name: t for name, (t, _, _) in self.result.types.items()}}
@@ -176,10 +181,24 @@ class _Reader(NodeReader):
             )
             return
         for item in notes_node.value:
-            note = self.note(item, types, self.result.deck, file_tags)
-            if note is not None:
-                note.file_order = self.result.order
-                self.result.notes.append(note)
+            if defer and _type_written(item) not in types:
+                self.deferred.append(item)
+                continue
+            self.add_note(item, types)
+
+    def read_deferred(self, types: dict[str, NoteType]) -> None:
+        """Read the notes kept by :meth:`read_notes`, now that every file's types are known."""
+        every = {**BUILTINS, **types, **{name: t for name, (t, _, _) in self.result.types.items()}}
+        for item in self.deferred:
+            self.add_note(item, every)
+        self.deferred = []
+        self.result.notes.sort(key=lambda n: (n.line, n.column))
+
+    def add_note(self, item: yaml.Node, types: dict[str, NoteType]) -> None:
+        note = self.note(item, types, self.result.deck, self.file_tags)
+        if note is not None:
+            note.file_order = self.result.order
+            self.result.notes.append(note)
 
     def deck_name(self, node: yaml.Node) -> str:
         """The deck's name, if Anki would keep it as written: no empty, padded or control-character part."""
@@ -604,19 +623,38 @@ def load_file(
 def load_files(
     sources: list[tuple[Path, str | None, bytes | None]], shared: dict[str, NoteType] | None = None
 ) -> list[DeckFile]:
-    """Load and validate deck files: first every file's note types, then the notes, which may use
-    a type declared in any of them (or in ``shared``, the types of files not loaded now)."""
-    readers = [_head(path, display, data) for path, display, data in sources]
+    """Load and validate deck files; a note may use a type declared in any of them (or in
+    ``shared``, the types of files not loaded now). Each file's nodes are freed once it is read,
+    but for notes of a type no file read before it declares, read when all are."""
     types = dict(shared or {})
-    for reader in readers:
+    readers = []
+    for path, display, data in sources:
+        reader = _head(path, display, data)
         for name, (note_type, _, _) in reader.result.types.items():
             types.setdefault(name, note_type)
+        if reader.entries:
+            reader.read_notes(types, defer=True)
+        reader.entries = {}
+        readers.append(reader)
     broken = {name for reader in readers for name in reader.result.broken_types}
     for reader in readers:
-        if reader.entries:
+        if reader.deferred:
             reader.broken = broken
-            reader.read_notes(types)
+            reader.read_deferred(types)
     return [reader.result for reader in readers]
+
+
+def _type_written(node: yaml.Node) -> str:
+    """The type a note names (``basic`` when it names none), as written, before it is checked."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "type"
+                and isinstance(value, yaml.ScalarNode)
+            ):
+                return str(value.value)
+    return "basic"
 
 
 def types_of(sources: list[tuple[Path, str | None, bytes | None]]) -> dict[str, NoteType]:
