@@ -49,9 +49,13 @@ def with_ids(data: bytes, slots: Sequence[IdSlot]) -> bytes | None:
         line = lines[slot.line - 1]
         ending = "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else newline
         inserts.append((offset, f"id: {slot.note_id}{ending}{' ' * (slot.column - 1)}"))
-    for offset, insert in sorted(inserts, reverse=True):
-        text = text[:offset] + insert + text[offset:]
-    return ((_BOM if bom else "") + text).encode("utf-8")
+    pieces = [_BOM] if bom else []
+    position = 0
+    for offset, insert in sorted(inserts):
+        pieces += (text[position:offset], insert)
+        position = offset
+    pieces.append(text[position:])
+    return "".join(pieces).encode("utf-8")
 
 
 def replace_file(path: Path, compiled: bytes, data: bytes) -> bool:
