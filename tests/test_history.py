@@ -155,3 +155,16 @@ def test_compile_dry_run_lists_the_changes_and_writes_nothing(
     assert data["retired_with_reviews"] == [
         {"id": "ds/who", "reviews": 1, "reason": data["retired_with_reviews"][0]["reason"]}
     ]
+
+
+def test_a_template_renamed_in_types_yaml_keeps_the_cards_of_every_file(
+    fresh_db: sqlite_utils.Database, decks: Path, write_deck: Callable[..., Path]
+) -> None:
+    types = write_deck("types.yaml", TEAM.split("notes:")[0].replace("deck: D\n", ""))
+    write_deck("teams.yaml", "deck: D\nnotes:" + TEAM.split("notes:")[1])
+    compile_decks(fresh_db, decks, NOW)
+    review(fresh_db, "ds/who", 3)
+    types.write_text(types.read_text().replace("      who:\n", "      whose:\n        renamed_from: who\n"))
+    result = compile_decks(fresh_db, decks, NOW)  # teams.yaml is unchanged, and read again
+    assert active(fresh_db) == ["ds/priority", "ds/whose"] and reviews_of(fresh_db, "ds/whose") == 3
+    assert result.cards.retired == 0 and not result.retired_history
