@@ -20,7 +20,7 @@ from flashcards.errors import CardsError, NotFoundError, StaleCardError
 from flashcards.listing import resolve_cards
 from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
-from flashcards.states import CACHE_COLUMNS, CardState, Rating, State, sql_list
+from flashcards.states import CACHE_COLUMNS, CardState, Kind, Rating, State, sql_list
 
 MAX_DURATION_MS = 60_000
 _UNDO_COLUMNS = (*CACHE_COLUMNS, "suspended", "leech", "buried_until")
@@ -299,12 +299,13 @@ class _Replayer:
         """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
         settings, days, rules = self.settings, self.days, self.rules
         review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
+        answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
         columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
         parse = datetime.fromisoformat
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step, "
-            "r.day_end "
+            "r.day_end, r.kind "
             "FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             params,
@@ -317,13 +318,16 @@ class _Replayer:
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
             reviews = []
-            last = None
+            last = moved = None
             logged_lapses = 0
             while pending is not None and pending[0] == card_id:
-                reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
-                logged_lapses += pending[5] == review and pending[1] == again
-                last = pending
-                pending = next(logs, None)
+                if pending[9] == answer_kind:
+                    reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
+                    logged_lapses += pending[5] == review and pending[1] == again
+                    last, moved = pending, None
+                elif pending[9] == rescheduled:  # a due day brought forward since the last answer
+                    moved = pending
+                pending = next(logs, None)  # cram answers change nothing
             state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
             due = reviewed_at = due_day = None
             if last is not None:
@@ -331,6 +335,8 @@ class _Replayer:
                 if last[7] is not None or last[6] == State.REVIEW:
                     # the state and step the answers gave under the steps of their day, as logged
                     state, step, lapses = last[6], last[7], logged_lapses
+                if moved is not None:
+                    due, due_day = moved[3], moved[4]
                 if due_day is None and state == State.REVIEW:
                     due_day = days.day(parse(due))
             replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)

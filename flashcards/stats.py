@@ -17,6 +17,7 @@ import sqlite_utils
 
 from flashcards import clock
 from flashcards.decks import sql_filter
+from flashcards.reviewlog import ANSWERS
 from flashcards.states import Rating, State, sql_list
 
 MATURE_DAYS = 21
@@ -132,7 +133,9 @@ def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
 
 def _reviews_from(deck: str | None) -> str:
     """Return the FROM clause selecting a deck's reviews (``temp.deck_cards`` holds its cards)."""
-    return "reviews r JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else "reviews r"
+    # answers only: cram answers and due days brought forward are history, not reviews
+    answers = f"(SELECT * FROM reviews WHERE {ANSWERS}) r"
+    return f"{answers} JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else answers
 
 
 def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
