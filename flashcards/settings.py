@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ class DeckSettings:
     bury_new: bool = True
     bury_reviews: bool = True
     bury_interday_learning: bool = True
+    interview_date: date | None = None  # the day to be ready by (see flashcards.interview)
+    interview_retention: float = 0.9  # the recall to have on that day
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,19 @@ def _retention(value: Any) -> float:
     return float(value)
 
 
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date such as 2026-12-15, without a time, got {value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date such as 2026-12-15, got {value!r}")
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
@@ -270,6 +285,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bury_new": _boolean,
     "bury_reviews": _boolean,
     "bury_interday_learning": _boolean,
+    "interview_date": _date,
+    "interview_retention": _retention,
 }
 
 
