@@ -28,12 +28,12 @@ class Choice:
     """One of the four answers, with the interval it gives the card on screen."""
 
     rating: Rating
-    interval: timedelta
+    interval: timedelta | None  # None in a cram pass: an answer changes no interval
 
     @property
     def label(self) -> str:
-        """The interval as the button shows it, e.g. ``10m`` or ``3d``."""
-        return clock.format_interval(self.interval)
+        """The interval as the button shows it, e.g. ``10m`` or ``3d`` (empty in a cram pass)."""
+        return "" if self.interval is None else clock.format_interval(self.interval)
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,22 @@ class ReviewController:
         now: Callable[[], datetime] = clock.now,
         monotonic: Callable[[], float] = time.monotonic,
         fixed_clock: bool | None = None,
+        cram: bool = False,
     ) -> None:
-        """``fixed_clock``: time moves only when the session waits (default: when ``$CARDS_NOW`` is set)."""
+        """``fixed_clock``: time moves only when the session waits (default: when ``$CARDS_NOW`` is set).
+
+        ``cram``: a cram pass (:mod:`flashcards.cram`) instead of today's queue: studied cards,
+        the weakest on the interview day first, whose answers change nothing about them.
+        """
         self.collection = collection
-        self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
+        self.cram = cram
+        self.queue: ReviewQueue
+        if cram:
+            from flashcards.cram import CramQueue
+
+            self.queue = CramQueue(collection.db, collection.settings, deck, limit, now())
+        else:
+            self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
         self.summary = Summary()
         self.revealed = False
         self._now = now
@@ -107,6 +119,8 @@ class ReviewController:
     def choices(self) -> tuple[Choice, ...]:
         """The four answers for the card on screen, each with the interval it gives (fuzz included)."""
         card = self._require_card()
+        if self._choices is None and self.cram:
+            self._choices = tuple(Choice(rating, None) for rating in Rating)
         if self._choices is None:
             state = self._shown_state or scheduler.read_state(self.collection.db, card.id)
             deck_settings = self.collection.settings.for_deck(card.deck)
@@ -151,18 +165,23 @@ class ReviewController:
             self.queue.settings = self.collection.settings
             self._choices = None
         settings = self.collection.settings
+        record = scheduler.cram if self.cram else scheduler.answer
         try:
-            done = scheduler.answer(
+            done = record(
                 self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings, self._shown_state
             )
         except StaleCardError as error:
             self._current = None  # move on: the queue reads the card's new state
+            if self.cram:
+                self.queue.record(card.kind)
             return Outcome(str(error))
         self._history.append((done, card, self.queue.progress))
         self.queue.record(card.kind)
         self._tally(done, card, +1)
         self._current = None
-        if done.leech:
+        if self.cram:
+            message = f"{done.rating.label} (cram: the card's schedule is unchanged)"
+        elif done.leech:
             message = (
                 f"This card is a leech ({done.after.lapses} lapses): it is suspended until you rework it."
             )
@@ -184,6 +203,11 @@ class ReviewController:
             return Outcome(str(error))
         self._history.pop()
         self.queue.progress = progress
+        if self.cram:
+            from flashcards.cram import CramQueue
+
+            assert isinstance(self.queue, CramQueue)
+            self.queue.requeue(card.id)
         self._tally(done, card, -1)
         self._show(replace(card, state=done.before.state, due=done.before.due))
         return Outcome(f"Undid the answer to {card.id}.")

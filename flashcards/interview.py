@@ -67,6 +67,13 @@ def paced_new(new_per_day: int, new_at_day_start: int, today: int, interview: in
     return max(new_per_day, min(needed, PACE_FACTOR * new_per_day))
 
 
+def has_interview(settings: Settings) -> bool:
+    """Whether any deck (or the collection) has an interview date."""
+    return settings.defaults.interview_date is not None or any(
+        values.get("interview_date") is not None for values in settings.overrides.values()
+    )
+
+
 def _interview_day(settings: Settings, deck: str | None) -> int | None:
     day = settings.for_deck(deck).interview_date
     return None if day is None else day.toordinal()
@@ -90,14 +97,27 @@ def new_at_day_start(db: sqlite_utils.Database, deck: str | None, done: dict[str
 def paced_caps(
     db: sqlite_utils.Database, settings: Settings, caps: list[Cap], today: int, done: dict[str, Counter[str]]
 ) -> list[Cap]:
-    """The daily caps with the new-card limit of each scope with an interview date paced."""
-    paced = []
+    """The daily caps with the new-card limit of each scope with an interview date paced.
+
+    A deck's raise is added to the caps around it too (the collection's limit among them), so the
+    pace of a deck with a date is not held back by the limits of decks without one.
+    """
+    raised: dict[str | None, int] = {}
     for cap in caps:
         interview = _interview_day(settings, cap.deck)
         if interview is not None and today < interview:
             start = new_at_day_start(db, cap.deck, done)
-            cap = replace(cap, new=paced_new(cap.new, start, today, interview))
-        paced.append(cap)
+            raised[cap.deck] = paced_new(cap.new, start, today, interview) - cap.new
+    paced = []
+    for cap in caps:
+        inner = [deck for deck in raised if deck != cap.deck and deck is not None and in_deck(deck, cap.deck)]
+        own = raised.get(cap.deck, 0)
+        extra = (
+            max([own, *(raised[deck] for deck in inner)])
+            if cap.deck in raised
+            else own + sum(raised[deck] for deck in inner)
+        )
+        paced.append(replace(cap, new=cap.new + extra) if extra else cap)
     return paced
 
 

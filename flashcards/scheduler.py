@@ -179,6 +179,61 @@ def answer(
     )
 
 
+def cram(
+    db: sqlite_utils.Database,
+    card_id: str,
+    rating: Rating,
+    now: datetime,
+    duration_ms: int,
+    settings: Settings,
+    shown: CardState | None = None,
+) -> Answer:
+    """Record a cram answer: a log row (``Kind.CRAM``) that changes nothing about the card.
+
+    The card keeps its memory state, due date and siblings as they were; replay, the optimizer,
+    stats and the daily limits skip the row, as Anki's FSRS skips filtered-deck answers made
+    without rescheduling. ``shown`` as for :func:`answer`.
+    """
+    duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
+    with _immediate(db):
+        row = db.execute(f"SELECT {', '.join(_UNDO_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no card with id {card_id!r}")
+        before = CardState.from_row(row[: len(CACHE_COLUMNS)])
+        if shown is not None and (before.reps, before.last_review) != (shown.reps, shown.last_review):
+            raise StaleCardError(
+                f"{card_id} was answered in another session after it was shown here; this answer was not saved"
+            )
+        if rating not in tuple(Rating):
+            raise CardsError(f"rating must be 1-4, got {rating}")
+        if before.stability is None or before.difficulty is None or before.due is None:
+            raise CardsError(f"{card_id} is new: a cram pass takes cards studied before")
+        if before.last_review is not None and now < before.last_review:
+            now = before.last_review
+        days = clock.StudyDays(settings.day_start_hour)
+        review_id = reviewlog.append(
+            db,
+            reviewlog.Entry(
+                card_id=card_id,
+                rating=Rating(rating),
+                reviewed_at=clock.to_db(now),
+                duration_ms=duration,
+                due=clock.to_db(before.due),
+                state_before=before.state,
+                state=before.state,
+                stability=before.stability,
+                difficulty=before.difficulty,
+                due_day=before.due_day,
+                step=before.step,
+                day_end=int(days.end_stamp(now.timestamp())),
+                kind=Kind.CRAM,
+            ),
+        )
+    return Answer(
+        card_id, Rating(rating), review_id, now, duration, before, before, False, tuple(row), (), ""
+    )
+
+
 def undo(db: sqlite_utils.Database, done: Answer) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 

@@ -220,11 +220,13 @@ class Session:
         header = Text()
         header.append(visible(card.deck), style="bold")
         header.append("    ")
+        if controller.cram:
+            header.append(f"cram · {counts.review} left · the schedule is unchanged", style="magenta")
         for label, value, style, kind in (
             ("new", counts.new, "blue", "new"),
             ("learning", counts.learning, "red", "learning"),
             ("review", counts.review, "green", "review"),
-        ):
+        )[: 0 if controller.cram else 3]:
             header.append(f"{value} {label}", style=f"{style} underline" if card.kind == kind else style)
             if kind != "review":
                 header.append(" · ", style="dim")
@@ -245,7 +247,8 @@ class Session:
         for choice in controller.choices():
             buttons.append(f"{int(choice.rating)} ", style="bold")
             buttons.append(choice.rating.label, style=RATING_STYLES[choice.rating])
-            buttons.append(f" {choice.label}", style="dim")
+            if choice.label:
+                buttons.append(f" {choice.label}", style="dim")
             if choice.rating != Rating.EASY:
                 buttons.append("    ")
         console.print(buttons)
@@ -301,6 +304,11 @@ def print_summary(session: Session) -> None:
     for card_id in summary.leeches:
         console.print(Text(visible(f"Leech suspended: {card_id}")))
     left = controller.counts()
+    if controller.cram:
+        console.print(
+            f"Cram pass: {left.review} card{'s' if left.review != 1 else ''} left; no schedule changed."
+        )
+        return
     if left.total:
         console.print(f"Still due today: {left.new} new · {left.learning} learning · {left.review} review.")
     console.print(f"Due tomorrow: {controller.due_tomorrow()}.")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from flashcards import interview
 from flashcards.clock import StudyDays
+from flashcards.compiler import compile_decks
 from flashcards.errors import SourceError
+from flashcards.queue import deck_status
 from flashcards.rules import Rules
-from flashcards.settings import DeckSettings, load_settings
+from flashcards.settings import DeckSettings, Settings, load_settings
 from flashcards.simulate import prepare
 from flashcards.states import CardState, Rating, State
+from tests.conftest import answer, make_controller
 
 START = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -116,3 +121,26 @@ def test_the_simulated_learner_is_ready_on_the_day_with_fewer_reviews_than_at_09
     assert aimed.reviews < raised.reviews
     assert plain.below(0.9) > 0  # the date is what makes the difference
     assert aimed.reviews > plain.reviews
+
+
+def test_status_and_the_session_offer_the_paced_new_cards(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> None:
+    write_deck(
+        "prep.yaml",
+        "deck: Prep\nnotes:\n" + "".join(f"  - front: Q{i}?\n    back: A{i}.\n" for i in range(40)),
+    )
+    compile_decks(fresh_db, decks, START)
+    day = (START + timedelta(days=10)).date()  # 8 days to introduce 40 cards: 5 a day
+    paced = Settings(DeckSettings(new_per_day=2), {"Prep": {"interview_date": day}})
+    plain = Settings(DeckSettings(new_per_day=2))
+    assert [d.counts.new for d in deck_status(fresh_db, plain, START)] == [2]
+    assert [d.counts.new for d in deck_status(fresh_db, paced, START)] == [5]
+    session = make_controller(fresh_db, paced, now=START)
+    assert session.counts().new == 5
+    assert session.card() is not None
+    answer(session, Rating.EASY)
+    assert session.counts().new == 4  # the day's pace holds as cards are introduced
+    assert [d.counts.new for d in deck_status(fresh_db, paced, START)] == [4]
+    tight = Settings(DeckSettings(new_per_day=1), {"Prep": {"interview_date": day}})
+    assert [d.counts.new for d in deck_status(fresh_db, tight, START)] == [interview.PACE_FACTOR - 1]
