@@ -144,3 +144,38 @@ def test_status_and_the_session_offer_the_paced_new_cards(
     assert [d.counts.new for d in deck_status(fresh_db, paced, START)] == [4]
     tight = Settings(DeckSettings(new_per_day=1), {"Prep": {"interview_date": day}})
     assert [d.counts.new for d in deck_status(fresh_db, tight, START)] == [interview.PACE_FACTOR - 1]
+
+
+def test_status_shows_readiness_and_says_when_the_date_cannot_be_met(
+    write_deck: Callable[..., Path], decks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from flashcards.cli import cli
+
+    write_deck(
+        "prep.yaml",
+        "deck: Prep\nnotes:\n" + "".join(f"  - front: Q{i}?\n    back: A{i}.\n" for i in range(40)),
+    )
+    (decks.parent / "cards.toml").write_text(
+        'new_per_day = 2\n\n[deck."Prep"]\ninterview_date = 2026-12-06\n'
+    )
+    monkeypatch.setenv("CARDS_NOW", START.isoformat())
+    runner = CliRunner()
+    assert runner.invoke(cli, ["review"], input="\n4\n\n4\nq\n").exit_code == 0
+    result = runner.invoke(cli, ["status"])
+    assert result.exit_code == 0
+    assert "Prep   2026-12-06     5    " in result.output
+    assert (
+        "Prep: 38 new cards left, at most 6 a day (3 x new_per_day) for 3 days: the date cannot be met "
+        "at this pace; raise new_per_day or suspend cards you will not need." in result.output
+    )
+    data = json.loads(runner.invoke(cli, ["status", "--json"]).output)
+    ready = data["decks"][0]["interview"]
+    assert ready["date"] == "2026-12-06" and ready["days_left"] == 5
+    assert ready["studied"] == 2 and 0 < ready["predicted_recall"] < 1
+    assert ready["below_target"] == 0  # two cards answered Easy: recall holds for five days
+    assert (ready["new_left"], ready["new_per_day"], ready["can_meet"]) == (38, 6, False)
+    assert data["interview"] is None  # no date for the collection as a whole
