@@ -9,16 +9,19 @@ committed before the next card is chosen, and every action returns a plain-text 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flashcards import clock, scheduler
 from flashcards.collection import Collection
 from flashcards.errors import CardsError, SourceError, StaleCardError
 from flashcards.queue import Counts, Progress, QueuedCard, ReviewQueue
+from flashcards.rehearsal import Rehearsal, duration_cap_ms, grade
 from flashcards.scheduler import Answer
 from flashcards.states import CardState, Rating, State
 
@@ -101,6 +104,9 @@ class ReviewController:
         self._shown_at = 0.0
         self._choices: tuple[Choice, ...] | None = None
         self._history: list[tuple[Answer, QueuedCard, Progress]] = []
+        self.rehearsal: Rehearsal | None = None  # the checklist of a rehearsal card on screen
+        self.ticked: set[int] = set()  # the points ticked on it
+        self._revealed_at: float | None = None
 
     def clock(self) -> datetime:
         """The session's current instant (moved forward by waiting when the clock is fixed)."""
@@ -151,9 +157,44 @@ class ReviewController:
     # -- what the user did ------------------------------------------------------------------
 
     def reveal(self) -> None:
-        """Show the back of the card on screen."""
+        """Show the back of the card on screen (for a rehearsal, this stops its speaking time)."""
         self._require_card()
+        if not self.revealed and self.rehearsal is not None:
+            self._revealed_at = self._monotonic()
         self.revealed = True
+
+    # -- rehearsal cards (see flashcards.rehearsal) -------------------------------------------
+
+    def speaking_seconds(self) -> float:
+        """Seconds since the card was shown, up to its reveal: a rehearsal's speaking time."""
+        end = self._revealed_at if self.revealed and self._revealed_at is not None else self._monotonic()
+        return max(0.0, end - self._shown_at)
+
+    def tick(self, number: int) -> Outcome:
+        """Tick (or untick) point ``number`` of the rehearsal on screen, once its checklist is shown."""
+        if self.rehearsal is None:
+            return Outcome("This card has no checklist.")
+        if not self.revealed:
+            return Outcome("Show the checklist first (Space or Enter).")
+        if not 1 <= number <= len(self.rehearsal.points):
+            return Outcome(f"There is no point {number}.")
+        self.ticked ^= {number}
+        return Outcome("")
+
+    def rehearsal_rating(self) -> Rating:
+        """The rating the ticks and the speaking time give now (:func:`flashcards.rehearsal.grade`)."""
+        if self.rehearsal is None:
+            raise CardsError("the card on screen is not a rehearsal")
+        return grade(
+            len(self.rehearsal.points), self.ticked, self.speaking_seconds(), self.rehearsal.target_seconds
+        )
+
+    def commit(self) -> Outcome:
+        """Answer the rehearsal on screen with the rating its ticks and time give."""
+        self._require_card()
+        if not self.revealed:
+            return Outcome("Show the checklist first (Space or Enter).")
+        return self.rate(self.rehearsal_rating())
 
     def rate(self, rating: Rating) -> Outcome:
         """Answer the card on screen (committed at once); the next call to :meth:`card` moves on."""
@@ -166,9 +207,25 @@ class ReviewController:
             self._choices = None
         settings = self.collection.settings
         record = scheduler.cram if self.cram else scheduler.answer
+        extra: dict[str, Any] = {}
+        rehearsal = self.rehearsal
+        if rehearsal is not None:
+            extra = {
+                "max_duration_ms": duration_cap_ms(rehearsal.target_seconds),
+                "points": len(rehearsal.points),
+                "ticked": " ".join(str(n) for n in sorted(self.ticked)),
+                "forward": rehearsal.missed_notes(self.ticked),
+            }
         try:
             done = record(
-                self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings, self._shown_state
+                self.collection.db,
+                card.id,
+                rating,
+                self.clock(),
+                elapsed_ms,
+                settings,
+                self._shown_state,
+                **extra,
             )
         except StaleCardError as error:
             self._current = None  # move on: the queue reads the card's new state
@@ -190,6 +247,13 @@ class ReviewController:
             message = (
                 f"{done.rating.label}: next in {clock.format_interval(done.after.due - done.reviewed_at)}"
             )
+        if rehearsal is not None:
+            made = len(self.ticked & set(range(1, len(rehearsal.points) + 1)))
+            message += f" ({made}/{len(rehearsal.points)} points"
+            if done.moved:
+                count = len(done.moved)
+                message += f"; {count} card{'s' if count != 1 else ''} behind the missed points due today"
+            message += ")"
         return Outcome(message, done)
 
     def undo(self) -> Outcome:
@@ -237,6 +301,9 @@ class ReviewController:
                 self._current = None
             else:
                 self._current, self._choices = fresh, None
+                self.rehearsal = self._rehearsal_of(fresh)
+                if self.rehearsal is not None:
+                    self.ticked &= set(range(1, len(self.rehearsal.points) + 1))
         return Outcome("Recompiled." if result.changed else "No change.")
 
     def wait_for_learning(self) -> datetime | None:
@@ -261,7 +328,18 @@ class ReviewController:
         self._current, self._choices = card, None
         self._shown_state = scheduler.read_state(self.collection.db, card.id)
         self.revealed = False
+        self._revealed_at = None
+        self.ticked = set()
+        self.rehearsal = self._rehearsal_of(card)
         self._shown_at = self._monotonic()
+
+    def _rehearsal_of(self, card: QueuedCard) -> Rehearsal | None:
+        row = self.collection.db.execute(
+            "SELECT type, fields FROM notes WHERE id = ?", [card.note_id]
+        ).fetchone()
+        if row is None or row[0] != "rehearsal":
+            return None
+        return Rehearsal.from_fields(json.loads(row[1]))
 
     def _tally(self, done: Answer, card: QueuedCard, sign: int) -> None:
         summary = self.summary

@@ -8,7 +8,7 @@ with fuzz off, taking each due date from the log, reproduces the cache exactly.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,8 @@ class Answer:
     previous: tuple[Any, ...] = field(repr=False)
     siblings: tuple[tuple[str, str | None], ...] = field(repr=False)
     buried_until: str = field(repr=False)
+    # cards brought forward to today by this answer: (log row, card, due before, due day before)
+    moved: tuple[tuple[int, str, str | None, int | None], ...] = field(default=(), repr=False)
 
 
 def rules_for(deck_settings: DeckSettings, day_start_hour: int, days: clock.StudyDays | None = None) -> Rules:
@@ -93,13 +95,21 @@ def answer(
     duration_ms: int,
     settings: Settings,
     shown: CardState | None = None,
+    *,
+    max_duration_ms: int = MAX_DURATION_MS,
+    points: int | None = None,
+    ticked: str | None = None,
+    forward: Sequence[str] = (),
 ) -> Answer:
     """Record one answer: append the log row, update the card, bury its siblings; one transaction.
 
     With ``shown`` (the state the user saw when the card was shown), the answer is committed only
     if the card is still in that state; otherwise :class:`StaleCardError` and nothing is written.
+    A rehearsal answer gives its ``points`` and the points ``ticked`` (``"1 3"``), its longer
+    ``max_duration_ms``, and the notes behind the points missed (``forward``), whose cards due
+    after today are brought forward to today (:func:`_bring_forward`).
     """
-    duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
+    duration = max(0, min(int(duration_ms), max_duration_ms))
     next_day = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
     with _immediate(db):
         row = db.execute(
@@ -142,6 +152,8 @@ def answer(
                 due_day=after.due_day,
                 step=after.step,
                 day_end=int(rules.days.end_stamp(now.timestamp())),
+                points=points,
+                ticked=ticked,
             ),
         )
         db.execute(
@@ -149,6 +161,7 @@ def answer(
             "WHERE id = ?",
             [*after.to_row(), suspended, leech, card_id],
         )
+        moved = _bring_forward(db, [n for n in forward if n != note_id], now, rules.days)
         buried = _buried_siblings(deck_settings, before.state)
         sibling_filter = (
             f"note_id = ? AND id != ? AND ({buried}) AND retired_at IS NULL "
@@ -176,7 +189,51 @@ def answer(
         tuple(previous),
         siblings,
         next_day,
+        moved,
     )
+
+
+def _bring_forward(
+    db: sqlite_utils.Database, note_ids: Sequence[str], now: datetime, days: clock.StudyDays
+) -> tuple[tuple[int, str, str | None, int | None], ...]:
+    """Make the studied cards of ``note_ids`` due after today due today, each with a log row.
+
+    The row (``Kind.RESCHEDULED``, rating 0) keeps the card's memory state and gives its new due
+    day, so replaying the log still gives the cache. Caller holds the transaction.
+    """
+    today = days.day(now)
+    start = clock.to_db(days.start(today))
+    moved = []
+    for note_id in note_ids:
+        rows = db.execute(
+            f"SELECT id, {', '.join(CACHE_COLUMNS)} FROM cards WHERE note_id = ? AND retired_at IS NULL "
+            f"AND suspended = 0 AND state != {State.NEW:d} AND due_day > ? ORDER BY id",
+            [note_id, today],
+        ).fetchall()
+        for card_id, *cached in rows:
+            state = CardState.from_row(cached)
+            assert state.stability is not None and state.difficulty is not None
+            review_id = reviewlog.append(
+                db,
+                reviewlog.Entry(
+                    card_id=card_id,
+                    rating=0,
+                    reviewed_at=clock.to_db(now),
+                    duration_ms=0,
+                    due=start,
+                    state_before=state.state,
+                    state=state.state,
+                    stability=state.stability,
+                    difficulty=state.difficulty,
+                    due_day=today,
+                    step=state.step,
+                    day_end=int(days.end_stamp(now.timestamp())),
+                    kind=Kind.RESCHEDULED,
+                ),
+            )
+            db.execute("UPDATE cards SET due = ?, due_day = ? WHERE id = ?", [start, today, card_id])
+            moved.append((review_id, str(card_id), cached[CACHE_COLUMNS.index("due")], state.due_day))
+    return tuple(moved)
 
 
 def cram(
@@ -187,14 +244,20 @@ def cram(
     duration_ms: int,
     settings: Settings,
     shown: CardState | None = None,
+    *,
+    max_duration_ms: int = MAX_DURATION_MS,
+    points: int | None = None,
+    ticked: str | None = None,
+    forward: Sequence[str] = (),
 ) -> Answer:
     """Record a cram answer: a log row (``Kind.CRAM``) that changes nothing about the card.
 
     The card keeps its memory state, due date and siblings as they were; replay, the optimizer,
     stats and the daily limits skip the row, as Anki's FSRS skips filtered-deck answers made
-    without rescheduling. ``shown`` as for :func:`answer`.
+    without rescheduling. ``shown``, ``points`` and ``ticked`` as for :func:`answer`; nothing is
+    brought forward (``forward`` is ignored: a cram pass changes no schedule).
     """
-    duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
+    duration = max(0, min(int(duration_ms), max_duration_ms))
     with _immediate(db):
         row = db.execute(f"SELECT {', '.join(_UNDO_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
         if row is None:
@@ -227,6 +290,8 @@ def cram(
                 step=before.step,
                 day_end=int(days.end_stamp(now.timestamp())),
                 kind=Kind.CRAM,
+                points=points,
+                ticked=ticked,
             ),
         )
     return Answer(
@@ -253,6 +318,10 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",
             [(value, sibling, done.buried_until) for sibling, value in done.siblings],
         )
+        for review_id, card_id, due, due_day in done.moved:
+            if reviewlog.latest(db, card_id) == review_id:  # not answered since it was brought forward
+                reviewlog.remove(db, review_id)
+                db.execute("UPDATE cards SET due = ?, due_day = ? WHERE id = ?", [due, due_day, card_id])
 
 
 def bury(db: sqlite_utils.Database, card_id: str, until: datetime) -> None:
