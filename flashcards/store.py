@@ -230,9 +230,10 @@ def _reviews_kind(db: sqlite_utils.Database) -> None:
     # What each log row is (states.Kind): an answer (0), a cram answer that changes nothing (1), or
     # a due day brought forward (2, rating 0). Only answers feed the memory model, the optimizer
     # and the statistics, so the stats index covers the kind too. A rehearsal answer keeps its
-    # number of points and the points made ("1 3").
+    # number of points and the points made ("1 3"); stats find rehearsal notes by their type.
     db.executescript(
         """
+        CREATE INDEX notes_type ON notes(type);
         ALTER TABLE reviews ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE reviews ADD COLUMN points INTEGER;
         ALTER TABLE reviews ADD COLUMN ticked TEXT;

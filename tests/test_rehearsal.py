@@ -244,3 +244,25 @@ def test_a_scripted_rehearsal_reads_one_key_per_line(db: sqlite_utils.Database, 
     assert check.exit_code == 0, check.output
     shown = runner.invoke(cli, ["show", "shadow", "--json"], env=env)
     assert '"rescheduled": [' in shown.output
+
+
+def test_stats_show_the_share_of_points_made_over_the_last_answers(db: sqlite_utils.Database) -> None:
+    from flashcards import stats
+
+    clock = NOW + timedelta(days=1)
+    for ticks in ((1, 3), (1, 2, 3, 4)):
+        session = make_controller(db, PLAIN, now=clock, deck="Prep::Stories")
+        assert session.card() is not None
+        session.reveal()
+        for number in ticks:
+            session.tick(number)
+        session.commit()
+        clock += timedelta(days=3)
+    cram = make_controller(db, PLAIN, now=clock, deck="Prep::Stories", cram=True)
+    assert cram.card() is not None
+    cram.reveal()
+    cram.commit()  # no point made, but a cram answer: not in stats
+    figures = stats.collection_stats(db, clock)
+    assert figures["rehearsals"] == [{"id": STAR, "answers": 2, "share": 0.75}]
+    assert "    75%  of 2 answers  star-rollout/rehearse" in stats.render(figures)
+    assert stats.collection_stats(db, clock, deck="Prep::Facts")["rehearsals"] == []
