@@ -144,6 +144,8 @@ class Session:
             key = self.keys.read(timeout=1.0 if timing else None)
             if key is None:  # a second passed: redraw the running timer
                 continue
+            if timing:
+                self.message = ""  # kept through the timer's redraws until a key is pressed
             if key in QUIT_KEYS:
                 return
             self._act(key)
@@ -242,7 +244,8 @@ class Session:
         console.print(header)
         if self.message:
             console.print(Text(visible(self.message), style="dim italic"))
-            self.message = ""
+            if not (self.keys.terminal and controller_times(controller)):
+                self.message = ""
         console.print()
         self._print_markdown(card.front)
         if controller.rehearsal is not None:

@@ -167,7 +167,7 @@ def test_status_shows_readiness_and_says_when_the_date_cannot_be_met(
     assert runner.invoke(cli, ["review"], input="\n4\n\n4\nq\n").exit_code == 0
     result = runner.invoke(cli, ["status"])
     assert result.exit_code == 0
-    assert "Prep   2026-12-06     5    " in result.output
+    assert "Prep       2026-12-06     5    " in result.output
     assert (
         "Prep: 38 new cards left, at most 6 a day (3 x new_per_day) for 3 days: the date cannot be met "
         "at this pace; raise new_per_day or suspend cards you will not need." in result.output

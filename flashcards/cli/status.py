@@ -79,6 +79,7 @@ def _echo_readiness(
         rows.append(("Total", overall))
     if not rows:
         return
+    width = max(width, len("Interview"))
     click.echo("")
     click.echo(f"{'Interview':<{width}}  {'Date':>10} {'Days':>5} {'Recall':>6} {'Below':>5} {'New/d':>5}")
     for name, r in rows:
