@@ -303,7 +303,8 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 
     The card's state comes back exactly; its suspended and leech flags only if this answer made it a
-    leech (a `cards suspend` run since in another terminal stays), and its siblings' burial.
+    leech (a `cards suspend` run since in another terminal stays), and its siblings' burial. Cards
+    it brought forward get their due day back, with their log rows removed, unless answered since.
     """
     with _immediate(db):
         if reviewlog.latest(db, done.card_id) != done.review_id:

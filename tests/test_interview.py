@@ -179,3 +179,25 @@ def test_status_shows_readiness_and_says_when_the_date_cannot_be_met(
     assert ready["below_target"] == 0  # two cards answered Easy: recall holds for five days
     assert (ready["new_left"], ready["new_per_day"], ready["can_meet"]) == (38, 6, False)
     assert data["interview"] is None  # no date for the collection as a whole
+
+
+def test_a_session_answers_toward_the_date_and_its_buttons_say_so(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> None:
+    write_deck("prep.yaml", "deck: Prep\nnotes:\n  - front: Q?\n    back: A.\n")
+    compile_decks(fresh_db, decks, START)
+    plain = DeckSettings(enable_fuzzing=False)
+    day = (START + timedelta(days=6)).date()
+    aimed = Settings(plain, {"Prep": {"interview_date": day, "interview_retention": 0.95}})
+
+    def easy_label(settings: Settings) -> str:
+        session = make_controller(fresh_db, settings, now=START)
+        assert session.card() is not None
+        session.reveal()
+        return {c.rating: c.label for c in session.choices()}[Rating.EASY]
+
+    assert easy_label(Settings(plain)) == "8d"
+    assert easy_label(aimed) == f"{6 - interview.AIM_LEAD}d"  # recall on the day would be 0.92
+    session = make_controller(fresh_db, aimed, now=START)
+    assert session.card() is not None
+    assert answer(session, Rating.EASY) == "Easy: next in 3d"
