@@ -21,6 +21,8 @@ from flashcards import clock
 # Anki's card queues and review-log kinds (its card types number like our states)
 QUEUE_SUSPENDED, QUEUE_LEARNING, QUEUE_REVIEW, QUEUE_DAY_LEARNING = -1, 1, 2, 3
 REVLOG_LEARNING, REVLOG_REVIEW, REVLOG_RELEARNING = 0, 1, 2
+# a cram answer: Anki's filtered-deck answer without rescheduling (factor 0); a set due date
+REVLOG_FILTERED, REVLOG_MANUAL = 3, 4
 ID_LOW = 1 << 30
 ID_HIGH = 1 << 31
 CREATION_DAY = date(2000, 1, 1)

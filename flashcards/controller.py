@@ -9,17 +9,20 @@ committed before the next card is chosen, and every action returns a plain-text 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flashcards import clock, scheduler
 from flashcards.answers import Extras, Segments, card_extras, compare
 from flashcards.collection import Collection
 from flashcards.errors import CardsError, SourceError, StaleCardError
 from flashcards.queue import Counts, Progress, QueuedCard, ReviewQueue
+from flashcards.rehearsal import Rehearsal, duration_cap_ms, grade
 from flashcards.scheduler import Answer
 from flashcards.states import CardState, Rating, State
 
@@ -29,12 +32,12 @@ class Choice:
     """One of the four answers, with the interval it gives the card on screen."""
 
     rating: Rating
-    interval: timedelta
+    interval: timedelta | None  # None in a cram pass: an answer changes no interval
 
     @property
     def label(self) -> str:
-        """The interval as the button shows it, e.g. ``10m`` or ``3d``."""
-        return clock.format_interval(self.interval)
+        """The interval as the button shows it, e.g. ``10m`` or ``3d`` (empty in a cram pass)."""
+        return "" if self.interval is None else clock.format_interval(self.interval)
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,22 @@ class ReviewController:
         now: Callable[[], datetime] = clock.now,
         monotonic: Callable[[], float] = time.monotonic,
         fixed_clock: bool | None = None,
+        cram: bool = False,
     ) -> None:
-        """``fixed_clock``: time moves only when the session waits (default: when ``$CARDS_NOW`` is set)."""
+        """``fixed_clock``: time moves only when the session waits (default: when ``$CARDS_NOW`` is set).
+
+        ``cram``: a cram pass (:mod:`flashcards.cram`) instead of today's queue: studied cards,
+        the weakest on the interview day first, whose answers change nothing about them.
+        """
         self.collection = collection
-        self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
+        self.cram = cram
+        self.queue: ReviewQueue
+        if cram:
+            from flashcards.cram import CramQueue
+
+            self.queue = CramQueue(collection.db, collection.settings, deck, limit, now())
+        else:
+            self.queue = ReviewQueue(collection.db, collection.settings, deck, new_limit, limit)
         self.summary = Summary()
         self.revealed = False
         self.typed: str | None = None  # the answer typed for the card on screen, if its front asks one
@@ -92,6 +107,9 @@ class ReviewController:
         self._shown_at = 0.0
         self._choices: tuple[Choice, ...] | None = None
         self._history: list[tuple[Answer, QueuedCard, Progress]] = []
+        self.rehearsal: Rehearsal | None = None  # the checklist of a rehearsal card on screen
+        self.ticked: set[int] = set()  # the points ticked on it
+        self._revealed_at: float | None = None
 
     def clock(self) -> datetime:
         """The session's current instant (moved forward by waiting when the clock is fixed)."""
@@ -110,6 +128,8 @@ class ReviewController:
     def choices(self) -> tuple[Choice, ...]:
         """The four answers for the card on screen, each with the interval it gives (fuzz included)."""
         card = self._require_card()
+        if self._choices is None and self.cram:
+            self._choices = tuple(Choice(rating, None) for rating in Rating)
         if self._choices is None:
             state = self._shown_state or scheduler.read_state(self.collection.db, card.id)
             deck_settings = self.collection.settings.for_deck(card.deck)
@@ -165,9 +185,44 @@ class ReviewController:
         return compare(self.typed, expected)
 
     def reveal(self) -> None:
-        """Show the back of the card on screen."""
+        """Show the back of the card on screen (for a rehearsal, this stops its speaking time)."""
         self._require_card()
+        if not self.revealed and self.rehearsal is not None:
+            self._revealed_at = self._monotonic()
         self.revealed = True
+
+    # -- rehearsal cards (see flashcards.rehearsal) -------------------------------------------
+
+    def speaking_seconds(self) -> float:
+        """Seconds since the card was shown, up to its reveal: a rehearsal's speaking time."""
+        end = self._revealed_at if self.revealed and self._revealed_at is not None else self._monotonic()
+        return max(0.0, end - self._shown_at)
+
+    def tick(self, number: int) -> Outcome:
+        """Tick (or untick) point ``number`` of the rehearsal on screen, once its checklist is shown."""
+        if self.rehearsal is None:
+            return Outcome("This card has no checklist.")
+        if not self.revealed:
+            return Outcome("Show the checklist first (Space or Enter).")
+        if not 1 <= number <= len(self.rehearsal.points):
+            return Outcome(f"There is no point {number}.")
+        self.ticked ^= {number}
+        return Outcome("")
+
+    def rehearsal_rating(self) -> Rating:
+        """The rating the ticks and the speaking time give now (:func:`flashcards.rehearsal.grade`)."""
+        if self.rehearsal is None:
+            raise CardsError("the card on screen is not a rehearsal")
+        return grade(
+            len(self.rehearsal.points), self.ticked, self.speaking_seconds(), self.rehearsal.target_seconds
+        )
+
+    def commit(self) -> Outcome:
+        """Answer the rehearsal on screen with the rating its ticks and time give."""
+        self._require_card()
+        if not self.revealed:
+            return Outcome("Show the checklist first (Space or Enter).")
+        return self.rate(self.rehearsal_rating())
 
     def rate(self, rating: Rating) -> Outcome:
         """Answer the card on screen (committed at once); the next call to :meth:`card` moves on."""
@@ -179,18 +234,39 @@ class ReviewController:
             self.queue.settings = self.collection.settings
             self._choices = None
         settings = self.collection.settings
+        record = scheduler.cram if self.cram else scheduler.answer
+        extra: dict[str, Any] = {}
+        rehearsal = self.rehearsal
+        if rehearsal is not None:
+            extra = {
+                "max_duration_ms": duration_cap_ms(rehearsal.target_seconds),
+                "points": len(rehearsal.points),
+                "ticked": " ".join(str(n) for n in sorted(self.ticked)),
+                "forward": rehearsal.missed_notes(self.ticked),
+            }
         try:
-            done = scheduler.answer(
-                self.collection.db, card.id, rating, self.clock(), elapsed_ms, settings, self._shown_state
+            done = record(
+                self.collection.db,
+                card.id,
+                rating,
+                self.clock(),
+                elapsed_ms,
+                settings,
+                self._shown_state,
+                **extra,
             )
         except StaleCardError as error:
             self._current = None  # move on: the queue reads the card's new state
+            if self.cram:
+                self.queue.record(card.kind)
             return Outcome(str(error))
         self._history.append((done, card, self.queue.progress))
         self.queue.record(card.kind)
         self._tally(done, card, +1)
         self._current = None
-        if done.leech:
+        if self.cram:
+            message = f"{done.rating.label} (cram: the card's schedule is unchanged)"
+        elif done.leech:
             message = (
                 f"This card is a leech ({done.after.lapses} lapses): it is suspended until you rework it."
             )
@@ -199,6 +275,13 @@ class ReviewController:
             message = (
                 f"{done.rating.label}: next in {clock.format_interval(done.after.due - done.reviewed_at)}"
             )
+        if rehearsal is not None:
+            made = len(self.ticked & set(range(1, len(rehearsal.points) + 1)))
+            message += f" ({made}/{len(rehearsal.points)} points"
+            if done.moved:
+                count = len(done.moved)
+                message += f"; {count} card{'s' if count != 1 else ''} behind the missed points due today"
+            message += ")"
         return Outcome(message, done)
 
     def undo(self) -> Outcome:
@@ -212,6 +295,11 @@ class ReviewController:
             return Outcome(str(error))
         self._history.pop()
         self.queue.progress = progress
+        if self.cram:
+            from flashcards.cram import CramQueue
+
+            assert isinstance(self.queue, CramQueue)
+            self.queue.requeue(card.id)
         self._tally(done, card, -1)
         self._show(replace(card, state=done.before.state, due=done.before.due))
         return Outcome(f"Undid the answer to {card.id}.")
@@ -241,6 +329,9 @@ class ReviewController:
                 self._current = None
             else:
                 self._current, self._choices = fresh, None
+                self.rehearsal = self._rehearsal_of(fresh)
+                if self.rehearsal is not None:
+                    self.ticked &= set(range(1, len(self.rehearsal.points) + 1))
         from flashcards.collection import compile_warnings
 
         said = "Recompiled." if result.changed else "No change."
@@ -269,7 +360,18 @@ class ReviewController:
         self._shown_state = scheduler.read_state(self.collection.db, card.id)
         self.revealed = False
         self.typed = None
+        self._revealed_at = None
+        self.ticked = set()
+        self.rehearsal = self._rehearsal_of(card)
         self._shown_at = self._monotonic()
+
+    def _rehearsal_of(self, card: QueuedCard) -> Rehearsal | None:
+        row = self.collection.db.execute(
+            "SELECT type, fields FROM notes WHERE id = ?", [card.note_id]
+        ).fetchone()
+        if row is None or row[0] != "rehearsal":
+            return None
+        return Rehearsal.from_fields(json.loads(row[1]))
 
     def _tally(self, done: Answer, card: QueuedCard, sign: int) -> None:
         summary = self.summary

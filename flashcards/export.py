@@ -32,7 +32,7 @@ from flashcards.render_html import anki_model, markdown_to_html
 from flashcards.reviewlog import log_order
 from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
-from flashcards.states import State
+from flashcards.states import Kind, State
 
 ID_FIELD = EXPORT_ID_FIELD
 NAME_PREFIX = "cards:"
@@ -393,7 +393,7 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     reviews = [
         row
         for row in db.execute(
-            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty FROM reviews "
+            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty, kind FROM reviews "
             f"ORDER BY {log_order()}"
         )
         if row[1] in exported
@@ -401,9 +401,14 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     ids = anki_ids.millisecond_ids((str(row[0]), row[3]) for row in reviews)
     rows = []
     previous: dict[str, int] = {}
-    for review_id, card_id, rating, reviewed_at, duration, due, state_before, difficulty in reviews:
+    for review_id, card_id, rating, reviewed_at, duration, due, state_before, difficulty, kind in reviews:
         interval = timing.interval(clock.from_db(reviewed_at), clock.from_db(due))
         factor = round(((difficulty - 1) / 9 + 0.1) * 1000)
+        revlog_kind = _REVLOG_KIND[state_before]
+        if kind == Kind.CRAM:  # Anki's FSRS skips these, as it skips its own cram answers
+            revlog_kind, factor = anki_ids.REVLOG_FILTERED, 0
+        elif kind == Kind.RESCHEDULED:  # a due day brought forward: Anki's "set due date" row
+            revlog_kind = anki_ids.REVLOG_MANUAL
         rows.append(
             (
                 ids[str(review_id)],
@@ -413,10 +418,11 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
                 previous.get(card_id, 0),
                 factor,
                 min(duration, MAX_DURATION_MS),
-                _REVLOG_KIND[state_before],
+                revlog_kind,
             )
         )
-        previous[card_id] = interval
+        if kind == Kind.ANSWER:
+            previous[card_id] = interval
     return sorted(rows)
 
 

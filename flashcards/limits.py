@@ -15,6 +15,7 @@ import sqlite_utils
 
 from flashcards import clock
 from flashcards.decks import in_deck
+from flashcards.reviewlog import ANSWERS
 from flashcards.settings import Settings
 from flashcards.states import State, sql_list
 
@@ -63,12 +64,12 @@ def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> 
     done: dict[str, Counter[str]] = {"new": Counter(), "review": Counter()}
     interday = (
         f"(r.state_before IN {sql_list(State.LEARNING, State.RELEARNING)} AND (SELECT p.due_day FROM reviews p "
-        "WHERE p.card_id = r.card_id AND (p.reviewed_at, p.id) < (r.reviewed_at, r.id) "
+        f"WHERE p.card_id = r.card_id AND p.{ANSWERS} AND (p.reviewed_at, p.id) < (r.reviewed_at, r.id) "
         "ORDER BY p.reviewed_at DESC, p.id DESC LIMIT 1) IS NOT NULL)"
     )
     rows = db.execute(
         f"SELECT c.deck, sum(r.state_before = ?), sum(r.state_before = ? OR {interday}) FROM reviews r "
-        "JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? GROUP BY c.deck",
+        f"JOIN cards c ON c.id = r.card_id WHERE r.reviewed_at >= ? AND r.{ANSWERS} GROUP BY c.deck",
         [State.NEW, State.REVIEW, clock.to_db(start)],
     )
     for deck, new, review in rows:

@@ -13,7 +13,7 @@ from flashcards import reviewlog
 from flashcards.decks import sql_filter
 from flashcards.errors import NotFoundError, UnknownCardsError
 from flashcards.paths import display_path
-from flashcards.states import State
+from flashcards.states import Kind, State
 
 
 def _like_prefix(text: str) -> str:
@@ -112,19 +112,32 @@ def card_detail(db: sqlite_utils.Database, card_id: str, decks_dir: Path) -> dic
     card["retired"] = card.pop("retired_at") is not None
     card["tags"] = json.loads(card["tags"])
     cursor = db.execute(
-        "SELECT rating, reviewed_at, duration_ms, due, state FROM reviews WHERE card_id = ? "
-        f"ORDER BY {reviewlog.history_order()}",
+        "SELECT rating, reviewed_at, duration_ms, due, state, kind, points, ticked FROM reviews "
+        f"WHERE card_id = ? ORDER BY {reviewlog.history_order()}",
         [card_id],
     )
-    names = [d[0] for d in cursor.description]
-    card["reviews"] = [
-        {**dict(zip(names, row, strict=True)), "state": State(row[-1]).label} for row in cursor
-    ]
+    card["reviews"], card["rescheduled"] = [], []
+    for rating, reviewed_at, duration_ms, due, state, kind, points, ticked in cursor:
+        if kind == Kind.RESCHEDULED:  # a due day brought forward: not an answer
+            card["rescheduled"].append({"reviewed_at": reviewed_at, "due": due})
+            continue
+        review = {
+            "rating": rating,
+            "reviewed_at": reviewed_at,
+            "duration_ms": duration_ms,
+            "due": due,
+            "state": State(state).label,
+            "cram": kind == Kind.CRAM,
+        }
+        if points is not None:
+            review["points"] = points
+            review["ticked"] = [int(n) for n in (ticked or "").split()]
+        card["reviews"].append(review)
     return {key: card[key] for key in _DETAIL_KEYS}
 
 
 _DETAIL_KEYS = (
     "id", "deck", "note_id", "source", "front", "back", "state", "due", "stability", "difficulty",
     "step", "last_review", "reps", "lapses", "suspended", "leech", "buried_until", "retired",
-    "note_type", "tags", "template", "reviews",
+    "note_type", "tags", "template", "reviews", "rescheduled",
 )  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Literal
 
 import yaml
 
-from flashcards import templates
+from flashcards import rehearsal, templates
 from flashcards.errors import Problem, utf8_problem
 from flashcards.gather import ORDER_LIMIT
 from flashcards.model import (
@@ -31,7 +31,7 @@ from flashcards.model import (
 )
 from flashcards.paths import MAX_FILE_BYTES, deck_too_large, read_deck_file
 from flashcards.templates import SPECIAL_FIELDS
-from flashcards.yamlnodes import NodeReader, compose, is_empty, kind, line_offset, suggest
+from flashcards.yamlnodes import NULL, NodeReader, compose, is_empty, kind, line_offset, suggest
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -55,6 +55,9 @@ class IdSlot:
     column: int
     flow: bool
     note_id: str
+
+
+_REHEARSAL_LISTS = ("points", "time", "covers")  # read by _Reader.rehearsal_fields
 
 
 @dataclass
@@ -503,8 +506,11 @@ class _Reader(NodeReader):
                 return None
             entries[new] = entries.pop(old)
         fields: dict[str, str] = {}
+        is_rehearsal = note_type is BUILTINS["rehearsal"]
         for field_name in note_type.fields:
-            if field_name in entries:
+            if is_rehearsal and field_name in _REHEARSAL_LISTS:
+                fields[field_name] = ""
+            elif field_name in entries:
                 self.comment_after(entries[field_name][1], field_name)
                 value = self.text(entries[field_name][1], f"field '{field_name}'")
                 fields[field_name] = value.strip("\n") if value is not None else ""
@@ -539,8 +545,10 @@ class _Reader(NodeReader):
                 )
         if note_type.kind == "cloze" and not self.cloze_text(entries, node, note_type.cloze_field()):
             return None
-        required = (
-            ("front",) if type_name == "basic" else ("front", "back") if type_name == "reversed" else ()
+        if is_rehearsal:
+            self.rehearsal_fields(entries, node, fields)
+        required = {"basic": ("front",), "reversed": ("front", "back"), "rehearsal": ("prompt",)}.get(
+            type_name, ()
         )
         for field_name in required:
             if not fields[field_name].strip() and len(self.result.problems) == before:
@@ -578,6 +586,76 @@ class _Reader(NodeReader):
         if slot is not None:
             self.result.missing_ids.append(slot)
         return note
+
+    def rehearsal_fields(
+        self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node, fields: dict[str, str]
+    ) -> None:
+        """Read a rehearsal note's points, time and covers into ``fields`` (see flashcards.rehearsal)."""
+        if "time" in entries:
+            time_node = entries["time"][1]
+            time = self.text(time_node, "'time'")
+            if time is not None and time.strip():
+                try:
+                    rehearsal.parse_time(time)
+                except ValueError as error:
+                    self.problem(time_node, f"time: {error}")
+                else:
+                    fields["time"] = time.strip()
+        if "points" not in entries:
+            self.problem(node, "a rehearsal note needs 'points': a list of the key points, one per line '- '")
+            return
+        points_node = entries["points"][1]
+        if not isinstance(points_node, yaml.SequenceNode) or not points_node.value:
+            self.problem(
+                points_node, "'points' must be a non-empty list of key points (lines starting with '- ')"
+            )
+            return
+        points: list[str] = []
+        for number, item in enumerate(points_node.value, start=1):
+            if number > rehearsal.MAX_POINTS:
+                self.problem(
+                    item, f"a rehearsal has at most {rehearsal.MAX_POINTS} points (one digit key each)"
+                )
+                return
+            if isinstance(item, yaml.MappingNode):
+                self.problem(item, f"point {number} reads as a mapping: quote it, since it holds ': '")
+                continue
+            point = self.text(item, f"point {number}", required=True)
+            if point is None:
+                continue
+            if "\n" in point.strip():
+                self.problem(item, f"point {number} is more than one line; make it short, or split it in two")
+                continue
+            points.append(point.strip())
+        if len(points) != len(points_node.value):
+            return
+        fields["points"] = rehearsal.points_text(points)
+        if "covers" in entries:
+            covers = self.covers(entries["covers"][1], len(points))
+            if covers is not None:
+                fields["covers"] = rehearsal.covers_text(covers)
+
+    def covers(self, node: yaml.Node, points: int) -> list[list[str]] | None:
+        """One entry per point: a note id, a list of them, or [] (or ~) for none."""
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(
+                node, "'covers' must be a list with one entry per point: a note id, a list of ids, or []"
+            )
+            return None
+        if len(node.value) != points:
+            self.problem(
+                node,
+                f"'covers' has {len(node.value)} entries for {points} points; give one per point ([] for none)",
+            )
+            return None
+        found: list[list[str]] = []
+        for item in node.value:
+            if isinstance(item, yaml.ScalarNode) and (item.tag == NULL or not item.value.strip()):
+                found.append([])
+                continue
+            ids = self.names(item, "note id", _ID, "use letters, digits and '-_.:', as in 'id:'")
+            found.append([value for value, _ in ids])
+        return found
 
     def cloze_text(
         self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node, name: str = "text"

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from flashcards import templates
 
-BUILTIN_TYPES = ("basic", "reversed", "cloze")
+BUILTIN_TYPES = ("basic", "reversed", "cloze", "rehearsal")
 RESERVED_KEYS = ("id", "type", "tags")
 # Field names a declared type may not use, compared ignoring case: a note's own keys, Anki's
 # special template fields, and the field the Anki export adds.
@@ -114,7 +114,23 @@ CLOZE = NoteType(
     kind="cloze",
     builtin=True,
 )
-BUILTINS = {t.name: t for t in (BASIC, REVERSED, CLOZE)}
+# A spoken answer to rehearse: the prompt (with its target time), and the key points as a
+# numbered checklist. The loader turns the YAML lists of 'points' and 'covers' into this text
+# (see flashcards.rehearsal), which is also what the Anki export shows.
+REHEARSAL = NoteType(
+    "rehearsal",
+    ("prompt", "points", "time", "covers"),
+    "prompt",
+    (
+        Template(
+            "rehearse",
+            "{{prompt}}{{#time}}\n\n*Answer aloud, in about {{time}}.*{{/time}}",
+            "Tick the points you made:\n\n{{points}}",
+        ),
+    ),
+    builtin=True,
+)
+BUILTINS = {t.name: t for t in (BASIC, REVERSED, CLOZE, REHEARSAL)}
 
 
 @dataclass

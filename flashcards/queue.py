@@ -18,6 +18,7 @@ import sqlite_utils
 
 from flashcards import clock, gather
 from flashcards.decks import in_deck, sql_filter
+from flashcards.interview import has_interview, paced_caps
 from flashcards.limits import UNLIMITED, Cap, capped_count, caps_for, done_today, new_after_reviews, remaining
 from flashcards.settings import Settings
 from flashcards.states import State, sql_list
@@ -120,6 +121,7 @@ class ReviewQueue:
         self._window_size = 64
         self._unburied: list[str] | None = None  # decks with bury_new = false, read when needed
         self._new_join, self._new_order = gather.new_order(db, settings.defaults.new_gather_order)
+        self._paced: tuple[int, list[Cap]] | None = None  # today's caps, new cards paced for an interview
 
     # -- choosing ---------------------------------------------------------------------------
 
@@ -160,7 +162,8 @@ class ReviewQueue:
         day_end, today = clock.to_db(self._day_end(now)), self._today(now)
         intraday = self._count(f"{_INTRADAY} AND c.due < ?", [day_end], now)
         interday = self._count(_INTERDAY, [today], now)
-        caps, done = self._caps(), self._done_today(now)
+        done = self._done_today(now)
+        caps = self._caps(now, done)
         session = None if self.limit is None else max(0, self.limit - self.progress.started)
         # as in Anki, cards on an interday step come first within the review limit
         pool = self._capped(caps, done, "review", _DUE_ON_A_DAY, [today], now)
@@ -274,8 +277,15 @@ class ReviewQueue:
         rule = f"(({_COUNTED_NEW}) AND c.deck NOT IN ({marks})) OR ({_IS_NEW} AND c.deck IN ({marks}))"
         return f"({rule})", [*counted, *self._unburied, *self._unburied]
 
-    def _caps(self) -> list[Cap]:
-        return caps_for(self.settings, self.deck)
+    def _caps(self, now: datetime, done: dict[str, Counter[str]]) -> list[Cap]:
+        """The daily caps; with an interview date, the new-card limits paced (once a study day)."""
+        caps = caps_for(self.settings, self.deck)
+        if not has_interview(self.settings):
+            return caps
+        today = self._today(now)
+        if self._paced is None or self._paced[0] != today:
+            self._paced = (today, paced_caps(self.db, self.settings, caps, today, done))
+        return self._paced[1]
 
     def _new_caps(
         self, caps: list[Cap], done: dict[str, Counter[str]]
@@ -294,7 +304,8 @@ class ReviewQueue:
 
     def _exhausted(self, kind: str, now: datetime) -> tuple[str, list[Any]]:
         """SQL excluding the decks whose limit for ``kind`` is used up today."""
-        caps, done = self._caps(), self._done_today(now)
+        done = self._done_today(now)
+        caps = self._caps(now, done)
         if kind == "new":
             caps, done = self._new_caps(caps, done)
         clauses, args = ["1"], []
@@ -331,6 +342,7 @@ class ReviewQueue:
         """Forget what was read ahead (the window of new cards): the decks were recompiled."""
         self._new_window = None
         self._unburied = None
+        self._paced = None
 
     def due_tomorrow(self, now: datetime) -> int:
         """Cards (not new) that become due during the next study day."""
@@ -442,6 +454,7 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
         by_deck[deck].next_learning = due
     rows = list(by_deck.values())
     done = done_today(db, settings, now)
+    paced = has_interview(settings)
     result = []
     for scope in rows:
         inside = [row for row in rows if in_deck(row.deck, scope.deck)]
@@ -451,6 +464,8 @@ def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) ->
             return found if limit is None else min(found, limit)
 
         caps = caps_for(settings, scope.deck)
+        if paced:
+            caps = paced_caps(db, settings, caps, today, done)
         new = capped_count(caps, done, "new", lambda d, n: count("new", d, n))
         pool = capped_count(caps, done, "review", lambda d, n: count("on_a_day", d, n))
         shown_interday = min(count("interday", None, None), pool)

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from flashcards.states import Rating, State
+from flashcards.states import Kind, State
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Entry:
     """One answer as the log keeps it."""
 
     card_id: str
-    rating: Rating
+    rating: int  # a Rating; 0 on a RESCHEDULED row
     reviewed_at: str  # UTC, as clock.to_db writes it
     duration_ms: int
     due: str  # the due date this answer produced (fuzz is random, so it is kept)
@@ -33,10 +33,23 @@ class Entry:
     due_day: int | None = None  # the study day it is due, for a review card or an interday step
     step: int | None = None  # the (re)learning step it left the card on, as the steps then were
     day_end: int | None = None  # when the answer's study day ended (POSIX seconds), in its zone
+    kind: Kind = Kind.ANSWER
+    points: int | None = None  # a rehearsal card's number of points
+    ticked: str | None = None  # the points the user made, e.g. "1 3"
 
 
 COLUMNS = tuple(Entry.__dataclass_fields__)
-_INSERT = f"INSERT INTO reviews({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# the columns bulk loads give (answers; the others keep their defaults)
+ANSWER_COLUMNS = COLUMNS[: COLUMNS.index("kind")]
+# SQL keeping the rows that are answers: the memory model, the optimizer and stats read only these
+ANSWERS = f"kind = {Kind.ANSWER:d}"
+
+
+def _insert(columns: Sequence[str]) -> str:
+    return f"INSERT INTO reviews({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT = _insert(COLUMNS)
 
 
 def history_order(table: str = "") -> str:
@@ -59,8 +72,8 @@ def append(db: sqlite_utils.Database, entry: Entry) -> int:
 
 
 def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> None:
-    """Add many answers at once, each a sequence of values in ``COLUMNS`` order (bulk loads)."""
-    db.conn.executemany(_INSERT, rows)
+    """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk loads)."""
+    db.conn.executemany(_insert(ANSWER_COLUMNS), rows)
 
 
 def latest(db: sqlite_utils.Database, card_id: str) -> int | None:

@@ -20,6 +20,11 @@ decides around the formulas, cards decides the same way:
   7, 10 % of those between 7 and 20 and 5 % beyond), and lengthens a learning step by up to 25 %
   (5 minutes at most). One factor per card and review count, so a button's label is the
   interval its answer gives.
+
+Until an interview date (``interview_date``), a review interval that would leave the card's
+predicted recall on that day below ``interview_retention`` is shortened so that the card comes
+back :data:`flashcards.interview.AIM_LEAD` days before it (see :mod:`flashcards.interview`).
+Without a date, on the day and after it, nothing here changes.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flashcards.clock import StudyDays
+from flashcards.interview import aimed_days
 from flashcards.memory import Model
 from flashcards.settings import DeckSettings
 from flashcards.states import STABILITY_MAX, CardState, Rating, State
@@ -115,6 +121,8 @@ class Rules:
         self.maximum = max(deck.maximum_interval, 1)
         self.fuzz = deck.enable_fuzzing
         self.days = days
+        self.interview = deck.interview_date.toordinal() if deck.interview_date is not None else None
+        self.interview_retention = deck.interview_retention
 
     # -- memory -----------------------------------------------------------------------------
 
@@ -253,6 +261,8 @@ class Rules:
                 return Scheduled(after, timedelta(seconds=plan.seconds))
             days = (plan.seconds - until_rollover) // DAY + 1  # an interday step: due for its whole day
         assert days is not None
+        if self.interview is not None and plan.state == State.REVIEW and today < self.interview:
+            days = aimed_days(self.model, memory[0], today, days, self.interview, self.interview_retention)
         after = CardState(
             plan.state, plan.step, memory[0], memory[1], self.days.start(today + days), now,
             card.reps + 1, lapses, today + days,

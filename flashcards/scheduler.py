@@ -8,7 +8,7 @@ with fuzz off, taking each due date from the log, reproduces the cache exactly.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from flashcards.errors import CardsError, NotFoundError, StaleCardError
 from flashcards.listing import resolve_cards
 from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
-from flashcards.states import CACHE_COLUMNS, CardState, Rating, State, sql_list
+from flashcards.states import CACHE_COLUMNS, CardState, Kind, Rating, State, sql_list
 
 MAX_DURATION_MS = 60_000
 _UNDO_COLUMNS = (*CACHE_COLUMNS, "suspended", "leech", "buried_until")
@@ -41,6 +41,8 @@ class Answer:
     previous: tuple[Any, ...] = field(repr=False)
     siblings: tuple[tuple[str, str | None], ...] = field(repr=False)
     buried_until: str = field(repr=False)
+    # cards brought forward to today by this answer: (log row, card, due before, due day before)
+    moved: tuple[tuple[int, str, str | None, int | None], ...] = field(default=(), repr=False)
 
 
 def rules_for(deck_settings: DeckSettings, day_start_hour: int, days: clock.StudyDays | None = None) -> Rules:
@@ -93,13 +95,21 @@ def answer(
     duration_ms: int,
     settings: Settings,
     shown: CardState | None = None,
+    *,
+    max_duration_ms: int = MAX_DURATION_MS,
+    points: int | None = None,
+    ticked: str | None = None,
+    forward: Sequence[str] = (),
 ) -> Answer:
     """Record one answer: append the log row, update the card, bury its siblings; one transaction.
 
     With ``shown`` (the state the user saw when the card was shown), the answer is committed only
     if the card is still in that state; otherwise :class:`StaleCardError` and nothing is written.
+    A rehearsal answer gives its ``points`` and the points ``ticked`` (``"1 3"``), its longer
+    ``max_duration_ms``, and the notes behind the points missed (``forward``), whose cards due
+    after today are brought forward to today (:func:`_bring_forward`).
     """
-    duration = max(0, min(int(duration_ms), MAX_DURATION_MS))
+    duration = max(0, min(int(duration_ms), max_duration_ms))
     next_day = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
     with _immediate(db):
         row = db.execute(
@@ -142,6 +152,8 @@ def answer(
                 due_day=after.due_day,
                 step=after.step,
                 day_end=int(rules.days.end_stamp(now.timestamp())),
+                points=points,
+                ticked=ticked,
             ),
         )
         db.execute(
@@ -149,6 +161,7 @@ def answer(
             "WHERE id = ?",
             [*after.to_row(), suspended, leech, card_id],
         )
+        moved = _bring_forward(db, [n for n in forward if n != note_id], now, rules.days)
         buried = _buried_siblings(deck_settings, before.state)
         sibling_filter = (
             f"note_id = ? AND id != ? AND ({buried}) AND retired_at IS NULL "
@@ -176,6 +189,113 @@ def answer(
         tuple(previous),
         siblings,
         next_day,
+        moved,
+    )
+
+
+def _bring_forward(
+    db: sqlite_utils.Database, note_ids: Sequence[str], now: datetime, days: clock.StudyDays
+) -> tuple[tuple[int, str, str | None, int | None], ...]:
+    """Make the studied cards of ``note_ids`` due after today due today, each with a log row.
+
+    The row (``Kind.RESCHEDULED``, rating 0) keeps the card's memory state and gives its new due
+    day, so replaying the log still gives the cache. Caller holds the transaction.
+    """
+    today = days.day(now)
+    start = clock.to_db(days.start(today))
+    moved = []
+    for note_id in note_ids:
+        rows = db.execute(
+            f"SELECT id, {', '.join(CACHE_COLUMNS)} FROM cards WHERE note_id = ? AND retired_at IS NULL "
+            f"AND suspended = 0 AND state != {State.NEW:d} AND due_day > ? ORDER BY id",
+            [note_id, today],
+        ).fetchall()
+        for card_id, *cached in rows:
+            state = CardState.from_row(cached)
+            assert state.stability is not None and state.difficulty is not None
+            review_id = reviewlog.append(
+                db,
+                reviewlog.Entry(
+                    card_id=card_id,
+                    rating=0,
+                    reviewed_at=clock.to_db(now),
+                    duration_ms=0,
+                    due=start,
+                    state_before=state.state,
+                    state=state.state,
+                    stability=state.stability,
+                    difficulty=state.difficulty,
+                    due_day=today,
+                    step=state.step,
+                    day_end=int(days.end_stamp(now.timestamp())),
+                    kind=Kind.RESCHEDULED,
+                ),
+            )
+            db.execute("UPDATE cards SET due = ?, due_day = ? WHERE id = ?", [start, today, card_id])
+            moved.append((review_id, str(card_id), cached[CACHE_COLUMNS.index("due")], state.due_day))
+    return tuple(moved)
+
+
+def cram(
+    db: sqlite_utils.Database,
+    card_id: str,
+    rating: Rating,
+    now: datetime,
+    duration_ms: int,
+    settings: Settings,
+    shown: CardState | None = None,
+    *,
+    max_duration_ms: int = MAX_DURATION_MS,
+    points: int | None = None,
+    ticked: str | None = None,
+    forward: Sequence[str] = (),
+) -> Answer:
+    """Record a cram answer: a log row (``Kind.CRAM``) that changes nothing about the card.
+
+    The card keeps its memory state, due date and siblings as they were; replay, the optimizer,
+    stats and the daily limits skip the row, as Anki's FSRS skips filtered-deck answers made
+    without rescheduling. ``shown``, ``points`` and ``ticked`` as for :func:`answer`; nothing is
+    brought forward (``forward`` is ignored: a cram pass changes no schedule).
+    """
+    duration = max(0, min(int(duration_ms), max_duration_ms))
+    with _immediate(db):
+        row = db.execute(f"SELECT {', '.join(_UNDO_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no card with id {card_id!r}")
+        before = CardState.from_row(row[: len(CACHE_COLUMNS)])
+        if shown is not None and (before.reps, before.last_review) != (shown.reps, shown.last_review):
+            raise StaleCardError(
+                f"{card_id} was answered in another session after it was shown here; this answer was not saved"
+            )
+        if rating not in tuple(Rating):
+            raise CardsError(f"rating must be 1-4, got {rating}")
+        if before.stability is None or before.difficulty is None or before.due is None:
+            raise CardsError(f"{card_id} is new: a cram pass takes cards studied before")
+        if before.last_review is not None and now < before.last_review:
+            now = before.last_review
+        days = clock.StudyDays(settings.day_start_hour)
+        review_id = reviewlog.append(
+            db,
+            reviewlog.Entry(
+                card_id=card_id,
+                rating=Rating(rating),
+                reviewed_at=clock.to_db(now),
+                duration_ms=duration,
+                due=clock.to_db(before.due),
+                state_before=before.state,
+                state=before.state,
+                stability=before.stability,
+                difficulty=before.difficulty,
+                due_day=before.due_day,
+                step=before.step,
+                day_end=int(days.end_stamp(now.timestamp())),
+                kind=Kind.CRAM,
+                points=points,
+                ticked=ticked,
+            ),
+        )
+    return Answer(
+        card_id, Rating(rating), review_id, now, duration, before, before, False, tuple(row), (), ""
     )
 
 
@@ -183,7 +303,8 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 
     The card's state comes back exactly; its suspended and leech flags only if this answer made it a
-    leech (a `cards suspend` run since in another terminal stays), and its siblings' burial.
+    leech (a `cards suspend` run since in another terminal stays), and its siblings' burial. Cards
+    it brought forward get their due day back, with their log rows removed, unless answered since.
     """
     with _immediate(db):
         if reviewlog.latest(db, done.card_id) != done.review_id:
@@ -198,6 +319,10 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",
             [(value, sibling, done.buried_until) for sibling, value in done.siblings],
         )
+        for review_id, card_id, due, due_day in done.moved:
+            if reviewlog.latest(db, card_id) == review_id:  # not answered since it was brought forward
+                reviewlog.remove(db, review_id)
+                db.execute("UPDATE cards SET due = ?, due_day = ? WHERE id = ?", [due, due_day, card_id])
 
 
 def bury(db: sqlite_utils.Database, card_id: str, until: datetime) -> None:
@@ -299,12 +424,13 @@ class _Replayer:
         """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
         settings, days, rules = self.settings, self.days, self.rules
         review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
+        answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
         columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
         parse = datetime.fromisoformat
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step, "
-            "r.day_end "
+            "r.day_end, r.kind "
             "FROM reviews r "
             f"{where.replace('c.id', 'r.card_id')} ORDER BY {reviewlog.log_order('r')}",
             params,
@@ -317,13 +443,16 @@ class _Replayer:
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
             reviews = []
-            last = None
+            last = moved = None
             logged_lapses = 0
             while pending is not None and pending[0] == card_id:
-                reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
-                logged_lapses += pending[5] == review and pending[1] == again
-                last = pending
-                pending = next(logs, None)
+                if pending[9] == answer_kind:
+                    reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
+                    logged_lapses += pending[5] == review and pending[1] == again
+                    last, moved = pending, None
+                elif pending[9] == rescheduled:  # a due day brought forward since the last answer
+                    moved = pending
+                pending = next(logs, None)  # cram answers change nothing
             state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
             due = reviewed_at = due_day = None
             if last is not None:
@@ -331,6 +460,8 @@ class _Replayer:
                 if last[7] is not None or last[6] == State.REVIEW:
                     # the state and step the answers gave under the steps of their day, as logged
                     state, step, lapses = last[6], last[7], logged_lapses
+                if moved is not None:
+                    due, due_day = moved[3], moved[4]
                 if due_day is None and state == State.REVIEW:
                     due_day = days.day(parse(due))
             replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)

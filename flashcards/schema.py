@@ -34,8 +34,13 @@ def deck_schema() -> dict[str, Any]:
             "pattern": "^[^\\W_][\\w.:-]*$",
             "maxLength": 128,
         },
-        "type": {"description": "basic (default), reversed, cloze, or a declared type.", "type": "string"},
+        "type": {
+            "description": "basic (default), reversed, cloze, rehearsal, or a declared type.",
+            "type": "string",
+        },
         "tags": _TAGS,
+        "points": {"type": "array", "description": "A rehearsal note's key points."},
+        "covers": {"type": "array", "description": "A rehearsal note's notes behind each point."},
     }
     builtin_notes = [
         {
@@ -53,6 +58,40 @@ def deck_schema() -> dict[str, Any]:
         }
         for name, fields in _BUILTIN_FIELDS.items()
     ]
+    builtin_notes.append(
+        {
+            "if": {"properties": {"type": {"const": "rehearsal"}}, "required": ["type"]},
+            "then": {
+                "properties": {
+                    "prompt": {**_SCALAR, "description": "The interview question or situation (Markdown)."},
+                    "time": {
+                        "type": "string",
+                        "description": "Optional target speaking time: 90s, 2m, 1.5m, 1m30s.",
+                    },
+                    "points": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                        "maxItems": 9,
+                        "description": "The key points to make, one short line each.",
+                    },
+                    "covers": {
+                        "type": "array",
+                        "items": {
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": {"type": "string"}},
+                                {"type": "null"},
+                            ]
+                        },
+                        "description": "Per point, the id(s) of the notes behind it ([] or ~ for none).",
+                    },
+                },
+                "required": ["prompt", "points"],
+                "propertyNames": {"enum": ["id", "type", "tags", "prompt", "time", "points", "covers"]},
+            },
+        }
+    )
     template = {
         "type": "object",
         "properties": {

@@ -31,13 +31,15 @@ if TYPE_CHECKING:
     from flashcards.answers import Segments
     from flashcards.controller import ReviewController
     from flashcards.queue import QueuedCard
+    from flashcards.rehearsal import Rehearsal
 
 RATING_STYLES = {Rating.AGAIN: "red", Rating.HARD: "yellow", Rating.GOOD: "green", Rating.EASY: "blue"}
 RATING_KEYS = {str(int(rating)): rating for rating in Rating}
 REVEAL_KEYS = (" ", "\n", "\r")
 QUIT_KEYS = ("q", "\x03", "\x04")
 HELP = [
-    ("Space, Enter", "show the answer"),
+    ("Space, Enter", "show the answer (on a rehearsal, once its points are shown: grade it)"),
+    ("1-9", "on a rehearsal: tick the points you made"),
     ("1 2 3 4", "Again, Hard, Good, Easy (after the answer is shown)"),
     ("u", "undo the last answer"),
     ("h", "show the card's hint (before the answer)"),
@@ -154,7 +156,12 @@ class Session:
                     self.controller.type_answer(typed)
                     continue
                 self.controller.typed = ""  # nothing typed: the keys as for any card
-            key = self.keys.read()
+            timing = self.keys.terminal and controller_times(self.controller)
+            key = self.keys.read(timeout=1.0 if timing else None)
+            if key is None:  # a second passed: redraw the running timer
+                continue
+            if timing:
+                self.message = ""  # kept through the timer's redraws until a key is pressed
             if key in QUIT_KEYS:
                 return
             self._act(key)
@@ -179,6 +186,10 @@ class Session:
         controller = self.controller
         if key in REVEAL_KEYS and not controller.revealed:
             controller.reveal()
+        elif controller.rehearsal is not None and key in REVEAL_KEYS:
+            self.message = controller.commit().message
+        elif controller.rehearsal is not None and key is not None and key.isdigit():
+            self.message = controller.tick(int(key)).message
         elif key in RATING_KEYS:
             self.message = controller.rate(RATING_KEYS[key]).message
         elif key == "u":
@@ -257,20 +268,26 @@ class Session:
         header = Text()
         header.append(visible(card.deck), style="bold")
         header.append("    ")
+        if controller.cram:
+            header.append(f"cram · {counts.review} left · the schedule is unchanged", style="magenta")
         for label, value, style, kind in (
             ("new", counts.new, "blue", "new"),
             ("learning", counts.learning, "red", "learning"),
             ("review", counts.review, "green", "review"),
-        ):
+        )[: 0 if controller.cram else 3]:
             header.append(f"{value} {label}", style=f"{style} underline" if card.kind == kind else style)
             if kind != "review":
                 header.append(" · ", style="dim")
         console.print(header)
         if self.message:
             console.print(Text(visible(self.message), style="dim italic"))
-            self.message = ""
+            if not (self.keys.terminal and controller_times(controller)):
+                self.message = ""
         console.print()
         self._print_markdown(card.front)
+        if controller.rehearsal is not None:
+            self._draw_rehearsal(controller.rehearsal)
+            return
         if not controller.revealed:
             console.print()
             console.print(Text("Space/Enter: show answer    ?: keys    q: quit", style="dim"))
@@ -289,10 +306,57 @@ class Session:
         for choice in controller.choices():
             buttons.append(f"{int(choice.rating)} ", style="bold")
             buttons.append(choice.rating.label, style=RATING_STYLES[choice.rating])
-            buttons.append(f" {choice.label}", style="dim")
+            if choice.label:
+                buttons.append(f" {choice.label}", style="dim")
             if choice.rating != Rating.EASY:
                 buttons.append("    ")
         console.print(buttons)
+
+    def _draw_rehearsal(self, rehearsal: Rehearsal) -> None:
+        """The timer against the target; once revealed, the checklist and the rating it gives."""
+        from rich.rule import Rule
+        from rich.text import Text
+
+        console, controller = self.console, self.controller
+        spoken = controller.speaking_seconds()
+        target = rehearsal.target_seconds
+        timer = Text()
+        timer.append("Time ", style="dim")
+        over = target is not None and spoken > target
+        timer.append(_clock(spoken), style="bold red" if over else "bold")
+        if target is not None:
+            timer.append(f" / {_clock(target)}", style="dim")
+            if over:
+                timer.append("  over time", style="red")
+        console.print()
+        console.print(timer)
+        if not controller.revealed:
+            console.print()
+            console.print(Text("Answer aloud, then Space/Enter: show the points    q: quit", style="dim"))
+            return
+        console.print(Rule(style="dim"))
+        for number, point in enumerate(rehearsal.points, start=1):
+            line = Text()
+            ticked = number in controller.ticked
+            line.append("[x] " if ticked else "[ ] ", style="green" if ticked else "dim")
+            line.append(f"{number}. ", style="bold")
+            line.append(visible(point), style="" if ticked else "dim")
+            console.print(line)
+        rating = controller.rehearsal_rating()
+        made = len(controller.ticked)
+        summary = Text()
+        summary.append(f"\n{made}/{len(rehearsal.points)} points, {_clock(spoken)}")
+        if target is not None:
+            summary.append(f" of {_clock(target)}")
+        summary.append(" → ")
+        summary.append(rating.label, style=f"bold {RATING_STYLES[rating]}")
+        console.print(summary)
+        console.print(
+            Text(
+                f"1-{len(rehearsal.points)}: tick a point    Enter: grade {rating.label}    u: undo    q: quit",
+                style="dim",
+            )
+        )
 
     def _help(self) -> None:
         from rich.table import Table
@@ -323,6 +387,16 @@ class Session:
         self.message = self.controller.edited().message
 
 
+def controller_times(controller: ReviewController) -> bool:
+    """Whether the card on screen shows a running timer (a rehearsal not yet revealed)."""
+    return controller.rehearsal is not None and not controller.revealed
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
 def print_summary(session: Session) -> None:
     """Print what the session did and what comes next."""
     from rich.text import Text
@@ -345,6 +419,11 @@ def print_summary(session: Session) -> None:
     for card_id in summary.leeches:
         console.print(Text(visible(f"Leech suspended: {card_id}")))
     left = controller.counts()
+    if controller.cram:
+        console.print(
+            f"Cram pass: {left.review} card{'s' if left.review != 1 else ''} left; no schedule changed."
+        )
+        return
     if left.total:
         console.print(f"Still due today: {left.new} new · {left.learning} learning · {left.review} review.")
     console.print(f"Due tomorrow: {controller.due_tomorrow()}.")

@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ class DeckSettings:
     bury_reviews: bool = True
     bury_interday_learning: bool = True
     new_gather_order: str = "in-order"  # across decks: in-order, interleaved or random-notes
+    interview_date: date | None = None  # the day to be ready by (see flashcards.interview)
+    interview_retention: float = 0.9  # the recall to have on that day
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,19 @@ def _retention(value: Any) -> float:
     return float(value)
 
 
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date such as 2026-12-15, without a time, got {value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date such as 2026-12-15, got {value!r}")
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
@@ -282,6 +297,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "bury_reviews": _boolean,
     "bury_interday_learning": _boolean,
     "new_gather_order": _choice(GATHER_ORDERS),
+    "interview_date": _date,
+    "interview_retention": _retention,
 }
 
 

@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from flashcards import clock, reviewlog
 from flashcards.compile_rows import write_builtin_types
 from flashcards.rules import Rules, fuzz_factor
 from flashcards.settings import DeckSettings
-from flashcards.states import CardState, Rating
+from flashcards.states import CardState, Rating, State
 from flashcards.store import open_collection
 
 # A learner unlike the defaults: memories start stronger and decay more steeply.
@@ -202,3 +202,118 @@ def _insert(
         cards,
     )
     reviewlog.append_many(db, reviews)
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What :func:`prepare` measured: the learner's days up to the interview and how ready they were."""
+
+    reviews: int  # answers before the interview day, learning steps included
+    recall: tuple[float, ...]  # each studied card's predicted recall at the start of the interview day
+    true_recall: tuple[float, ...]  # the learner's own recall of those cards then
+    new_per_day: tuple[int, ...]  # new cards introduced on each day
+    studied: int  # cards answered at least once
+
+    @property
+    def lowest(self) -> float:
+        """The lowest predicted recall on the day."""
+        return min(self.recall)
+
+    def below(self, target: float) -> int:
+        """How many studied cards are predicted below ``target`` on the day."""
+        return sum(r < target for r in self.recall)
+
+
+def prepare(
+    cards: int,
+    days: int,
+    deck_settings: DeckSettings,
+    *,
+    start: datetime,
+    seed: int = 0,
+    true_parameters: Sequence[float] | None = None,
+) -> Preparation:
+    """Let the learner study ``cards`` new cards every day for ``days`` days, then measure recall.
+
+    Each morning (09:00 UTC, study days in UTC) the learner answers every card due, repeating
+    learning steps when they fall due the same day, then the day's new cards: ``new_per_day``,
+    or the paced count when the deck has an interview date (:func:`flashcards.interview.paced_new`).
+    Cards are scheduled by :class:`flashcards.rules.Rules` as answers are; recall follows FSRS with
+    ``true_parameters`` (default: the scheduler's own). Recall is measured at the start of study
+    day ``days`` after the first morning, before any review that day.
+    """
+    import fsrs
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    from flashcards.interview import paced_new
+
+    days_of = clock.StudyDays(deck_settings.day_start_hour, UTC)
+    rules = Rules(deck_settings, days_of)
+    memory_model = fsrs.Scheduler(
+        parameters=tuple(true_parameters or deck_settings.parameters or DEFAULT_PARAMETERS),
+        learning_steps=deck_settings.learning_steps,
+        relearning_steps=deck_settings.relearning_steps,
+        enable_fuzzing=False,
+    )
+    rng = random.Random(seed)
+    first_day = days_of.day(start)
+    interview = deck_settings.interview_date.toordinal() if deck_settings.interview_date else None
+    states: dict[str, CardState] = {}
+    memories: dict[str, Any] = {}
+    waiting = [f"sim-{seed}-{index:05d}/card" for index in range(cards)]
+    reviews = 0
+    introduced: list[int] = []
+
+    def answer(card_id: str, at: datetime) -> None:
+        nonlocal reviews
+        state = states.get(card_id, CardState())
+        memory = memories.get(card_id) or fsrs.Card(card_id=len(memories) + 1, due=at)
+        if state.state == State.NEW:
+            rating = rng.choices(tuple(Rating), FIRST_RATING_ODDS)[0]
+        elif rng.random() >= memory_model.get_card_retrievability(memory, at):
+            rating = Rating.AGAIN
+        else:
+            rating = rng.choices((Rating.HARD, Rating.GOOD, Rating.EASY), SUCCESS_RATING_ODDS)[0]
+        states[card_id] = rules.next_states(state, at, fuzz_factor(card_id, state.reps))[rating].card
+        memories[card_id], _ = memory_model.review_card(memory, fsrs.Rating(rating), at)
+        reviews += 1
+
+    def study(card_id: str, at: datetime, day_end: datetime) -> None:
+        """Answer the card, then its learning steps as they fall due before the day ends."""
+        answer(card_id, at)
+        while True:
+            state = states[card_id]
+            if state.due_day is not None or state.due is None or state.due >= day_end:
+                return
+            at = state.due + timedelta(seconds=rng.uniform(0, 120))
+            answer(card_id, at)
+
+    for day in range(first_day, first_day + days):
+        morning = days_of.start(day).replace(hour=9)
+        day_end = days_of.start(day + 1)
+        due = sorted(
+            card_id
+            for card_id, state in states.items()
+            if (state.due_day is not None and state.due_day <= day)
+            or (state.due_day is None and state.due is not None and state.due < day_end)
+        )
+        at = morning
+        for card_id in due:
+            at += timedelta(seconds=rng.uniform(5, 20))
+            study(card_id, max(at, states[card_id].due or at), day_end)
+        count = paced_new(deck_settings.new_per_day, len(waiting), day, interview)
+        today, waiting = waiting[:count], waiting[count:]
+        introduced.append(len(today))
+        for card_id in today:
+            at += timedelta(seconds=rng.uniform(5, 20))
+            study(card_id, at, day_end)
+    interview_day = first_day + days
+    morning = days_of.start(interview_day)
+    recall, true_recall = [], []
+    for card_id, state in sorted(states.items()):
+        assert state.stability is not None and state.last_review is not None
+        recall.append(
+            rules.model.retrievability(state.stability, interview_day - days_of.day(state.last_review))
+        )
+        true_recall.append(memory_model.get_card_retrievability(memories[card_id], morning))
+    return Preparation(reviews, tuple(recall), tuple(true_recall), tuple(introduced), len(states))

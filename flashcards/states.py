@@ -51,6 +51,20 @@ class Rating(IntEnum):
         return self.name.capitalize()
 
 
+class Kind(IntEnum):
+    """What a row of the review log is: an answer, a cram answer, or a move of the due date.
+
+    Only answers (``ANSWER``) feed the memory model, the optimizer and the statistics. A cram
+    answer (``cards review --cram``) is kept in the history and changes nothing, as Anki's
+    filtered-deck answers without rescheduling; a ``RESCHEDULED`` row (rating 0) brings a card's
+    due day forward and leaves its memory state as it was, as Anki's manual rows do.
+    """
+
+    ANSWER = 0
+    CRAM = 1
+    RESCHEDULED = 2
+
+
 def sql_list(*states: State) -> str:
     """Return ``states`` as an SQL list of literals, e.g. ``(1, 3)``.
 

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from flashcards import clock
 from flashcards.decks import sql_filter
+from flashcards.reviewlog import ANSWERS
 from flashcards.states import Rating, State, sql_list
 
 MATURE_DAYS = 21
@@ -24,6 +25,9 @@ FORECAST_DAYS = 30
 RETENTION_WINDOWS = (7, 30, 365)
 HARDEST = 10
 DEFAULT_DECAY = 0.1542  # FSRS-6 default w20
+
+
+REHEARSAL_ANSWERS = 5  # a rehearsal card's share of points made is over this many last answers
 
 
 def retrievability(elapsed_days: int, stability: float, decay: float = DEFAULT_DECAY) -> float:
@@ -97,7 +101,32 @@ def _figures(
         "streak": _streaks(_active_days(db, deck, bounds)),
         "average_seconds": _average_seconds(db, deck, window_start, end),
         "hardest": _hardest(db, deck, now, day_start_hour, decay, desired_retention),
+        "rehearsals": _rehearsals(db, deck),
     }
+
+
+def _rehearsals(db: sqlite_utils.Database, deck: str | None) -> list[dict[str, Any]]:
+    """Per rehearsal card, the share of its points made over its last answers (the lowest first)."""
+    inside = "JOIN temp.deck_cards dc ON dc.id = c.id" if deck else ""
+    cards = db.execute(
+        f"SELECT c.id FROM notes n JOIN cards c ON c.note_id = n.id {inside} "
+        "WHERE n.type = 'rehearsal' AND c.retired_at IS NULL ORDER BY c.id"
+    ).fetchall()
+    found = []
+    for (card_id,) in cards:
+        rows = db.execute(
+            f"SELECT points, ticked FROM reviews WHERE card_id = ? AND {ANSWERS} AND points IS NOT NULL "
+            f"ORDER BY reviewed_at DESC, id DESC LIMIT {REHEARSAL_ANSWERS}",
+            [card_id],
+        ).fetchall()
+        if not rows:
+            continue
+        made = sum(len((ticked or "").split()) for _, ticked in rows)
+        total = sum(points for points, _ in rows)
+        found.append(
+            {"id": card_id, "answers": len(rows), "share": round(made / total, 4) if total else None}
+        )
+    return sorted(found, key=lambda r: (r["share"] is None, r["share"], r["id"]))
 
 
 def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
@@ -132,7 +161,9 @@ def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
 
 def _reviews_from(deck: str | None) -> str:
     """Return the FROM clause selecting a deck's reviews (``temp.deck_cards`` holds its cards)."""
-    return "reviews r JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else "reviews r"
+    # answers only: cram answers and due days brought forward are history, not reviews
+    answers = f"(SELECT * FROM reviews WHERE {ANSWERS}) r"
+    return f"{answers} JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else answers
 
 
 def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
@@ -341,6 +372,15 @@ def render(stats: dict[str, Any], width: int = 80) -> str:
         if room > 10:
             head += "  " + (front if len(front) <= room else front[: room - 1] + "…")
         lines.append(head[:width])
+    if stats["rehearsals"]:
+        lines += ["", f"Rehearsals (points made over the last {REHEARSAL_ANSWERS} answers at most)"]
+        for card in stats["rehearsals"]:
+            share = "    —" if card["share"] is None else f"{card['share']:5.0%}"
+            lines.append(
+                f"  {share}  of {card['answers']} answer{'s' if card['answers'] != 1 else ''}  {card['id']}"[
+                    :width
+                ]
+            )
     return "\n".join(lines)
 
 

@@ -225,6 +225,24 @@ def _reviews_day_end(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE reviews ADD COLUMN day_end INTEGER")
 
 
+@migrations(name="0013_reviews_kind")
+def _reviews_kind(db: sqlite_utils.Database) -> None:
+    # What each log row is (states.Kind): an answer (0), a cram answer that changes nothing (1), or
+    # a due day brought forward (2, rating 0). Only answers feed the memory model, the optimizer
+    # and the statistics, so the stats index covers the kind too. A rehearsal answer keeps its
+    # number of points and the points made ("1 3"); stats find rehearsal notes by their type.
+    db.executescript(
+        """
+        CREATE INDEX notes_type ON notes(type);
+        ALTER TABLE reviews ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reviews ADD COLUMN points INTEGER;
+        ALTER TABLE reviews ADD COLUMN ticked TEXT;
+        DROP INDEX reviews_stats;
+        CREATE INDEX reviews_stats ON reviews(reviewed_at, state_before, rating, duration_ms, card_id, kind);
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -3,7 +3,7 @@
 Anki's rules are those of ``reviews_for_fsrs`` (``rslib/src/scheduler/fsrs/params.rs``, with
 ``training`` on) that apply to this log. Rows are read card by card in the order the answers
 were given, and only those :data:`FSRS_ROWS` keeps: the one place where rows FSRS must not see
-are left out (Anki skips cram answers altogether; when this log records them, they go there).
+are left out (Anki skips cram answers altogether, and so does this log's reader).
 It has no manual or reset rows.
 
 - A card's history starts where its last group of learning answers starts (answers to the card
@@ -38,9 +38,9 @@ import sqlite_utils
 from flashcards import clock, reviewlog
 from flashcards.states import State
 
-# The log rows FSRS uses: rated answers. Rows FSRS must skip altogether (cram answers, once the
-# log records them) are left out here, before histories are built, as Anki skips them.
-FSRS_ROWS = "r.rating BETWEEN 1 AND 4"
+# The log rows FSRS uses: rated answers. Rows FSRS must skip altogether (cram answers and due days
+# brought forward, states.Kind) are left out here, before histories are built, as Anki skips them.
+FSRS_ROWS = f"r.rating BETWEEN 1 AND 4 AND r.{reviewlog.ANSWERS}"
 BUCKETS = 1000  # cards are split and sampled by bucket: a hash of the card id
 HELD_OUT_BUCKETS = 200  # buckets [0, 200) are held out: 20 % of the cards
 FIT_LIMIT = 100_000  # at most this many items are fitted on ...

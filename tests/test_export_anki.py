@@ -24,6 +24,7 @@ from flashcards.compiler import compile_decks
 from flashcards.export import ID_FIELD, anki_type_name, export_package
 from flashcards.scheduler import answer, set_suspended
 from flashcards.settings import DeckSettings, Settings
+from flashcards.states import Rating
 
 from .conftest import BUNDLED_DECKS
 
@@ -457,3 +458,74 @@ def test_a_package_without_scheduling_has_no_leech_tag(
     before = export_package(project, tmp_path / "before.apkg").path.read_bytes()
     _make_leech(project, LEECH)
     assert export_package(project, tmp_path / "after.apkg").path.read_bytes() == before
+
+
+def test_a_rehearsal_arrives_as_cards_rehearsal_and_cram_or_moved_rows_leave_fsrs_as_ours(
+    write_deck: Callable[..., Path], decks: Path, tmp_path: Path
+) -> None:
+    """The checklist on the back in Anki; its FSRS ignores cram answers and due days brought forward."""
+    from tests.anki_engine import AnkiEngine
+    from tests.conftest import make_controller
+
+    write_deck(
+        "prep.yaml",
+        """
+        deck: Prep
+        notes:
+          - id: canary
+            front: What is a canary deployment?
+            back: A release to a small slice of traffic first.
+          - type: rehearsal
+            id: star
+            prompt: Tell me about a risky rollout.
+            time: 2m
+            points: [The situation, A canary first, The result]
+            covers: [[], canary, []]
+        """,
+    )
+    db = store.open_collection(tmp_path / "c.db")
+    start = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    compile_decks(db, decks, start)
+    settings = Settings(defaults=DeckSettings(enable_fuzzing=False))
+    now = start
+    for day in range(12):
+        now = start + timedelta(days=day)
+        session = make_controller(db, settings, now=now)
+        rehearsed = 0
+        while session.card() is not None:
+            session.reveal()
+            if session.rehearsal is not None:  # a point missed on every third day's first try
+                missed = day % 3 == 0 and not rehearsed
+                for number in (1, 3) if missed else (1, 2, 3):
+                    session.tick(number)
+                session.commit()
+                rehearsed += 1
+            else:
+                session.rate(Rating.GOOD)
+        cram = make_controller(db, settings, now=now + timedelta(hours=8), cram=True)
+        while cram.card() is not None:
+            cram.reveal()
+            cram.rate(Rating.AGAIN)  # would lower every stability, were it an answer
+    kinds = dict(db.execute("SELECT kind, count(*) FROM reviews GROUP BY kind").fetchall())
+    assert kinds[1] > 10 and kinds[2] >= 1  # cram answers, and the canary brought forward
+    package = export_package(db, tmp_path / "prep.apkg", with_scheduling=True, settings=settings).path
+    ours = dict(db.execute("SELECT note_id, stability FROM cards").fetchall())
+    with AnkiEngine(tmp_path, tz="UTC", start=now + timedelta(days=1)) as anki:
+        anki.import_apkg(package)
+        model = anki.run("m = col.models.by_name('cards:rehearsal'); result = [f['name'] for f in m['flds']]")
+        back = anki.run(f"c = col.get_card(col.find_cards('\"{ID_FIELD}:star\"')[0]); result = c.answer()")
+        revlog = anki.run(
+            "result = sorted({tuple(r) for r in col.db.all('select type, factor = 0, ease = 0 from revlog')})"
+        )
+        anki.enable_fsrs(deck="Prep")
+        found = anki.run(
+            "result = [(c.note()['cards_id'], c.memory_state.stability) for c in "
+            "(col.get_card(i) for i in col.find_cards(''))]"
+        )
+    assert model == ["prompt", "points", "time", "covers", ID_FIELD]
+    assert "Tick the points you made:" in back
+    assert re.search(r"<li>☐ The situation</li>\s*<li>☐ A canary first</li>\s*<li>☐ The result</li>", back)
+    assert len(found) == 2
+    for note_id, stability in found:
+        assert stability == pytest.approx(ours[note_id], rel=1e-3), note_id
+    assert [3, 1, 0] in revlog and [4, 0, 1] in revlog  # cram: filtered, factor 0; moved: manual, no button

@@ -76,3 +76,12 @@ def test_a_types_file_and_a_declared_type_s_note_pass() -> None:
     assert (
         errors(yaml.safe_load("deck: D\norder: -2\nnotes:\n  - {type: t, a: 1, b: yes, tags: [x]}\n")) == []
     )
+
+
+def test_a_rehearsal_note_needs_its_points_as_a_list() -> None:
+    note = {"type": "rehearsal", "prompt": "Tell me about a time…", "time": "2m"}
+    document = {"deck": "Prep", "notes": [{**note, "points": ["Situation", "Result"], "covers": [[], "x"]}]}
+    assert errors(document) == []
+    assert errors({"deck": "Prep", "notes": [note]})  # no points
+    assert errors({"deck": "Prep", "notes": [{**note, "points": "Situation"}]})  # not a list
+    assert errors({"deck": "Prep", "notes": [{"front": "Q", "points": ["a"]}]})  # not on a basic note

@@ -24,13 +24,23 @@ from flashcards.cli import Env, pass_env
     metavar="N",
     help="Start at most N cards (new or review) this session; their learning steps follow.",
 )
+@click.option(
+    "--cram",
+    is_flag=True,
+    help="A pass over studied cards, weakest on the interview day first, whatever their due date; "
+    "answers are logged as cram answers and change no schedule.",
+)
 @pass_env
-def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None) -> None:
+def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None, cram: bool) -> None:
     """Review what is due: learning cards, then reviews, then new cards.
 
     Space or Enter shows the answer; 1 Again, 2 Hard, 3 Good, 4 Easy; u undoes, s buries,
     e edits the card's YAML, ? lists the keys, q quits. Each answer is saved at once.
     When input is not a terminal, keys are read one per line (an empty line shows the answer).
+
+    With --cram, every studied card of the deck (or --limit N of them) is shown once, the lowest
+    predicted recall on the interview day first; the answers are kept in the log and ignored by
+    the schedule, the optimizer and stats.
     """
     from flashcards.controller import ReviewController
     from flashcards.session import Keys, Session, default_console, print_summary
@@ -40,7 +50,9 @@ def command(env: Env, deck: str | None, new_limit: int | None, limit: int | None
         click.echo(env.no_cards_message())
         return
     collection.require_deck(deck)
-    controller = ReviewController(collection, deck, new_limit, limit)
+    if cram and new_limit is not None:
+        raise click.UsageError("--new does not apply to --cram: a cram pass shows studied cards only")
+    controller = ReviewController(collection, deck, new_limit, limit, cram=cram)
     session = Session(controller, default_console(), Keys(sys.stdin))
     session.run()
     print_summary(session)

@@ -44,12 +44,22 @@ def _render(card: dict[str, Any]) -> str:
     if card["reviews"]:
         lines.append("History")
         for review in card["reviews"]:
+            extra = ""
+            if "points" in review:
+                extra += f"  {len(review['ticked'])}/{review['points']} points"
+            if review["cram"]:
+                extra += "  (cram: schedule unchanged)"
             lines.append(
                 f"  {review['reviewed_at'][:16].replace('T', ' ')}  {Rating(review['rating']).label:<5}"
-                f"  {review['duration_ms'] / 1000:5.1f} s  → due {review['due'][:16].replace('T', ' ')}"
+                f"  {review['duration_ms'] / 1000:5.1f} s  → due {review['due'][:16].replace('T', ' ')}{extra}"
             )
     else:
         lines.append("No reviews yet.")
+    for moved in card["rescheduled"]:
+        lines.append(
+            f"  {moved['reviewed_at'][:16].replace('T', ' ')}  brought forward (a rehearsal missed a point)"
+            f"  → due {moved['due'][:16].replace('T', ' ')}"
+        )
     return "\n".join(lines)
 
 
