@@ -225,6 +225,38 @@ def _reviews_day_end(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE reviews ADD COLUMN day_end INTEGER")
 
 
+@migrations(name="0012_reviews_origin")
+def _reviews_origin(db: sqlite_utils.Database) -> None:
+    # Answers taken in from elsewhere (an Anki package, later another machine's journal) record
+    # where they came from and their id there, so taking the same answer in twice adds nothing.
+    # Every answer also keeps the Anki review-log id an export gives it: kept, not recomputed,
+    # so it never changes when other answers arrive, and Anki recognises its own answers (an
+    # imported one keeps its Anki id) and cards the ones it exported. Earlier answers get the
+    # millisecond of their time, made unique in the order the answers were given.
+    db.executescript(
+        """
+        ALTER TABLE reviews ADD COLUMN source TEXT;     -- NULL: answered here
+        ALTER TABLE reviews ADD COLUMN source_id TEXT;  -- the answer's id in its source
+        ALTER TABLE reviews ADD COLUMN anki_id INTEGER; -- its Anki review-log id (milliseconds)
+        CREATE UNIQUE INDEX reviews_source ON reviews(source, source_id) WHERE source IS NOT NULL;
+        CREATE UNIQUE INDEX reviews_anki ON reviews(anki_id);
+        """
+    )
+    db.execute(
+        """
+        UPDATE reviews SET anki_id = numbered.anki_id FROM (
+            SELECT id, rank + max(ms - rank) OVER (ORDER BY reviewed_at, id) AS anki_id FROM (
+                SELECT id, reviewed_at,
+                    CAST(strftime('%s', reviewed_at) AS INTEGER) * 1000
+                        + CAST(substr(reviewed_at, 21, 3) AS INTEGER) AS ms,
+                    row_number() OVER (ORDER BY reviewed_at, id) AS rank
+                FROM reviews
+            )
+        ) AS numbered WHERE numbered.id = reviews.id
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -17,7 +17,7 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from flashcards import store
+from flashcards import reviewlog, store
 from flashcards.cli import cli
 from flashcards.errors import CardsError
 
@@ -293,8 +293,11 @@ def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_pat
     assert state[0] == 2 and state[1] > 5  # the morning answer is a day later: the long-term update
     assert state[2] == datetime_day("2026-01-08")
     assert collection.db.execute("SELECT count(*) FROM pending_rebuild").fetchone()[0] == 0
-    assert collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall() == [
-        (*row, None, None, None) for row in rows_before
+    after = collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    assert [row[:-3] for row in after] == [(*row, None, None, None) for row in rows_before]
+    # no source (answered here); Anki ids: the millisecond of each answer, unique
+    assert [row[-3:] for row in after] == [
+        (None, None, reviewlog.milliseconds(row[3])) for row in rows_before
     ]
     assert rebuild(collection.db, collection.settings, write=False).changed == []
     assert (tmp_path / "collection.db.bak-before-0008_study_days").exists()
