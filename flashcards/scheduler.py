@@ -351,25 +351,38 @@ def rebuild(
     Cards are replayed and written a page at a time, all in one transaction, so memory stays
     bounded on large collections.
     """
-    result = RebuildResult()
-    replayer = _Replayer(settings)
-    update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
     with _immediate(db):
-        for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
-            updates = []
-            for card_id, cached, replayed in replayer.replay(db, where, params):
-                result.cards += 1
-                result.reviews += replayed[CACHE_COLUMNS.index("reps")]
-                if cached != replayed:
-                    state = CardState.from_row(replayed)
-                    if CardState.from_row(cached) != state:
-                        result.changed.append(card_id)
-                        updates.append((*state.to_row(), card_id))
-            if write:  # the page's reads are done: writing cannot disturb them
-                db.conn.executemany(update, updates)
+        result = rebuild_within(db, settings, card_ids, write=write)
         if write and after is not None:  # more writes in the same transaction
             after()
     return result
+
+
+def rebuild_within(
+    db: sqlite_utils.Database, settings: Settings, card_ids: Iterable[str] | None = None, *, write: bool = True
+) -> RebuildResult:
+    """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it)."""
+    result = RebuildResult()
+    replayer = _Replayer(settings)
+    update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
+    for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
+        updates = []
+        for card_id, cached, replayed in replayer.replay(db, where, params):
+            result.cards += 1
+            result.reviews += replayed[CACHE_COLUMNS.index("reps")]
+            if cached != replayed:
+                state = CardState.from_row(replayed)
+                if CardState.from_row(cached) != state:
+                    result.changed.append(card_id)
+                    updates.append((*state.to_row(), card_id))
+        if write:  # the page's reads are done: writing cannot disturb them
+            db.conn.executemany(update, updates)
+    return result
+
+
+def transaction(db: sqlite_utils.Database) -> _immediate:
+    """A write transaction taken up front: committed at the end of the block, rolled back on error."""
+    return _immediate(db)
 
 
 class _immediate:

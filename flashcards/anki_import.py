@@ -1,0 +1,321 @@
+"""Read Anki's files: packages (.apkg, .colpkg) and a closed profile's ``collection.anki2``.
+
+A package is a zip holding the collection as SQLite: ``collection.anki21b`` (compressed with
+zstd, current Anki), else ``collection.anki21`` or ``collection.anki2`` (legacy exports). A
+profile's collection is read in place, read-only; Anki holds it locked while it is open.
+Schema 11 keeps note types and decks as JSON in ``col``; schemas 14 to 18 in tables, with their
+options as protocol-buffer blobs, of which only a few fields are read here. Nothing of Anki's
+own code is used: the ``anki`` package is a test dependency only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from flashcards.errors import CardsError
+
+KNOWN_SCHEMAS = range(11, 19)  # col.ver: 11 legacy, 14 to 18 current
+SQLITE_HEADER = b"SQLite format 3\x00"
+ZIP_HEADER = b"PK"
+INNER_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
+MAX_INNER_BYTES = 8 << 30  # a collection larger than this is not a package we can hold
+NOTE_TYPE_CLOZE = 1
+# revlog kinds
+REVLOG_LEARNING, REVLOG_REVIEW, REVLOG_RELEARNING, REVLOG_FILTERED, REVLOG_MANUAL, REVLOG_RESCHEDULED = range(6)
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """An Anki note type: its fields and templates (front and back formats), CSS left out."""
+
+    id: int
+    name: str
+    cloze: bool
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]  # (name, front format, back format) by ordinal
+
+
+@dataclass(frozen=True)
+class Note:
+    """An Anki note: its GUID, note type, field values (HTML) and tags."""
+
+    id: int
+    guid: str
+    type_id: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    """An Anki card: its note, deck, template ordinal and scheduling columns."""
+
+    id: int
+    note_id: int
+    deck_id: int
+    ordinal: int
+    type: int  # 0 new, 1 learning, 2 review, 3 relearning
+    queue: int  # -3..-1 buried or suspended, 0 new, 1 learning, 2 review, 3 day learning
+    due: int
+    original_deck_id: int
+
+
+@dataclass(frozen=True)
+class Revlog:
+    """One row of Anki's review log."""
+
+    id: int  # the answer's millisecond
+    card_id: int
+    ease: int  # 1-4; 0 for rows written by a manual change
+    interval: int  # days when > 0, seconds when < 0
+    last_interval: int
+    factor: int
+    taken_ms: int
+    kind: int  # REVLOG_*
+
+
+@dataclass
+class Collection:
+    """What an Anki file holds, read into memory except the review log (read by :func:`revlog`)."""
+
+    connection: sqlite3.Connection
+    schema: int
+    creation: int  # col.crt, POSIX seconds
+    note_types: dict[int, NoteType] = field(default_factory=dict)
+    decks: dict[int, str] = field(default_factory=dict)  # id -> name with '::'
+    notes: dict[int, Note] = field(default_factory=dict)
+    cards: dict[int, Card] = field(default_factory=dict)
+
+    def revlog_count(self) -> int:
+        """How many review-log rows the file holds."""
+        return int(self.connection.execute("SELECT count(*) FROM revlog").fetchone()[0])
+
+    def revlog(self) -> Iterator[Revlog]:
+        """The review log, card by card, each card's rows in the order they were made."""
+        rows = self.connection.execute(
+            "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+        )
+        for row in rows:
+            yield Revlog(*row)
+
+
+def _unicase(left: str, right: str) -> int:
+    """Anki's ``unicase`` collation (schema 18 declares it on names): case-insensitive order."""
+    a, b = left.casefold(), right.casefold()
+    return (a > b) - (a < b)
+
+
+@contextmanager
+def open_anki(path: Path) -> Iterator[Collection]:
+    """Open an Anki package or collection file read-only and read its notes, cards and decks."""
+    shown = str(path)
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+    except IsADirectoryError:
+        raise CardsError(f"{shown} is a directory; give an .apkg, a .colpkg or a collection.anki2") from None
+    except OSError as error:
+        raise CardsError(f"cannot read {shown}: {error.strerror or error}") from None
+    with tempfile.TemporaryDirectory(prefix="cards-import-") as scratch:
+        if header.startswith(ZIP_HEADER):
+            database = _extract(path, Path(scratch))
+            uri = f"file:{quote(str(database))}?mode=ro"
+        elif header.startswith(SQLITE_HEADER):
+            uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        else:
+            raise CardsError(
+                f"{shown} is not an Anki file (neither a zip package nor an SQLite collection); "
+                "give an .apkg or .colpkg exported from Anki, or a profile's collection.anki2"
+            )
+        connection = sqlite3.connect(uri, uri=True, timeout=0.5)
+        try:
+            connection.create_collation("unicase", _unicase)
+            collection = _read(connection, shown)
+            yield collection
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise CardsError(
+                    f"{shown} is open in Anki (the database is locked): close Anki first, then import again"
+                ) from None
+            raise CardsError(f"{shown}: not a readable Anki collection ({error})") from None
+        except sqlite3.DatabaseError as error:
+            raise CardsError(f"{shown}: not a readable Anki collection ({error}); is the file complete?") from None
+        finally:
+            connection.close()
+
+
+def _extract(path: Path, scratch: Path) -> Path:
+    """Write the package's collection into ``scratch`` (decompressed) and return its path."""
+    shown = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            inner = next((name for name in INNER_NAMES if name in names), None)
+            if inner is None:
+                raise CardsError(
+                    f"{shown} is a zip file but not an Anki package (no collection.anki21b, "
+                    "collection.anki21 or collection.anki2 inside)"
+                )
+            target = scratch / "collection.sqlite"
+            with archive.open(inner) as source, target.open("wb") as out:
+                if inner.endswith("b"):
+                    import zstandard
+
+                    reader = zstandard.ZstdDecompressor().stream_reader(source)
+                    shutil.copyfileobj(reader, out, 1 << 20)
+                else:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    except zipfile.BadZipFile as error:
+        raise CardsError(f"{shown}: a damaged or truncated zip file ({error}); export it again") from None
+    except (EOFError, zipfile.LargeZipFile) as error:
+        raise CardsError(f"{shown}: a damaged or truncated package ({error}); export it again") from None
+    except OSError as error:  # zlib and zstd report damaged data as errors of their own kinds
+        raise CardsError(f"{shown}: cannot read the package ({error}); export it again") from None
+    except Exception as error:
+        if type(error).__module__.startswith(("zstandard", "zlib")):
+            raise CardsError(f"{shown}: the collection inside is damaged ({error}); export it again") from None
+        raise
+    return target
+
+
+def _read(connection: sqlite3.Connection, shown: str) -> Collection:
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"col", "notes", "cards", "revlog"} <= tables:
+        raise CardsError(f"{shown}: not an Anki collection (tables col, notes, cards, revlog missing)")
+    schema, creation = connection.execute("SELECT ver, crt FROM col").fetchone()
+    if schema not in KNOWN_SCHEMAS:
+        newer = schema > KNOWN_SCHEMAS[-1]
+        raise CardsError(
+            f"{shown}: Anki collection schema {schema}, which this version of cards does not know"
+            + ("; upgrade cards, or export from Anki with 'Support older Anki versions'" if newer else "")
+        )
+    collection = Collection(connection, int(schema), int(creation))
+    if "notetypes" in tables:
+        _read_tables(connection, collection)
+    else:
+        _read_json(connection, collection)
+    for nid, guid, mid, tags, fields in connection.execute("SELECT id, guid, mid, tags, flds FROM notes"):
+        collection.notes[nid] = Note(nid, guid, mid, tuple(fields.split("\x1f")), tuple(tags.split()))
+    for row in connection.execute("SELECT id, nid, did, ord, type, queue, due, odid FROM cards"):
+        collection.cards[row[0]] = Card(*row)
+    return collection
+
+
+def _read_json(connection: sqlite3.Connection, collection: Collection) -> None:
+    """Schema 11: note types and decks as JSON in the ``col`` row."""
+    models, decks = connection.execute("SELECT models, decks FROM col").fetchone()
+    for key, model in json.loads(models).items():
+        fields = tuple(f["name"] for f in sorted(model["flds"], key=lambda f: f["ord"]))
+        templates = tuple(
+            (t["name"], t["qfmt"], t["afmt"]) for t in sorted(model["tmpls"], key=lambda t: t["ord"])
+        )
+        collection.note_types[int(key)] = NoteType(
+            int(key), model["name"], model.get("type", 0) == NOTE_TYPE_CLOZE, fields, templates
+        )
+    for key, deck in json.loads(decks).items():
+        collection.decks[int(key)] = deck["name"]
+
+
+def _read_tables(connection: sqlite3.Connection, collection: Collection) -> None:
+    """Schemas 14 to 18: tables ``notetypes``, ``fields``, ``templates`` and ``decks``."""
+    fields: dict[int, list[str]] = {}
+    for ntid, name in connection.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
+        fields.setdefault(ntid, []).append(name)
+    templates: dict[int, list[tuple[str, str, str]]] = {}
+    for ntid, name, config in connection.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord"):
+        values = _protobuf_fields(config)
+        templates.setdefault(ntid, []).append((name, _text(values.get(1)), _text(values.get(2))))
+    for ntid, name, config in connection.execute("SELECT id, name, config FROM notetypes"):
+        kind = _protobuf_fields(config).get(1, 0)
+        collection.note_types[ntid] = NoteType(
+            ntid, name, kind == NOTE_TYPE_CLOZE, tuple(fields.get(ntid, ())), tuple(templates.get(ntid, ()))
+        )
+    for did, name in connection.execute("SELECT id, name FROM decks"):
+        collection.decks[did] = name.replace("\x1f", "::")
+
+
+def _text(value: int | bytes | None) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
+
+
+def _protobuf_fields(data: bytes | None) -> dict[int, int | bytes]:
+    """The top-level fields of a protocol-buffer message: varints and length-delimited values."""
+    values: dict[int, int | bytes] = {}
+    if not data:
+        return values
+    position = 0
+
+    def varint() -> int:
+        nonlocal position
+        result = shift = 0
+        while True:
+            byte = data[position]
+            position += 1
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return result
+            shift += 7
+
+    try:
+        while position < len(data):
+            key = varint()
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                values[number] = varint()
+            elif wire == 2:
+                length = varint()
+                values[number] = data[position : position + length]
+                position += length
+            elif wire == 1:
+                position += 8
+            elif wire == 5:
+                position += 4
+            else:
+                break
+    except IndexError:
+        pass
+    return values
+
+
+def fsrs_rows(rows: list[Revlog]) -> tuple[list[Revlog], bool]:
+    """The rows of one card's log that Anki's FSRS uses, and whether the card was reset in Anki.
+
+    As ``reviews_for_fsrs`` in Anki's source: working back from the latest row, cram answers
+    (filtered deck without rescheduling) are passed over; the card's history starts at its
+    last group of learning answers, or, when a reset came after the last answers, is empty; then
+    rows without a rating (manual changes, rescheduling, resets) and cram answers are dropped.
+    """
+    start: int | None = None
+    first_grade: int | None = None
+    reset = False
+    for index in range(len(rows) - 1, -1, -1):
+        row = rows[index]
+        if row.kind == REVLOG_FILTERED and row.factor == 0:
+            continue
+        if row.ease > 0 and (row.interval >= 1 or row.interval <= -86400):
+            first_grade = index
+        if row.ease > 0 and row.kind == REVLOG_LEARNING:
+            start = index
+        elif row.kind == REVLOG_MANUAL and row.factor == 0:
+            reset = True
+            if start is None and first_grade is None:
+                return [], True
+            break
+        elif start is not None:
+            break
+    begin = start if start is not None else first_grade
+    if begin is None:
+        return [], reset
+    kept = [
+        row for row in rows[begin:] if row.ease > 0 and not (row.kind == REVLOG_FILTERED and row.factor == 0)
+    ]
+    return kept, reset

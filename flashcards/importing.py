@@ -1,0 +1,244 @@
+"""``cards import``: an Anki file's answers join the log; notes from elsewhere become YAML decks.
+
+Notes that came from ``cards`` carry the ``cards_id`` field (and a GUID derived from it): their
+cards map to ours by note id and template ordinal, and their review-log rows, filtered as
+Anki's FSRS filters them (:func:`flashcards.anki_import.fsrs_rows`), are merged into the log by
+:func:`flashcards.merge.take_in`, each with the due date Anki gave. Other notes are converted by
+:mod:`flashcards.foreign`. Everything is one transaction: an error leaves the collection as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from flashcards import anki_ids, clock, merge, reviewlog, scheduler
+from flashcards.anki_import import (
+    REVLOG_FILTERED,
+    REVLOG_LEARNING,
+    REVLOG_RELEARNING,
+    REVLOG_REVIEW,
+    Card,
+    Collection,
+    Revlog,
+    fsrs_rows,
+    open_anki,
+)
+from flashcards.errors import CardsError
+from flashcards.export import ID_FIELD
+from flashcards.paths import display_path
+from flashcards.settings import Settings
+from flashcards.states import Rating, State
+
+ANKI_QUEUE_SUSPENDED = -1
+ANKI_QUEUE_LEARNING = 1
+_STATE_OF_KIND = {REVLOG_LEARNING: State.LEARNING, REVLOG_REVIEW: State.REVIEW, REVLOG_RELEARNING: State.RELEARNING}
+_STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
+SHOWN_NAMES = 5
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``--dry-run``, would do)."""
+
+    path: Path
+    anki_cards: int = 0
+    anki_reviews: int = 0
+    cards_mapped: int = 0
+    imported: int = 0
+    echoes: int = 0
+    already: int = 0
+    skipped_for_fsrs: int = 0  # rows Anki's FSRS does not use (manual changes, cram answers, before a reset)
+    notes_unknown: list[str] = field(default_factory=list)  # cards_id values naming no card here
+    notes_made_in_anki: int = 0  # notes on a cards note type without a cards id of their own
+    reset_in_anki: list[str] = field(default_factory=list)
+    rescheduled_in_anki: list[str] = field(default_factory=list)
+    suspended_in_anki: list[str] = field(default_factory=list)
+    foreign: object | None = None  # flashcards.foreign.ForeignResult, when notes from elsewhere were converted
+
+    def summary(self, dry_run: bool) -> list[str]:
+        """What was done (or would be, with ``dry_run``), for people."""
+        verb = "would import" if dry_run else "imported"
+        lines = [
+            f"{display_path(self.path)}: {self.anki_cards} cards and {self.anki_reviews} review-log rows in Anki",
+            f"cards mapped to this collection: {self.cards_mapped}",
+            f"reviews {verb}: {self.imported}; echoes of reviews made here skipped: {self.echoes}; "
+            f"already imported: {self.already}; rows Anki's FSRS skips (manual changes, cram, before a reset): "
+            f"{self.skipped_for_fsrs}",
+        ]
+        if dry_run:
+            lines.append("Dry run: nothing was written.")
+        return lines
+
+    def warnings(self) -> list[str]:
+        """What has no counterpart here, one line each."""
+        lines = []
+        if self.notes_unknown:
+            lines.append(
+                f"warning: {len(self.notes_unknown)} notes name a card id that is not in this collection "
+                f"({_names(self.notes_unknown)}); their reviews were not imported: compile the decks that hold them"
+            )
+        if self.notes_made_in_anki:
+            lines.append(
+                f"warning: {self.notes_made_in_anki} notes were added in Anki on a cards note type; "
+                "cards has no YAML for them: write them into a deck file"
+            )
+        if self.reset_in_anki:
+            lines.append(
+                f"warning: {len(self.reset_in_anki)} cards were reset or forgotten in Anki ({_names(self.reset_in_anki)}); "
+                "their answers before the reset stay in the log here"
+            )
+        if self.rescheduled_in_anki:
+            lines.append(
+                f"warning: {len(self.rescheduled_in_anki)} cards were rescheduled by hand in Anki "
+                f"({_names(self.rescheduled_in_anki)}); cards keeps the schedule their answers gave"
+            )
+        if self.suspended_in_anki:
+            lines.append(
+                f"warning: {len(self.suspended_in_anki)} cards are suspended in Anki ({_names(self.suspended_in_anki)}); "
+                "they are not suspended here: `cards suspend ID` does it"
+            )
+        return lines
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:SHOWN_NAMES])
+    return shown + (", …" if len(names) > SHOWN_NAMES else "")
+
+
+def import_file(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    path: Path,
+    *,
+    write: bool = True,
+    decks_dir: Path | None = None,
+    into: Path | None = None,
+) -> ImportReport:
+    """Take in the answers of an Anki file to the notes that came from cards, in one transaction."""
+    report = ImportReport(path)
+    with open_anki(path) as anki:
+        report.anki_cards = len(anki.cards)
+        report.anki_reviews = anki.revlog_count()
+        with scheduler.transaction(db):
+            mapping = _map_cards(db, anki, report)
+            if report.anki_reviews == 0 and mapping:
+                raise CardsError(
+                    f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
+                    "(or 'Include learning progress') and import again"
+                )
+            answers = _answers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
+            merged = merge.take_in(db, settings, answers, write=write)
+    report.imported, report.echoes, report.already = merged.added, merged.echoes, merged.already
+    return report
+
+
+def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport) -> dict[int, str]:
+    """Anki card id → our card id, for the cards of notes that came from cards."""
+    ours = {
+        (str(note_id), int(ordinal)): str(card_id)
+        for card_id, note_id, ordinal in db.execute("SELECT id, note_id, ordinal FROM cards")
+    }
+    id_position = {
+        type_id: note_type.fields.index(ID_FIELD)
+        for type_id, note_type in anki.note_types.items()
+        if ID_FIELD in note_type.fields
+    }
+    note_ids: dict[int, str] = {}
+    unknown: set[str] = set()
+    for note in anki.notes.values():
+        position = id_position.get(note.type_id)
+        if position is None:
+            continue
+        cards_id = note.fields[position].strip() if position < len(note.fields) else ""
+        if not cards_id or anki_ids.note_guid(cards_id) != note.guid:
+            report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
+            continue
+        note_ids[note.id] = cards_id
+    mapping = {}
+    for card in anki.cards.values():
+        cards_id = note_ids.get(card.note_id)
+        if cards_id is None:
+            continue
+        card_id = ours.get((cards_id, card.ordinal))
+        if card_id is None:
+            unknown.add(cards_id)
+            continue
+        mapping[card.id] = card_id
+        if card.queue == ANKI_QUEUE_SUSPENDED:
+            report.suspended_in_anki.append(card_id)
+    report.cards_mapped = len(mapping)
+    report.notes_unknown = sorted(unknown)
+    return mapping
+
+
+def _answers(
+    anki: Collection, mapping: dict[int, str], report: ImportReport, days: clock.StudyDays
+) -> Iterator[tuple[str, list[merge.Incoming]]]:
+    """Each mapped card's answers in Anki, as the merge takes them, card by card."""
+    rows: list[Revlog] = []
+    current: int | None = None
+    for row in anki.revlog():
+        if row.card_id != current:
+            if current is not None and current in mapping:
+                yield mapping[current], _card_answers(anki.cards[current], mapping[current], rows, report, days)
+            current, rows = row.card_id, []
+        rows.append(row)
+    if current is not None and current in mapping:
+        yield mapping[current], _card_answers(anki.cards[current], mapping[current], rows, report, days)
+
+
+def _card_answers(
+    card: Card, card_id: str, rows: list[Revlog], report: ImportReport, days: clock.StudyDays
+) -> list[merge.Incoming]:
+    """One card's Anki answers that FSRS uses, each with the state and due date Anki gave."""
+    kept, reset = fsrs_rows(rows)
+    report.skipped_for_fsrs += len(rows) - len(kept)
+    if reset:
+        report.reset_in_anki.append(card_id)
+    if any(row.ease == 0 and not _is_reset(row) for row in rows):
+        report.rescheduled_in_anki.append(card_id)
+    answers = []
+    for index, row in enumerate(kept):
+        if index + 1 < len(kept):
+            after = _STATE_OF_KIND.get(kept[index + 1].kind)
+        else:
+            after = _STATE_OF_TYPE.get(card.type)
+        if after is None or (after == State.REVIEW and row.interval < 0):  # a filtered deck's kind, a reset card
+            after = State.REVIEW if row.interval > 0 else State.LEARNING
+        answered = datetime.fromtimestamp(row.id / 1000, UTC)
+        due_day: int | None = None
+        if row.interval > 0:
+            due_day = days.day(answered) + row.interval
+            due = days.start(due_day)
+        else:
+            due = answered + timedelta(seconds=-row.interval)
+            last = index + 1 == len(kept) and row is rows[-1]
+            if last and card.queue == ANKI_QUEUE_LEARNING and card.due * 1000 >= row.id:
+                due = datetime.fromtimestamp(card.due, UTC)  # the due Anki gave, its fuzz included
+        answers.append(
+            merge.Incoming(
+                card_id=card_id,
+                rating=Rating(row.ease),
+                reviewed_at=clock.to_db(answered),
+                duration_ms=max(0, min(row.taken_ms, scheduler.MAX_DURATION_MS)),
+                source=reviewlog.SOURCE_ANKI,
+                source_id=f"{row.card_id}:{row.id}",  # revlog ids are unique in one collection only
+                state=after,
+                due=clock.to_db(due),
+                due_day=due_day,
+                anki_id=row.id,
+            )
+        )
+    return answers
+
+
+def _is_reset(row: Revlog) -> bool:
+    return row.kind == 4 and row.factor == 0
+
+
+__all__ = ["REVLOG_FILTERED", "ImportReport", "import_file"]

@@ -1,0 +1,219 @@
+"""Take in answers given elsewhere (in Anki, on another machine) and merge them into the review log.
+
+One path for every source: answers arrive card by card, each naming its source and its id there.
+
+- **Dedupe by origin.** An answer whose (source, source id) is in the log already is skipped;
+  so is one whose Anki review-log id belongs to an answer of the same card (an answer that
+  went out in an export and comes back: an echo).
+- **Insert in time order.** Each new answer is logged with the time it was given; a card's
+  history is read by time (``reviewlog.history_order``), so answers from two places interleave.
+  The state a new answer found is the state the answer before it (in time) left; its memory
+  state is what replaying the merged history gives.
+- **Replay.** The cards that got answers have their cached state replayed from the merged log
+  (``scheduler.rebuild_within``), in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from flashcards import clock, reviewlog, scheduler
+from flashcards.rules import Rules
+from flashcards.settings import Settings
+from flashcards.states import Rating, State
+
+CHUNK_CARDS = 500
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One answer given elsewhere, with what it did to the card there."""
+
+    card_id: str
+    rating: Rating
+    reviewed_at: str  # UTC, as clock.to_db writes it
+    duration_ms: int
+    source: str
+    source_id: str
+    state: State  # the state the answer left the card in
+    due: str  # when it made the card due (UTC)
+    due_day: int | None  # the study day it made the card due, for a review card or an interday step
+    anki_id: int | None = None  # the Anki review-log id it should keep, if free
+    step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
+
+
+@dataclass
+class MergeResult:
+    """What a merge did (or, without writing, would do)."""
+
+    added: int = 0
+    already: int = 0  # taken in before (the same source and id)
+    echoes: int = 0  # answers given here that went out (in an export) and came back
+    cards: set[str] = field(default_factory=set)  # the cards that got new answers
+
+
+def take_in(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    answers: Iterable[tuple[str, list[Incoming]]],
+    *,
+    write: bool = True,
+) -> MergeResult:
+    """Merge each card's incoming answers (``(card id, answers)``) into the log, in the caller's transaction.
+
+    With ``write=False`` nothing is written; the result counts what would be.
+    """
+    result = MergeResult()
+    days = clock.StudyDays(settings.day_start_hour)
+    rules: dict[str, Rules] = {}
+    for chunk in _chunks(answers):
+        rows = _merge_chunk(db, settings, days, rules, chunk, result)
+        if write and rows:
+            _assign_anki_ids(db, rows)
+            reviewlog.append_many(db, rows)
+            scheduler.rebuild_within(db, settings, [card_id for card_id, _ in chunk if card_id in result.cards])
+    return result
+
+
+def _chunks(answers: Iterable[tuple[str, list[Incoming]]]) -> Iterator[list[tuple[str, list[Incoming]]]]:
+    chunk: list[tuple[str, list[Incoming]]] = []
+    for item in answers:
+        chunk.append(item)
+        if len(chunk) >= CHUNK_CARDS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _merge_chunk(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    days: clock.StudyDays,
+    rules: dict[str, Rules],
+    chunk: list[tuple[str, list[Incoming]]],
+    result: MergeResult,
+) -> list[list[object]]:
+    """The log rows of a chunk of cards' new answers, with their state before and memory."""
+    ids = [card_id for card_id, _ in chunk]
+    marks = ", ".join("?" * len(ids))
+    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", ids).fetchall())
+    existing: dict[str, list[tuple[object, ...]]] = {}
+    for row in db.execute(
+        "SELECT card_id, rating, reviewed_at, state, step, day_end, source, source_id, anki_id FROM reviews "
+        f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
+        ids,
+    ):
+        existing.setdefault(row[0], []).append(row)
+    rows: list[list[object]] = []
+    for card_id, incoming in chunk:
+        logged = existing.get(card_id, [])
+        sources = {(row[6], row[7]) for row in logged if row[6] is not None}
+        anki_ids = {row[8] for row in logged if row[8] is not None}
+        answered_here = {row[8] for row in logged if row[6] is None}
+        new = []
+        for answer in incoming:
+            if (answer.source, answer.source_id) in sources:
+                result.already += 1
+            elif answer.anki_id is not None and answer.anki_id in anki_ids:
+                if answer.anki_id in answered_here:
+                    result.echoes += 1
+                else:
+                    result.already += 1
+            else:
+                new.append(answer)
+                sources.add((answer.source, answer.source_id))
+                if answer.anki_id is not None:
+                    anki_ids.add(answer.anki_id)
+        if not new:
+            continue
+        result.added += len(new)
+        result.cards.add(card_id)
+        deck = str(decks.get(card_id, ""))
+        deck_rules = rules.get(deck)
+        if deck_rules is None:
+            deck_rules = rules[deck] = scheduler.rules_for(settings.for_deck(deck), settings.day_start_hour, days)
+        rows.extend(_rows(card_id, logged, new, deck_rules, days))
+    return rows
+
+
+def _rows(
+    card_id: str,
+    logged: list[tuple[object, ...]],
+    new: list[Incoming],
+    rules: Rules,
+    days: clock.StudyDays,
+) -> list[list[object]]:
+    """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a tie)."""
+    merged: list[tuple[str, int, object]] = [(str(row[2]), 0, row) for row in logged]
+    merged += [(answer.reviewed_at, 1, answer) for answer in new]
+    merged.sort(key=lambda item: (item[0], item[1]))
+    history = []
+    for at, _, item in merged:
+        stamp = clock.from_db(at).timestamp()
+        if isinstance(item, Incoming):
+            history.append((int(item.rating), stamp, days.end_stamp(stamp)))
+        else:
+            day_end = item[5]
+            history.append((int(item[1]), stamp, float(day_end) if day_end is not None else None))  # type: ignore[arg-type]
+    trace: list[tuple[float, float]] = []
+    rules.replay(history, trace)
+    rows = []
+    state, step = State.NEW, 0
+    for (_, _, item), (stability, difficulty), (_, _, day_end) in zip(merged, trace, history, strict=True):
+        if not isinstance(item, Incoming):
+            state = State(item[3])  # type: ignore[call-overload]
+            step = int(item[4]) if item[4] is not None else 0  # type: ignore[call-overload]
+            continue
+        before = state
+        state = item.state
+        if state in (State.LEARNING, State.RELEARNING):
+            step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
+        rows.append(
+            [
+                card_id,
+                int(item.rating),
+                item.reviewed_at,
+                item.duration_ms,
+                item.due,
+                int(before),
+                int(state),
+                stability,
+                difficulty,
+                item.due_day,
+                step if state in (State.LEARNING, State.RELEARNING) else None,
+                int(day_end) if day_end is not None else None,
+                item.source,
+                item.source_id,
+                item.anki_id,
+            ]
+        )
+    return rows
+
+
+def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
+    """The (re)learning step an answer leaves a card on, counted as the steps advance."""
+    if before != after:  # entering (re)learning: a new card's Good moves on to the second step
+        return 1 if before == State.NEW and rating == Rating.GOOD else 0
+    if rating == Rating.AGAIN:
+        return 0
+    return step + 1 if rating == Rating.GOOD else step
+
+
+def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> None:
+    """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered."""
+    wanted = [row[-1] for row in rows if row[-1] is not None]
+    taken: set[object] = set()
+    for start in range(0, len(wanted), 900):
+        part = wanted[start : start + 900]
+        marks = ", ".join("?" * len(part))
+        taken.update(row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part))
+    seen: set[object] = set()
+    for row in rows:
+        if row[-1] in taken or row[-1] in seen:
+            row[-1] = None
+        elif row[-1] is not None:
+            seen.add(row[-1])
