@@ -30,7 +30,9 @@ INNER_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
 MAX_INNER_BYTES = 8 << 30  # a collection larger than this is not a package we can hold
 NOTE_TYPE_CLOZE = 1
 # revlog kinds
-REVLOG_LEARNING, REVLOG_REVIEW, REVLOG_RELEARNING, REVLOG_FILTERED, REVLOG_MANUAL, REVLOG_RESCHEDULED = range(6)
+REVLOG_LEARNING, REVLOG_REVIEW, REVLOG_RELEARNING, REVLOG_FILTERED, REVLOG_MANUAL, REVLOG_RESCHEDULED = range(
+    6
+)
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,9 @@ def open_anki(path: Path) -> Iterator[Collection]:
                 ) from None
             raise CardsError(f"{shown}: not a readable Anki collection ({error})") from None
         except sqlite3.DatabaseError as error:
-            raise CardsError(f"{shown}: not a readable Anki collection ({error}); is the file complete?") from None
+            raise CardsError(
+                f"{shown}: not a readable Anki collection ({error}); is the file complete?"
+            ) from None
         finally:
             connection.close()
 
@@ -182,7 +186,9 @@ def _extract(path: Path, scratch: Path) -> Path:
         raise CardsError(f"{shown}: cannot read the package ({error}); export it again") from None
     except Exception as error:
         if type(error).__module__.startswith(("zstandard", "zlib")):
-            raise CardsError(f"{shown}: the collection inside is damaged ({error}); export it again") from None
+            raise CardsError(
+                f"{shown}: the collection inside is damaged ({error}); export it again"
+            ) from None
         raise
     return target
 
@@ -231,7 +237,9 @@ def _read_tables(connection: sqlite3.Connection, collection: Collection) -> None
     for ntid, name in connection.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
         fields.setdefault(ntid, []).append(name)
     templates: dict[int, list[tuple[str, str, str]]] = {}
-    for ntid, name, config in connection.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord"):
+    for ntid, name, config in connection.execute(
+        "SELECT ntid, name, config FROM templates ORDER BY ntid, ord"
+    ):
         values = _protobuf_fields(config)
         templates.setdefault(ntid, []).append((name, _text(values.get(1)), _text(values.get(2))))
     for ntid, name, config in connection.execute("SELECT id, name, config FROM notetypes"):

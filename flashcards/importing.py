@@ -36,7 +36,11 @@ from flashcards.states import Rating, State
 
 ANKI_QUEUE_SUSPENDED = -1
 ANKI_QUEUE_LEARNING = 1
-_STATE_OF_KIND = {REVLOG_LEARNING: State.LEARNING, REVLOG_REVIEW: State.REVIEW, REVLOG_RELEARNING: State.RELEARNING}
+_STATE_OF_KIND = {
+    REVLOG_LEARNING: State.LEARNING,
+    REVLOG_REVIEW: State.REVIEW,
+    REVLOG_RELEARNING: State.RELEARNING,
+}
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 
@@ -58,7 +62,9 @@ class ImportReport:
     reset_in_anki: list[str] = field(default_factory=list)
     rescheduled_in_anki: list[str] = field(default_factory=list)
     suspended_in_anki: list[str] = field(default_factory=list)
-    foreign: object | None = None  # flashcards.foreign.ForeignResult, when notes from elsewhere were converted
+    foreign: object | None = (
+        None  # flashcards.foreign.ForeignResult, when notes from elsewhere were converted
+    )
 
     def summary(self, dry_run: bool) -> list[str]:
         """What was done (or would be, with ``dry_run``), for people."""
@@ -161,12 +167,12 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
         note_ids[note.id] = cards_id
     mapping = {}
     for card in anki.cards.values():
-        cards_id = note_ids.get(card.note_id)
-        if cards_id is None:
+        note_id = note_ids.get(card.note_id)
+        if note_id is None:
             continue
-        card_id = ours.get((cards_id, card.ordinal))
+        card_id = ours.get((note_id, card.ordinal))
         if card_id is None:
-            unknown.add(cards_id)
+            unknown.add(note_id)
             continue
         mapping[card.id] = card_id
         if card.queue == ANKI_QUEUE_SUSPENDED:
@@ -185,7 +191,10 @@ def _answers(
     for row in anki.revlog():
         if row.card_id != current:
             if current is not None and current in mapping:
-                yield mapping[current], _card_answers(anki.cards[current], mapping[current], rows, report, days)
+                yield (
+                    mapping[current],
+                    _card_answers(anki.cards[current], mapping[current], rows, report, days),
+                )
             current, rows = row.card_id, []
         rows.append(row)
     if current is not None and current in mapping:
@@ -208,7 +217,9 @@ def _card_answers(
             after = _STATE_OF_KIND.get(kept[index + 1].kind)
         else:
             after = _STATE_OF_TYPE.get(card.type)
-        if after is None or (after == State.REVIEW and row.interval < 0):  # a filtered deck's kind, a reset card
+        if after is None or (
+            after == State.REVIEW and row.interval < 0
+        ):  # a filtered deck's kind, a reset card
             after = State.REVIEW if row.interval > 0 else State.LEARNING
         answered = datetime.fromtimestamp(row.id / 1000, UTC)
         due_day: int | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -74,7 +75,9 @@ def take_in(
         if write and rows:
             _assign_anki_ids(db, rows)
             reviewlog.append_many(db, rows)
-            scheduler.rebuild_within(db, settings, [card_id for card_id, _ in chunk if card_id in result.cards])
+            scheduler.rebuild_within(
+                db, settings, [card_id for card_id, _ in chunk if card_id in result.cards]
+            )
     return result
 
 
@@ -101,7 +104,7 @@ def _merge_chunk(
     ids = [card_id for card_id, _ in chunk]
     marks = ", ".join("?" * len(ids))
     decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", ids).fetchall())
-    existing: dict[str, list[tuple[object, ...]]] = {}
+    existing: dict[str, list[tuple[Any, ...]]] = {}
     for row in db.execute(
         "SELECT card_id, rating, reviewed_at, state, step, day_end, source, source_id, anki_id FROM reviews "
         f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
@@ -135,38 +138,40 @@ def _merge_chunk(
         deck = str(decks.get(card_id, ""))
         deck_rules = rules.get(deck)
         if deck_rules is None:
-            deck_rules = rules[deck] = scheduler.rules_for(settings.for_deck(deck), settings.day_start_hour, days)
+            deck_rules = rules[deck] = scheduler.rules_for(
+                settings.for_deck(deck), settings.day_start_hour, days
+            )
         rows.extend(_rows(card_id, logged, new, deck_rules, days))
     return rows
 
 
 def _rows(
     card_id: str,
-    logged: list[tuple[object, ...]],
+    logged: list[tuple[Any, ...]],
     new: list[Incoming],
     rules: Rules,
     days: clock.StudyDays,
 ) -> list[list[object]]:
     """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a tie)."""
-    merged: list[tuple[str, int, object]] = [(str(row[2]), 0, row) for row in logged]
+    merged: list[tuple[str, int, Incoming | tuple[Any, ...]]] = [(str(row[2]), 0, row) for row in logged]
     merged += [(answer.reviewed_at, 1, answer) for answer in new]
     merged.sort(key=lambda item: (item[0], item[1]))
-    history = []
+    history: list[tuple[int, float, float | None]] = []
     for at, _, item in merged:
         stamp = clock.from_db(at).timestamp()
         if isinstance(item, Incoming):
             history.append((int(item.rating), stamp, days.end_stamp(stamp)))
         else:
             day_end = item[5]
-            history.append((int(item[1]), stamp, float(day_end) if day_end is not None else None))  # type: ignore[arg-type]
+            history.append((int(item[1]), stamp, float(day_end) if day_end is not None else None))
     trace: list[tuple[float, float]] = []
     rules.replay(history, trace)
     rows = []
     state, step = State.NEW, 0
     for (_, _, item), (stability, difficulty), (_, _, day_end) in zip(merged, trace, history, strict=True):
         if not isinstance(item, Incoming):
-            state = State(item[3])  # type: ignore[call-overload]
-            step = int(item[4]) if item[4] is not None else 0  # type: ignore[call-overload]
+            state = State(item[3])
+            step = int(item[4]) if item[4] is not None else 0
             continue
         before = state
         state = item.state
@@ -210,7 +215,9 @@ def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> Non
     for start in range(0, len(wanted), 900):
         part = wanted[start : start + 900]
         marks = ", ".join("?" * len(part))
-        taken.update(row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part))
+        taken.update(
+            row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part)
+        )
     seen: set[object] = set()
     for row in rows:
         if row[-1] in taken or row[-1] in seen:

@@ -262,7 +262,9 @@ class Rules:
     # -- replay -----------------------------------------------------------------------------
 
     def replay(
-        self, reviews: Iterable[tuple[int, float, float | None]], trace: list[tuple[float, float]] | None = None
+        self,
+        reviews: Iterable[tuple[int, float, float | None]],
+        trace: list[tuple[float, float]] | None = None,
     ) -> Memory:
         """Apply ``(rating, POSIX time, end of its study day)`` answers in order to a new card.
 

@@ -359,7 +359,11 @@ def rebuild(
 
 
 def rebuild_within(
-    db: sqlite_utils.Database, settings: Settings, card_ids: Iterable[str] | None = None, *, write: bool = True
+    db: sqlite_utils.Database,
+    settings: Settings,
+    card_ids: Iterable[str] | None = None,
+    *,
+    write: bool = True,
 ) -> RebuildResult:
     """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it)."""
     result = RebuildResult()

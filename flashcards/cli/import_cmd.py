@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from flashcards.cli import Env, pass_env
-from flashcards.paths import display_path
 from flashcards.textsafe import visible
 
 
