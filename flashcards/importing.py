@@ -85,30 +85,36 @@ class ImportReport:
         lines = []
         if self.notes_unknown:
             lines.append(
-                f"warning: {len(self.notes_unknown)} notes name a card id that is not in this collection "
+                f"warning: {_count(len(self.notes_unknown), 'note names', 'notes name')} a card id that is not in this collection "
                 f"({_names(self.notes_unknown)}); their reviews were not imported: compile the decks that hold them"
             )
         if self.notes_made_in_anki:
             lines.append(
-                f"warning: {self.notes_made_in_anki} notes were added in Anki on a cards note type; "
+                f"warning: {_count(self.notes_made_in_anki, 'note was', 'notes were')} added in Anki on a cards note type; "
                 "cards has no YAML for them: write them into a deck file"
             )
         if self.reset_in_anki:
             lines.append(
-                f"warning: {len(self.reset_in_anki)} cards were reset or forgotten in Anki ({_names(self.reset_in_anki)}); "
+                f"warning: {_count(len(self.reset_in_anki), 'card was', 'cards were')} reset or forgotten in Anki "
+                f"({_names(self.reset_in_anki)}); "
                 "their answers before the reset stay in the log here"
             )
         if self.rescheduled_in_anki:
             lines.append(
-                f"warning: {len(self.rescheduled_in_anki)} cards were rescheduled by hand in Anki "
+                f"warning: {_count(len(self.rescheduled_in_anki), 'card was', 'cards were')} rescheduled by hand in Anki "
                 f"({_names(self.rescheduled_in_anki)}); cards keeps the schedule their answers gave"
             )
         if self.suspended_in_anki:
             lines.append(
-                f"warning: {len(self.suspended_in_anki)} cards are suspended in Anki ({_names(self.suspended_in_anki)}); "
+                f"warning: {_count(len(self.suspended_in_anki), 'card is', 'cards are')} suspended in Anki "
+                f"({_names(self.suspended_in_anki)}); "
                 "they are not suspended here: `cards suspend ID` does it"
             )
         return lines
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _names(names: list[str]) -> str:

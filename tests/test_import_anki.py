@@ -18,6 +18,7 @@ import sqlite_utils
 
 from flashcards import clock, reviewlog, store
 from flashcards.compiler import compile_decks
+from flashcards.errors import CardsError
 from flashcards.export import export_package
 from flashcards.importing import import_file
 from flashcards.scheduler import answer, rebuild
@@ -79,6 +80,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     package = export_package(db, work / "ours.apkg", with_scheduling=True, settings=SETTINGS).path
     exported = {row[0] for row in db.execute("SELECT anki_id FROM reviews")}
     between: list[str] = []
+    locked = ""
     with AnkiEngine(work, tz="UTC", start=START + timedelta(hours=1)) as anki:
         anki.import_apkg(package)
         anki.enable_fsrs(deck=DECK)
@@ -94,7 +96,12 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         _session(anki, START + timedelta(days=3, hours=1, minutes=15), 40, 2)
         anki.export_apkg(work / "back.apkg")
         anki.run(LEGACY_EXPORT, path=str(work / "legacy.apkg"))
+        anki.export_apkg(work / "no-scheduling.apkg", with_scheduling=False)
         anki.export_colpkg(work / "back.colpkg")
+        try:
+            import_file(db, SETTINGS, anki.workdir / "collection.anki2")
+        except CardsError as error:
+            locked = str(error)
         revlog = anki.run("result = col.db.all('select id, cid, ease, ivl, type from revlog order by id')")
         cards = {int(key): value for key, value in anki.run(CARDS_OF_ANKI).items()}
         today = anki.today()
@@ -105,8 +112,13 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ).fetchall()
     states = {row[0]: row[1:] for row in db.execute("SELECT id, stability, difficulty, due_day FROM cards")}
     check = rebuild(db, SETTINGS, write=False)
-    for name in ("back.colpkg", "legacy.apkg", "back.apkg"):
-        reports.append(import_file(db, SETTINGS, work / name))
+    for path in (
+        work / "back.colpkg",
+        work / "legacy.apkg",
+        work / "back.apkg",
+        work / "anki" / "collection.anki2",
+    ):
+        reports.append(import_file(db, SETTINGS, path))  # the profile's collection once Anki is closed
     return {
         "db": db,
         "exported": exported,
@@ -118,6 +130,8 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "logged": logged,
         "states": states,
         "check": check,
+        "locked": locked,
+        "work": work,
         "final": db.execute(f"SELECT * FROM reviews ORDER BY {reviewlog.log_order()}").fetchall(),
     }
 
@@ -209,9 +223,54 @@ def test_the_cache_is_what_the_merged_log_gives(round_trip: dict[str, Any]) -> N
 def test_importing_again_adds_nothing(round_trip: dict[str, Any]) -> None:
     trip = round_trip
     first, *again = trip["reports"]
-    for report in again:  # .colpkg, legacy .apkg, the same .apkg
+    assert len(again) == 4
+    for report in again:  # .colpkg, legacy .apkg, the same .apkg, the profile's collection.anki2
         assert report.imported == 0
         assert report.already == first.imported
         assert report.echoes == first.echoes
     assert len(trip["final"]) == len(trip["logged"])
     assert [(row[1], row[3]) for row in trip["final"]] == [(row[0], row[2]) for row in trip["logged"]]
+
+
+def _log(db: sqlite_utils.Database) -> list[tuple[Any, ...]]:
+    return (
+        db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        + db.execute("SELECT * FROM cards ORDER BY id").fetchall()
+    )
+
+
+def test_a_collection_anki_has_open_is_refused(round_trip: dict[str, Any]) -> None:
+    assert "close Anki first" in round_trip["locked"]
+    assert "collection.anki2" in round_trip["locked"]
+
+
+def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict[str, Any]) -> None:
+    import sqlite3
+    import zipfile
+
+    work, db = round_trip["work"], round_trip["db"]
+    before = _log(db)
+    truncated = work / "truncated.apkg"
+    truncated.write_bytes((work / "back.apkg").read_bytes()[:3000])
+    newer = work / "newer.apkg"
+    with zipfile.ZipFile(work / "legacy.apkg") as source, zipfile.ZipFile(newer, "w") as target:
+        inner = work / "newer.anki21"
+        inner.write_bytes(source.read("collection.anki21"))
+        connection = sqlite3.connect(inner)
+        connection.execute("UPDATE col SET ver = 19")
+        connection.commit()
+        connection.close()
+        target.write(inner, "collection.anki21")
+    other = work / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("notes.txt", "not Anki")
+    expected = {
+        "no-scheduling.apkg": "holds no reviews: export it from Anki with 'Include scheduling information'",
+        "truncated.apkg": "damaged or truncated",
+        "newer.apkg": "schema 19, which this version of cards does not know; upgrade cards",
+        "other.zip": "is a zip file but not an Anki package",
+    }
+    for name, message in expected.items():
+        with pytest.raises(CardsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            import_file(db, SETTINGS, work / name)
+        assert _log(db) == before, name
