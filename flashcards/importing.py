@@ -9,6 +9,7 @@ Anki's FSRS filters them (:func:`flashcards.anki_import.fsrs_rows`), are merged 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,12 +25,15 @@ from flashcards.anki_import import (
     REVLOG_REVIEW,
     Card,
     Collection,
+    Note,
     Revlog,
     fsrs_rows,
     open_anki,
 )
+from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError
 from flashcards.export import ID_FIELD
+from flashcards.foreign import Converted, convert
 from flashcards.paths import display_path
 from flashcards.settings import Settings
 from flashcards.states import Rating, State
@@ -43,6 +47,7 @@ _STATE_OF_KIND = {
 }
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
+IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 
 
 @dataclass
@@ -62,9 +67,7 @@ class ImportReport:
     reset_in_anki: list[str] = field(default_factory=list)
     rescheduled_in_anki: list[str] = field(default_factory=list)
     suspended_in_anki: list[str] = field(default_factory=list)
-    foreign: object | None = (
-        None  # flashcards.foreign.ForeignResult, when notes from elsewhere were converted
-    )
+    foreign: list[Converted] | None = None  # notes from elsewhere, as deck files
 
     def summary(self, dry_run: bool) -> list[str]:
         """What was done (or would be, with ``dry_run``), for people."""
@@ -76,13 +79,18 @@ class ImportReport:
             f"already imported: {self.already}; rows Anki's FSRS skips (manual changes, cram, before a reset): "
             f"{self.skipped_for_fsrs}",
         ]
+        for deck in self.foreign or []:
+            written = "would write" if dry_run else "wrote"
+            lines.append(
+                f"{written} {display_path(deck.path)}: {deck.notes} notes of Anki deck '{deck.deck}'"
+            )
         if dry_run:
             lines.append("Dry run: nothing was written.")
         return lines
 
     def warnings(self) -> list[str]:
         """What has no counterpart here, one line each."""
-        lines = []
+        lines = [f"warning: {problem}" for deck in self.foreign or [] for problem in deck.problems]
         if self.notes_unknown:
             lines.append(
                 f"warning: {_count(len(self.notes_unknown), 'note names', 'notes name')} a card id that is not in this collection "
@@ -136,6 +144,13 @@ def import_file(
     with open_anki(path) as anki:
         report.anki_cards = len(anki.cards)
         report.anki_reviews = anki.revlog_count()
+        foreign_notes = _foreign_notes(anki)
+        if foreign_notes:
+            if decks_dir is None:
+                raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
+            report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir, write)
+            if write:
+                compile_decks(db, decks_dir, clock.now())
         with scheduler.transaction(db):
             mapping = _map_cards(db, anki, report)
             if report.anki_reviews == 0 and mapping:
@@ -143,10 +158,51 @@ def import_file(
                     f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
                     "(or 'Include learning progress') and import again"
                 )
+            if report.foreign is not None:
+                for converted in report.foreign:
+                    mapping.update(converted.cards)
             answers = _answers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
             merged = merge.take_in(db, settings, answers, write=write)
     report.imported, report.echoes, report.already = merged.added, merged.echoes, merged.already
     return report
+
+
+def _foreign_notes(anki: Collection) -> list[Note]:
+    """The notes whose note type is not one of cards' (they have no ``cards_id`` field)."""
+    ours = {type_id for type_id, note_type in anki.note_types.items() if ID_FIELD in note_type.fields}
+    return [note for note in anki.notes.values() if note.type_id not in ours]
+
+
+def _convert(
+    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, write: bool
+) -> list[Converted]:
+    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory) and write them."""
+    try:
+        into.resolve().relative_to(decks_dir.resolve())
+    except ValueError:
+        raise CardsError(
+            f"--into {display_path(into)} is outside the decks directory {display_path(decks_dir)}: "
+            "the notes must be compiled to keep their history; choose a directory under it"
+        ) from None
+    converted = convert(anki, notes, into, decks_dir)
+    errors = [problem for deck in converted for problem in deck.problems if ": error: " in problem]
+    if errors:
+        raise CardsError("the converted decks would not compile (nothing was written):\n" + "\n".join(errors))
+    if write:
+        for deck in converted:
+            _write_atomic(deck.path, deck.text)
+    return converted
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a deck file through a temporary file and a rename, so it is never half written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise CardsError(f"cannot write {display_path(path)}: {error.strerror or error}") from None
 
 
 def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport) -> dict[int, str]:

@@ -274,3 +274,134 @@ def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict
         with pytest.raises(CardsError, match=message.replace("(", r"\(").replace(")", r"\)")):
             import_file(db, SETTINGS, work / name)
         assert _log(db) == before, name
+
+
+FOREIGN_NOTES = """
+def add(type_name, deck, fields, tags):
+    note = col.new_note(col.models.by_name(type_name))
+    for name, value in fields.items():
+        note[name] = value
+    note.tags = tags
+    col.add_note(note, col.decks.id(deck, create=True))
+
+models = col.models
+vocab = models.new("Vocab (ES)")
+for name in ("Word", "Meaning", "Example sentence"):
+    models.add_field(vocab, models.new_field(name))
+for name, front, back in (
+    ("Recognise", "<b>{{Word}}</b>", "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{#Example sentence}}{{Example sentence}}{{/Example sentence}}"),
+    ("Recall", "{{Meaning}}", "{{FrontSide}}\\n\\n<hr id=answer>\\n\\n{{Word}}"),
+):
+    template = models.new_template(name)
+    template["qfmt"], template["afmt"] = front, back
+    models.add_template(vocab, template)
+models.add(vocab)
+add("Basic", "Lang::Spanish", {"Front": "hola", "Back": "<i>hello</i>"}, ["es"])
+add("Basic (and reversed card)", "Lang::Spanish::Verbs", {"Front": "comer", "Back": "to <b>eat</b>"}, ["es", "verb"])
+add("Cloze", "Lang", {"Text": "{{c1::Madrid}} is the capital of {{c2::Spain}}.", "Back Extra": "geo"}, ["geo::europe"])
+add("Vocab (ES)", "Lang::Spanish", {"Word": "perro", "Meaning": "dog", "Example sentence": "El perro<br>ladra."}, ["es"])
+add("Basic", "Lang", {"Front": "colour of the sky", "Back": '<span style="color: blue">blue</span>'}, [])
+result = len(col.find_cards(""))
+"""
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An Anki deck made in Anki (five note types' worth of notes, sub-decks, tags), studied there, imported."""
+    work = tmp_path_factory.mktemp("foreign")
+    with AnkiEngine(work, tz="UTC", start=START) as anki:
+        anki.enable_fsrs(deck="Lang")
+        count = anki.run(FOREIGN_NOTES)
+        _session_in(anki, "Lang", START, 40)
+        _session_in(anki, "Lang", START + timedelta(minutes=15), 40)
+        _session_in(anki, "Lang", START + timedelta(days=2, hours=1), 40)
+        _session_in(anki, "Lang", START + timedelta(days=6, hours=1), 40)
+        anki.export_apkg(work / "lang.apkg")
+        cards = {
+            int(key): value for key, value in anki.run(CARDS_OF_ANKI.replace("['cards_id']", ".guid")).items()
+        }
+        revlog = anki.run("result = col.db.all('select id, cid, ease from revlog order by id')")
+    decks = work / "decks"
+    decks.mkdir()
+    db = store.open_collection(work / "collection.db")
+    report = import_file(db, SETTINGS, work / "lang.apkg", decks_dir=decks)
+    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted((decks / "imported").iterdir())}
+    again = import_file(db, SETTINGS, work / "lang.apkg", decks_dir=decks)
+    return {
+        "db": db,
+        "decks": decks,
+        "count": count,
+        "cards": cards,
+        "revlog": revlog,
+        "report": report,
+        "again": again,
+        "texts": texts,
+        "texts_again": {
+            path.name: path.read_text(encoding="utf-8") for path in sorted((decks / "imported").iterdir())
+        },
+    }
+
+
+def _session_in(anki: AnkiEngine, deck: str, at: datetime, answers: int) -> None:
+    anki.set_time(at)
+    for index in range(answers):
+        queued = anki.queued(deck)
+        if queued is None:
+            return
+        anki.answer(queued.card_id, RATINGS[index % len(RATINGS)], taken_ms=3000)
+        anki.set_time(at + timedelta(seconds=20 * (index + 1)))
+
+
+def test_a_foreign_deck_becomes_yaml_that_cards_check_accepts(foreign: dict[str, Any]) -> None:
+    from .test_cli import run
+
+    assert sorted(foreign["texts"]) == ["Lang.yaml", "Lang~Spanish.yaml", "Lang~Spanish~Verbs.yaml"]
+    spanish = foreign["texts"]["Lang~Spanish.yaml"]
+    assert "deck: Lang::Spanish\n" in spanish
+    assert (
+        "vocab-es:" in spanish and "fields:\n    - Word\n    - Meaning\n    - Example_sentence\n" in spanish
+    )
+    assert "front: '**{{Word}}**'" in spanish
+    assert "back: '*hello*'" in spanish
+    assert "tags:\n  - es\n" in spanish
+    assert "text: '{{c1::Madrid}} is the capital of {{c2::Spain}}.'" in foreign["texts"]["Lang.yaml"]
+    assert "- geo::europe" in foreign["texts"]["Lang.yaml"]
+    code, out, err = run("--decks", str(foreign["decks"]), "check")
+    assert (code, err) == (0, ""), out
+    assert "5 notes, 8 cards: no problems." in out
+
+
+def test_what_markdown_cannot_say_is_reported_per_note(foreign: dict[str, Any]) -> None:
+    problems = [problem for deck in foreign["report"].foreign for problem in deck.problems]
+    assert len(problems) == 1
+    assert (
+        problems[0].startswith("note anki-")
+        and "field 'back': the style of <span> not converted" in problems[0]
+    )
+    assert any("the style of <span>" in line for line in foreign["report"].warnings())
+
+
+def test_the_foreign_deck_compiles_to_the_same_cards_with_their_history(foreign: dict[str, Any]) -> None:
+    db = foreign["db"]
+    ours = db.execute("SELECT count(*) FROM cards").fetchone()[0]
+    assert ours == foreign["count"] == 8
+    report = foreign["report"]
+    assert report.imported == len(foreign["revlog"]) > 20
+    mapping = {key: value for deck in report.foreign for key, value in deck.cards.items()}
+    assert len(mapping) == 8
+    for anki_id, anki_card, ease in foreign["revlog"]:
+        row = db.execute("SELECT card_id, rating FROM reviews WHERE anki_id = ?", [anki_id]).fetchone()
+        assert row == (mapping[anki_card], ease)
+    for anki_card, (_, _, _, _, _, stability, difficulty) in foreign["cards"].items():
+        state = db.execute(
+            "SELECT stability, difficulty FROM cards WHERE id = ?", [mapping[anki_card]]
+        ).fetchone()
+        assert state[0] == pytest.approx(stability, rel=1e-3)
+        assert state[1] == pytest.approx(difficulty, abs=2e-3)
+    assert rebuild(db, SETTINGS, write=False).changed == []
+
+
+def test_importing_a_foreign_deck_again_updates_nothing_and_adds_nothing(foreign: dict[str, Any]) -> None:
+    assert foreign["again"].imported == 0
+    assert foreign["again"].already == foreign["report"].imported
+    assert foreign["texts_again"] == foreign["texts"]
