@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,31 +71,35 @@ class Card:
     original_deck_id: int
 
 
-@dataclass(frozen=True)
-class Revlog:
-    """One row of Anki's review log."""
-
-    id: int  # the answer's millisecond
-    card_id: int
-    ease: int  # 1-4; 0 for rows written by a manual change
-    interval: int  # days when > 0, seconds when < 0
-    last_interval: int
-    factor: int
-    taken_ms: int
-    kind: int  # REVLOG_*
+# One row of Anki's review log, as read: a plain tuple, since a large log has a million of them.
+# (id: the answer's millisecond, card id, ease 1-4 (0: a manual change), interval (days when > 0,
+# seconds when < 0), last interval, factor, time taken in ms, kind: REVLOG_*)
+Revlog = tuple[int, int, int, int, int, int, int, int]
+ID, CARD, EASE, INTERVAL, LAST_INTERVAL, FACTOR, TAKEN, KIND = range(8)
 
 
 @dataclass
 class Collection:
-    """What an Anki file holds, read into memory except the review log (read by :func:`revlog`)."""
+    """What an Anki file holds: note types, decks and cards read at once; notes and the log on demand."""
 
     connection: sqlite3.Connection
     schema: int
     creation: int  # col.crt, POSIX seconds
     note_types: dict[int, NoteType] = field(default_factory=dict)
     decks: dict[int, str] = field(default_factory=dict)  # id -> name with '::'
-    notes: dict[int, Note] = field(default_factory=dict)
     cards: dict[int, Card] = field(default_factory=dict)
+
+    def notes(self, type_ids: Iterable[int]) -> Iterator[Note]:
+        """The notes of the note types ``type_ids``."""
+        ids = sorted(set(type_ids))
+        if not ids:
+            return
+        rows = self.connection.execute(
+            f"SELECT id, guid, mid, tags, flds FROM notes WHERE mid IN ({', '.join('?' * len(ids))}) ORDER BY id",
+            ids,
+        )
+        for nid, guid, mid, tags, fields in rows:
+            yield Note(nid, guid, mid, tuple(fields.split("\x1f")), tuple(tags.split()))
 
     def revlog_count(self) -> int:
         """How many review-log rows the file holds."""
@@ -103,11 +107,11 @@ class Collection:
 
     def revlog(self) -> Iterator[Revlog]:
         """The review log, card by card, each card's rows in the order they were made."""
-        rows = self.connection.execute(
-            "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+        return iter(
+            self.connection.execute(
+                "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+            )
         )
-        for row in rows:
-            yield Revlog(*row)
 
 
 def _unicase(left: str, right: str) -> int:
@@ -209,8 +213,6 @@ def _read(connection: sqlite3.Connection, shown: str) -> Collection:
         _read_tables(connection, collection)
     else:
         _read_json(connection, collection)
-    for nid, guid, mid, tags, fields in connection.execute("SELECT id, guid, mid, tags, flds FROM notes"):
-        collection.notes[nid] = Note(nid, guid, mid, tuple(fields.split("\x1f")), tuple(tags.split()))
     for row in connection.execute("SELECT id, nid, did, ord, type, queue, due, odid FROM cards"):
         collection.cards[row[0]] = Card(*row)
     return collection
@@ -294,6 +296,16 @@ def _protobuf_fields(data: bytes | None) -> dict[int, int | bytes]:
     return values
 
 
+def is_cramming(row: Revlog) -> bool:
+    """An answer in a filtered deck that does not reschedule (Anki's cramming)."""
+    return row[KIND] == REVLOG_FILTERED and row[FACTOR] == 0
+
+
+def is_reset(row: Revlog) -> bool:
+    """A row Anki writes when a card is reset (forgotten)."""
+    return row[KIND] == REVLOG_MANUAL and row[FACTOR] == 0
+
+
 def fsrs_rows(rows: list[Revlog]) -> tuple[list[Revlog], bool]:
     """The rows of one card's log that Anki's FSRS uses, and whether the card was reset in Anki.
 
@@ -307,13 +319,14 @@ def fsrs_rows(rows: list[Revlog]) -> tuple[list[Revlog], bool]:
     reset = False
     for index in range(len(rows) - 1, -1, -1):
         row = rows[index]
-        if row.kind == REVLOG_FILTERED and row.factor == 0:
+        if is_cramming(row):
             continue
-        if row.ease > 0 and (row.interval >= 1 or row.interval <= -86400):
+        rated = row[EASE] > 0
+        if rated and (row[INTERVAL] >= 1 or row[INTERVAL] <= -86400):
             first_grade = index
-        if row.ease > 0 and row.kind == REVLOG_LEARNING:
+        if rated and row[KIND] == REVLOG_LEARNING:
             start = index
-        elif row.kind == REVLOG_MANUAL and row.factor == 0:
+        elif is_reset(row):
             reset = True
             if start is None and first_grade is None:
                 return [], True
@@ -323,7 +336,6 @@ def fsrs_rows(rows: list[Revlog]) -> tuple[list[Revlog], bool]:
     begin = start if start is not None else first_grade
     if begin is None:
         return [], reset
-    kept = [
-        row for row in rows[begin:] if row.ease > 0 and not (row.kind == REVLOG_FILTERED and row.factor == 0)
-    ]
-    return kept, reset
+    if begin == 0 and all(row[EASE] > 0 and not is_cramming(row) for row in rows):
+        return rows, reset
+    return [row for row in rows[begin:] if row[EASE] > 0 and not is_cramming(row)], reset

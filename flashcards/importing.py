@@ -12,22 +12,29 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from flashcards import anki_ids, clock, merge, reviewlog, scheduler
 from flashcards.anki_import import (
+    CARD,
+    EASE,
+    ID,
+    INTERVAL,
+    KIND,
     REVLOG_FILTERED,
     REVLOG_LEARNING,
     REVLOG_RELEARNING,
     REVLOG_REVIEW,
+    TAKEN,
     Card,
     Collection,
     Note,
     Revlog,
     fsrs_rows,
+    is_reset,
     open_anki,
 )
 from flashcards.compiler import compile_decks
@@ -161,16 +168,15 @@ def import_file(
             if report.foreign is not None:
                 for converted in report.foreign:
                     mapping.update(converted.cards)
-            answers = _answers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
-            merged = merge.take_in(db, settings, answers, write=write)
+            offers = _offers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
+            merged = merge.take_in(db, settings, offers, write=write)
     report.imported, report.echoes, report.already = merged.added, merged.echoes, merged.already
     return report
 
 
 def _foreign_notes(anki: Collection) -> list[Note]:
     """The notes whose note type is not one of cards' (they have no ``cards_id`` field)."""
-    ours = {type_id for type_id, note_type in anki.note_types.items() if ID_FIELD in note_type.fields}
-    return [note for note in anki.notes.values() if note.type_id not in ours]
+    return list(anki.notes(t for t, note_type in anki.note_types.items() if ID_FIELD not in note_type.fields))
 
 
 def _convert(
@@ -208,7 +214,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport) -> dict[int, str]:
     """Anki card id → our card id, for the cards of notes that came from cards."""
     ours = {
-        (str(note_id), int(ordinal)): str(card_id)
+        (note_id, ordinal): card_id
         for card_id, note_id, ordinal in db.execute("SELECT id, note_id, ordinal FROM cards")
     }
     id_position = {
@@ -218,12 +224,11 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     }
     note_ids: dict[int, str] = {}
     unknown: set[str] = set()
-    for note in anki.notes.values():
-        position = id_position.get(note.type_id)
-        if position is None:
-            continue
+    guid = anki_ids.note_guid
+    for note in anki.notes(id_position):
+        position = id_position[note.type_id]
         cards_id = note.fields[position].strip() if position < len(note.fields) else ""
-        if not cards_id or anki_ids.note_guid(cards_id) != note.guid:
+        if not cards_id or guid(cards_id) != note.guid:
             report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
             continue
         note_ids[note.id] = cards_id
@@ -244,74 +249,81 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     return mapping
 
 
-def _answers(
+def _offers(
     anki: Collection, mapping: dict[int, str], report: ImportReport, days: clock.StudyDays
-) -> Iterator[tuple[str, list[merge.Incoming]]]:
-    """Each mapped card's answers in Anki, as the merge takes them, card by card."""
+) -> Iterator[merge.Offer]:
+    """Each mapped card's answers in Anki, offered to the merge card by card."""
     rows: list[Revlog] = []
     current: int | None = None
     for row in anki.revlog():
-        if row.card_id != current:
+        if row[CARD] != current:
             if current is not None and current in mapping:
-                yield (
-                    mapping[current],
-                    _card_answers(anki.cards[current], mapping[current], rows, report, days),
-                )
-            current, rows = row.card_id, []
+                yield _card_offer(anki.cards[current], mapping[current], rows, report, days)
+            current, rows = row[CARD], []
         rows.append(row)
     if current is not None and current in mapping:
-        yield mapping[current], _card_answers(anki.cards[current], mapping[current], rows, report, days)
+        yield _card_offer(anki.cards[current], mapping[current], rows, report, days)
 
 
-def _card_answers(
+def _card_offer(
     card: Card, card_id: str, rows: list[Revlog], report: ImportReport, days: clock.StudyDays
-) -> list[merge.Incoming]:
-    """One card's Anki answers that FSRS uses, each with the state and due date Anki gave."""
+) -> merge.Offer:
+    """One card's Anki answers that FSRS uses; built, when new, with the state and due date Anki gave."""
     kept, reset = fsrs_rows(rows)
-    report.skipped_for_fsrs += len(rows) - len(kept)
-    if reset:
-        report.reset_in_anki.append(card_id)
-    if any(row.ease == 0 and not _is_reset(row) for row in rows):
-        report.rescheduled_in_anki.append(card_id)
-    answers = []
-    for index, row in enumerate(kept):
-        if index + 1 < len(kept):
-            after = _STATE_OF_KIND.get(kept[index + 1].kind)
-        else:
-            after = _STATE_OF_TYPE.get(card.type)
-        if after is None or (
-            after == State.REVIEW and row.interval < 0
-        ):  # a filtered deck's kind, a reset card
-            after = State.REVIEW if row.interval > 0 else State.LEARNING
-        answered = datetime.fromtimestamp(row.id / 1000, UTC)
-        due_day: int | None = None
-        if row.interval > 0:
-            due_day = days.day(answered) + row.interval
-            due = days.start(due_day)
-        else:
-            due = answered + timedelta(seconds=-row.interval)
-            last = index + 1 == len(kept) and row is rows[-1]
-            if last and card.queue == ANKI_QUEUE_LEARNING and card.due * 1000 >= row.id:
-                due = datetime.fromtimestamp(card.due, UTC)  # the due Anki gave, its fuzz included
-        answers.append(
-            merge.Incoming(
-                card_id=card_id,
-                rating=Rating(row.ease),
-                reviewed_at=clock.to_db(answered),
-                duration_ms=max(0, min(row.taken_ms, scheduler.MAX_DURATION_MS)),
-                source=reviewlog.SOURCE_ANKI,
-                source_id=f"{row.card_id}:{row.id}",  # revlog ids are unique in one collection only
-                state=after,
-                due=clock.to_db(due),
-                due_day=due_day,
-                anki_id=row.id,
-            )
-        )
-    return answers
+    if len(kept) != len(rows):
+        report.skipped_for_fsrs += len(rows) - len(kept)
+        if reset:
+            report.reset_in_anki.append(card_id)
+        if any(row[EASE] == 0 and not is_reset(row) for row in rows):
+            report.rescheduled_in_anki.append(card_id)
+
+    def source_id(position: int) -> str:
+        return f"{card.id}:{kept[position][ID]}"  # revlog ids are unique in one collection only
+
+    def build(positions: list[int]) -> list[merge.Incoming]:
+        return [_incoming(card, card_id, kept, position, rows[-1], days) for position in positions]
+
+    return merge.Offer(card_id, reviewlog.SOURCE_ANKI, [row[ID] for row in kept], source_id, build)
 
 
-def _is_reset(row: Revlog) -> bool:
-    return row.kind == 4 and row.factor == 0
+def _incoming(
+    card: Card, card_id: str, kept: list[Revlog], position: int, newest: Revlog, days: clock.StudyDays
+) -> merge.Incoming:
+    """An Anki answer as the log keeps it: the state it left (the next row's kind tells), the due date Anki gave."""
+    row = kept[position]
+    if position + 1 < len(kept):
+        after = _STATE_OF_KIND.get(kept[position + 1][KIND])
+    else:
+        after = _STATE_OF_TYPE.get(card.type)
+    interval = row[INTERVAL]
+    if after is None or (after == State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
+        after = State.REVIEW if interval > 0 else State.LEARNING
+    stamp = row[ID] / 1000
+    due_day: int | None = None
+    if interval > 0:
+        due_day = days.day_of_stamp(stamp) + interval
+        due = days.start_stamp(due_day)
+    else:
+        due = stamp - interval
+        if row is newest and card.queue == ANKI_QUEUE_LEARNING and card.due >= stamp:
+            due = card.due  # the due Anki gave, its fuzz included
+    return merge.Incoming(
+        card_id=card_id,
+        rating=Rating(row[EASE]),
+        reviewed_at=_stamp_text(stamp),
+        duration_ms=max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
+        source=reviewlog.SOURCE_ANKI,
+        source_id=f"{card.id}:{row[ID]}",
+        state=after,
+        due=_stamp_text(due),
+        due_day=due_day,
+        anki_id=row[ID],
+    )
+
+
+def _stamp_text(stamp: float) -> str:
+    """A POSIX time as the log writes times (clock.to_db)."""
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds")
 
 
 __all__ = ["REVLOG_FILTERED", "ImportReport", "import_file"]

@@ -15,8 +15,9 @@ One path for every source: answers arrive card by card, each naming its source a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -46,6 +47,21 @@ class Incoming:
     step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
 
 
+@dataclass(frozen=True)
+class Offer:
+    """One card's answers from a source, built into :class:`Incoming` only if they are new.
+
+    A large import is mostly answers taken in before (or echoes): they are recognised by their
+    Anki id, or by their source id, before anything is built.
+    """
+
+    card_id: str
+    source: str
+    anki_ids: Sequence[int | None]  # each answer's Anki review-log id, if it has one
+    source_id: Callable[[int], str]  # the source id of the answer at a position
+    build: Callable[[list[int]], list[Incoming]]  # the answers at these positions
+
+
 @dataclass
 class MergeResult:
     """What a merge did (or, without writing, would do)."""
@@ -59,32 +75,30 @@ class MergeResult:
 def take_in(
     db: sqlite_utils.Database,
     settings: Settings,
-    answers: Iterable[tuple[str, list[Incoming]]],
+    offers: Iterable[Offer],
     *,
     write: bool = True,
 ) -> MergeResult:
-    """Merge each card's incoming answers (``(card id, answers)``) into the log, in the caller's transaction.
+    """Merge each card's offered answers into the log, in the caller's transaction.
 
     With ``write=False`` nothing is written; the result counts what would be.
     """
     result = MergeResult()
     days = clock.StudyDays(settings.day_start_hour)
     rules: dict[str, Rules] = {}
-    for chunk in _chunks(answers):
-        rows = _merge_chunk(db, settings, days, rules, chunk, result)
+    for chunk in _chunks(offers):
+        rows, touched = _merge_chunk(db, settings, days, rules, chunk, result)
         if write and rows:
             _assign_anki_ids(db, rows)
             reviewlog.append_many(db, rows)
-            scheduler.rebuild_within(
-                db, settings, [card_id for card_id, _ in chunk if card_id in result.cards]
-            )
+            scheduler.rebuild_within(db, settings, touched)
     return result
 
 
-def _chunks(answers: Iterable[tuple[str, list[Incoming]]]) -> Iterator[list[tuple[str, list[Incoming]]]]:
-    chunk: list[tuple[str, list[Incoming]]] = []
-    for item in answers:
-        chunk.append(item)
+def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:
+    chunk: list[Offer] = []
+    for offer in offers:
+        chunk.append(offer)
         if len(chunk) >= CHUNK_CARDS:
             yield chunk
             chunk = []
@@ -97,42 +111,58 @@ def _merge_chunk(
     settings: Settings,
     days: clock.StudyDays,
     rules: dict[str, Rules],
-    chunk: list[tuple[str, list[Incoming]]],
+    chunk: list[Offer],
     result: MergeResult,
-) -> list[list[object]]:
-    """The log rows of a chunk of cards' new answers, with their state before and memory."""
-    ids = [card_id for card_id, _ in chunk]
+) -> tuple[list[list[object]], list[str]]:
+    """The log rows of a chunk of cards' new answers (with their state before and memory), and those cards."""
+    ids = [offer.card_id for offer in chunk]
     marks = ", ".join("?" * len(ids))
-    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", ids).fetchall())
-    existing: dict[str, list[tuple[Any, ...]]] = {}
-    for row in db.execute(
-        "SELECT card_id, rating, reviewed_at, state, step, day_end, source, source_id, anki_id FROM reviews "
-        f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
-        ids,
+    origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
+    # index reviews_origin covers this
+    for card_id, anki_id, source, source_id in db.execute(
+        f"SELECT card_id, anki_id, source, source_id FROM reviews WHERE card_id IN ({marks})", ids
     ):
-        existing.setdefault(row[0], []).append(row)
-    rows: list[list[object]] = []
-    for card_id, incoming in chunk:
-        logged = existing.get(card_id, [])
-        sources = {(row[6], row[7]) for row in logged if row[6] is not None}
-        anki_ids = {row[8] for row in logged if row[8] is not None}
-        answered_here = {row[8] for row in logged if row[6] is None}
-        new = []
-        for answer in incoming:
-            if (answer.source, answer.source_id) in sources:
-                result.already += 1
-            elif answer.anki_id is not None and answer.anki_id in anki_ids:
-                if answer.anki_id in answered_here:
+        known = origins.get(card_id)
+        if known is None:
+            known = origins[card_id] = ({}, set())
+        if anki_id is not None:
+            known[0][anki_id] = source is None
+        if source is not None:
+            known[1].add((source, source_id))
+    new_answers: dict[str, list[Incoming]] = {}
+    for offer in chunk:
+        by_anki_id, sources = origins.get(offer.card_id, ({}, set()))
+        positions = []
+        for position, anki_id in enumerate(offer.anki_ids):
+            here = by_anki_id.get(anki_id) if anki_id is not None else None
+            if here is not None:
+                if here:
                     result.echoes += 1
                 else:
                     result.already += 1
-            else:
-                new.append(answer)
-                sources.add((answer.source, answer.source_id))
-                if answer.anki_id is not None:
-                    anki_ids.add(answer.anki_id)
-        if not new:
-            continue
+                continue
+            if sources and (offer.source, offer.source_id(position)) in sources:
+                result.already += 1
+                continue
+            positions.append(position)
+        if positions and any(by_anki_id.values()):
+            positions = _near_echoes(offer, positions, by_anki_id, result)
+        if positions:
+            new_answers[offer.card_id] = offer.build(positions)
+    if not new_answers:
+        return [], []
+    touched = list(new_answers)
+    marks = ", ".join("?" * len(touched))
+    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", touched).fetchall())
+    existing: dict[str, list[tuple[Any, ...]]] = {}
+    for row in db.execute(
+        "SELECT card_id, rating, reviewed_at, state, step, day_end FROM reviews "
+        f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
+        touched,
+    ):
+        existing.setdefault(row[0], []).append(row)
+    rows: list[list[object]] = []
+    for card_id, new in new_answers.items():
         result.added += len(new)
         result.cards.add(card_id)
         deck = str(decks.get(card_id, ""))
@@ -141,8 +171,30 @@ def _merge_chunk(
             deck_rules = rules[deck] = scheduler.rules_for(
                 settings.for_deck(deck), settings.day_start_hour, days
             )
-        rows.extend(_rows(card_id, logged, new, deck_rules, days))
-    return rows
+        rows.extend(_rows(card_id, existing.get(card_id, []), new, deck_rules, days))
+    return rows, touched
+
+
+def _near_echoes(
+    offer: Offer, positions: list[int], by_anki_id: dict[int, bool], result: MergeResult
+) -> list[int]:
+    """Recognise echoes whose Anki id is within a second of the id the answer keeps here.
+
+    Exports before the ids were kept numbered answers given in the same millisecond in another
+    order, so such an echo comes back a few milliseconds off. Each answer given here matches once.
+    """
+    exact = set(offer.anki_ids)
+    free = sorted(anki_id for anki_id, here in by_anki_id.items() if here and anki_id not in exact)
+    kept = []
+    for position in positions:
+        anki_id = offer.anki_ids[position]
+        match = None if anki_id is None else next((mine for mine in free if abs(mine - anki_id) < 1000), None)
+        if match is None:
+            kept.append(position)
+        else:
+            free.remove(match)
+            result.echoes += 1
+    return kept
 
 
 def _rows(
@@ -157,8 +209,9 @@ def _rows(
     merged += [(answer.reviewed_at, 1, answer) for answer in new]
     merged.sort(key=lambda item: (item[0], item[1]))
     history: list[tuple[int, float, float | None]] = []
+    parse = datetime.fromisoformat
     for at, _, item in merged:
-        stamp = clock.from_db(at).timestamp()
+        stamp = parse(at).timestamp()
         if isinstance(item, Incoming):
             history.append((int(item.rating), stamp, days.end_stamp(stamp)))
         else:

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from flashcards import reviewlog, store
 from flashcards.cli import cli
 from flashcards.errors import CardsError
+from flashcards.states import Rating, State
 
 DECK = """
 deck: D
@@ -307,3 +308,47 @@ def datetime_day(text: str) -> int:
     from datetime import date
 
     return date.fromisoformat(text).toordinal()
+
+
+def test_0012_gives_every_earlier_answer_the_millisecond_of_its_time_made_unique(tmp_path: Path) -> None:
+    """Earlier answers get their Anki ids once: their millisecond, later ones moved on when they share one."""
+    path = tmp_path / "collection.db"
+    old = sqlite_utils.Database(path)
+    store.migrations.apply(old, stop_before=["0012_reviews_origin"])
+    stamp = "2026-01-05T08:00:00.000000+00:00"
+    old.conn.execute(
+        "INSERT INTO notes VALUES ('basic:q', 'basic', 'D', '{}', '[]', 'd.yaml', 1, 'h', ?, ?, NULL)",
+        [stamp, stamp],
+    )
+    old.conn.execute(
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at) "
+        "VALUES ('basic:q/card', 'basic:q', 'card', 0, 'D', 'q', 'a', 1, ?, ?)",
+        [stamp, stamp],
+    )
+    times = [
+        "2026-01-05T21:00:18.999648+00:00",  # a fraction SQLite's strftime would round up to the next second
+        "2026-01-05T21:00:18.999900+00:00",  # the same millisecond: the next one
+        "2026-01-05T21:00:19.000000+00:00",  # the millisecond after: taken, so the one after that
+        "2026-01-05T09:00:00.000000+00:00",  # earlier (written later)
+    ]
+    for at in times:
+        old.conn.execute(
+            "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, stability, "
+            "difficulty) VALUES ('basic:q/card', 3, ?, 1000, ?, 0, 1, 2.3, 2.1)",
+            [at, at],
+        )
+    old.conn.commit()
+    old.conn.close()
+    db = store.open_collection(path)
+    ids = [row[0] for row in db.execute("SELECT anki_id FROM reviews ORDER BY id")]
+    first = reviewlog.milliseconds(times[0])
+    assert first % 1000 == 999
+    assert ids == [first, first + 1, first + 2, reviewlog.milliseconds(times[3])]
+    # an answer given now in the same millisecond gets the next free id, as the migration numbers them
+    reviewlog.append(
+        db,
+        reviewlog.Entry(
+            "basic:q/card", Rating.GOOD, times[0], 1000, times[0], State.NEW, State.LEARNING, 2.3, 2.1
+        ),
+    )
+    assert db.execute("SELECT max(anki_id) FROM reviews").fetchone()[0] == first + 3
