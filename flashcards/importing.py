@@ -54,6 +54,7 @@ _STATE_OF_KIND = {
 }
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
+IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache while an import writes
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 
 
@@ -89,7 +90,7 @@ class ImportReport:
         for deck in self.foreign or []:
             written = "would write" if dry_run else "wrote"
             lines.append(
-                f"{written} {display_path(deck.path)}: {deck.notes} notes of Anki deck '{deck.deck}'"
+                f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
             )
         if dry_run:
             lines.append("Dry run: nothing was written.")
@@ -158,20 +159,33 @@ def import_file(
             report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir, write)
             if write:
                 compile_decks(db, decks_dir, clock.now())
-        with scheduler.transaction(db):
-            mapping = _map_cards(db, anki, report)
-            if report.anki_reviews == 0 and mapping:
-                raise CardsError(
-                    f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
-                    "(or 'Include learning progress') and import again"
-                )
-            if report.foreign is not None:
-                for converted in report.foreign:
-                    mapping.update(converted.cards)
-            offers = _offers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
-            merged = merge.take_in(db, settings, offers, write=write)
+        previous_cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
+        try:
+            merged = _merge(db, settings, anki, report, write)
+        finally:
+            db.execute(f"PRAGMA cache_size = {previous_cache}")
     report.imported, report.echoes, report.already = merged.added, merged.echoes, merged.already
     return report
+
+
+def _merge(
+    db: sqlite_utils.Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
+) -> merge.MergeResult:
+    """Map the cards and merge their answers, in one transaction."""
+    path = report.path
+    with scheduler.transaction(db):
+        mapping = _map_cards(db, anki, report)
+        if report.anki_reviews == 0 and mapping:
+            raise CardsError(
+                f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
+                "(or 'Include learning progress') and import again"
+            )
+        if report.foreign is not None:
+            for converted in report.foreign:
+                mapping.update(converted.cards)
+        offers = _offers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
+        return merge.take_in(db, settings, offers, write=write, expected=report.anki_reviews)
 
 
 def _foreign_notes(anki: Collection) -> list[Note]:
@@ -253,20 +267,26 @@ def _offers(
     anki: Collection, mapping: dict[int, str], report: ImportReport, days: clock.StudyDays
 ) -> Iterator[merge.Offer]:
     """Each mapped card's answers in Anki, offered to the merge card by card."""
+    starts: dict[int, str] = {}  # the start of each study day, as text
     rows: list[Revlog] = []
     current: int | None = None
     for row in anki.revlog():
         if row[CARD] != current:
             if current is not None and current in mapping:
-                yield _card_offer(anki.cards[current], mapping[current], rows, report, days)
+                yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
             current, rows = row[CARD], []
         rows.append(row)
     if current is not None and current in mapping:
-        yield _card_offer(anki.cards[current], mapping[current], rows, report, days)
+        yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
 
 
 def _card_offer(
-    card: Card, card_id: str, rows: list[Revlog], report: ImportReport, days: clock.StudyDays
+    card: Card,
+    card_id: str,
+    rows: list[Revlog],
+    report: ImportReport,
+    days: clock.StudyDays,
+    starts: dict[int, str],
 ) -> merge.Offer:
     """One card's Anki answers that FSRS uses; built, when new, with the state and due date Anki gave."""
     kept, reset = fsrs_rows(rows)
@@ -281,13 +301,19 @@ def _card_offer(
         return f"{card.id}:{kept[position][ID]}"  # revlog ids are unique in one collection only
 
     def build(positions: list[int]) -> list[merge.Incoming]:
-        return [_incoming(card, card_id, kept, position, rows[-1], days) for position in positions]
+        return [_incoming(card, card_id, kept, position, rows[-1], days, starts) for position in positions]
 
     return merge.Offer(card_id, reviewlog.SOURCE_ANKI, [row[ID] for row in kept], source_id, build)
 
 
 def _incoming(
-    card: Card, card_id: str, kept: list[Revlog], position: int, newest: Revlog, days: clock.StudyDays
+    card: Card,
+    card_id: str,
+    kept: list[Revlog],
+    position: int,
+    newest: Revlog,
+    days: clock.StudyDays,
+    day_starts: dict[int, str],
 ) -> merge.Incoming:
     """An Anki answer as the log keeps it: the state it left (the next row's kind tells), the due date Anki gave."""
     row = kept[position]
@@ -302,11 +328,14 @@ def _incoming(
     due_day: int | None = None
     if interval > 0:
         due_day = days.day_of_stamp(stamp) + interval
-        due = days.start_stamp(due_day)
+        due_text = day_starts.get(due_day)
+        if due_text is None:
+            due_text = day_starts[due_day] = _stamp_text(days.start_stamp(due_day))
     else:
         due = stamp - interval
         if row is newest and card.queue == ANKI_QUEUE_LEARNING and card.due >= stamp:
             due = card.due  # the due Anki gave, its fuzz included
+        due_text = _stamp_text(due)
     return merge.Incoming(
         card_id=card_id,
         rating=Rating(row[EASE]),
@@ -315,7 +344,7 @@ def _incoming(
         source=reviewlog.SOURCE_ANKI,
         source_id=f"{card.id}:{row[ID]}",
         state=after,
-        due=_stamp_text(due),
+        due=due_text,
         due_day=due_day,
         anki_id=row[ID],
     )

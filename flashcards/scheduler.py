@@ -285,6 +285,40 @@ def _pages(db: sqlite_utils.Database, size: int = 2000) -> Iterator[tuple[str, l
         after = last[0]
 
 
+def replay_log(
+    rules: Rules,
+    days: clock.StudyDays,
+    rows: list[Any],
+    trace: list[tuple[float, float]] | None = None,
+    stamps: list[float] | None = None,
+) -> tuple[Any, ...]:
+    """The cached state one card's log gives: its rows in history order, each
+    ``(card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end)``.
+
+    Memory and state follow the rules; due dates, and the state and step of the last answer,
+    are the log's. With ``trace``, the memory after each answer is appended to it; ``stamps``,
+    the rows' times as POSIX times, if the caller has them.
+    """
+    parse = datetime.fromisoformat
+    if stamps is None:
+        reviews = [(row[1], parse(row[2]).timestamp(), row[8]) for row in rows]
+    else:
+        reviews = [(row[1], stamp, row[8]) for row, stamp in zip(rows, stamps, strict=True)]
+    state, step, stability, difficulty, reps, lapses = rules.replay(reviews, trace)
+    due = reviewed_at = due_day = None
+    if rows:
+        last = rows[-1]
+        due, reviewed_at, due_day = last[3], last[2], last[4]
+        if last[7] is not None or last[6] == State.REVIEW:
+            # the state and step the answers gave under the steps of their day, as logged
+            review, again = int(State.REVIEW), int(Rating.AGAIN)
+            state, step = last[6], last[7]
+            lapses = sum(1 for row in rows if row[5] == review and row[1] == again)
+        if due_day is None and state == State.REVIEW:
+            due_day = days.day(parse(due))
+    return (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+
+
 class _Replayer:
     """Replays cards' logs with one study-day calendar and one set of rules per deck."""
 
@@ -298,9 +332,7 @@ class _Replayer:
     ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
         settings, days, rules = self.settings, self.days, self.rules
-        review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
         columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
-        parse = datetime.fromisoformat
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step, "
@@ -316,24 +348,11 @@ class _Replayer:
                 deck_rules = rules[deck] = rules_for(settings.for_deck(deck), settings.day_start_hour, days)
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
-            reviews = []
-            last = None
-            logged_lapses = 0
+            rows = []
             while pending is not None and pending[0] == card_id:
-                reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
-                logged_lapses += pending[5] == review and pending[1] == again
-                last = pending
+                rows.append(pending)
                 pending = next(logs, None)
-            state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
-            due = reviewed_at = due_day = None
-            if last is not None:
-                due, reviewed_at, due_day = last[3], last[2], last[4]
-                if last[7] is not None or last[6] == State.REVIEW:
-                    # the state and step the answers gave under the steps of their day, as logged
-                    state, step, lapses = last[6], last[7], logged_lapses
-                if due_day is None and state == State.REVIEW:
-                    due_day = days.day(parse(due))
-            replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+            replayed = replay_log(deck_rules, days, rows)
             yield card_id, tuple(cached), replayed
 
 
