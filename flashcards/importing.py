@@ -54,7 +54,7 @@ _STATE_OF_KIND = {
 }
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
-IMPORT_CACHE_KIB = 64 * 1024  # SQLite page cache while an import writes
+IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 
 
@@ -185,7 +185,7 @@ def _merge(
             for converted in report.foreign:
                 mapping.update(converted.cards)
         offers = _offers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
-        return merge.take_in(db, settings, offers, write=write, expected=report.anki_reviews)
+        return merge.take_in(db, settings, offers, write=write)
 
 
 def _foreign_notes(anki: Collection) -> list[Note]:

@@ -28,9 +28,6 @@ from flashcards.settings import Settings
 from flashcards.states import CACHE_COLUMNS, Rating, State
 
 CHUNK_CARDS = 500
-BULK_ANSWERS = 100_000
-# read by the merge: reviews_origin (a card's origins), reviews_anki (free Anki ids)
-_BULK_DROPPED = ("reviews_history", "reviews_stats", "reviews_source")
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
 
@@ -82,17 +79,11 @@ def take_in(
     offers: Iterable[Offer],
     *,
     write: bool = True,
-    expected: int = 0,
 ) -> MergeResult:
     """Merge each card's offered answers into the log, in the caller's transaction.
 
-    With ``write=False`` nothing is written; the result counts what would be. ``expected`` is
-    how many answers are offered: when they are many, more than the log holds, the log's indexes
-    that the merge does not read are dropped and built again at the end (in the same
-    transaction), which is several times faster than growing them a row at a time.
+    With ``write=False`` nothing is written; the result counts what would be.
     """
-    bulk = write and expected >= BULK_ANSWERS and expected > 2 * _log_size(db)
-    rebuilt = _drop_indexes(db) if bulk else []
     result = MergeResult()
     days = clock.StudyDays(settings.day_start_hour)
     rules: dict[str, Rules] = {}
@@ -102,25 +93,7 @@ def take_in(
             _assign_anki_ids(db, rows)
             reviewlog.append_many(db, rows)
             db.conn.executemany(_UPDATE_CACHE, caches)
-    for sql in rebuilt:
-        db.execute(sql)
     return result
-
-
-def _log_size(db: sqlite_utils.Database) -> int:
-    return int(db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0)  # rows ever written: cheap
-
-
-def _drop_indexes(db: sqlite_utils.Database) -> list[str]:
-    """Drop the review log's indexes a merge does not read; return the SQL that builds them again."""
-    rows = db.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reviews' "
-        f"AND name IN ({', '.join('?' * len(_BULK_DROPPED))})",
-        list(_BULK_DROPPED),
-    ).fetchall()
-    for name, _ in rows:
-        db.execute(f"DROP INDEX {name}")
-    return [sql for _, sql in rows]
 
 
 def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:
