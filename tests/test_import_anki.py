@@ -36,10 +36,20 @@ from anki.collection import ExportAnkiPackageOptions
 options = ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=True)
 col.export_anki_package(out_path=path, options=options, limit=None)
 """
+MADE_IN_ANKI = """
+note = col.new_note(col.models.by_name("cards:basic"))
+note["front"], note["back"] = "added on the phone", "on a cards note type"
+col.add_note(note, col.decks.id("MLOps Interview::Teams"))
+studied = [cid for cid in col.find_cards("-is:new")]
+col.sched.suspend_cards(studied[:1])
+result = studied[0]
+"""
 CARDS_OF_ANKI = """
 result = {}
 for cid in col.find_cards(''):
     card = col.get_card(cid)
+    if "cards_id" in card.note() and not card.note()["cards_id"]:
+        continue  # added in Anki on a cards note type: no counterpart here
     memory = card.memory_state
     result[cid] = [card.note()['cards_id'], card.ord, card.type, card.queue, card.due,
                    memory.stability if memory else None, memory.difficulty if memory else None]
@@ -94,6 +104,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             answer(db, card_id, RATINGS[index % len(RATINGS)], evening, 5000, SETTINGS)
         _session(anki, START + timedelta(days=3, hours=1), 40, 7)
         _session(anki, START + timedelta(days=3, hours=1, minutes=15), 40, 2)
+        suspended = anki.run(MADE_IN_ANKI)
         anki.export_apkg(work / "back.apkg")
         anki.run(LEGACY_EXPORT, path=str(work / "legacy.apkg"))
         anki.export_apkg(work / "no-scheduling.apkg", with_scheduling=False)
@@ -131,6 +142,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "states": states,
         "check": check,
         "locked": locked,
+        "suspended": suspended,
         "work": work,
         "final": db.execute(f"SELECT * FROM reviews ORDER BY {reviewlog.log_order()}").fetchall(),
     }
@@ -164,6 +176,11 @@ def test_every_anki_answer_is_in_the_log_once_in_time_order(round_trip: dict[str
     report = trip["reports"][0]
     assert report.imported == len(made_in_anki)
     assert report.echoes == len(trip["exported"])
+    assert report.notes_made_in_anki == 1
+    assert report.suspended_in_anki == [_card_of(trip, trip["suspended"])]
+    warnings = "\n".join(report.warnings())
+    assert "1 note was added in Anki on a cards note type" in warnings
+    assert "1 card is suspended in Anki" in warnings
     # each card's history is in time order, and cards answered in both places interleave
     for card_id in trip["between"]:
         history = [row for row in trip["logged"] if row[0] == card_id]
