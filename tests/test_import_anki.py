@@ -422,3 +422,20 @@ def test_importing_a_foreign_deck_again_updates_nothing_and_adds_nothing(foreign
     assert foreign["again"].imported == 0
     assert foreign["again"].already == foreign["report"].imported
     assert foreign["texts_again"] == foreign["texts"]
+
+
+def test_a_later_export_writes_the_imported_answers_with_their_anki_ids(round_trip: dict[str, Any]) -> None:
+    import sqlite3
+    import zipfile
+
+    work = round_trip["work"]
+    package = export_package(
+        round_trip["db"], work / "again.apkg", with_scheduling=True, settings=SETTINGS
+    ).path
+    with zipfile.ZipFile(package) as archive:
+        (work / "again.anki2").write_bytes(archive.read("collection.anki2"))
+    connection = sqlite3.connect(work / "again.anki2")
+    written = {row[0] for row in connection.execute("SELECT id FROM revlog")}
+    connection.close()
+    answered_here_since = {row[4] for row in round_trip["logged"] if row[3] is None} - round_trip["exported"]
+    assert written == {row[0] for row in round_trip["revlog"]} | answered_here_since
