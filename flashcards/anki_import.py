@@ -105,13 +105,62 @@ class Collection:
         """How many review-log rows the file holds."""
         return int(self.connection.execute("SELECT count(*) FROM revlog").fetchone()[0])
 
-    def revlog(self) -> Iterator[Revlog]:
-        """The review log, card by card, each card's rows in the order they were made."""
+    def revlog(self, only_pending: bool = False) -> Iterator[Revlog]:
+        """The review log, card by card, each card's rows in the order they were made.
+
+        With ``only_pending``, only the cards :meth:`settle` left pending.
+        """
+        where = "WHERE cid IN (SELECT cid FROM temp.pending)" if only_pending else ""
         return iter(
             self.connection.execute(
-                "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+                f"SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog {where} ORDER BY cid, id"
             )
         )
+
+    def settle(self, log: Path, mapping: dict[int, str]) -> tuple[int, int] | None:
+        """Count the mapped cards whose every row is already in ``log`` (a cards collection file).
+
+        A card is settled when all its rows are answers FSRS uses, starting with its one group of
+        learning answers (so :func:`fsrs_rows` keeps them all), and each is in the log on the
+        same card with the same Anki id. Return (echoes, already imported) over the settled
+        cards, and leave the others in ``temp.pending`` for :meth:`revlog`; None when the log
+        cannot be read beside this file (then every card is pending).
+        """
+        connection = self.connection
+        try:
+            connection.execute("ATTACH DATABASE ? AS ours", [f"file:{quote(str(log.resolve()))}?mode=ro"])
+        except sqlite3.Error:
+            return None
+        try:
+            connection.execute("CREATE TEMP TABLE mapped (cid INTEGER PRIMARY KEY, card_id TEXT NOT NULL)")
+            connection.executemany("INSERT INTO temp.mapped VALUES (?, ?)", mapping.items())
+            connection.execute("CREATE TEMP TABLE pending (cid INTEGER PRIMARY KEY)")
+            cursor = connection.execute(
+                """
+                SELECT m.cid, count(*), sum(r.ease > 0 AND NOT (r.type = 3 AND r.factor = 0)),
+                    sum(v.anki_id IS NOT NULL AND v.source IS NULL), sum(v.source IS NOT NULL),
+                    min(r.id), min(CASE WHEN r.type = 0 THEN r.id END),
+                    max(CASE WHEN r.type = 0 THEN r.id END), min(CASE WHEN r.type != 0 THEN r.id END)
+                FROM temp.mapped m JOIN main.revlog r ON r.cid = m.cid
+                LEFT JOIN ours.reviews v ON v.card_id = m.card_id AND v.anki_id = r.id
+                GROUP BY m.cid
+                """
+            )
+            rows = cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.execute("DETACH DATABASE ours")
+        echoes = already = 0
+        pending = []
+        for cid, count, rated, echo, known, first, first_learning, last_learning, first_other in rows:
+            one_group = first == first_learning and (first_other is None or last_learning < first_other)
+            if count == rated == echo + known and one_group:
+                echoes += echo
+                already += known
+            else:
+                pending.append((cid,))
+        connection.executemany("INSERT INTO temp.pending VALUES (?)", pending)
+        return echoes, already
 
 
 def _unicase(left: str, right: str) -> int:
@@ -142,7 +191,7 @@ def open_anki(path: Path) -> Iterator[Collection]:
                 f"{shown} is not an Anki file (neither a zip package nor an SQLite collection); "
                 "give an .apkg or .colpkg exported from Anki, or a profile's collection.anki2"
             )
-        connection = sqlite3.connect(uri, uri=True, timeout=0.5)
+        connection = sqlite3.connect(uri, uri=True, timeout=0.5, isolation_level=None)
         try:
             connection.create_collation("unicase", _unicase)
             collection = _read(connection, shown)

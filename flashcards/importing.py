@@ -165,7 +165,9 @@ def import_file(
             merged = _merge(db, settings, anki, report, write)
         finally:
             db.execute(f"PRAGMA cache_size = {previous_cache}")
-    report.imported, report.echoes, report.already = merged.added, merged.echoes, merged.already
+    report.imported = merged.added
+    report.echoes += merged.echoes
+    report.already += merged.already
     return report
 
 
@@ -184,7 +186,11 @@ def _merge(
         if report.foreign is not None:
             for converted in report.foreign:
                 mapping.update(converted.cards)
-        offers = _offers(anki, mapping, report, clock.StudyDays(settings.day_start_hour))
+        settled = _settled(db, anki, mapping)
+        if settled is not None:
+            report.echoes, report.already = settled
+        days = clock.StudyDays(settings.day_start_hour)
+        offers = _offers(anki, mapping, report, days, only_pending=settled is not None)
         return merge.take_in(db, settings, offers, write=write)
 
 
@@ -263,14 +269,30 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     return mapping
 
 
+def _settled(db: sqlite_utils.Database, anki: Collection, mapping: dict[int, str]) -> tuple[int, int] | None:
+    """Echoes and answers imported before, counted in SQL for the cards that have nothing new.
+
+    A re-import is mostly such cards: they are never read into Python. None when the collection
+    is not a file SQLite can open beside the package (then every card is read).
+    """
+    files = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
+    if not files or not files[0]:
+        return None
+    return anki.settle(Path(files[0]), mapping)
+
+
 def _offers(
-    anki: Collection, mapping: dict[int, str], report: ImportReport, days: clock.StudyDays
+    anki: Collection,
+    mapping: dict[int, str],
+    report: ImportReport,
+    days: clock.StudyDays,
+    only_pending: bool = False,
 ) -> Iterator[merge.Offer]:
-    """Each mapped card's answers in Anki, offered to the merge card by card."""
+    """Each mapped card's answers in Anki (those :func:`_settled` left), offered to the merge card by card."""
     starts: dict[int, str] = {}  # the start of each study day, as text
     rows: list[Revlog] = []
     current: int | None = None
-    for row in anki.revlog():
+    for row in anki.revlog(only_pending):
         if row[CARD] != current:
             if current is not None and current in mapping:
                 yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
