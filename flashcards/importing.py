@@ -4,7 +4,9 @@ Notes that came from ``cards`` carry the ``cards_id`` field (and a GUID derived 
 cards map to ours by note id and template ordinal, and their review-log rows, filtered as
 Anki's FSRS filters them (:func:`flashcards.anki_import.fsrs_rows`), are merged into the log by
 :func:`flashcards.merge.take_in`, each with the due date Anki gave. Other notes are converted by
-:mod:`flashcards.foreign`. Everything is one transaction: an error leaves the collection as it was.
+:mod:`flashcards.foreign`. The answers are merged in one transaction, so an error leaves the log
+and the cards as they were; the deck files of notes from elsewhere are checked before they are
+written, then written and compiled (a transaction of their own) before the merge.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from flashcards.anki_import import (
     ID,
     INTERVAL,
     KIND,
-    REVLOG_FILTERED,
     REVLOG_LEARNING,
     REVLOG_RELEARNING,
     REVLOG_REVIEW,
@@ -375,6 +376,3 @@ def _incoming(
 def _stamp_text(stamp: float) -> str:
     """A POSIX time as the log writes times (clock.to_db)."""
     return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds")
-
-
-__all__ = ["REVLOG_FILTERED", "ImportReport", "import_file"]

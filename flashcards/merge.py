@@ -9,8 +9,9 @@ One path for every source: answers arrive card by card, each naming its source a
   history is read by time (``reviewlog.history_order``), so answers from two places interleave.
   The state a new answer found is the state the answer before it (in time) left; its memory
   state is what replaying the merged history gives.
-- **Replay.** The cards that got answers have their cached state replayed from the merged log
-  (``scheduler.rebuild_within``), in the caller's transaction.
+- **Replay.** Each card that got answers is replayed from its merged log
+  (``scheduler.replay_log``, as ``cards rebuild`` replays it): the new answers' memory states
+  and the card's cached state, written in the caller's transaction.
 """
 
 from __future__ import annotations
