@@ -131,12 +131,29 @@ def generate(db_path: str, notes: str, reviews_per_card: str, days: str, seed: s
     )
 
 
+def forget(db_path: str) -> None:
+    """Empty a collection's review log and make every card new: the notes stay (an import's target)."""
+    import sqlite3
+
+    from flashcards.states import CACHE_COLUMNS
+
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    new = ", ".join(
+        f"{column} = NULL" for column in CACHE_COLUMNS if column not in ("state", "reps", "lapses")
+    )
+    connection.execute("DELETE FROM reviews")
+    connection.execute(f"UPDATE cards SET state = 0, reps = 0, lapses = 0, suspended = 0, leech = 0, {new}")
+    connection.execute("VACUUM")
+    connection.close()
+
+
 PROBES: dict[str, Callable[..., None]] = {
     "answers": answers,
     "genanki": genanki_alone,
     "anki-import": anki_import,
     "anki-due": anki_due,
     "generate": generate,
+    "forget": forget,
 }
 
 if __name__ == "__main__":

@@ -290,6 +290,52 @@ def anki_benchmarks(db: Path, env: dict[str, str], runs: int) -> list[Measure]:
     ]
 
 
+def import_benchmarks(runs: int) -> list[Measure]:
+    """`cards import` of the 100,000-card package exported with scheduling (about a million reviews).
+
+    Into a collection with the same notes and no history (every answer is new), then the same file
+    again (nothing new).
+    """
+    db = simulated(SIZES[-1])
+    env = environment(db, db.parent / "decks", NOW)
+    package = WORK / "anki" / "simulated-100000.apkg"
+    if not package.exists():
+        package.parent.mkdir(parents=True, exist_ok=True)
+        run_once(cards("export", "--with-scheduling", "-o", str(package)), env)
+    base = WORK / "importing"
+    empty = base / "no-history.db"
+    if not empty.exists() or empty.stat().st_mtime < db.stat().st_mtime:
+        copy_collection(db, empty)
+        run_once([PYTHON, str(HERE / "probes.py"), "forget", str(empty)], user_environment())
+    target = base / "collection.db"
+    import_env = environment(target, db.parent / "decks", NOW)
+    output: list[str] = []
+    copy_collection(empty, target)
+    run_once(cards("import", str(package)), import_env, output=output)
+    imported = output[0].split("reviews imported: ")[1].split(";")[0]
+    rows = [
+        measure(
+            f"import 100,000 cards, {int(imported):,} reviews, into a collection without history",
+            cards("import", str(package)),
+            import_env,
+            max(1, runs // 2),
+            before_each=lambda: copy_collection(empty, target),
+            target="≤ 10 s, ≤ 200 MB",
+        ),
+        measure(
+            "import the same package again (nothing new)",
+            cards("import", str(package)),
+            import_env,
+            runs,
+            target="≤ 2 s",
+        ),
+    ]
+    output = []
+    run_once(cards("rebuild", "--check"), import_env, output=output)  # exits 1 if any state differs
+    rows[0].note = "states identical to the log (rebuild --check)"
+    return rows
+
+
 def export_benchmarks(runs: int) -> list[Measure]:
     """Export of 10,000 notes (the compile benchmark's decks), and genanki alone on the same notes."""
     base = WORK / "compile"
@@ -343,7 +389,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per benchmark (after one warm-up)")
+    parser.add_argument(
+        "--only",
+        choices=("compile", "export", "collection", "import"),
+        action="append",
+        help="run only these groups of benchmarks (repeatable; default: all)",
+    )
     arguments = parser.parse_args()
+    groups = arguments.only or ["compile", "export", "collection", "import"]
     WORK.mkdir(exist_ok=True)
     print(
         f"{time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
@@ -354,9 +407,15 @@ def main() -> None:
         user_environment(),
         arguments.runs,
     )
-    results = compile_benchmarks(arguments.runs)
-    results.extend(export_benchmarks(arguments.runs))
-    results.extend(collection_benchmarks(arguments.runs))
+    results: list[Measure] = []
+    if "compile" in groups or "export" in groups:  # the export benchmarks export the compiled decks
+        results.extend(compile_benchmarks(arguments.runs))
+    if "export" in groups:
+        results.extend(export_benchmarks(arguments.runs))
+    if "collection" in groups:
+        results.extend(collection_benchmarks(arguments.runs))
+    if "import" in groups:
+        results.extend(import_benchmarks(arguments.runs))
     print_table(results, floor)
 
 

@@ -117,6 +117,16 @@ class StudyDays:
     def _start_of(self, ordinal: int) -> float:
         return day_start(date.fromordinal(ordinal), self.hour, self.zone).timestamp()
 
+    def day_of_stamp(self, stamp: float) -> int:
+        """The number of the study day holding POSIX time ``stamp`` (the known days grow to hold it)."""
+        self.end_stamp(stamp)
+        return self._first + bisect_right(self._starts, stamp) - 1
+
+    def start_stamp(self, day: int) -> float:
+        """When study day number ``day`` begins, as POSIX time (the known days grow to hold it)."""
+        self._cover(day)
+        return self._starts[day - self._first]
+
     def day(self, instant: datetime) -> int:
         """The number of the study day holding ``instant`` (outside the known days: computed alone)."""
         starts, stamp = self._starts, instant.timestamp()

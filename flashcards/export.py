@@ -389,19 +389,31 @@ _REVLOG_KIND = {
 
 
 def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDays) -> list[tuple[Any, ...]]:
-    """Return one Anki review-log row per review of an exported card."""
+    """Return one Anki review-log row per review of an exported card, with the review's kept Anki id.
+
+    Each answer keeps its Anki id in the log (an imported one, the id Anki gave it), so an
+    answer is written with the same id by every export, and Anki skips the ones it has.
+    """
     reviews = [
         row
         for row in db.execute(
-            "SELECT id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty, kind FROM reviews "
-            f"ORDER BY {log_order()}"
+            "SELECT anki_id, card_id, rating, reviewed_at, duration_ms, due, state_before, difficulty, id, kind "
+            f"FROM reviews ORDER BY {log_order()}"
         )
         if row[1] in exported
     ]
-    ids = anki_ids.millisecond_ids((str(row[0]), row[3]) for row in reviews)
+    missing = [row for row in reviews if row[0] is None]  # rows written without an id (by hand)
+    if missing:
+        taken = {row[0] for row in reviews if row[0] is not None}
+        fallback = anki_ids.millisecond_ids((str(row[8]), row[3]) for row in missing)
+        for key in fallback:
+            while fallback[key] in taken:
+                fallback[key] += 1
+            taken.add(fallback[key])
+        reviews = [(fallback[str(row[8])], *row[1:]) if row[0] is None else row for row in reviews]
     rows = []
     previous: dict[str, int] = {}
-    for review_id, card_id, rating, reviewed_at, duration, due, state_before, difficulty, kind in reviews:
+    for anki_id, card_id, rating, reviewed_at, duration, due, state_before, difficulty, _, kind in reviews:
         interval = timing.interval(clock.from_db(reviewed_at), clock.from_db(due))
         factor = round(((difficulty - 1) / 9 + 0.1) * 1000)
         revlog_kind = _REVLOG_KIND[state_before]
@@ -411,7 +423,7 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
             revlog_kind = anki_ids.REVLOG_MANUAL
         rows.append(
             (
-                ids[str(review_id)],
+                anki_id,
                 exported[card_id],
                 rating,
                 interval,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -33,6 +34,9 @@ class Entry:
     due_day: int | None = None  # the study day it is due, for a review card or an interday step
     step: int | None = None  # the (re)learning step it left the card on, as the steps then were
     day_end: int | None = None  # when the answer's study day ended (POSIX seconds), in its zone
+    source: str | None = None  # where an answer taken in from elsewhere came from (None: answered here)
+    source_id: str | None = None  # its id there: the same answer is never taken in twice
+    anki_id: int | None = None  # its Anki review-log id; None: the first free one from its millisecond
     kind: Kind = Kind.ANSWER
     points: int | None = None  # a rehearsal card's number of points
     ticked: str | None = None  # the points the user made, e.g. "1 3"
@@ -50,6 +54,7 @@ def _insert(columns: Sequence[str]) -> str:
 
 
 _INSERT = _insert(COLUMNS)
+_ANSWER_INSERT = _insert(ANSWER_COLUMNS)
 
 
 def history_order(table: str = "") -> str:
@@ -64,16 +69,69 @@ def log_order(table: str = "") -> str:
     return f"{prefix}card_id, {history_order(table)}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+SOURCE_ANKI = "anki"  # the source of answers imported from an Anki collection or package
+_FREE_FROM = """
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM reviews WHERE anki_id = :ms) THEN :ms
+    ELSE (SELECT min(a.anki_id) + 1 FROM reviews a WHERE a.anki_id >= :ms
+          AND NOT EXISTS (SELECT 1 FROM reviews b WHERE b.anki_id = a.anki_id + 1)) END
+"""
+
+
+def milliseconds(reviewed_at: str) -> int:
+    """The millisecond (POSIX) of a logged time: the Anki review-log id an answer starts from."""
+    return (datetime.fromisoformat(reviewed_at) - _EPOCH) // _MILLISECOND
+
+
+def free_anki_id(db: sqlite_utils.Database, start: int) -> int:
+    """The first Anki review-log id from ``start`` on that no answer in the log has."""
+    return int(db.execute(_FREE_FROM, {"ms": start}).fetchone()[0])
+
+
 def append(db: sqlite_utils.Database, entry: Entry) -> int:
-    """Add one answer to the log; return its row id."""
-    cursor = db.execute(_INSERT, [getattr(entry, name) for name in COLUMNS])
+    """Add one answer to the log; return its row id.
+
+    Without an ``anki_id``, the answer gets the first free one from the millisecond it was
+    given: the id is kept, so an export writes it the same way every time.
+    """
+    values = {name: getattr(entry, name) for name in COLUMNS}
+    if values["anki_id"] is None:
+        values["anki_id"] = free_anki_id(db, milliseconds(entry.reviewed_at))
+    cursor = db.execute(_INSERT, [values[name] for name in COLUMNS])
     assert cursor.lastrowid is not None
     return cursor.lastrowid
 
 
 def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> None:
-    """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk loads)."""
-    db.conn.executemany(_insert(ANSWER_COLUMNS), rows)
+    """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk loads).
+
+    Rows may stop before the last columns (source, source id, Anki id: None); those without an
+    Anki id then get one as :func:`append` gives it, in the order the answers were given.
+    """
+    width = len(ANSWER_COLUMNS)
+    db.conn.executemany(_ANSWER_INSERT, ((*row, *(None,) * (width - len(row))) for row in rows))
+    number_anki_ids(db)
+
+
+def number_anki_ids(db: sqlite_utils.Database) -> None:
+    """Give every answer without an Anki review-log id the first free one from its millisecond."""
+    pending = db.execute(
+        f"SELECT id, reviewed_at FROM reviews WHERE anki_id IS NULL ORDER BY {history_order()}"
+    ).fetchall()
+    if not pending:
+        return
+    start = milliseconds(pending[0][1])
+    taken = {row[0] for row in db.execute("SELECT anki_id FROM reviews WHERE anki_id >= ?", [start])}
+    updates = []
+    last = 0
+    for review_id, reviewed_at in pending:
+        candidate = max(milliseconds(reviewed_at), last + 1)
+        while candidate in taken:
+            candidate += 1
+        last = candidate
+        updates.append((candidate, review_id))
+    db.conn.executemany("UPDATE reviews SET anki_id = ? WHERE id = ?", updates)
 
 
 def latest(db: sqlite_utils.Database, card_id: str) -> int | None:

@@ -271,14 +271,18 @@ class Rules:
 
     # -- replay -----------------------------------------------------------------------------
 
-    def replay(self, reviews: Iterable[tuple[int, float, float | None]]) -> Memory:
+    def replay(
+        self,
+        reviews: Iterable[tuple[int, float, float | None]],
+        trace: list[tuple[float, float]] | None = None,
+    ) -> Memory:
         """Apply ``(rating, POSIX time, end of its study day)`` answers in order to a new card.
 
         Return what the card becomes: the state and memory only (due dates are the log's, since
         fuzz is random). The days elapsed count from each answer's logged end of day, so a move to
         another zone changes nothing; without one (answers logged before it was kept), from the
         current zone's. The same rules as :meth:`next_states`, one rating at a time, on the hot
-        path of ``cards rebuild``.
+        path of ``cards rebuild``. With ``trace``, the memory after each answer is appended to it.
         """
         model, end_of_day = self.model, self.days.end_stamp
         state, step, stability, difficulty = _NEW, 0, 0.0, 0.0
@@ -302,6 +306,8 @@ class Rules:
                 )
             # kept as Anki keeps it (stored(), inline)
             stability, difficulty = floor(exact[0] * 10000 + 0.5) / 10000, floor(exact[1] * 1000 + 0.5) / 1000
+            if trace is not None:
+                trace.append((stability, difficulty))
             last = at
             if state == _REVIEW:
                 if rating == _AGAIN:

@@ -410,6 +410,61 @@ def _pages(db: sqlite_utils.Database, size: int = 2000) -> Iterator[tuple[str, l
         after = last[0]
 
 
+def replay_log(
+    rules: Rules,
+    days: clock.StudyDays,
+    rows: list[Any],
+    trace: list[tuple[float, float]] | None = None,
+    stamps: list[float] | None = None,
+) -> tuple[Any, ...]:
+    """The cached state one card's log gives: its rows in history order, each
+    ``(card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end[, kind])``
+    (no kind: an answer).
+
+    Memory and state follow the rules, from the answers only (cram answers change nothing); due
+    dates, and the state and step of the last answer, are the log's, or those of a due day
+    brought forward after it. With ``trace``, the memory after each row is appended to it (a row
+    that is not an answer repeats the memory before it); ``stamps``, the rows' times as POSIX
+    times, if the caller has them.
+    """
+    parse = datetime.fromisoformat
+    answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
+    answers: list[Any] = []
+    reviews: list[tuple[int, float, int | None]] = []
+    answered: list[int] = []  # for each row, how many answers there are up to it
+    moved = None
+    for index, row in enumerate(rows):
+        kind = row[9] if len(row) > 9 else answer_kind
+        if kind == answer_kind:
+            stamp = parse(row[2]).timestamp() if stamps is None else stamps[index]
+            answers.append(row)
+            reviews.append((row[1], stamp, row[8]))
+            moved = None
+        elif kind == rescheduled:  # a due day brought forward since the last answer
+            moved = row
+        answered.append(len(answers))
+    memory: list[tuple[float, float]] = []
+    state, step, stability, difficulty, reps, lapses = rules.replay(
+        reviews, memory if trace is not None else None
+    )
+    if trace is not None:
+        trace.extend(memory[count - 1] if count else (0.0, 0.0) for count in answered)
+    due = reviewed_at = due_day = None
+    if answers:
+        last = answers[-1]
+        due, reviewed_at, due_day = last[3], last[2], last[4]
+        if last[7] is not None or last[6] == State.REVIEW:
+            # the state and step the answers gave under the steps of their day, as logged
+            review, again = int(State.REVIEW), int(Rating.AGAIN)
+            state, step = last[6], last[7]
+            lapses = sum(1 for row in answers if row[5] == review and row[1] == again)
+        if moved is not None:
+            due, due_day = moved[3], moved[4]
+        if due_day is None and state == State.REVIEW:
+            due_day = days.day(parse(due))
+    return (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+
+
 class _Replayer:
     """Replays cards' logs with one study-day calendar and one set of rules per deck."""
 
@@ -423,10 +478,7 @@ class _Replayer:
     ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
         settings, days, rules = self.settings, self.days, self.rules
-        review, again = int(State.REVIEW), int(Rating.AGAIN)  # plain ints in the loop below
-        answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
         columns = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
-        parse = datetime.fromisoformat
         cards = db.execute(f"SELECT c.id, c.deck, {columns} FROM cards c {where} ORDER BY c.id", params)
         logs = db.execute(
             "SELECT r.card_id, r.rating, r.reviewed_at, r.due, r.due_day, r.state_before, r.state, r.step, "
@@ -442,29 +494,11 @@ class _Replayer:
                 deck_rules = rules[deck] = rules_for(settings.for_deck(deck), settings.day_start_hour, days)
             while pending is not None and pending[0] < card_id:
                 pending = next(logs, None)
-            reviews = []
-            last = moved = None
-            logged_lapses = 0
+            rows = []
             while pending is not None and pending[0] == card_id:
-                if pending[9] == answer_kind:
-                    reviews.append((pending[1], parse(pending[2]).timestamp(), pending[8]))
-                    logged_lapses += pending[5] == review and pending[1] == again
-                    last, moved = pending, None
-                elif pending[9] == rescheduled:  # a due day brought forward since the last answer
-                    moved = pending
-                pending = next(logs, None)  # cram answers change nothing
-            state, step, stability, difficulty, reps, lapses = deck_rules.replay(reviews)
-            due = reviewed_at = due_day = None
-            if last is not None:
-                due, reviewed_at, due_day = last[3], last[2], last[4]
-                if last[7] is not None or last[6] == State.REVIEW:
-                    # the state and step the answers gave under the steps of their day, as logged
-                    state, step, lapses = last[6], last[7], logged_lapses
-                if moved is not None:
-                    due, due_day = moved[3], moved[4]
-                if due_day is None and state == State.REVIEW:
-                    due_day = days.day(parse(due))
-            replayed = (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+                rows.append(pending)
+                pending = next(logs, None)
+            replayed = replay_log(deck_rules, days, rows)
             yield card_id, tuple(cached), replayed
 
 
@@ -482,25 +516,42 @@ def rebuild(
     Cards are replayed and written a page at a time, all in one transaction, so memory stays
     bounded on large collections.
     """
-    result = RebuildResult()
-    replayer = _Replayer(settings)
-    update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
     with _immediate(db):
-        for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
-            updates = []
-            for card_id, cached, replayed in replayer.replay(db, where, params):
-                result.cards += 1
-                result.reviews += replayed[CACHE_COLUMNS.index("reps")]
-                if cached != replayed:
-                    state = CardState.from_row(replayed)
-                    if CardState.from_row(cached) != state:
-                        result.changed.append(card_id)
-                        updates.append((*state.to_row(), card_id))
-            if write:  # the page's reads are done: writing cannot disturb them
-                db.conn.executemany(update, updates)
+        result = rebuild_within(db, settings, card_ids, write=write)
         if write and after is not None:  # more writes in the same transaction
             after()
     return result
+
+
+def rebuild_within(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    card_ids: Iterable[str] | None = None,
+    *,
+    write: bool = True,
+) -> RebuildResult:
+    """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it)."""
+    result = RebuildResult()
+    replayer = _Replayer(settings)
+    update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
+    for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
+        updates = []
+        for card_id, cached, replayed in replayer.replay(db, where, params):
+            result.cards += 1
+            result.reviews += replayed[CACHE_COLUMNS.index("reps")]
+            if cached != replayed:
+                state = CardState.from_row(replayed)
+                if CardState.from_row(cached) != state:
+                    result.changed.append(card_id)
+                    updates.append((*state.to_row(), card_id))
+        if write:  # the page's reads are done: writing cannot disturb them
+            db.conn.executemany(update, updates)
+    return result
+
+
+def transaction(db: sqlite_utils.Database) -> _immediate:
+    """A write transaction taken up front: committed at the end of the block, rolled back on error."""
+    return _immediate(db)
 
 
 class _immediate:

@@ -225,6 +225,42 @@ def _reviews_day_end(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE reviews ADD COLUMN day_end INTEGER")
 
 
+@migrations(name="0012_reviews_origin")
+def _reviews_origin(db: sqlite_utils.Database) -> None:
+    # Answers taken in from elsewhere (an Anki package, later another machine's journal) record
+    # where they came from and their id there, so taking the same answer in twice adds nothing
+    # (index reviews_origin: a card's origins read from the index alone).
+    # Every answer also keeps the Anki review-log id an export gives it: kept, not recomputed,
+    # so it never changes when other answers arrive, and Anki recognises its own answers (an
+    # imported one keeps its Anki id) and cards the ones it exported. Earlier answers get the
+    # millisecond of their time, made unique in the order the answers were given.
+    db.executescript(
+        """
+        ALTER TABLE reviews ADD COLUMN source TEXT;     -- NULL: answered here
+        ALTER TABLE reviews ADD COLUMN source_id TEXT;  -- the answer's id in its source
+        ALTER TABLE reviews ADD COLUMN anki_id INTEGER; -- its Anki review-log id (milliseconds)
+        CREATE UNIQUE INDEX reviews_source ON reviews(source, source_id) WHERE source IS NOT NULL;
+        CREATE UNIQUE INDEX reviews_anki ON reviews(anki_id);
+        CREATE INDEX reviews_origin ON reviews(card_id, anki_id, source, source_id);
+        """
+    )
+    db.execute(
+        """
+        UPDATE reviews SET anki_id = numbered.anki_id FROM (
+            SELECT id, rank + max(ms - rank) OVER (ORDER BY reviewed_at, id) AS anki_id FROM (
+                SELECT id, reviewed_at,
+                    -- whole seconds from the text before the fraction (strftime would round
+                    -- .9995 s up), then the milliseconds, truncated as reviewlog.milliseconds does
+                    CAST(strftime('%s', substr(reviewed_at, 1, 19)) AS INTEGER) * 1000
+                        + CAST(substr(reviewed_at, 21, 3) AS INTEGER) AS ms,
+                    row_number() OVER (ORDER BY reviewed_at, id) AS rank
+                FROM reviews
+            )
+        ) AS numbered WHERE numbered.id = reviews.id
+        """
+    )
+
+
 @migrations(name="0013_reviews_kind")
 def _reviews_kind(db: sqlite_utils.Database) -> None:
     # What each log row is (states.Kind): an answer (0), a cram answer that changes nothing (1), or

@@ -107,6 +107,15 @@ def test_ids_are_derived_and_in_genankis_range() -> None:
     assert anki_ids.note_guid("a") == anki_ids.note_guid("a") != anki_ids.note_guid("b")
 
 
+@pytest.mark.parametrize(
+    "note_id", ["a", "basic:what-is-a-canary-deployment", "team-data-scientists", "é ü", ""]
+)
+def test_note_guids_are_the_ones_genanki_derives(note_id: str) -> None:
+    from genanki import guid_for
+
+    assert anki_ids.note_guid(note_id) == guid_for("cards", note_id)
+
+
 def test_millisecond_ids_are_unique_and_stable_when_rows_are_added() -> None:
     stamp = clock.to_db(T0)
     first = anki_ids.millisecond_ids([("b", stamp), ("a", stamp), ("c", stamp)])

@@ -17,9 +17,10 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from flashcards import store
+from flashcards import reviewlog, store
 from flashcards.cli import cli
 from flashcards.errors import CardsError
+from flashcards.states import Rating, State
 
 DECK = """
 deck: D
@@ -176,6 +177,7 @@ def test_a_refused_first_compile_leaves_no_collection(
 
 NAMES = [migration.name for migration in store.migrations.pending(sqlite_utils.Database(memory=True))]
 SAMPLE = {"INTEGER": 7, "REAL": 2.5, "TEXT": "2026-11-27T09:00:00.000000+00:00"}
+UNIQUE = {("reviews", "anki_id"), ("reviews", "source_id")}  # columns of a unique index: one value a row
 
 
 def tables(connection: sqlite3.Connection) -> list[str]:
@@ -203,9 +205,7 @@ def columns(path: Path) -> dict[str, list[str]]:
 def test_the_migrations_are_numbered_in_order() -> None:
     assert sorted(NAMES) == NAMES
     numbers = [int(name[:4]) for name in NAMES]
-    assert numbers[0] == 1 and numbers == sorted(set(numbers))
-    # numbers are taken by changes developed side by side, so one may be missing until they meet
-    assert numbers[-1] - len(numbers) <= 2
+    assert numbers == list(range(1, len(numbers) + 1))
 
 
 @pytest.mark.parametrize("applied", range(1, len(NAMES)), ids=lambda n: f"from-{NAMES[n - 1]}")
@@ -219,8 +219,10 @@ def test_a_collection_of_every_earlier_schema_opens_migrated_with_its_rows(
         info = old.conn.execute(f"PRAGMA table_info({table})").fetchall()
         for row in range(2):  # two rows each, with every column filled
             values = [
-                (row + 1 if kind == "INTEGER" else f"{table}-{row}") if pk else SAMPLE.get(kind, f"v{row}")
-                for _, _, kind, _, _, pk in info
+                (row + 1 if kind == "INTEGER" else f"{table}-{row}")
+                if pk or (table, name) in UNIQUE
+                else SAMPLE.get(kind, f"v{row}")
+                for _, name, kind, _, _, pk in info
             ]
             marks = ", ".join("?" * len(values))
             old.conn.execute(f"INSERT INTO {table} VALUES ({marks})", values)
@@ -297,8 +299,11 @@ def test_a_collection_from_before_study_days_is_rescheduled_from_its_log(tmp_pat
     assert state[0] == 2 and state[1] > 5  # the morning answer is a day later: the long-term update
     assert state[2] == datetime_day("2026-01-08")
     assert collection.db.execute("SELECT count(*) FROM pending_rebuild").fetchone()[0] == 0
-    assert collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall() == [
-        (*row, None, None, None, 0, None, None) for row in rows_before
+    after = collection.db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    assert [row[:-6] for row in after] == [(*row, None, None, None) for row in rows_before]
+    # no source (answered here); Anki ids: the millisecond of each answer, unique; answers (kind 0)
+    assert [row[-6:] for row in after] == [
+        (None, None, reviewlog.milliseconds(row[3]), 0, None, None) for row in rows_before
     ]
     assert rebuild(collection.db, collection.settings, write=False).changed == []
     assert (tmp_path / "collection.db.bak-before-0008_study_days").exists()
@@ -308,3 +313,47 @@ def datetime_day(text: str) -> int:
     from datetime import date
 
     return date.fromisoformat(text).toordinal()
+
+
+def test_0012_gives_every_earlier_answer_the_millisecond_of_its_time_made_unique(tmp_path: Path) -> None:
+    """Earlier answers get their Anki ids once: their millisecond, later ones moved on when they share one."""
+    path = tmp_path / "collection.db"
+    old = sqlite_utils.Database(path)
+    store.migrations.apply(old, stop_before=["0012_reviews_origin"])
+    stamp = "2026-01-05T08:00:00.000000+00:00"
+    old.conn.execute(
+        "INSERT INTO notes VALUES ('basic:q', 'basic', 'D', '{}', '[]', 'd.yaml', 1, 'h', ?, ?, NULL)",
+        [stamp, stamp],
+    )
+    old.conn.execute(
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at) "
+        "VALUES ('basic:q/card', 'basic:q', 'card', 0, 'D', 'q', 'a', 1, ?, ?)",
+        [stamp, stamp],
+    )
+    times = [
+        "2026-01-05T21:00:18.999648+00:00",  # a fraction SQLite's strftime would round up to the next second
+        "2026-01-05T21:00:18.999900+00:00",  # the same millisecond: the next one
+        "2026-01-05T21:00:19.000000+00:00",  # the millisecond after: taken, so the one after that
+        "2026-01-05T09:00:00.000000+00:00",  # earlier (written later)
+    ]
+    for at in times:
+        old.conn.execute(
+            "INSERT INTO reviews(card_id, rating, reviewed_at, duration_ms, due, state_before, state, stability, "
+            "difficulty) VALUES ('basic:q/card', 3, ?, 1000, ?, 0, 1, 2.3, 2.1)",
+            [at, at],
+        )
+    old.conn.commit()
+    old.conn.close()
+    db = store.open_collection(path)
+    ids = [row[0] for row in db.execute("SELECT anki_id FROM reviews ORDER BY id")]
+    first = reviewlog.milliseconds(times[0])
+    assert first % 1000 == 999
+    assert ids == [first, first + 1, first + 2, reviewlog.milliseconds(times[3])]
+    # an answer given now in the same millisecond gets the next free id, as the migration numbers them
+    reviewlog.append(
+        db,
+        reviewlog.Entry(
+            "basic:q/card", Rating.GOOD, times[0], 1000, times[0], State.NEW, State.LEARNING, 2.3, 2.1
+        ),
+    )
+    assert db.execute("SELECT max(anki_id) FROM reviews").fetchone()[0] == first + 3

@@ -32,6 +32,7 @@ COMMANDS = {
     "show": "Show one card with its note, source and history.",
     "stats": "Show retention, forecast and activity.",
     "export": "Write decks to an Anki package (.apkg).",
+    "import": "Take in an Anki export or collection: reviews, and notes as YAML.",
     "optimize": "Fit FSRS parameters to your own review log.",
     "rebuild": "Recompute every card's state from the review log.",
     "suspend": "Take cards out of the review queue.",
@@ -116,7 +117,7 @@ def _database_message(ctx: click.Context, error: sqlite3.DatabaseError) -> str:
 
 
 def _module_name(name: str) -> str:
-    return f"{name}_cmd" if name in ("list", "compile") else name
+    return f"{name}_cmd" if name in ("list", "compile", "import") else name
 
 
 def _module_exists(name: str) -> bool:

@@ -1,0 +1,390 @@
+"""Read Anki's files: packages (.apkg, .colpkg) and a closed profile's ``collection.anki2``.
+
+A package is a zip holding the collection as SQLite: ``collection.anki21b`` (compressed with
+zstd, current Anki), else ``collection.anki21`` or ``collection.anki2`` (legacy exports). A
+profile's collection is read in place, read-only; Anki holds it locked while it is open.
+Schema 11 keeps note types and decks as JSON in ``col``; schemas 14 to 18 in tables, with their
+options as protocol-buffer blobs, of which only a few fields are read here. Nothing of Anki's
+own code is used: the ``anki`` package is a test dependency only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from flashcards.errors import CardsError
+
+KNOWN_SCHEMAS = range(11, 19)  # col.ver: 11 legacy, 14 to 18 current
+SQLITE_HEADER = b"SQLite format 3\x00"
+ZIP_HEADER = b"PK"
+INNER_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
+MAX_INNER_BYTES = 8 << 30  # a collection larger than this is not a package we can hold
+NOTE_TYPE_CLOZE = 1
+# revlog kinds
+REVLOG_LEARNING, REVLOG_REVIEW, REVLOG_RELEARNING, REVLOG_FILTERED, REVLOG_MANUAL, REVLOG_RESCHEDULED = range(
+    6
+)
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """An Anki note type: its fields and templates (front and back formats), CSS left out."""
+
+    id: int
+    name: str
+    cloze: bool
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]  # (name, front format, back format) by ordinal
+
+
+@dataclass(frozen=True)
+class Note:
+    """An Anki note: its GUID, note type, field values (HTML) and tags."""
+
+    id: int
+    guid: str
+    type_id: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    """An Anki card: its note, deck, template ordinal and scheduling columns."""
+
+    id: int
+    note_id: int
+    deck_id: int
+    ordinal: int
+    type: int  # 0 new, 1 learning, 2 review, 3 relearning
+    queue: int  # -3..-1 buried or suspended, 0 new, 1 learning, 2 review, 3 day learning
+    due: int
+    original_deck_id: int
+
+
+# One row of Anki's review log, as read: a plain tuple, since a large log has a million of them.
+# (id: the answer's millisecond, card id, ease 1-4 (0: a manual change), interval (days when > 0,
+# seconds when < 0), last interval, factor, time taken in ms, kind: REVLOG_*)
+Revlog = tuple[int, int, int, int, int, int, int, int]
+ID, CARD, EASE, INTERVAL, LAST_INTERVAL, FACTOR, TAKEN, KIND = range(8)
+
+
+@dataclass
+class Collection:
+    """What an Anki file holds: note types, decks and cards read at once; notes and the log on demand."""
+
+    connection: sqlite3.Connection
+    schema: int
+    creation: int  # col.crt, POSIX seconds
+    note_types: dict[int, NoteType] = field(default_factory=dict)
+    decks: dict[int, str] = field(default_factory=dict)  # id -> name with '::'
+    cards: dict[int, Card] = field(default_factory=dict)
+
+    def notes(self, type_ids: Iterable[int]) -> Iterator[Note]:
+        """The notes of the note types ``type_ids``."""
+        ids = sorted(set(type_ids))
+        if not ids:
+            return
+        rows = self.connection.execute(
+            f"SELECT id, guid, mid, tags, flds FROM notes WHERE mid IN ({', '.join('?' * len(ids))}) ORDER BY id",
+            ids,
+        )
+        for nid, guid, mid, tags, fields in rows:
+            yield Note(nid, guid, mid, tuple(fields.split("\x1f")), tuple(tags.split()))
+
+    def revlog_count(self) -> int:
+        """How many review-log rows the file holds."""
+        return int(self.connection.execute("SELECT count(*) FROM revlog").fetchone()[0])
+
+    def revlog(self, only_pending: bool = False) -> Iterator[Revlog]:
+        """The review log, card by card, each card's rows in the order they were made.
+
+        With ``only_pending``, only the cards :meth:`settle` left pending.
+        """
+        where = "WHERE cid IN (SELECT cid FROM temp.pending)" if only_pending else ""
+        return iter(
+            self.connection.execute(
+                f"SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog {where} ORDER BY cid, id"
+            )
+        )
+
+    def settle(self, log: Path, mapping: dict[int, str]) -> tuple[int, int] | None:
+        """Count the mapped cards whose every row is already in ``log`` (a cards collection file).
+
+        A card is settled when all its rows are answers FSRS uses, starting with its one group of
+        learning answers (so :func:`fsrs_rows` keeps them all), and each is in the log on the
+        same card with the same Anki id. Return (echoes, already imported) over the settled
+        cards, and leave the others in ``temp.pending`` for :meth:`revlog`; None when the log
+        cannot be read beside this file (then every card is pending).
+        """
+        connection = self.connection
+        try:
+            connection.execute("ATTACH DATABASE ? AS ours", [f"file:{quote(str(log.resolve()))}?mode=ro"])
+        except sqlite3.Error:
+            return None
+        try:
+            connection.execute("CREATE TEMP TABLE mapped (cid INTEGER PRIMARY KEY, card_id TEXT NOT NULL)")
+            connection.executemany("INSERT INTO temp.mapped VALUES (?, ?)", mapping.items())
+            connection.execute("CREATE TEMP TABLE pending (cid INTEGER PRIMARY KEY)")
+            cursor = connection.execute(
+                """
+                SELECT m.cid, count(*), sum(r.ease > 0 AND NOT (r.type = 3 AND r.factor = 0)),
+                    sum(v.anki_id IS NOT NULL AND v.source IS NULL), sum(v.source IS NOT NULL),
+                    min(r.id), min(CASE WHEN r.type = 0 THEN r.id END),
+                    max(CASE WHEN r.type = 0 THEN r.id END), min(CASE WHEN r.type != 0 THEN r.id END)
+                FROM temp.mapped m JOIN main.revlog r ON r.cid = m.cid
+                LEFT JOIN ours.reviews v ON v.card_id = m.card_id AND v.anki_id = r.id
+                GROUP BY m.cid
+                """
+            )
+            rows = cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.execute("DETACH DATABASE ours")
+        echoes = already = 0
+        pending = []
+        for cid, count, rated, echo, known, first, first_learning, last_learning, first_other in rows:
+            one_group = first == first_learning and (first_other is None or last_learning < first_other)
+            if count == rated == echo + known and one_group:
+                echoes += echo
+                already += known
+            else:
+                pending.append((cid,))
+        connection.executemany("INSERT INTO temp.pending VALUES (?)", pending)
+        return echoes, already
+
+
+def _unicase(left: str, right: str) -> int:
+    """Anki's ``unicase`` collation (schema 18 declares it on names): case-insensitive order."""
+    a, b = left.casefold(), right.casefold()
+    return (a > b) - (a < b)
+
+
+@contextmanager
+def open_anki(path: Path) -> Iterator[Collection]:
+    """Open an Anki package or collection file read-only and read its notes, cards and decks."""
+    shown = str(path)
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+    except IsADirectoryError:
+        raise CardsError(f"{shown} is a directory; give an .apkg, a .colpkg or a collection.anki2") from None
+    except OSError as error:
+        raise CardsError(f"cannot read {shown}: {error.strerror or error}") from None
+    with tempfile.TemporaryDirectory(prefix="cards-import-") as scratch:
+        if header.startswith(ZIP_HEADER):
+            database = _extract(path, Path(scratch))
+            uri = f"file:{quote(str(database))}?mode=ro"
+        elif header.startswith(SQLITE_HEADER):
+            uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        else:
+            raise CardsError(
+                f"{shown} is not an Anki file (neither a zip package nor an SQLite collection); "
+                "give an .apkg or .colpkg exported from Anki, or a profile's collection.anki2"
+            )
+        connection = sqlite3.connect(uri, uri=True, timeout=0.5, isolation_level=None)
+        try:
+            connection.create_collation("unicase", _unicase)
+            collection = _read(connection, shown)
+            yield collection
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise CardsError(
+                    f"{shown} is open in Anki (the database is locked): close Anki first, then import again"
+                ) from None
+            raise CardsError(f"{shown}: not a readable Anki collection ({error})") from None
+        except sqlite3.DatabaseError as error:
+            raise CardsError(
+                f"{shown}: not a readable Anki collection ({error}); is the file complete?"
+            ) from None
+        finally:
+            connection.close()
+
+
+def _extract(path: Path, scratch: Path) -> Path:
+    """Write the package's collection into ``scratch`` (decompressed) and return its path."""
+    shown = str(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            inner = next((name for name in INNER_NAMES if name in names), None)
+            if inner is None:
+                raise CardsError(
+                    f"{shown} is a zip file but not an Anki package (no collection.anki21b, "
+                    "collection.anki21 or collection.anki2 inside)"
+                )
+            target = scratch / "collection.sqlite"
+            with archive.open(inner) as source, target.open("wb") as out:
+                if inner.endswith("b"):
+                    import zstandard
+
+                    reader = zstandard.ZstdDecompressor().stream_reader(source)
+                    shutil.copyfileobj(reader, out, 1 << 20)
+                else:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    except zipfile.BadZipFile as error:
+        raise CardsError(f"{shown}: a damaged or truncated zip file ({error}); export it again") from None
+    except (EOFError, zipfile.LargeZipFile) as error:
+        raise CardsError(f"{shown}: a damaged or truncated package ({error}); export it again") from None
+    except OSError as error:  # zlib and zstd report damaged data as errors of their own kinds
+        raise CardsError(f"{shown}: cannot read the package ({error}); export it again") from None
+    except Exception as error:
+        if type(error).__module__.startswith(("zstandard", "zlib")):
+            raise CardsError(
+                f"{shown}: the collection inside is damaged ({error}); export it again"
+            ) from None
+        raise
+    return target
+
+
+def _read(connection: sqlite3.Connection, shown: str) -> Collection:
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"col", "notes", "cards", "revlog"} <= tables:
+        raise CardsError(f"{shown}: not an Anki collection (tables col, notes, cards, revlog missing)")
+    schema, creation = connection.execute("SELECT ver, crt FROM col").fetchone()
+    if schema not in KNOWN_SCHEMAS:
+        newer = schema > KNOWN_SCHEMAS[-1]
+        raise CardsError(
+            f"{shown}: Anki collection schema {schema}, which this version of cards does not know"
+            + ("; upgrade cards, or export from Anki with 'Support older Anki versions'" if newer else "")
+        )
+    collection = Collection(connection, int(schema), int(creation))
+    if "notetypes" in tables:
+        _read_tables(connection, collection)
+    else:
+        _read_json(connection, collection)
+    for row in connection.execute("SELECT id, nid, did, ord, type, queue, due, odid FROM cards"):
+        collection.cards[row[0]] = Card(*row)
+    return collection
+
+
+def _read_json(connection: sqlite3.Connection, collection: Collection) -> None:
+    """Schema 11: note types and decks as JSON in the ``col`` row."""
+    models, decks = connection.execute("SELECT models, decks FROM col").fetchone()
+    for key, model in json.loads(models).items():
+        fields = tuple(f["name"] for f in sorted(model["flds"], key=lambda f: f["ord"]))
+        templates = tuple(
+            (t["name"], t["qfmt"], t["afmt"]) for t in sorted(model["tmpls"], key=lambda t: t["ord"])
+        )
+        collection.note_types[int(key)] = NoteType(
+            int(key), model["name"], model.get("type", 0) == NOTE_TYPE_CLOZE, fields, templates
+        )
+    for key, deck in json.loads(decks).items():
+        collection.decks[int(key)] = deck["name"]
+
+
+def _read_tables(connection: sqlite3.Connection, collection: Collection) -> None:
+    """Schemas 14 to 18: tables ``notetypes``, ``fields``, ``templates`` and ``decks``."""
+    fields: dict[int, list[str]] = {}
+    for ntid, name in connection.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
+        fields.setdefault(ntid, []).append(name)
+    templates: dict[int, list[tuple[str, str, str]]] = {}
+    for ntid, name, config in connection.execute(
+        "SELECT ntid, name, config FROM templates ORDER BY ntid, ord"
+    ):
+        values = _protobuf_fields(config)
+        templates.setdefault(ntid, []).append((name, _text(values.get(1)), _text(values.get(2))))
+    for ntid, name, config in connection.execute("SELECT id, name, config FROM notetypes"):
+        kind = _protobuf_fields(config).get(1, 0)
+        collection.note_types[ntid] = NoteType(
+            ntid, name, kind == NOTE_TYPE_CLOZE, tuple(fields.get(ntid, ())), tuple(templates.get(ntid, ()))
+        )
+    for did, name in connection.execute("SELECT id, name FROM decks"):
+        collection.decks[did] = name.replace("\x1f", "::")
+
+
+def _text(value: int | bytes | None) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
+
+
+def _protobuf_fields(data: bytes | None) -> dict[int, int | bytes]:
+    """The top-level fields of a protocol-buffer message: varints and length-delimited values."""
+    values: dict[int, int | bytes] = {}
+    if not data:
+        return values
+    position = 0
+
+    def varint() -> int:
+        nonlocal position
+        result = shift = 0
+        while True:
+            byte = data[position]
+            position += 1
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return result
+            shift += 7
+
+    try:
+        while position < len(data):
+            key = varint()
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                values[number] = varint()
+            elif wire == 2:
+                length = varint()
+                values[number] = data[position : position + length]
+                position += length
+            elif wire == 1:
+                position += 8
+            elif wire == 5:
+                position += 4
+            else:
+                break
+    except IndexError:
+        pass
+    return values
+
+
+def is_cramming(row: Revlog) -> bool:
+    """An answer in a filtered deck that does not reschedule (Anki's cramming)."""
+    return row[KIND] == REVLOG_FILTERED and row[FACTOR] == 0
+
+
+def is_reset(row: Revlog) -> bool:
+    """A row Anki writes when a card is reset (forgotten)."""
+    return row[KIND] == REVLOG_MANUAL and row[FACTOR] == 0
+
+
+def fsrs_rows(rows: list[Revlog]) -> tuple[list[Revlog], bool]:
+    """The rows of one card's log that Anki's FSRS uses, and whether the card was reset in Anki.
+
+    As ``reviews_for_fsrs`` in Anki's source: working back from the latest row, cram answers
+    (filtered deck without rescheduling) are passed over; the card's history starts at its
+    last group of learning answers, or, when a reset came after the last answers, is empty; then
+    rows without a rating (manual changes, rescheduling, resets) and cram answers are dropped.
+    """
+    start: int | None = None
+    first_grade: int | None = None
+    reset = False
+    for index in range(len(rows) - 1, -1, -1):
+        row = rows[index]
+        if is_cramming(row):
+            continue
+        rated = row[EASE] > 0
+        if rated and (row[INTERVAL] >= 1 or row[INTERVAL] <= -86400):
+            first_grade = index
+        if rated and row[KIND] == REVLOG_LEARNING:
+            start = index
+        elif is_reset(row):
+            reset = True
+            if start is None and first_grade is None:
+                return [], True
+            break
+        elif start is not None:
+            break
+    begin = start if start is not None else first_grade
+    if begin is None:
+        return [], reset
+    if begin == 0 and all(row[EASE] > 0 and not is_cramming(row) for row in rows):
+        return rows, reset
+    return [row for row in rows[begin:] if row[EASE] > 0 and not is_cramming(row)], reset

@@ -1,0 +1,269 @@
+"""Anki notes that did not come from cards, as YAML deck files: one file per Anki deck.
+
+Anki's Basic, Basic-and-reversed and Cloze note types (recognised by their shape, not their
+names, which Anki translates) become the built-in ``basic``, ``reversed`` and ``cloze``; any other
+note type is declared in the file, with its fields and templates (the CSS left out). Field text
+is HTML in Anki and Markdown here: it is converted with markdownify, and whatever Markdown cannot
+say (colours, fonts, tables, images, sounds, underline…) is reported per note, never dropped
+silently. Each note gets an explicit id derived from its Anki GUID, so importing again updates
+the same notes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from flashcards.anki_import import Collection, Note, NoteType
+from flashcards.export import package_name
+from flashcards.loader import load_file
+
+_SIMPLE_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "br",
+    "div",
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "code",
+    "pre",
+    "span",
+    "blockquote",
+}
+_SIMPLE_TAGS |= {f"h{level}" for level in range(1, 7)}
+_KEPT_ATTRIBUTES = {"dir"}
+_SOUND = re.compile(r"\[sound:[^\]]*\]")
+_FIELD_REF = re.compile(r"\{\{([#^/]?)([^{}]*?)\}\}")
+_ANSWER_RULE = re.compile(r"<hr\s+id=[\"']?answer[\"']?\s*/?>", re.IGNORECASE)
+_SPECIAL_FIELDS = {"Tags", "Deck", "Subdeck", "Card", "CardFlag", "Type", "CardID"}
+
+
+@dataclass
+class Converted:
+    """One Anki deck's notes as a deck file, and what could not be converted."""
+
+    deck: str
+    path: Path
+    text: str
+    cards: dict[int, str] = field(default_factory=dict)  # Anki card id -> our card id
+    notes: int = 0
+    problems: list[str] = field(default_factory=list)  # "note <id>: what was not converted"
+
+
+class _Scan(HTMLParser):
+    """The tags and attributes of an HTML fragment that Markdown cannot express."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lost: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.lost.add("an image (media are not imported)")
+        elif tag not in _SIMPLE_TAGS:
+            self.lost.add(f"<{tag}>")
+        for name, _ in attrs:
+            if tag != "img" and name not in _KEPT_ATTRIBUTES:
+                self.lost.add(f"the {name} of <{tag}>")
+
+
+def html_to_markdown(html: str, template: bool = False) -> tuple[str, list[str]]:
+    """Convert an Anki field (or, with ``template``, a template) to Markdown; return it and what it lost.
+
+    A template's ``{{…}}`` tags are kept as they are (Markdown escapes would break field names).
+    """
+    from markdownify import markdownify
+
+    tags: list[str] = []
+    if template:
+
+        def hide(match: re.Match[str]) -> str:
+            tags.append(match.group(0))
+            return f"\ue000{len(tags) - 1}\ue001"
+
+        html = _FIELD_REF.sub(hide, html)
+
+    scan = _Scan()
+    scan.feed(html)
+    scan.close()
+    lost = sorted(scan.lost)
+    if _SOUND.search(html):
+        lost.append("a sound (media are not imported)")
+    text = markdownify(html, heading_style="ATX", bullets="-", strip=["img"])
+    lines = [line.rstrip() for line in text.replace("\xa0", " ").split("\n")]
+    text = "\n".join(lines).strip("\n")
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if template:
+        text = re.sub("\ue000(\\d+)\ue001", lambda match: tags[int(match.group(1))], text)
+    return text, lost
+
+
+def _slug(name: str, pattern: str, fallback: str) -> str:
+    if pattern == "field":
+        text = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+        if not text or not text[0].isalpha():
+            text = f"f_{text}" if text else fallback
+        return text
+    text = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    return text or fallback
+
+
+def note_id(guid: str) -> str:
+    """The id of an imported note, derived from its Anki GUID (reversibly)."""
+    return f"anki-{guid.encode('utf-8').hex()}"
+
+
+@dataclass(frozen=True)
+class _Type:
+    """How an Anki note type is written here: a built-in type, or a declared one."""
+
+    name: str
+    fields: tuple[str, ...]  # our field name for each Anki field, in order
+    templates: tuple[str, ...]  # our template name for each Anki template ordinal ('' for cloze)
+    declaration: dict[str, Any] | None
+    cloze: bool = False
+    problems: tuple[str, ...] = ()
+
+
+def _shape(note_type: NoteType) -> _Type:
+    fields = note_type.fields
+    fronts = [front.strip() for _, front, _ in note_type.templates]
+    if note_type.cloze:
+        extra = () if len(fields) <= 2 else (f"the fields after the second of cloze type {note_type.name!r}",)
+        return _Type("cloze", ("text", "extra"), ("",), None, cloze=True, problems=extra)
+    if len(fields) == 2 and fronts == [f"{{{{{fields[0]}}}}}"]:
+        return _Type("basic", ("front", "back"), ("card",), None)
+    if len(fields) == 2 and fronts == [f"{{{{{fields[0]}}}}}", f"{{{{{fields[1]}}}}}"]:
+        return _Type("reversed", ("front", "back"), ("card", "reverse"), None)
+    ours: list[str] = []
+    for index, name in enumerate(fields):
+        slug = _slug(name, "field", f"field{index}")
+        while slug.lower() in {f.lower() for f in ours} or slug in ("id", "type", "tags", "cards_id"):
+            slug = f"{slug}_{index}"
+        ours.append(slug)
+    renamed = dict(zip(fields, ours, strict=True))
+    templates: dict[str, dict[str, str]] = {}
+    names = []
+    problems: list[str] = []
+    for index, (name, front, back) in enumerate(note_type.templates):
+        slug = _slug(name, "name", f"card{index + 1}")
+        while slug in templates:
+            slug = f"{slug}-{index + 1}"
+        names.append(slug)
+        back = back.replace("{{FrontSide}}", "")
+        back = _ANSWER_RULE.sub("", back)
+        sides = {}
+        for side, source in (("front", front), ("back", back)):
+            converted, lost = html_to_markdown(_template_fields(source, renamed, problems), template=True)
+            sides[side] = converted or "…"
+            problems.extend(f"template {name!r}: {what}" for what in lost)
+        templates[slug] = sides
+    type_name = _slug(note_type.name, "name", f"type-{note_type.id}")
+    if type_name in ("basic", "reversed", "cloze"):
+        type_name = f"anki-{type_name}"
+    declaration = {"fields": ours, "templates": templates}
+    return _Type(type_name, tuple(ours), tuple(names), declaration, problems=tuple(problems))
+
+
+def _template_fields(source: str, renamed: dict[str, str], problems: list[str]) -> str:
+    """A template with our field names; filters (``text:``, ``hint:``…) and special fields left out."""
+
+    def rename(match: re.Match[str]) -> str:
+        sigil, inner = match.group(1), match.group(2).strip()
+        name = inner.rsplit(":", 1)[-1]
+        if ":" in inner and not sigil:
+            problems.append(f"the filter in '{{{{{inner}}}}}' (kept as a plain field)")
+        if name in _SPECIAL_FIELDS or name == "FrontSide":
+            problems.append(f"the special field '{{{{{inner}}}}}'")
+            return ""
+        if name not in renamed:
+            return match.group(0)
+        return f"{{{{{sigil}{renamed[name]}}}}}"
+
+    return _FIELD_REF.sub(rename, source)
+
+
+def convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) -> list[Converted]:
+    """Convert ``notes`` to one deck file per Anki deck under ``into``, validated as ``cards check`` would."""
+    cards_of: dict[int, list[Any]] = {}
+    for card in anki.cards.values():
+        cards_of.setdefault(card.note_id, []).append(card)
+    shapes = {type_id: _shape(note_type) for type_id, note_type in anki.note_types.items()}
+    by_deck: dict[str, list[Note]] = {}
+    for note in notes:
+        cards = sorted(cards_of.get(note.id, []), key=lambda c: c.ordinal)
+        if not cards:
+            continue
+        deck_id = cards[0].original_deck_id or cards[0].deck_id
+        by_deck.setdefault(anki.decks.get(deck_id, "Default"), []).append(note)
+    results = []
+    for deck, deck_notes in sorted(by_deck.items()):
+        path = into / package_name(deck).removesuffix(".apkg")
+        path = path.with_name(f"{path.name}.yaml")
+        converted = Converted(deck, path, "")
+        types: dict[str, Any] = {}
+        entries = []
+        for note in sorted(deck_notes, key=lambda n: n.id):
+            shape = shapes[note.type_id]
+            our_id = note_id(note.guid)
+            entry: dict[str, Any] = {"id": our_id}
+            if shape.name != "basic":
+                entry["type"] = shape.name
+            lost: list[str] = list(shape.problems)
+            for name, value in zip(shape.fields, note.fields, strict=False):
+                text, missing = html_to_markdown(value)
+                lost.extend(f"field {name!r}: {what}" for what in missing)
+                if text:
+                    entry[name] = text
+            if note.tags:
+                entry["tags"] = list(note.tags)
+            if shape.declaration is not None:
+                types[shape.name] = shape.declaration
+            for card in cards_of.get(note.id, []):
+                template = f"c{card.ordinal + 1}" if shape.cloze else shape.templates[card.ordinal]
+                converted.cards[card.id] = f"{our_id}/{template}"
+            converted.problems.extend(f"note {our_id}: {what} not converted" for what in sorted(set(lost)))
+            entries.append(entry)
+        document: dict[str, Any] = {"deck": deck}
+        if types:
+            document["types"] = types
+        document["notes"] = entries
+        converted.text = _dump(document)
+        converted.notes = len(entries)
+        loaded = load_file(path, _relative(path, decks_dir), converted.text.encode("utf-8"))
+        converted.problems.extend(str(problem) for problem in loaded.problems)
+        known = {card.id for note in loaded.notes for card in note.cards}
+        converted.cards = {key: value for key, value in converted.cards.items() if value in known}
+        results.append(converted)
+    return results
+
+
+def _relative(path: Path, decks_dir: Path) -> str:
+    try:
+        return str(path.relative_to(decks_dir))
+    except ValueError:
+        return str(path)
+
+
+def _dump(document: dict[str, Any]) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+    Dumper.add_representer(str, text)
+    dumped: str = yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return dumped

@@ -1,0 +1,378 @@
+"""``cards import``: an Anki file's answers join the log; notes from elsewhere become YAML decks.
+
+Notes that came from ``cards`` carry the ``cards_id`` field (and a GUID derived from it): their
+cards map to ours by note id and template ordinal, and their review-log rows, filtered as
+Anki's FSRS filters them (:func:`flashcards.anki_import.fsrs_rows`), are merged into the log by
+:func:`flashcards.merge.take_in`, each with the due date Anki gave. Other notes are converted by
+:mod:`flashcards.foreign`. The answers are merged in one transaction, so an error leaves the log
+and the cards as they were; the deck files of notes from elsewhere are checked before they are
+written, then written and compiled (a transaction of their own) before the merge.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from flashcards import anki_ids, clock, merge, reviewlog, scheduler
+from flashcards.anki_import import (
+    CARD,
+    EASE,
+    ID,
+    INTERVAL,
+    KIND,
+    REVLOG_LEARNING,
+    REVLOG_RELEARNING,
+    REVLOG_REVIEW,
+    TAKEN,
+    Card,
+    Collection,
+    Note,
+    Revlog,
+    fsrs_rows,
+    is_reset,
+    open_anki,
+)
+from flashcards.compiler import compile_decks
+from flashcards.errors import CardsError
+from flashcards.export import ID_FIELD
+from flashcards.foreign import Converted, convert
+from flashcards.paths import display_path
+from flashcards.settings import Settings
+from flashcards.states import Rating, State
+
+ANKI_QUEUE_SUSPENDED = -1
+ANKI_QUEUE_LEARNING = 1
+_STATE_OF_KIND = {
+    REVLOG_LEARNING: State.LEARNING,
+    REVLOG_REVIEW: State.REVIEW,
+    REVLOG_RELEARNING: State.RELEARNING,
+}
+_STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
+SHOWN_NAMES = 5
+IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
+IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``--dry-run``, would do)."""
+
+    path: Path
+    anki_cards: int = 0
+    anki_reviews: int = 0
+    cards_mapped: int = 0
+    imported: int = 0
+    echoes: int = 0
+    already: int = 0
+    skipped_for_fsrs: int = 0  # rows Anki's FSRS does not use (manual changes, cram answers, before a reset)
+    notes_unknown: list[str] = field(default_factory=list)  # cards_id values naming no card here
+    notes_made_in_anki: int = 0  # notes on a cards note type without a cards id of their own
+    reset_in_anki: list[str] = field(default_factory=list)
+    rescheduled_in_anki: list[str] = field(default_factory=list)
+    suspended_in_anki: list[str] = field(default_factory=list)
+    foreign: list[Converted] | None = None  # notes from elsewhere, as deck files
+
+    def summary(self, dry_run: bool) -> list[str]:
+        """What was done (or would be, with ``dry_run``), for people."""
+        verb = "would import" if dry_run else "imported"
+        lines = [
+            f"{display_path(self.path)}: {self.anki_cards} cards and {self.anki_reviews} review-log rows in Anki",
+            f"cards mapped to this collection: {self.cards_mapped}",
+            f"reviews {verb}: {self.imported}; echoes of reviews made here skipped: {self.echoes}; "
+            f"already imported: {self.already}; rows Anki's FSRS skips (manual changes, cram, before a reset): "
+            f"{self.skipped_for_fsrs}",
+        ]
+        for deck in self.foreign or []:
+            written = "would write" if dry_run else "wrote"
+            lines.append(
+                f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
+            )
+        if dry_run:
+            lines.append("Dry run: nothing was written.")
+        return lines
+
+    def warnings(self) -> list[str]:
+        """What has no counterpart here, one line each."""
+        lines = [f"warning: {problem}" for deck in self.foreign or [] for problem in deck.problems]
+        if self.notes_unknown:
+            lines.append(
+                f"warning: {_count(len(self.notes_unknown), 'note names', 'notes name')} a card id that is not in this collection "
+                f"({_names(self.notes_unknown)}); their reviews were not imported: compile the decks that hold them"
+            )
+        if self.notes_made_in_anki:
+            lines.append(
+                f"warning: {_count(self.notes_made_in_anki, 'note was', 'notes were')} added in Anki on a cards note type; "
+                "cards has no YAML for them: write them into a deck file"
+            )
+        if self.reset_in_anki:
+            lines.append(
+                f"warning: {_count(len(self.reset_in_anki), 'card was', 'cards were')} reset or forgotten in Anki "
+                f"({_names(self.reset_in_anki)}); "
+                "their answers before the reset stay in the log here"
+            )
+        if self.rescheduled_in_anki:
+            lines.append(
+                f"warning: {_count(len(self.rescheduled_in_anki), 'card was', 'cards were')} rescheduled by hand in Anki "
+                f"({_names(self.rescheduled_in_anki)}); cards keeps the schedule their answers gave"
+            )
+        if self.suspended_in_anki:
+            lines.append(
+                f"warning: {_count(len(self.suspended_in_anki), 'card is', 'cards are')} suspended in Anki "
+                f"({_names(self.suspended_in_anki)}); "
+                "they are not suspended here: `cards suspend ID` does it"
+            )
+        return lines
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:SHOWN_NAMES])
+    return shown + (", …" if len(names) > SHOWN_NAMES else "")
+
+
+def import_file(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    path: Path,
+    *,
+    write: bool = True,
+    decks_dir: Path | None = None,
+    into: Path | None = None,
+) -> ImportReport:
+    """Take in the answers of an Anki file to the notes that came from cards, in one transaction."""
+    report = ImportReport(path)
+    with open_anki(path) as anki:
+        report.anki_cards = len(anki.cards)
+        report.anki_reviews = anki.revlog_count()
+        foreign_notes = _foreign_notes(anki)
+        if foreign_notes:
+            if decks_dir is None:
+                raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
+            report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir, write)
+            if write:
+                compile_decks(db, decks_dir, clock.now())
+        previous_cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
+        try:
+            merged = _merge(db, settings, anki, report, write)
+        finally:
+            db.execute(f"PRAGMA cache_size = {previous_cache}")
+    report.imported = merged.added
+    report.echoes += merged.echoes
+    report.already += merged.already
+    return report
+
+
+def _merge(
+    db: sqlite_utils.Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
+) -> merge.MergeResult:
+    """Map the cards and merge their answers, in one transaction."""
+    path = report.path
+    with scheduler.transaction(db):
+        mapping = _map_cards(db, anki, report)
+        if report.anki_reviews == 0 and mapping:
+            raise CardsError(
+                f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
+                "(or 'Include learning progress') and import again"
+            )
+        if report.foreign is not None:
+            for converted in report.foreign:
+                mapping.update(converted.cards)
+        settled = _settled(db, anki, mapping)
+        if settled is not None:
+            report.echoes, report.already = settled
+        days = clock.StudyDays(settings.day_start_hour)
+        offers = _offers(anki, mapping, report, days, only_pending=settled is not None)
+        return merge.take_in(db, settings, offers, write=write)
+
+
+def _foreign_notes(anki: Collection) -> list[Note]:
+    """The notes whose note type is not one of cards' (they have no ``cards_id`` field)."""
+    return list(anki.notes(t for t, note_type in anki.note_types.items() if ID_FIELD not in note_type.fields))
+
+
+def _convert(
+    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, write: bool
+) -> list[Converted]:
+    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory) and write them."""
+    try:
+        into.resolve().relative_to(decks_dir.resolve())
+    except ValueError:
+        raise CardsError(
+            f"--into {display_path(into)} is outside the decks directory {display_path(decks_dir)}: "
+            "the notes must be compiled to keep their history; choose a directory under it"
+        ) from None
+    converted = convert(anki, notes, into, decks_dir)
+    errors = [problem for deck in converted for problem in deck.problems if ": error: " in problem]
+    if errors:
+        raise CardsError("the converted decks would not compile (nothing was written):\n" + "\n".join(errors))
+    if write:
+        for deck in converted:
+            _write_atomic(deck.path, deck.text)
+    return converted
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a deck file through a temporary file and a rename, so it is never half written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise CardsError(f"cannot write {display_path(path)}: {error.strerror or error}") from None
+
+
+def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport) -> dict[int, str]:
+    """Anki card id → our card id, for the cards of notes that came from cards."""
+    ours = {
+        (note_id, ordinal): card_id
+        for card_id, note_id, ordinal in db.execute("SELECT id, note_id, ordinal FROM cards")
+    }
+    id_position = {
+        type_id: note_type.fields.index(ID_FIELD)
+        for type_id, note_type in anki.note_types.items()
+        if ID_FIELD in note_type.fields
+    }
+    note_ids: dict[int, str] = {}
+    unknown: set[str] = set()
+    guid = anki_ids.note_guid
+    for note in anki.notes(id_position):
+        position = id_position[note.type_id]
+        cards_id = note.fields[position].strip() if position < len(note.fields) else ""
+        if not cards_id or guid(cards_id) != note.guid:
+            report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
+            continue
+        note_ids[note.id] = cards_id
+    mapping = {}
+    for card in anki.cards.values():
+        note_id = note_ids.get(card.note_id)
+        if note_id is None:
+            continue
+        card_id = ours.get((note_id, card.ordinal))
+        if card_id is None:
+            unknown.add(note_id)
+            continue
+        mapping[card.id] = card_id
+        if card.queue == ANKI_QUEUE_SUSPENDED:
+            report.suspended_in_anki.append(card_id)
+    report.cards_mapped = len(mapping)
+    report.notes_unknown = sorted(unknown)
+    return mapping
+
+
+def _settled(db: sqlite_utils.Database, anki: Collection, mapping: dict[int, str]) -> tuple[int, int] | None:
+    """Echoes and answers imported before, counted in SQL for the cards that have nothing new.
+
+    A re-import is mostly such cards: they are never read into Python. None when the collection
+    is not a file SQLite can open beside the package (then every card is read).
+    """
+    files = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
+    if not files or not files[0]:
+        return None
+    return anki.settle(Path(files[0]), mapping)
+
+
+def _offers(
+    anki: Collection,
+    mapping: dict[int, str],
+    report: ImportReport,
+    days: clock.StudyDays,
+    only_pending: bool = False,
+) -> Iterator[merge.Offer]:
+    """Each mapped card's answers in Anki (those :func:`_settled` left), offered to the merge card by card."""
+    starts: dict[int, str] = {}  # the start of each study day, as text
+    rows: list[Revlog] = []
+    current: int | None = None
+    for row in anki.revlog(only_pending):
+        if row[CARD] != current:
+            if current is not None and current in mapping:
+                yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
+            current, rows = row[CARD], []
+        rows.append(row)
+    if current is not None and current in mapping:
+        yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
+
+
+def _card_offer(
+    card: Card,
+    card_id: str,
+    rows: list[Revlog],
+    report: ImportReport,
+    days: clock.StudyDays,
+    starts: dict[int, str],
+) -> merge.Offer:
+    """One card's Anki answers that FSRS uses; built, when new, with the state and due date Anki gave."""
+    kept, reset = fsrs_rows(rows)
+    if len(kept) != len(rows):
+        report.skipped_for_fsrs += len(rows) - len(kept)
+        if reset:
+            report.reset_in_anki.append(card_id)
+        if any(row[EASE] == 0 and not is_reset(row) for row in rows):
+            report.rescheduled_in_anki.append(card_id)
+
+    def source_id(position: int) -> str:
+        return f"{card.id}:{kept[position][ID]}"  # revlog ids are unique in one collection only
+
+    def build(positions: list[int]) -> list[merge.Incoming]:
+        return [_incoming(card, card_id, kept, position, rows[-1], days, starts) for position in positions]
+
+    return merge.Offer(card_id, reviewlog.SOURCE_ANKI, [row[ID] for row in kept], source_id, build)
+
+
+def _incoming(
+    card: Card,
+    card_id: str,
+    kept: list[Revlog],
+    position: int,
+    newest: Revlog,
+    days: clock.StudyDays,
+    day_starts: dict[int, str],
+) -> merge.Incoming:
+    """An Anki answer as the log keeps it: the state it left (the next row's kind tells), the due date Anki gave."""
+    row = kept[position]
+    if position + 1 < len(kept):
+        after = _STATE_OF_KIND.get(kept[position + 1][KIND])
+    else:
+        after = _STATE_OF_TYPE.get(card.type)
+    interval = row[INTERVAL]
+    if after is None or (after == State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
+        after = State.REVIEW if interval > 0 else State.LEARNING
+    stamp = row[ID] / 1000
+    due_day: int | None = None
+    if interval > 0:
+        due_day = days.day_of_stamp(stamp) + interval
+        due_text = day_starts.get(due_day)
+        if due_text is None:
+            due_text = day_starts[due_day] = _stamp_text(days.start_stamp(due_day))
+    else:
+        due = stamp - interval
+        if row is newest and card.queue == ANKI_QUEUE_LEARNING and card.due >= stamp:
+            due = card.due  # the due Anki gave, its fuzz included
+        due_text = _stamp_text(due)
+    return merge.Incoming(
+        card_id=card_id,
+        rating=Rating(row[EASE]),
+        reviewed_at=_stamp_text(stamp),
+        duration_ms=max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
+        source=reviewlog.SOURCE_ANKI,
+        source_id=f"{card.id}:{row[ID]}",
+        state=after,
+        due=due_text,
+        due_day=due_day,
+        anki_id=row[ID],
+    )
+
+
+def _stamp_text(stamp: float) -> str:
+    """A POSIX time as the log writes times (clock.to_db)."""
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="microseconds")

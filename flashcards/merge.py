@@ -1,0 +1,295 @@
+"""Take in answers given elsewhere (in Anki, on another machine) and merge them into the review log.
+
+One path for every source: answers arrive card by card, each naming its source and its id there.
+
+- **Dedupe by origin.** An answer whose (source, source id) is in the log already is skipped;
+  so is one whose Anki review-log id belongs to an answer of the same card (an answer that
+  went out in an export and comes back: an echo).
+- **Insert in time order.** Each new answer is logged with the time it was given; a card's
+  history is read by time (``reviewlog.history_order``), so answers from two places interleave.
+  The state a new answer found is the state the answer before it (in time) left; its memory
+  state is what replaying the merged history gives.
+- **Replay.** Each card that got answers is replayed from its merged log
+  (``scheduler.replay_log``, as ``cards rebuild`` replays it): the new answers' memory states
+  and the card's cached state, written in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from flashcards import clock, reviewlog, scheduler
+from flashcards.rules import Rules
+from flashcards.settings import Settings
+from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
+
+CHUNK_CARDS = 500
+_UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
+
+
+@dataclass(slots=True)  # not frozen: a large import builds a million of them
+class Incoming:
+    """One answer given elsewhere, with what it did to the card there."""
+
+    card_id: str
+    rating: Rating
+    reviewed_at: str  # UTC, as clock.to_db writes it
+    duration_ms: int
+    source: str
+    source_id: str
+    state: State  # the state the answer left the card in
+    due: str  # when it made the card due (UTC)
+    due_day: int | None  # the study day it made the card due, for a review card or an interday step
+    anki_id: int | None = None  # the Anki review-log id it should keep, if free
+    step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One card's answers from a source, built into :class:`Incoming` only if they are new.
+
+    A large import is mostly answers taken in before (or echoes): they are recognised by their
+    Anki id, or by their source id, before anything is built.
+    """
+
+    card_id: str
+    source: str
+    anki_ids: Sequence[int | None]  # each answer's Anki review-log id, if it has one
+    source_id: Callable[[int], str]  # the source id of the answer at a position
+    build: Callable[[list[int]], list[Incoming]]  # the answers at these positions
+
+
+@dataclass
+class MergeResult:
+    """What a merge did (or, without writing, would do)."""
+
+    added: int = 0
+    already: int = 0  # taken in before (the same source and id)
+    echoes: int = 0  # answers given here that went out (in an export) and came back
+    cards: set[str] = field(default_factory=set)  # the cards that got new answers
+
+
+def take_in(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    offers: Iterable[Offer],
+    *,
+    write: bool = True,
+) -> MergeResult:
+    """Merge each card's offered answers into the log, in the caller's transaction.
+
+    With ``write=False`` nothing is written; the result counts what would be.
+    """
+    result = MergeResult()
+    days = clock.StudyDays(settings.day_start_hour)
+    rules: dict[str, Rules] = {}
+    for chunk in _chunks(offers):
+        rows, caches = _merge_chunk(db, settings, days, rules, chunk, result)
+        if write and rows:
+            _assign_anki_ids(db, rows)
+            reviewlog.append_many(db, rows)
+            db.conn.executemany(_UPDATE_CACHE, caches)
+    return result
+
+
+def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:
+    chunk: list[Offer] = []
+    for offer in offers:
+        chunk.append(offer)
+        if len(chunk) >= CHUNK_CARDS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _merge_chunk(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    days: clock.StudyDays,
+    rules: dict[str, Rules],
+    chunk: list[Offer],
+    result: MergeResult,
+) -> tuple[list[list[object]], list[tuple[Any, ...]]]:
+    """The log rows of a chunk of cards' new answers (with their state before and memory), and the
+    cached state of each card the merged log gives (values for ``_UPDATE_CACHE``)."""
+    ids = [offer.card_id for offer in chunk]
+    marks = ", ".join("?" * len(ids))
+    origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
+    # index reviews_origin covers this
+    for card_id, anki_id, source, source_id in db.execute(
+        f"SELECT card_id, anki_id, source, source_id FROM reviews WHERE card_id IN ({marks})", ids
+    ):
+        known = origins.get(card_id)
+        if known is None:
+            known = origins[card_id] = ({}, set())
+        if anki_id is not None:
+            known[0][anki_id] = source is None
+        if source is not None:
+            known[1].add((source, source_id))
+    new_answers: dict[str, list[Incoming]] = {}
+    for offer in chunk:
+        by_anki_id, sources = origins.get(offer.card_id, ({}, set()))
+        positions = []
+        for position, anki_id in enumerate(offer.anki_ids):
+            here = by_anki_id.get(anki_id) if anki_id is not None else None
+            if here is not None:
+                if here:
+                    result.echoes += 1
+                else:
+                    result.already += 1
+                continue
+            if sources and (offer.source, offer.source_id(position)) in sources:
+                result.already += 1
+                continue
+            positions.append(position)
+        if positions and any(by_anki_id.values()):
+            positions = _near_echoes(offer, positions, by_anki_id, result)
+        if positions:
+            new_answers[offer.card_id] = offer.build(positions)
+    if not new_answers:
+        return [], []
+    touched = list(new_answers)
+    marks = ", ".join("?" * len(touched))
+    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", touched).fetchall())
+    existing: dict[str, list[tuple[Any, ...]]] = {}
+    for row in db.execute(
+        "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind "
+        "FROM reviews "
+        f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
+        touched,
+    ):
+        existing.setdefault(row[0], []).append(row)
+    rows: list[list[object]] = []
+    caches = []
+    for card_id, new in new_answers.items():
+        result.added += len(new)
+        result.cards.add(card_id)
+        deck = str(decks.get(card_id, ""))
+        deck_rules = rules.get(deck)
+        if deck_rules is None:
+            deck_rules = rules[deck] = scheduler.rules_for(
+                settings.for_deck(deck), settings.day_start_hour, days
+            )
+        card_rows, cache = _rows(card_id, existing.get(card_id, []), new, deck_rules, days)
+        rows.extend(card_rows)
+        caches.append((*cache, card_id))
+    return rows, caches
+
+
+def _near_echoes(
+    offer: Offer, positions: list[int], by_anki_id: dict[int, bool], result: MergeResult
+) -> list[int]:
+    """Recognise echoes whose Anki id is within a second of the id the answer keeps here.
+
+    Exports before the ids were kept numbered answers given in the same millisecond in another
+    order, so such an echo comes back a few milliseconds off. Each answer given here matches once.
+    """
+    exact = set(offer.anki_ids)
+    free = sorted(anki_id for anki_id, here in by_anki_id.items() if here and anki_id not in exact)
+    kept = []
+    for position in positions:
+        anki_id = offer.anki_ids[position]
+        match = None if anki_id is None else next((mine for mine in free if abs(mine - anki_id) < 1000), None)
+        if match is None:
+            kept.append(position)
+        else:
+            free.remove(match)
+            result.echoes += 1
+    return kept
+
+
+def _rows(
+    card_id: str,
+    logged: list[tuple[Any, ...]],
+    new: list[Incoming],
+    rules: Rules,
+    days: clock.StudyDays,
+) -> tuple[list[list[object]], tuple[Any, ...]]:
+    """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a
+    tie), and the card's cached state that the merged log gives."""
+    merged: list[Incoming | tuple[Any, ...]]
+    if logged:
+        ordered = [(str(row[2]), 0, row) for row in logged] + [(a.reviewed_at, 1, a) for a in new]
+        ordered.sort(key=lambda item: (item[0], item[1]))
+        merged = [item for _, _, item in ordered]
+    else:
+        merged = list(new)  # offered in the order they were given
+    parse = datetime.fromisoformat
+    log: list[Any] = []  # the merged history as scheduler.replay_log reads it
+    stamps: list[float] = []
+    added: list[list[object]] = []
+    positions: list[int] = []
+    state, step = State.NEW, 0
+    for item in merged:
+        if not isinstance(item, Incoming):
+            log.append(item)
+            stamps.append(parse(item[2]).timestamp())
+            if item[9] == Kind.ANSWER:  # cram answers and due days brought forward change no state
+                state = State(item[6])
+                step = int(item[7]) if item[7] is not None else 0
+            continue
+        before = state
+        state = item.state
+        learning = state in (State.LEARNING, State.RELEARNING)
+        if learning:
+            step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
+        stamp = parse(item.reviewed_at).timestamp()
+        row: list[object] = [
+            card_id,
+            int(item.rating),
+            item.reviewed_at,
+            item.duration_ms,
+            item.due,
+            int(before),
+            int(state),
+            None,  # stability and difficulty: filled in from the replay below
+            None,
+            item.due_day,
+            step if learning else None,
+            int(days.end_stamp(stamp)),
+            item.source,
+            item.source_id,
+            item.anki_id,
+        ]
+        positions.append(len(log))
+        added.append(row)
+        log.append((card_id, row[1], row[2], row[4], row[9], row[5], row[6], row[10], row[11]))
+        stamps.append(stamp)
+    trace: list[tuple[float, float]] = []
+    cache = scheduler.replay_log(rules, days, log, trace, stamps)
+    for row, position in zip(added, positions, strict=True):
+        row[7], row[8] = trace[position]
+    return added, cache
+
+
+def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
+    """The (re)learning step an answer leaves a card on, counted as the steps advance."""
+    if before != after:  # entering (re)learning: a new card's Good moves on to the second step
+        return 1 if before == State.NEW and rating == Rating.GOOD else 0
+    if rating == Rating.AGAIN:
+        return 0
+    return step + 1 if rating == Rating.GOOD else step
+
+
+def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> None:
+    """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered."""
+    wanted = [row[-1] for row in rows if row[-1] is not None]
+    taken: set[object] = set()
+    for start in range(0, len(wanted), 900):
+        part = wanted[start : start + 900]
+        marks = ", ".join("?" * len(part))
+        taken.update(
+            row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part)
+        )
+    seen: set[object] = set()
+    for row in rows:
+        if row[-1] in taken or row[-1] in seen:
+            row[-1] = None
+        elif row[-1] is not None:
+            seen.add(row[-1])

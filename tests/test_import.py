@@ -1,0 +1,117 @@
+"""``cards import`` on packages cards writes itself: echoes, dry runs, unknown ids, bad files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from flashcards import reviewlog, store
+from flashcards.compiler import compile_decks
+from flashcards.export import export_package
+from flashcards.scheduler import answer
+from flashcards.settings import DeckSettings, Settings
+
+from .test_cli import run
+
+DECKS = {
+    "a.yaml": "deck: A\nnotes:\n" + "".join(f"  - front: a{i}\n    back: x\n" for i in range(4)),
+    "b.yaml": "deck: B\nnotes:\n  - type: reversed\n    front: b\n    back: y\n",
+}
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+SETTINGS = Settings(defaults=DeckSettings(enable_fuzzing=False))
+
+
+@pytest.fixture
+def studied(tmp_path: Path) -> Path:
+    """A package exported with scheduling from another collection that studied decks A and B."""
+    source = tmp_path / "elsewhere"
+    (source / "decks").mkdir(parents=True)
+    for name, text in DECKS.items():
+        (source / "decks" / name).write_text(text, encoding="utf-8")
+    db = store.open_collection(source / "c.db")
+    compile_decks(db, source / "decks", START)
+    for index, (card_id,) in enumerate(db.execute("SELECT id FROM cards ORDER BY id").fetchall()):
+        answer(db, card_id, 3, START + timedelta(seconds=index), 2000, SETTINGS)
+        answer(db, card_id, 3, START + timedelta(minutes=11, seconds=index), 2000, SETTINGS)
+    db.conn.close()
+    path = export_package(
+        store.open_collection(source / "c.db"), tmp_path / "studied.apkg", with_scheduling=True
+    )
+    return path.path
+
+
+def _reviews(db_path: Path) -> list[tuple[object, ...]]:
+    db = sqlite_utils.Database(db_path)
+    try:
+        return db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    finally:
+        db.conn.close()
+
+
+def test_dry_run_reports_and_writes_nothing_then_the_import_writes(
+    studied: Path, write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    for name, text in DECKS.items():
+        write_deck(name, text)
+    assert run("compile")[0] == 0
+    code, out, _ = run("import", str(studied), "--dry-run")
+    assert code == 0
+    assert "reviews would import: 12;" in out and "Dry run: nothing was written." in out
+    assert _reviews(db_path) == []
+    code, out, err = run("import", str(studied))
+    assert (code, err) == (0, "")
+    assert "cards mapped to this collection: 6" in out and "reviews imported: 12;" in out
+    rows = _reviews(db_path)
+    sources = sqlite_utils.Database(db_path).execute("SELECT DISTINCT source FROM reviews").fetchall()
+    assert len(rows) == 12 and sources == [(reviewlog.SOURCE_ANKI,)]
+    code, out, _ = run("import", str(studied))
+    assert "reviews imported: 0;" in out and "already imported: 12;" in out
+    assert _reviews(db_path) == rows
+    assert run("rebuild", "--check")[0] == 0
+
+
+def test_our_own_export_comes_back_as_echoes(studied: Path, tmp_path: Path) -> None:
+    shutil.copy(tmp_path / "elsewhere" / "c.db", tmp_path / "collection.db")
+    shutil.copytree(tmp_path / "elsewhere" / "decks", tmp_path / "decks", dirs_exist_ok=True)
+    before = _reviews(tmp_path / "collection.db")
+    code, out, _ = run("import", str(studied))
+    assert code == 0 and "reviews imported: 0; echoes of reviews made here skipped: 12;" in out
+    assert _reviews(tmp_path / "collection.db") == before
+
+
+def test_a_cards_id_that_names_no_card_here_is_a_warning(
+    studied: Path, write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    write_deck("a.yaml", DECKS["a.yaml"])
+    code, out, err = run("import", str(studied))
+    assert code == 0
+    assert "reviews imported: 8;" in out
+    assert "warning: 1 note names a card id that is not in this collection (reversed:b)" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"hello, not a package", "is not an Anki file (neither a zip package nor an SQLite collection)"),
+        (b"", "is not an Anki file"),
+        (b"SQLite format 3\x00" + b"\x00" * 200, "not a readable Anki collection"),
+    ],
+)
+def test_a_file_that_is_not_anki_exits_1(tmp_path: Path, db_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "package.apkg"
+    path.write_bytes(content)
+    code, out, err = run("import", str(path))
+    assert code == 1 and out == ""
+    assert message in err and "Traceback" not in err
+
+
+def test_a_missing_file_or_a_directory_exits_1(tmp_path: Path) -> None:
+    code, _, err = run("import", str(tmp_path / "nope.apkg"))
+    assert code == 1 and "cannot read" in err
+    code, _, err = run("import", str(tmp_path))
+    assert code == 1 and "is a directory" in err

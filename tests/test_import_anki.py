@@ -1,0 +1,441 @@
+"""The round trip through the real Anki engine: export, review in Anki (and in cards), import back.
+
+The bundled decks go to Anki with their scheduling; cards are answered in Anki over four days
+through Anki's own scheduler (FSRS on, fuzz off), and some of the same cards in cards in between;
+then Anki's exports (.apkg with scheduling, legacy .apkg, .colpkg) are imported back. Every Anki
+answer must be in the log once, in time order, with the due date Anki gave, and every card
+studied only in Anki must have Anki's memory state.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlite_utils
+
+from flashcards import clock, reviewlog, store
+from flashcards.compiler import compile_decks
+from flashcards.errors import CardsError
+from flashcards.export import export_package
+from flashcards.importing import import_file
+from flashcards.scheduler import answer, rebuild
+from flashcards.settings import DeckSettings, Settings
+
+from .anki_engine import AnkiEngine
+from .conftest import BUNDLED_DECKS
+
+DECK = "MLOps Interview"
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+SETTINGS = Settings(defaults=DeckSettings(enable_fuzzing=False))
+RATINGS = [3, 3, 1, 3, 4, 2, 3, 3, 1, 3, 3, 4]
+LEGACY_EXPORT = """
+from anki.collection import ExportAnkiPackageOptions
+options = ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=True)
+col.export_anki_package(out_path=path, options=options, limit=None)
+"""
+MADE_IN_ANKI = """
+note = col.new_note(col.models.by_name("cards:basic"))
+note["front"], note["back"] = "added on the phone", "on a cards note type"
+col.add_note(note, col.decks.id("MLOps Interview::Teams"))
+studied = [cid for cid in col.find_cards("-is:new")]
+col.sched.suspend_cards(studied[:1])
+result = studied[0]
+"""
+CARDS_OF_ANKI = """
+result = {}
+for cid in col.find_cards(''):
+    card = col.get_card(cid)
+    if "cards_id" in card.note() and not card.note()["cards_id"]:
+        continue  # added in Anki on a cards note type: no counterpart here
+    memory = card.memory_state
+    result[cid] = [card.note()['cards_id'], card.ord, card.type, card.queue, card.due,
+                   memory.stability if memory else None, memory.difficulty if memory else None]
+"""
+
+
+def _session(anki: AnkiEngine, at: datetime, answers: int, offset: int) -> None:
+    """Answer up to ``answers`` cards in Anki from ``at``, 20 s apart, as its queue shows them."""
+    anki.set_time(at)
+    for index in range(answers):
+        queued = anki.queued(DECK)
+        if queued is None:
+            return
+        anki.answer(queued.card_id, RATINGS[(index + offset) % len(RATINGS)], taken_ms=4000)
+        anki.set_time(at + timedelta(seconds=20 * (index + 1)))
+
+
+def _due_in_cards(db: sqlite_utils.Database, at: datetime) -> list[str]:
+    rows = db.execute(
+        "SELECT id FROM cards WHERE state != 0 AND (due_day <= ? OR (due_day IS NULL AND due <= ?)) ORDER BY id",
+        [clock.study_day(at).toordinal(), clock.to_db(at)],
+    )
+    return [row[0] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run the round trip once; the tests below read what it recorded."""
+    work = tmp_path_factory.mktemp("round-trip")
+    decks = work / "decks"
+    shutil.copytree(BUNDLED_DECKS, decks)
+    db = store.open_collection(work / "collection.db")
+    compile_decks(db, decks, START)
+    first = [row[0] for row in db.execute("SELECT id FROM cards ORDER BY position LIMIT 6")]
+    for card_id in first:  # learnt in cards before the export: 1m, 10m, then graduated
+        answer(db, card_id, 3, START, 3000, SETTINGS)
+        answer(db, card_id, 3, START + timedelta(minutes=11), 3000, SETTINGS)
+    package = export_package(db, work / "ours.apkg", with_scheduling=True, settings=SETTINGS).path
+    exported = {row[0] for row in db.execute("SELECT anki_id FROM reviews")}
+    between: list[str] = []
+    locked = ""
+    with AnkiEngine(work, tz="UTC", start=START + timedelta(hours=1)) as anki:
+        anki.import_apkg(package)
+        anki.enable_fsrs(deck=DECK)
+        _session(anki, START + timedelta(hours=1), 20, 0)
+        _session(anki, START + timedelta(hours=1, minutes=15), 20, 3)
+        _session(anki, START + timedelta(days=1, hours=1), 30, 5)
+        # in cards, two days on: the cards due here, which Anki answers again the next morning
+        evening = START + timedelta(days=2, hours=10)
+        between = _due_in_cards(db, evening)
+        for index, card_id in enumerate(between):
+            answer(db, card_id, RATINGS[index % len(RATINGS)], evening, 5000, SETTINGS)
+        _session(anki, START + timedelta(days=3, hours=1), 40, 7)
+        _session(anki, START + timedelta(days=3, hours=1, minutes=15), 40, 2)
+        suspended = anki.run(MADE_IN_ANKI)
+        anki.export_apkg(work / "back.apkg")
+        anki.run(LEGACY_EXPORT, path=str(work / "legacy.apkg"))
+        anki.export_apkg(work / "no-scheduling.apkg", with_scheduling=False)
+        anki.export_colpkg(work / "back.colpkg")
+        try:
+            import_file(db, SETTINGS, anki.workdir / "collection.anki2")
+        except CardsError as error:
+            locked = str(error)
+        revlog = anki.run("result = col.db.all('select id, cid, ease, ivl, type from revlog order by id')")
+        cards = {int(key): value for key, value in anki.run(CARDS_OF_ANKI).items()}
+        today = anki.today()
+    reports = [import_file(db, SETTINGS, work / "back.apkg")]
+    logged = db.execute(
+        "SELECT card_id, rating, reviewed_at, source, anki_id, due, due_day, id FROM reviews "
+        f"ORDER BY {reviewlog.log_order()}"
+    ).fetchall()
+    states = {row[0]: row[1:] for row in db.execute("SELECT id, stability, difficulty, due_day FROM cards")}
+    check = rebuild(db, SETTINGS, write=False)
+    for path in (
+        work / "back.colpkg",
+        work / "legacy.apkg",
+        work / "back.apkg",
+        work / "anki" / "collection.anki2",
+    ):
+        reports.append(import_file(db, SETTINGS, path))  # the profile's collection once Anki is closed
+    return {
+        "db": db,
+        "exported": exported,
+        "between": between,
+        "revlog": revlog,
+        "cards": cards,
+        "today": today,
+        "reports": reports,
+        "logged": logged,
+        "states": states,
+        "check": check,
+        "locked": locked,
+        "suspended": suspended,
+        "work": work,
+        "final": db.execute(f"SELECT * FROM reviews ORDER BY {reviewlog.log_order()}").fetchall(),
+    }
+
+
+def _card_of(trip: dict[str, Any], anki_card: int) -> str:
+    note_id, ordinal = trip["cards"][anki_card][:2]
+    row = (
+        trip["db"]
+        .execute("SELECT id FROM cards WHERE note_id = ? AND ordinal = ?", [note_id, ordinal])
+        .fetchone()
+    )
+    return str(row[0])
+
+
+def test_every_anki_answer_is_in_the_log_once_in_time_order(round_trip: dict[str, Any]) -> None:
+    trip = round_trip
+    made_in_anki = [row for row in trip["revlog"] if row[0] not in trip["exported"]]
+    assert len(made_in_anki) > 60  # four days of sessions in Anki
+    imported = [row for row in trip["logged"] if row[3] == reviewlog.SOURCE_ANKI]
+    assert sorted(row[4] for row in imported) == sorted(row[0] for row in made_in_anki)
+    by_anki_id = {row[4]: row for row in imported}
+    for anki_id, anki_card, ease, _, _ in made_in_anki:
+        ours = by_anki_id[anki_id]
+        assert ours[0] == _card_of(trip, anki_card)
+        assert ours[1] == ease
+        assert reviewlog.milliseconds(ours[2]) == anki_id
+    # the answers given here, before the export and in between, are there once each, as before
+    answered_here = [row for row in trip["logged"] if row[3] is None]
+    assert len(answered_here) == 12 + len(trip["between"])
+    report = trip["reports"][0]
+    assert report.imported == len(made_in_anki)
+    assert report.echoes == len(trip["exported"])
+    assert report.notes_made_in_anki == 1
+    assert report.suspended_in_anki == [_card_of(trip, trip["suspended"])]
+    warnings = "\n".join(report.warnings())
+    assert "1 note was added in Anki on a cards note type" in warnings
+    assert "1 card is suspended in Anki" in warnings
+    # each card's history is in time order, and cards answered in both places interleave
+    for card_id in trip["between"]:
+        history = [row for row in trip["logged"] if row[0] == card_id]
+        assert [row[2] for row in history] == sorted(row[2] for row in history)
+    interleaved = [
+        card_id
+        for card_id in trip["between"]
+        if [row[3] for row in trip["logged"] if row[0] == card_id][-1] == reviewlog.SOURCE_ANKI
+        and any(row[3] is None and row[2] > "2026-03-03" for row in trip["logged"] if row[0] == card_id)
+    ]
+    assert interleaved, "some card was answered in cards between two Anki answers"
+
+
+def test_each_imported_answer_keeps_the_due_date_anki_gave(round_trip: dict[str, Any]) -> None:
+    trip = round_trip
+    intervals = {row[0]: row[3] for row in trip["revlog"]}
+    checked = 0
+    for row in trip["logged"]:
+        if row[3] != reviewlog.SOURCE_ANKI:
+            continue
+        interval = intervals[row[4]]
+        answered = clock.from_db(row[2])
+        if interval > 0:
+            assert row[6] == clock.study_day(answered).toordinal() + interval
+            checked += 1
+        else:
+            assert clock.from_db(row[5]) == answered + timedelta(seconds=-interval)  # fuzz is off in Anki
+    assert checked > 20
+    # and a card answered last in Anki is due when Anki has it due
+    today = date(2026, 3, 5)  # the last Anki session's study day
+    for anki_card, (_, _, _, queue, due, _, _) in trip["cards"].items():
+        card_id = _card_of(trip, anki_card)
+        history = [row for row in trip["logged"] if row[0] == card_id]
+        if queue == 2 and history and history[-1][3] == reviewlog.SOURCE_ANKI:
+            assert trip["states"][card_id][2] == today.toordinal() + (due - trip["today"]), card_id
+
+
+def test_memory_states_equal_ankis(round_trip: dict[str, Any]) -> None:
+    trip = round_trip
+    compared = 0
+    for anki_card, (_, _, _, _, _, stability, difficulty) in trip["cards"].items():
+        card_id = _card_of(trip, anki_card)
+        if stability is None or card_id in trip["between"]:
+            continue  # new in Anki, or answered here since the export: Anki has not seen those answers
+        ours = trip["states"][card_id]
+        assert ours[0] == pytest.approx(stability, rel=1e-3), card_id
+        assert ours[1] == pytest.approx(difficulty, abs=2e-3), card_id
+        compared += 1
+    assert compared >= 30
+
+
+def test_the_cache_is_what_the_merged_log_gives(round_trip: dict[str, Any]) -> None:
+    assert round_trip["check"].changed == []
+    assert round_trip["check"].reviews == len(round_trip["logged"])
+
+
+def test_importing_again_adds_nothing(round_trip: dict[str, Any]) -> None:
+    trip = round_trip
+    first, *again = trip["reports"]
+    assert len(again) == 4
+    for report in again:  # .colpkg, legacy .apkg, the same .apkg, the profile's collection.anki2
+        assert report.imported == 0
+        assert report.already == first.imported
+        assert report.echoes == first.echoes
+    assert len(trip["final"]) == len(trip["logged"])
+    assert [(row[1], row[3]) for row in trip["final"]] == [(row[0], row[2]) for row in trip["logged"]]
+
+
+def _log(db: sqlite_utils.Database) -> list[tuple[Any, ...]]:
+    return (
+        db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        + db.execute("SELECT * FROM cards ORDER BY id").fetchall()
+    )
+
+
+def test_a_collection_anki_has_open_is_refused(round_trip: dict[str, Any]) -> None:
+    assert "close Anki first" in round_trip["locked"]
+    assert "collection.anki2" in round_trip["locked"]
+
+
+def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict[str, Any]) -> None:
+    import sqlite3
+    import zipfile
+
+    work, db = round_trip["work"], round_trip["db"]
+    before = _log(db)
+    truncated = work / "truncated.apkg"
+    truncated.write_bytes((work / "back.apkg").read_bytes()[:3000])
+    newer = work / "newer.apkg"
+    with zipfile.ZipFile(work / "legacy.apkg") as source, zipfile.ZipFile(newer, "w") as target:
+        inner = work / "newer.anki21"
+        inner.write_bytes(source.read("collection.anki21"))
+        connection = sqlite3.connect(inner)
+        connection.execute("UPDATE col SET ver = 19")
+        connection.commit()
+        connection.close()
+        target.write(inner, "collection.anki21")
+    other = work / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("notes.txt", "not Anki")
+    expected = {
+        "no-scheduling.apkg": "holds no reviews: export it from Anki with 'Include scheduling information'",
+        "truncated.apkg": "damaged or truncated",
+        "newer.apkg": "schema 19, which this version of cards does not know; upgrade cards",
+        "other.zip": "is a zip file but not an Anki package",
+    }
+    for name, message in expected.items():
+        with pytest.raises(CardsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            import_file(db, SETTINGS, work / name)
+        assert _log(db) == before, name
+
+
+FOREIGN_NOTES = """
+def add(type_name, deck, fields, tags):
+    note = col.new_note(col.models.by_name(type_name))
+    for name, value in fields.items():
+        note[name] = value
+    note.tags = tags
+    col.add_note(note, col.decks.id(deck, create=True))
+
+models = col.models
+vocab = models.new("Vocab (ES)")
+for name in ("Word", "Meaning", "Example sentence"):
+    models.add_field(vocab, models.new_field(name))
+for name, front, back in (
+    ("Recognise", "<b>{{Word}}</b>", "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{#Example sentence}}{{Example sentence}}{{/Example sentence}}"),
+    ("Recall", "{{Meaning}}", "{{FrontSide}}\\n\\n<hr id=answer>\\n\\n{{Word}}"),
+):
+    template = models.new_template(name)
+    template["qfmt"], template["afmt"] = front, back
+    models.add_template(vocab, template)
+models.add(vocab)
+add("Basic", "Lang::Spanish", {"Front": "hola", "Back": "<i>hello</i>"}, ["es"])
+add("Basic (and reversed card)", "Lang::Spanish::Verbs", {"Front": "comer", "Back": "to <b>eat</b>"}, ["es", "verb"])
+add("Cloze", "Lang", {"Text": "{{c1::Madrid}} is the capital of {{c2::Spain}}.", "Back Extra": "geo"}, ["geo::europe"])
+add("Vocab (ES)", "Lang::Spanish", {"Word": "perro", "Meaning": "dog", "Example sentence": "El perro<br>ladra."}, ["es"])
+add("Basic", "Lang", {"Front": "colour of the sky", "Back": '<span style="color: blue">blue</span>'}, [])
+result = len(col.find_cards(""))
+"""
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An Anki deck made in Anki (five note types' worth of notes, sub-decks, tags), studied there, imported."""
+    work = tmp_path_factory.mktemp("foreign")
+    with AnkiEngine(work, tz="UTC", start=START) as anki:
+        anki.enable_fsrs(deck="Lang")
+        count = anki.run(FOREIGN_NOTES)
+        _session_in(anki, "Lang", START, 40)
+        _session_in(anki, "Lang", START + timedelta(minutes=15), 40)
+        _session_in(anki, "Lang", START + timedelta(days=2, hours=1), 40)
+        _session_in(anki, "Lang", START + timedelta(days=6, hours=1), 40)
+        anki.export_apkg(work / "lang.apkg")
+        cards = {
+            int(key): value for key, value in anki.run(CARDS_OF_ANKI.replace("['cards_id']", ".guid")).items()
+        }
+        revlog = anki.run("result = col.db.all('select id, cid, ease from revlog order by id')")
+    decks = work / "decks"
+    decks.mkdir()
+    db = store.open_collection(work / "collection.db")
+    report = import_file(db, SETTINGS, work / "lang.apkg", decks_dir=decks)
+    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted((decks / "imported").iterdir())}
+    again = import_file(db, SETTINGS, work / "lang.apkg", decks_dir=decks)
+    return {
+        "db": db,
+        "decks": decks,
+        "count": count,
+        "cards": cards,
+        "revlog": revlog,
+        "report": report,
+        "again": again,
+        "texts": texts,
+        "texts_again": {
+            path.name: path.read_text(encoding="utf-8") for path in sorted((decks / "imported").iterdir())
+        },
+    }
+
+
+def _session_in(anki: AnkiEngine, deck: str, at: datetime, answers: int) -> None:
+    anki.set_time(at)
+    for index in range(answers):
+        queued = anki.queued(deck)
+        if queued is None:
+            return
+        anki.answer(queued.card_id, RATINGS[index % len(RATINGS)], taken_ms=3000)
+        anki.set_time(at + timedelta(seconds=20 * (index + 1)))
+
+
+def test_a_foreign_deck_becomes_yaml_that_cards_check_accepts(foreign: dict[str, Any]) -> None:
+    from .test_cli import run
+
+    assert sorted(foreign["texts"]) == ["Lang.yaml", "Lang~Spanish.yaml", "Lang~Spanish~Verbs.yaml"]
+    spanish = foreign["texts"]["Lang~Spanish.yaml"]
+    assert "deck: Lang::Spanish\n" in spanish
+    assert (
+        "vocab-es:" in spanish and "fields:\n    - Word\n    - Meaning\n    - Example_sentence\n" in spanish
+    )
+    assert "front: '**{{Word}}**'" in spanish
+    assert "back: '*hello*'" in spanish
+    assert "tags:\n  - es\n" in spanish
+    assert "text: '{{c1::Madrid}} is the capital of {{c2::Spain}}.'" in foreign["texts"]["Lang.yaml"]
+    assert "- geo::europe" in foreign["texts"]["Lang.yaml"]
+    code, out, err = run("--decks", str(foreign["decks"]), "check")
+    assert (code, err) == (0, ""), out
+    assert "5 notes, 8 cards: no problems." in out
+
+
+def test_what_markdown_cannot_say_is_reported_per_note(foreign: dict[str, Any]) -> None:
+    problems = [problem for deck in foreign["report"].foreign for problem in deck.problems]
+    assert len(problems) == 1
+    assert (
+        problems[0].startswith("note anki-")
+        and "field 'back': the style of <span> not converted" in problems[0]
+    )
+    assert any("the style of <span>" in line for line in foreign["report"].warnings())
+
+
+def test_the_foreign_deck_compiles_to_the_same_cards_with_their_history(foreign: dict[str, Any]) -> None:
+    db = foreign["db"]
+    ours = db.execute("SELECT count(*) FROM cards").fetchone()[0]
+    assert ours == foreign["count"] == 8
+    report = foreign["report"]
+    assert report.imported == len(foreign["revlog"]) > 20
+    mapping = {key: value for deck in report.foreign for key, value in deck.cards.items()}
+    assert len(mapping) == 8
+    for anki_id, anki_card, ease in foreign["revlog"]:
+        row = db.execute("SELECT card_id, rating FROM reviews WHERE anki_id = ?", [anki_id]).fetchone()
+        assert row == (mapping[anki_card], ease)
+    for anki_card, (_, _, _, _, _, stability, difficulty) in foreign["cards"].items():
+        state = db.execute(
+            "SELECT stability, difficulty FROM cards WHERE id = ?", [mapping[anki_card]]
+        ).fetchone()
+        assert state[0] == pytest.approx(stability, rel=1e-3)
+        assert state[1] == pytest.approx(difficulty, abs=2e-3)
+    assert rebuild(db, SETTINGS, write=False).changed == []
+
+
+def test_importing_a_foreign_deck_again_updates_nothing_and_adds_nothing(foreign: dict[str, Any]) -> None:
+    assert foreign["again"].imported == 0
+    assert foreign["again"].already == foreign["report"].imported
+    assert foreign["texts_again"] == foreign["texts"]
+
+
+def test_a_later_export_writes_the_imported_answers_with_their_anki_ids(round_trip: dict[str, Any]) -> None:
+    import sqlite3
+    import zipfile
+
+    work = round_trip["work"]
+    package = export_package(
+        round_trip["db"], work / "again.apkg", with_scheduling=True, settings=SETTINGS
+    ).path
+    with zipfile.ZipFile(package) as archive:
+        (work / "again.anki2").write_bytes(archive.read("collection.anki2"))
+    connection = sqlite3.connect(work / "again.anki2")
+    written = {row[0] for row in connection.execute("SELECT id FROM revlog")}
+    connection.close()
+    answered_here_since = {row[4] for row in round_trip["logged"] if row[3] is None} - round_trip["exported"]
+    assert written == {row[0] for row in round_trip["revlog"]} | answered_here_since
