@@ -332,6 +332,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per benchmark (after one warm-up)")
+    parser.add_argument(
+        "--only",
+        choices=["compile", "export", "collection"],
+        action="append",
+        help="run only these groups of benchmarks (repeatable; default: all)",
+    )
     arguments = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     print(
@@ -343,9 +349,14 @@ def main() -> None:
         user_environment(),
         arguments.runs,
     )
-    results = compile_benchmarks(arguments.runs)
-    results.extend(export_benchmarks(arguments.runs))
-    results.extend(collection_benchmarks(arguments.runs))
+    groups = arguments.only or ["compile", "export", "collection"]
+    results: list[Measure] = []
+    if "compile" in groups or not (WORK / "compile" / "collection.db").exists():
+        results.extend(compile_benchmarks(arguments.runs))
+    if "export" in groups:
+        results.extend(export_benchmarks(arguments.runs))
+    if "collection" in groups:
+        results.extend(collection_benchmarks(arguments.runs))
     print_table(results, floor)
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from flashcards.render_html import markdown_to_html, note_html
+
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
     from flashcards.model import Note
@@ -154,7 +156,17 @@ def write_notes(
         _plan_note(note, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
         _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes)
     _apply(db, writes)
+    media = {m.name: m for note in notes for m in note.media}
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO media(name, sha256, data) VALUES (?, ?, ?)",
+        [(m.name, m.sha256, m.data) for m in media.values()],
+    )
     result.cards.retired += len(writes.card_retirements)
+
+
+def prune_media(db: sqlite_utils.Database) -> None:
+    """Forget media files that no note names any more."""
+    db.execute("DELETE FROM media WHERE name NOT IN (SELECT value FROM notes, json_each(notes.media))")
 
 
 def _stored(
@@ -196,6 +208,7 @@ def _plan_note(
         elif stored.content_hash != content_hash:
             result.notes.updated += 1
         modified = stamp if stored.content_hash != content_hash else ""
+    media = {m.key: m.name for m in note.media}
     writes.notes.append(
         (
             note.id,
@@ -206,6 +219,8 @@ def _plan_note(
             source_file,
             note.line,
             content_hash,
+            json.dumps(note_html(note.type, note.fields, media), ensure_ascii=False),
+            json.dumps(sorted(media.values())),
             stamp,
             modified or stamp,
             modified,
@@ -216,14 +231,18 @@ def _plan_note(
 def _plan_cards(
     note: Note, stored: dict[str, _StoredCard], stamp: str, result: CompileResult, writes: _Writes
 ) -> None:
+    media = {m.key: m.name for m in note.media}
+    cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
     for card in note.cards:
+        front_html = None if cloze else markdown_to_html(card.front, media)
+        back_html = None if cloze else markdown_to_html(card.back, media)
         position = note.line * 1000 + card.ordinal
         old = stored.get(card.id)
         if old is None:
             result.cards.added += 1
             writes.card_inserts.append(
                 (card.id, card.note_id, card.template, card.ordinal, card.deck, card.front, card.back,
-                 position, stamp, stamp)
+                 front_html, back_html, position, stamp, stamp)
             )  # fmt: skip
             continue
         content_changed = old.content() != (card.deck, card.front, card.back, card.ordinal, card.template)
@@ -232,8 +251,8 @@ def _plan_cards(
         elif content_changed:
             result.cards.updated += 1
         writes.card_updates.append(
-            (card.deck, card.front, card.back, card.ordinal, card.template, position, content_changed,
-             stamp, card.id)
+            (card.deck, card.front, card.back, front_html, back_html, card.ordinal, card.template, position,
+             content_changed, stamp, card.id)
         )  # fmt: skip
     kept = {card.id for card in note.cards}
     writes.card_retirements.extend(
@@ -243,19 +262,21 @@ def _plan_cards(
 
 def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
     db.conn.executemany(
-        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, modified_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, deck = excluded.deck, "
-        "fields = excluded.fields, tags = excluded.tags, source_file = excluded.source_file, source_line = excluded.source_line, "
+        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, fields_html, media, "
+        "created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "type = excluded.type, deck = excluded.deck, fields = excluded.fields, tags = excluded.tags, "
+        "fields_html = excluded.fields_html, media = excluded.media, "
+        "source_file = excluded.source_file, source_line = excluded.source_line, "
         "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(nullif(?, ''), modified_at)",
         writes.notes,
     )
     db.conn.executemany(
-        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, front_html, back_html, position, "
+        "created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         writes.card_inserts,
     )
     db.conn.executemany(
-        "UPDATE cards SET deck = ?, front = ?, back = ?, ordinal = ?, template = ?, position = ?, retired_at = NULL, "
+        "UPDATE cards SET deck = ?, front = ?, back = ?, front_html = ?, back_html = ?, ordinal = ?, template = ?, position = ?, retired_at = NULL, "
         "modified_at = CASE WHEN ? THEN ? ELSE modified_at END WHERE id = ?",
         writes.card_updates,
     )

@@ -8,19 +8,21 @@ queues, their history stays, and both come back if the note returns.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, media
 from flashcards.compile_rows import (
     CompileResult,
     chunks,
     placeholders,
+    prune_media,
     retire_missing,
     write_notes,
     write_types,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from flashcards.loader import DeckFile
 
 _CHUNK = 500
+RENDERER_VERSION = 1  # raised when cached HTML would render differently: files compile again
 
 
 @dataclass
@@ -89,8 +92,18 @@ def compile_decks(
     than counted (a pass over both tables, wasted on the implicit compile before every command).
     """
     sources = _scan(decks_dir)
-    stored = dict(db.execute("SELECT path, sha256 FROM deck_files").fetchall())
-    changed = [s for s in sources if stored.get(s.relative) != s.sha256]
+    stored: dict[str, str] = {}
+    stored_media: dict[str, str] = {}
+    for path, sha256, media_json, rendered in db.execute(
+        "SELECT path, sha256, media, rendered FROM deck_files"
+    ):
+        stored[path] = sha256 if rendered == RENDERER_VERSION else ""
+        stored_media[path] = media_json
+    changed = [
+        s
+        for s in sources
+        if stored.get(s.relative) != s.sha256 or not _media_unchanged(decks_dir, stored_media[s.relative])
+    ]
     removed = sorted(set(stored) - {s.relative for s in sources})
     result = CompileResult(files_skipped=len(sources) - len(changed))
     if not changed and not removed:
@@ -117,11 +130,16 @@ def compile_decks(
         write_notes(db, notes, relative_of, stamp, result)
         retire_missing(db, {n.id for n in notes}, touched, stamp, result)
         db.conn.executemany(
-            "INSERT INTO deck_files(path, sha256, compiled_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, compiled_at = excluded.compiled_at",
-            [(s.relative, s.sha256, stamp) for s in changed],
+            "INSERT INTO deck_files(path, sha256, media, rendered, compiled_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, media = excluded.media, "
+            "rendered = excluded.rendered, compiled_at = excluded.compiled_at",
+            [
+                (s.relative, s.sha256, _media_list(s, f), RENDERER_VERSION, stamp)
+                for s, f in zip(changed, loaded, strict=True)
+            ],
         )
         db.conn.executemany("DELETE FROM deck_files WHERE path = ?", [(p,) for p in removed])
+        prune_media(db)
     result.files_compiled = len(changed)
     result.files_removed = len(removed)
     result.notes.unchanged = (
@@ -131,6 +149,24 @@ def compile_decks(
         _count(db, "cards") - result.cards.added - result.cards.updated - result.cards.restored
     )
     return result
+
+
+def _media_list(source: _Source, deck_file: DeckFile) -> str:
+    """The media a compiled file names, as stored for change detection: path from the decks folder, hash, size, time."""
+    folder = PurePosixPath(source.relative).parent
+    found = {
+        (folder / m.path).as_posix(): (m.sha256, m.size, m.mtime_ns) for n in deck_file.notes for m in n.media
+    }
+    return json.dumps([[path, *found[path]] for path in sorted(found)])
+
+
+def _media_unchanged(decks_dir: Path, media_json: str) -> bool:
+    if media_json == "[]":
+        return True
+    return all(
+        media.unchanged(decks_dir.joinpath(*PurePosixPath(path).parts), sha256, size, mtime_ns)
+        for path, sha256, size, mtime_ns in json.loads(media_json)
+    )
 
 
 def _count(db: sqlite_utils.Database, table: str) -> int:

