@@ -1,6 +1,7 @@
 """Export notes to an Anki package (.apkg), byte-identical when nothing changed.
 
-genanki builds the collection inside the package; everything it would stamp with the clock or
+genanki builds the collection inside the package (its schema, note types and decks; notes and
+cards are written here in bulk, from HTML rendered at compile time); everything it would stamp with the clock or
 draw from a counter is then set from the collection: note and note-type modification times
 (Anki updates a note on re-import only when its time is newer), Anki ids (see ``anki_ids``),
 the collection's creation day, and, with scheduling, each card's review state and review log.
@@ -58,7 +59,7 @@ class _Note:
     id: str
     type: str
     deck: str
-    fields: dict[str, str]
+    raw_fields: str
     tags: list[str]
     mod: int
     position: int
@@ -133,10 +134,10 @@ def export_package(
         note.anki_id = note_ids[note.id]
         if with_scheduling:
             _tag_leech(note)
-    package, order = _build(notes, types, card_ids, progress)
+    package, rows = _build(notes, types, card_ids, progress)
     timing = AnkiDays(settings.day_start_hour, zone)
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
-    data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
+    data, reviews = _collection_bytes(package, rows, notes, types, timing, schedule)
     size = _write_zip(target, data, _media(db, notes))
     deck_names = {name for n in notes for name in lineage(n.deck)}
     cards = sum(len(n.cards) for n in notes)
@@ -151,17 +152,25 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
         "ORDER BY source_file, source_line, id",
         params,
     ).fetchall()
+    seconds: dict[str, int] = {}  # notes changed by one compile share their stamp: parse it once
+
+    def timestamp(text: str) -> int:
+        found = seconds.get(text)
+        if found is None:
+            found = seconds[text] = int(clock.from_db(text).timestamp())
+        return found
+
     notes = {
         note_id: _Note(
             id=note_id,
             type=note_type,
             deck=note_deck,
-            fields=json.loads(fields),
-            tags=json.loads(tags),
-            mod=int(clock.from_db(modified_at).timestamp()),
+            raw_fields=fields,
+            tags=json.loads(tags) if tags != "[]" else [],
+            mod=timestamp(modified_at),
             position=position,
             fields_html=json.loads(fields_html) if fields_html is not None else None,
-            media=json.loads(media),
+            media=json.loads(media) if media != "[]" else [],
         )
         for position, (
             note_id,
@@ -227,8 +236,8 @@ def _build(
     types: dict[str, tuple[NoteType, int]],
     card_ids: dict[str, int],
     progress: Callable[[int, int], None] | None,
-) -> tuple[Any, list[int]]:
-    """Return the genanki package and the ids in the order genanki will ask for them."""
+) -> tuple[Any, _Rows]:
+    """Return the genanki package (note types and decks) and the rows of its notes and cards."""
     import genanki
 
     models = {
@@ -243,35 +252,44 @@ def _build(
             by_deck.setdefault(name, [])
         by_deck[note.deck].append(note)
     decks = []
-    order: list[int] = []
+    rows = _Rows()
     done = 0
     for name, deck_notes in by_deck.items():
-        anki_deck = genanki.Deck(anki_ids.deck_id(name), name)
+        deck_id = anki_ids.deck_id(name)
+        anki_deck = genanki.Deck(deck_id, name)
         decks.append(anki_deck)
         for note in deck_notes:
-            values = _anki_fields(note, types[note.type][0])
-            anki_note = genanki.Note(
-                model=models[note.type],
-                fields=[*values, note.id],
-                tags=note.tags,
-                guid=anki_ids.note_guid(note.id),
-                due=note.position,
-            )
-            anki_note.cards = [genanki.Card(card["ordinal"]) for card in note.cards]
-            anki_deck.add_note(anki_note)
-            order.append(note.anki_id)
-            order.extend(card_ids[card["id"]] for card in note.cards)
+            model = models[note.type]
+            anki_deck.add_model(model)
+            values = [*_anki_fields(note, types[note.type][0]), note.id]
+            rows.notes.append(
+                (note.anki_id, anki_ids.note_guid(note.id), model.model_id, note.mod, -1,
+                 f" {' '.join(note.tags)} ", "\x1f".join(values), values[0], 0, 0, "")
+            )  # fmt: skip
+            rows.cards.extend(
+                (card_ids[card["id"]], note.anki_id, deck_id, card["ordinal"], note.mod, -1, 0, 0,
+                 note.position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for card in note.cards
+            )  # fmt: skip
             done += 1
             if progress is not None and (done % 100 == 0 or done == len(notes)):
                 progress(done, len(notes))
-    return genanki.Package(decks), order
+    return genanki.Package(decks), rows
+
+
+@dataclass
+class _Rows:
+    """The rows of the package's notes and cards tables, written in bulk (genanki writes one at a time)."""
+
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    cards: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _anki_fields(note: _Note, note_type: NoteType) -> list[str]:
     """The note's Anki fields: its own as HTML, then (standard types) each card's sides, as compiled."""
     fields = note.fields_html
     if fields is None:  # not compiled since rendering was cached: render now, without media
-        fields = note_html(note_type, note.fields, {})
+        fields = note_html(note_type, json.loads(note.raw_fields), {})
     values = [fields.get(name, "") for name in note_type.fields]
     if note_type.kind == "cloze":
         return values
@@ -287,7 +305,7 @@ def _anki_fields(note: _Note, note_type: NoteType) -> list[str]:
 
 def _collection_bytes(
     package: Any,
-    order: list[int],
+    rows: _Rows,
     notes: list[_Note],
     types: dict[str, tuple[NoteType, int]],
     timing: AnkiDays,
@@ -296,7 +314,11 @@ def _collection_bytes(
     # built in memory: a file would be written, synced and read back for nothing
     connection = sqlite3.connect(":memory:")
     try:
-        package.write_to_db(connection.cursor(), 0, iter(order))
+        package.write_to_db(connection.cursor(), 0, iter(()))
+        connection.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.notes)
+        connection.executemany(
+            "INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.cards
+        )
         _stamp(connection, notes, types, timing)
         reviews = schedule(connection) if schedule is not None else 0
         connection.commit()
@@ -313,8 +335,6 @@ def _stamp(
     timing: AnkiDays,
 ) -> None:
     """Replace every clock-derived value genanki wrote with one derived from the collection."""
-    connection.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(n.mod, n.anki_id) for n in notes])
-    connection.execute("UPDATE cards SET mod = (SELECT mod FROM notes WHERE notes.id = cards.nid)")
     (models_json, conf_json) = connection.execute("SELECT models, conf FROM col").fetchone()
     models = json.loads(models_json)
     for model in models.values():
