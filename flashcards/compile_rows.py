@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from flashcards.render_html import markdown_to_html, note_html
+from flashcards import anki_ids
+from flashcards.render_html import card_fields, markdown_to_html, note_html
 
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
@@ -153,8 +154,9 @@ def write_notes(
     stored_notes, stored_cards = _stored(db, [n.id for n in notes])
     writes = _Writes()
     for note in notes:
-        _plan_note(note, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
-        _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes)
+        rendered = _render(note)
+        _plan_note(note, rendered, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
+        _plan_cards(note, rendered, stored_cards.get(note.id, {}), stamp, result, writes)
     _apply(db, writes)
     media = {m.name: m for note in notes for m in note.media}
     db.conn.executemany(
@@ -190,8 +192,36 @@ def _stored(
     return notes, cards
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """A note's HTML, rendered once at compile time: its fields, its cards' sides, its Anki fields."""
+
+    media: dict[str, str]
+    fields: dict[str, str]
+    sides: dict[str, tuple[str | None, str | None]]
+    anki_fields: str
+
+
+def _render(note: Note) -> _Rendered:
+    media = {m.key: m.name for m in note.media}
+    fields = note_html(note.type, note.fields, media)
+    cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
+    sides: dict[str, tuple[str | None, str | None]] = {
+        card.id: (None, None)
+        if cloze
+        else (markdown_to_html(card.front, media), markdown_to_html(card.back, media))
+        for card in note.cards
+    }
+    by_ordinal = {card.ordinal: sides[card.id] for card in note.cards}
+    values = [fields[name] for name in note.type.fields]
+    if not cloze:
+        values += card_fields(note.type, {k: (f or "", b or "") for k, (f, b) in by_ordinal.items()})
+    return _Rendered(media, fields, sides, "\x1f".join([*values, note.id]))
+
+
 def _plan_note(
     note: Note,
+    rendered: _Rendered,
     source_file: str,
     stored: _StoredNote | None,
     stamp: str,
@@ -208,7 +238,6 @@ def _plan_note(
         elif stored.content_hash != content_hash:
             result.notes.updated += 1
         modified = stamp if stored.content_hash != content_hash else ""
-    media = {m.key: m.name for m in note.media}
     writes.notes.append(
         (
             note.id,
@@ -219,8 +248,10 @@ def _plan_note(
             source_file,
             note.line,
             content_hash,
-            json.dumps(note_html(note.type, note.fields, media), ensure_ascii=False),
-            json.dumps(sorted(media.values())),
+            json.dumps(rendered.fields, ensure_ascii=False),
+            rendered.anki_fields,
+            anki_ids.note_guid(note.id),
+            json.dumps(sorted(rendered.media.values())),
             stamp,
             modified or stamp,
             modified,
@@ -229,13 +260,15 @@ def _plan_note(
 
 
 def _plan_cards(
-    note: Note, stored: dict[str, _StoredCard], stamp: str, result: CompileResult, writes: _Writes
+    note: Note,
+    rendered: _Rendered,
+    stored: dict[str, _StoredCard],
+    stamp: str,
+    result: CompileResult,
+    writes: _Writes,
 ) -> None:
-    media = {m.key: m.name for m in note.media}
-    cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
     for card in note.cards:
-        front_html = None if cloze else markdown_to_html(card.front, media)
-        back_html = None if cloze else markdown_to_html(card.back, media)
+        front_html, back_html = rendered.sides[card.id]
         position = note.line * 1000 + card.ordinal
         old = stored.get(card.id)
         if old is None:
@@ -262,10 +295,10 @@ def _plan_cards(
 
 def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
     db.conn.executemany(
-        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, fields_html, media, "
-        "created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, fields_html, anki_fields, "
+        "anki_guid, media, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
         "type = excluded.type, deck = excluded.deck, fields = excluded.fields, tags = excluded.tags, "
-        "fields_html = excluded.fields_html, media = excluded.media, "
+        "fields_html = excluded.fields_html, anki_fields = excluded.anki_fields, anki_guid = excluded.anki_guid, media = excluded.media, "
         "source_file = excluded.source_file, source_line = excluded.source_line, "
         "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(nullif(?, ''), modified_at)",
         writes.notes,

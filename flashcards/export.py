@@ -63,7 +63,9 @@ class _Note:
     tags: list[str]
     mod: int
     position: int
-    fields_html: dict[str, str] | None = None
+    fields_html: str | None = None
+    anki_fields: str | None = None
+    guid: str | None = None
     media: list[str] = field(default_factory=list)
     anki_id: int = 0
     cards: list[dict[str, Any]] = field(default_factory=list)
@@ -124,7 +126,7 @@ def export_package(
     Days start at the settings' ``day_start_hour`` in ``zone`` (default: the local time zone).
     """
     settings = settings or Settings()
-    notes = _select_notes(db, deck)
+    notes = _select_notes(db, deck, with_scheduling)
     if not notes:
         raise NotFoundError(f"no deck named '{deck}'" if deck else "there are no notes to export")
     types = _note_types(db, {n.type for n in notes})
@@ -144,11 +146,12 @@ def export_package(
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
 
 
-def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
+def _select_notes(db: sqlite_utils.Database, deck: str | None, with_scheduling: bool) -> list[_Note]:
     condition, params = sql_filter(deck)
     where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
-        f"SELECT id, type, deck, fields, tags, modified_at, fields_html, media FROM notes WHERE {where} "
+        "SELECT id, type, deck, CASE WHEN anki_fields IS NULL THEN fields END, tags, modified_at, "
+        f"CASE WHEN anki_fields IS NULL THEN fields_html END, anki_fields, anki_guid, media FROM notes WHERE {where} "
         "ORDER BY source_file, source_line, id",
         params,
     ).fetchall()
@@ -169,7 +172,9 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
             tags=json.loads(tags) if tags != "[]" else [],
             mod=timestamp(modified_at),
             position=position,
-            fields_html=json.loads(fields_html) if fields_html is not None else None,
+            fields_html=fields_html,
+            anki_fields=anki_fields,
+            guid=guid,
             media=json.loads(media) if media != "[]" else [],
         )
         for position, (
@@ -180,19 +185,35 @@ def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
             tags,
             modified_at,
             fields_html,
+            anki_fields,
+            guid,
             media,
         ) in enumerate(rows, start=1)
     }
+    scheduling = (
+        ", state, step, stability, difficulty, due, last_review, reps, lapses, suspended, leech"
+        if with_scheduling
+        else ""
+    )
     cursor = db.execute(
-        "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
-        "suspended, leech, front, back, front_html, back_html FROM cards WHERE retired_at IS NULL "
-        "ORDER BY note_id, ordinal"
+        f"SELECT note_id, id, ordinal{scheduling} FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
     )
     names = [d[0] for d in cursor.description]
     for row in cursor:
         note = notes.get(row[0])
         if note is not None:
             note.cards.append(dict(zip(names, row, strict=True)))
+    uncached = {note.id: note for note in notes.values() if note.anki_fields is None}
+    if uncached:  # compiled before HTML was cached: the export renders these notes' cards itself
+        texts = {
+            card_id: row
+            for card_id, *row in db.execute(
+                "SELECT id, front, back, front_html, back_html FROM cards WHERE retired_at IS NULL"
+            )
+        }
+        for note in uncached.values():
+            for card in note.cards:
+                card.update(zip(("front", "back", "front_html", "back_html"), texts[card["id"]], strict=True))
     return [n for n in notes.values() if n.cards]
 
 
@@ -261,10 +282,12 @@ def _build(
         for note in deck_notes:
             model = models[note.type]
             anki_deck.add_model(model)
-            values = [*_anki_fields(note, types[note.type][0]), note.id]
+            joined = note.anki_fields
+            if joined is None:  # compiled before HTML was cached
+                joined = "\x1f".join([*_anki_fields(note, types[note.type][0]), note.id])
             rows.notes.append(
-                (note.anki_id, anki_ids.note_guid(note.id), model.model_id, note.mod, -1,
-                 f" {' '.join(note.tags)} ", "\x1f".join(values), values[0], 0, 0, "")
+                (note.anki_id, note.guid or anki_ids.note_guid(note.id), model.model_id, note.mod, -1,
+                 f" {' '.join(note.tags)} ", joined, joined.partition("\x1f")[0], 0, 0, "")
             )  # fmt: skip
             rows.cards.extend(
                 (card_ids[card["id"]], note.anki_id, deck_id, card["ordinal"], note.mod, -1, 0, 0,
@@ -287,8 +310,9 @@ class _Rows:
 
 def _anki_fields(note: _Note, note_type: NoteType) -> list[str]:
     """The note's Anki fields: its own as HTML, then (standard types) each card's sides, as compiled."""
-    fields = note.fields_html
-    if fields is None:  # not compiled since rendering was cached: render now, without media
+    if note.fields_html is not None:
+        fields = json.loads(note.fields_html)
+    else:  # compiled before HTML was cached: render now, without media
         fields = note_html(note_type, json.loads(note.raw_fields), {})
     values = [fields.get(name, "") for name in note_type.fields]
     if note_type.kind == "cloze":
