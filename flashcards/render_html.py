@@ -43,8 +43,9 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
 
 def _render(text: str, media: Mapping[str, str] | None, reveal_cloze: bool) -> str:
     parsed = markup.parse(text, reveal_cloze)
-    for token in parsed.tokens:
-        _restore_code(token, parsed.atoms)
+    if parsed.atoms:
+        for token in parsed.tokens:
+            _restore_code(token, parsed.atoms)
     rendered: str = _html_markdown().renderer.render(
         parsed.tokens, _html_markdown().options, {"media": media or {}}
     )
@@ -58,8 +59,13 @@ def _render(text: str, media: Mapping[str, str] | None, reveal_cloze: bool) -> s
         name = (media or {}).get(found.value, found.value)
         return html.escape(f"[sound:{name}]", quote=False)
 
-    rendered = markup.ATOM.sub(atom, rendered).replace("'", "&#39;")
-    return rendered.replace(markup.CLOZE_OPEN, '<span class="cloze">').replace(markup.CLOZE_CLOSE, "</span>")
+    if parsed.atoms:
+        rendered = markup.ATOM.sub(atom, rendered)
+    rendered = rendered.replace("'", "&#39;")
+    if markup.CLOZE_OPEN in rendered:
+        rendered = rendered.replace(markup.CLOZE_OPEN, '<span class="cloze">')
+        rendered = rendered.replace(markup.CLOZE_CLOSE, "</span>")
+    return rendered
 
 
 def note_html(note_type: NoteType, fields: Mapping[str, str], media: Mapping[str, str]) -> dict[str, str]:
