@@ -36,7 +36,7 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
     """
     if not text.strip():
         return ""
-    if _PLAIN.fullmatch(text) and text[-1] != " ":
+    if _PLAIN.fullmatch(text) and text[-1] != " " and not (reveal_cloze and "{{c" in text):
         return text.replace('"', "&quot;").replace("'", "&#39;")
     return _render(text, media, reveal_cloze)
 

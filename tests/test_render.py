@@ -140,6 +140,11 @@ def test_terminal_and_anki_show_the_same_lines(text: str) -> None:
     assert terminal_lines(text) == lines
 
 
+def test_a_revealed_cloze_answer_in_plain_text_is_styled() -> None:
+    assert markdown_to_html("the {{c1::answer}} here") == 'the <span class="cloze">answer</span> here'
+    assert markdown_to_html("the {{c1::answer}} here", reveal_cloze=False) == "the {{c1::answer}} here"
+
+
 def test_single_newlines_break_lines_in_both() -> None:
     assert terminal_lines("one\ntwo") == ["one", "two"]
     assert markdown_to_html("one\ntwo") == "one<br />\ntwo"
