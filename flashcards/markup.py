@@ -25,7 +25,8 @@ ATOM_CLOSE = "\ue001"
 CLOZE_OPEN = "\ue002"
 CLOZE_CLOSE = "\ue003"
 _PRIVATE = re.compile("[\ue000-\ue003]")
-_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# math never spans a blank line (a paragraph break): an unclosed '\(' stays text
+_MATH = re.compile(r"\\\(((?:(?!\n[ \t]*\n).)+?)\\\)|\\\[((?:(?!\n[ \t]*\n).)+?)\\\]", re.DOTALL)
 _SOUND = re.compile(r"\[sound:([^\[\]\n]+)\]")
 _REVEALED = re.compile(r"\{\{c\d+::(.*?)\}\}", re.DOTALL)
 ATOM = re.compile(f"{ATOM_OPEN}(\\d+){ATOM_CLOSE}")

@@ -164,6 +164,9 @@ def test_math_reaches_anki_untouched_and_the_terminal_shows_tex() -> None:
     text = "Inline \\(a_1 < b^*\\) and display \\[ \\frac{1}{2} \\]"
     assert markdown_to_html(text) == "Inline \\(a_1 &lt; b^*\\) and display \\[ \\frac{1}{2} \\]"
     assert plain(text) == text
+    # display math may span lines, never a paragraph break
+    assert markdown_to_html("\\[ a +\nb \\]") == "\\[ a +\nb \\]"
+    assert markdown_to_html("\\( open\n\nlater \\)") == "<p>( open</p>\n<p>later )</p>"
     # inside code it is code: no MathJax needed, shown as written
     assert markdown_to_html("`\\(x\\)`") == "<code>\\(x\\)</code>"
 
