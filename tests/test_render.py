@@ -340,3 +340,12 @@ def test_same_names_in_two_folders_do_not_collide_and_an_edit_reexports(tmp_path
 def test_html_escaping_of_terminal_text_is_not_applied() -> None:
     assert html.unescape(markdown_to_html("a & b")) == "a & b"
     assert plain("a & b") == "a & b"
+
+
+def test_notes_compiled_before_html_was_cached_export_the_same(tmp_path: Path) -> None:
+    db, _ = _compiled(tmp_path)
+    db.execute("UPDATE notes SET retired_at = created_at WHERE id = 'media'")  # needs compiled media names
+    cached = export_package(db, tmp_path / "cached.apkg").path.read_bytes()
+    db.execute("UPDATE notes SET fields_html = NULL, anki_fields = NULL, anki_guid = NULL")
+    db.execute("UPDATE cards SET front_html = NULL, back_html = NULL")
+    assert export_package(db, tmp_path / "rendered.apkg").path.read_bytes() == cached
