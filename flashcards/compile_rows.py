@@ -206,11 +206,16 @@ def _render(note: Note) -> _Rendered:
     media = {m.key: m.name for m in note.media}
     fields = note_html(note.type, note.fields, media)
     cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
+    done = {text: fields[name] for name, text in note.fields.items()} if not cloze else {}
+
+    def html(text: str) -> str:  # a side is often one field as it is ({{front}}): rendered once
+        found = done.get(text)
+        if found is None:
+            found = done[text] = markdown_to_html(text, media)
+        return found
+
     sides: dict[str, tuple[str | None, str | None]] = {
-        card.id: (None, None)
-        if cloze
-        else (markdown_to_html(card.front, media), markdown_to_html(card.back, media))
-        for card in note.cards
+        card.id: (None, None) if cloze else (html(card.front), html(card.back)) for card in note.cards
     }
     by_ordinal = {card.ordinal: sides[card.id] for card in note.cards}
     values = [fields[name] for name in note.type.fields]

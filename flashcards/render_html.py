@@ -20,7 +20,7 @@ _SINGLE_PARAGRAPH = re.compile(r"\A<p>((?:(?!</?p>).)*)</p>\n?\Z", re.DOTALL)
 _CODE = ("fence", "code_block", "code_inline")
 # Text made only of these characters, not starting with a digit (an ordered list) and without
 # surrounding spaces, renders as itself: no Markdown, entity, math or escape syntax can start.
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,;:.?!()/%$@'\"=]*")
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,;:.?!()/%$@{}'\"=]*")
 FRONT_FIELD = "cards_front_{}"  # the fields of an exported note that hold card N's rendered sides
 BACK_FIELD = "cards_back_{}"
 
