@@ -70,8 +70,12 @@ def millisecond_ids(rows: Iterable[tuple[str, str]]) -> dict[str, int]:
     """
     ids: dict[str, int] = {}
     last = 0
+    millis: dict[str, int] = {}  # rows written by one compile share their stamp: parse it once
     for key, created in sorted(rows, key=lambda row: (row[1], row[0])):
-        last = max(int(clock.from_db(created).timestamp() * 1000), last + 1)
+        stamp = millis.get(created)
+        if stamp is None:
+            stamp = millis[created] = int(clock.from_db(created).timestamp() * 1000)
+        last = max(stamp, last + 1)
         ids[key] = last
     return ids
 

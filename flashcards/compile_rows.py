@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from flashcards import gather
+from flashcards import anki_ids, gather
+from flashcards.render_html import card_fields, markdown_to_html, note_html
 
 if TYPE_CHECKING:
     from flashcards.loader import DeckFile
@@ -172,10 +173,24 @@ def write_notes(
     stored_notes, stored_cards = _stored(db, [n.id for n in notes])
     writes = _Writes()
     for note in notes:
-        _plan_note(note, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
-        _plan_cards(note, stored_cards.get(note.id, {}), stamp, result, writes, lambda c: _has_reviews(db, c))
+        rendered = _render(note)
+        _plan_note(note, rendered, relative_of[note.path], stored_notes.get(note.id), stamp, result, writes)
+        _plan_cards(
+            note,
+            rendered,
+            stored_cards.get(note.id, {}),
+            stamp,
+            result,
+            writes,
+            lambda c: _has_reviews(db, c),
+        )
     if apply:
         _apply(db, writes)
+        media = {m.name: m for note in notes for m in note.media}
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO media(name, sha256, data) VALUES (?, ?, ?)",
+            [(m.name, m.sha256, m.data) for m in media.values()],
+        )
     result.cards.retired += len(writes.card_retirements)
     result.changes["retired"].extend(card_id for _, card_id in writes.card_retirements)
     result.changes["renamed"].extend(f"{old} -> {new}" for old, new in writes.card_renames)
@@ -200,6 +215,11 @@ def note_history(db: sqlite_utils.Database, reasons: dict[str, str], result: Com
     result.retired_history.sort(key=lambda r: r.card_id)
 
 
+def prune_media(db: sqlite_utils.Database) -> None:
+    """Forget media files that no note names any more."""
+    db.execute("DELETE FROM media WHERE name NOT IN (SELECT value FROM notes, json_each(notes.media))")
+
+
 def _stored(
     db: sqlite_utils.Database, note_ids: list[str]
 ) -> tuple[dict[str, _StoredNote], dict[str, dict[str, _StoredCard]]]:
@@ -221,8 +241,41 @@ def _stored(
     return notes, cards
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """A note's HTML, rendered once at compile time: its fields, its cards' sides, its Anki fields."""
+
+    media: dict[str, str]
+    fields: dict[str, str]
+    sides: dict[str, tuple[str | None, str | None]]
+    anki_fields: str
+
+
+def _render(note: Note) -> _Rendered:
+    media = {m.key: m.name for m in note.media}
+    fields = note_html(note.type, note.fields, media)
+    cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
+    done = {text: fields[name] for name, text in note.fields.items()} if not cloze else {}
+
+    def html(text: str) -> str:  # a side is often one field as it is ({{front}}): rendered once
+        found = done.get(text)
+        if found is None:
+            found = done[text] = markdown_to_html(text, media)
+        return found
+
+    sides: dict[str, tuple[str | None, str | None]] = {
+        card.id: (None, None) if cloze else (html(card.front), html(card.back)) for card in note.cards
+    }
+    by_ordinal = {card.ordinal: sides[card.id] for card in note.cards}
+    values = [fields[name] for name in note.type.fields]
+    if not cloze:
+        values += card_fields(note.type, {k: (f or "", b or "") for k, (f, b) in by_ordinal.items()})
+    return _Rendered(media, fields, sides, "\x1f".join([*values, note.id]))
+
+
 def _plan_note(
     note: Note,
+    rendered: _Rendered,
     source_file: str,
     stored: _StoredNote | None,
     stamp: str,
@@ -249,6 +302,10 @@ def _plan_note(
             source_file,
             note.line,
             content_hash,
+            json.dumps(rendered.fields, ensure_ascii=False),
+            rendered.anki_fields,
+            anki_ids.note_guid(note.id),
+            json.dumps(sorted(rendered.media.values())),
             stamp,
             modified or stamp,
             modified,
@@ -258,6 +315,7 @@ def _plan_note(
 
 def _plan_cards(
     note: Note,
+    rendered: _Rendered,
     stored: dict[str, _StoredCard],
     stamp: str,
     result: CompileResult,
@@ -267,6 +325,7 @@ def _plan_cards(
     renames = note.type.template_renames()
     stored = dict(stored)
     for card in note.cards:
+        front_html, back_html = rendered.sides[card.id]
         position = gather.position(note.file_order, note.line, card.ordinal)
         old = stored.get(card.id)
         former = f"{note.id}/{renames[card.template]}" if card.template in renames else ""
@@ -280,7 +339,7 @@ def _plan_cards(
             result.changes["added"].append(card.id)
             writes.card_inserts.append(
                 (card.id, card.note_id, card.template, card.ordinal, card.deck, card.front, card.back,
-                 position, stamp, stamp)
+                 front_html, back_html, position, stamp, stamp)
             )  # fmt: skip
             continue
         content_changed = old.content() != (card.deck, card.front, card.back, card.ordinal, card.template)
@@ -291,8 +350,8 @@ def _plan_cards(
             result.cards.updated += 1
             result.changes["updated"].append(card.id)
         writes.card_updates.append(
-            (card.deck, card.front, card.back, card.ordinal, card.template, position, content_changed,
-             stamp, card.id)
+            (card.deck, card.front, card.back, front_html, back_html, card.ordinal, card.template, position,
+             content_changed, stamp, card.id)
         )  # fmt: skip
     kept = {card.id for card in note.cards}
     for card_id, old in stored.items():
@@ -308,19 +367,21 @@ def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
     if writes.card_renames:
         _rename_cards(db, writes.card_renames)
     db.conn.executemany(
-        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, modified_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET type = excluded.type, deck = excluded.deck, "
-        "fields = excluded.fields, tags = excluded.tags, source_file = excluded.source_file, source_line = excluded.source_line, "
+        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, fields_html, anki_fields, "
+        "anki_guid, media, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "type = excluded.type, deck = excluded.deck, fields = excluded.fields, tags = excluded.tags, "
+        "fields_html = excluded.fields_html, anki_fields = excluded.anki_fields, anki_guid = excluded.anki_guid, media = excluded.media, "
+        "source_file = excluded.source_file, source_line = excluded.source_line, "
         "content_hash = excluded.content_hash, retired_at = NULL, modified_at = coalesce(nullif(?, ''), modified_at)",
         writes.notes,
     )
     db.conn.executemany(
-        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, front_html, back_html, position, "
+        "created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         writes.card_inserts,
     )
     db.conn.executemany(
-        "UPDATE cards SET deck = ?, front = ?, back = ?, ordinal = ?, template = ?, position = ?, retired_at = NULL, "
+        "UPDATE cards SET deck = ?, front = ?, back = ?, front_html = ?, back_html = ?, ordinal = ?, template = ?, position = ?, retired_at = NULL, "
         "modified_at = CASE WHEN ? THEN ? ELSE modified_at END WHERE id = ?",
         writes.card_updates,
     )

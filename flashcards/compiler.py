@@ -12,16 +12,17 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from flashcards import clock
+from flashcards import clock, media
 from flashcards.compile_rows import (
     CompileResult,
     chunks,
     placeholders,
+    prune_media,
     retire_missing,
     write_notes,
     write_types,
@@ -42,6 +43,9 @@ _FORMAT = b"cards deck file, compiled with version 2\n"
 def file_hash(data: bytes) -> str:
     """The hash ``deck_files`` keeps of a file: unchanged files (at this version) are skipped."""
     return hashlib.sha256(_FORMAT + data).hexdigest()
+
+
+RENDERER_VERSION = 1  # raised when cached HTML would render differently: files compile again
 
 
 @dataclass
@@ -109,8 +113,18 @@ def compile_decks(
     says what a compile would do, and nothing (collection or deck file) is written.
     """
     sources = _scan(decks_dir)
-    stored = dict(db.execute("SELECT path, sha256 FROM deck_files").fetchall())
-    changed = [s for s in sources if stored.get(s.relative) != s.sha256]
+    stored: dict[str, str] = {}
+    stored_media: dict[str, str] = {}
+    for path, sha256, media_json, rendered in db.execute(
+        "SELECT path, sha256, media, rendered FROM deck_files"
+    ):
+        stored[path] = sha256 if rendered == RENDERER_VERSION else ""
+        stored_media[path] = media_json
+    changed = [
+        s
+        for s in sources
+        if stored.get(s.relative) != s.sha256 or not _media_unchanged(decks_dir, stored_media[s.relative])
+    ]
     removed = sorted(set(stored) - {s.relative for s in sources})
     result = CompileResult(files_skipped=len(sources) - len(changed), dry_run=dry_run)
     if not changed and not removed:
@@ -160,11 +174,16 @@ def compile_decks(
         write_notes(db, notes, relative_of, stamp, result)
         retire_missing(db, {n.id for n in notes}, touched, stamp, result, shown=shown)
         db.conn.executemany(
-            "INSERT INTO deck_files(path, sha256, compiled_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, compiled_at = excluded.compiled_at",
-            [(s.relative, s.sha256, stamp) for s in changed],
+            "INSERT INTO deck_files(path, sha256, media, rendered, compiled_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, media = excluded.media, "
+            "rendered = excluded.rendered, compiled_at = excluded.compiled_at",
+            [
+                (s.relative, s.sha256, _media_list(s, f), RENDERER_VERSION, stamp)
+                for s, f in zip(changed, loaded, strict=True)
+            ],
         )
         db.conn.executemany("DELETE FROM deck_files WHERE path = ?", [(p,) for p in removed])
+        prune_media(db)
     result.files_compiled = len(changed)
     result.files_removed = len(removed)
     result.notes.unchanged = (
@@ -220,6 +239,24 @@ def _write_ids(
         loaded[index] = again
         changed[index] = _Source(source.relative, source.path, data, file_hash(data))
         result.ids_written.append((deck_file.path, count))
+
+
+def _media_list(source: _Source, deck_file: DeckFile) -> str:
+    """The media a compiled file names, as stored for change detection: path from the decks folder, hash, size, time."""
+    folder = PurePosixPath(source.relative).parent
+    found = {
+        (folder / m.path).as_posix(): (m.sha256, m.size, m.mtime_ns) for n in deck_file.notes for m in n.media
+    }
+    return json.dumps([[path, *found[path]] for path in sorted(found)])
+
+
+def _media_unchanged(decks_dir: Path, media_json: str) -> bool:
+    if media_json == "[]":
+        return True
+    return all(
+        media.unchanged(decks_dir.joinpath(*PurePosixPath(path).parts), sha256, size, mtime_ns)
+        for path, sha256, size, mtime_ns in json.loads(media_json)
+    )
 
 
 def _count(db: sqlite_utils.Database, table: str) -> int:

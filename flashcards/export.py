@@ -1,6 +1,7 @@
 """Export notes to an Anki package (.apkg), byte-identical when nothing changed.
 
-genanki builds the collection inside the package; everything it would stamp with the clock or
+genanki builds the collection inside the package (its schema, note types and decks; notes and
+cards are written here in bulk, from HTML rendered at compile time); everything it would stamp with the clock or
 draw from a counter is then set from the collection: note and note-type modification times
 (Anki updates a note on re-import only when its time is newer), Anki ids (see ``anki_ids``),
 the collection's creation day, and, with scheduling, each card's review state and review log.
@@ -28,7 +29,7 @@ from flashcards.anki_ids import AnkiDays
 from flashcards.decks import lineage, sql_filter
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import EXPORT_ID_FIELD, NoteType
-from flashcards.render_html import anki_model, markdown_to_html
+from flashcards.render_html import anki_model, card_fields, markdown_to_html, note_html, reserved_field
 from flashcards.reviewlog import log_order
 from flashcards.scheduler import MAX_DURATION_MS
 from flashcards.settings import Settings
@@ -58,10 +59,14 @@ class _Note:
     id: str
     type: str
     deck: str
-    fields: dict[str, str]
+    raw_fields: str
     tags: list[str]
     mod: int
     position: int
+    fields_html: str | None = None
+    anki_fields: str | None = None
+    guid: str | None = None
+    media: list[str] = field(default_factory=list)
     anki_id: int = 0
     cards: list[dict[str, Any]] = field(default_factory=list)
 
@@ -121,7 +126,7 @@ def export_package(
     Days start at the settings' ``day_start_hour`` in ``zone`` (default: the local time zone).
     """
     settings = settings or Settings()
-    notes = _select_notes(db, deck)
+    notes = _select_notes(db, deck, with_scheduling)
     if not notes:
         raise NotFoundError(f"no deck named '{deck}'" if deck else "there are no notes to export")
     types = _note_types(db, {n.type for n in notes})
@@ -131,45 +136,84 @@ def export_package(
         note.anki_id = note_ids[note.id]
         if with_scheduling:
             _tag_leech(note)
-    package, order = _build(notes, types, card_ids, progress)
+    package, rows = _build(notes, types, card_ids, progress)
     timing = AnkiDays(settings.day_start_hour, zone)
     schedule = _scheduler(db, notes, card_ids, timing, settings) if with_scheduling else None
-    data, reviews = _collection_bytes(package, order, notes, types, timing, schedule)
-    size = _write_zip(target, data)
-    deck_names = {name for n in notes for name in lineage(n.deck)}
+    data, reviews = _collection_bytes(package, rows, notes, types, timing, schedule)
+    size = _write_zip(target, data, _media(db, notes))
+    deck_names = {name for deck_name in {n.deck for n in notes} for name in lineage(deck_name)}
     cards = sum(len(n.cards) for n in notes)
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
 
 
-def _select_notes(db: sqlite_utils.Database, deck: str | None) -> list[_Note]:
+def _select_notes(db: sqlite_utils.Database, deck: str | None, with_scheduling: bool) -> list[_Note]:
     condition, params = sql_filter(deck)
     where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
-        f"SELECT id, type, deck, fields, tags, modified_at FROM notes WHERE {where} "
+        "SELECT id, type, deck, CASE WHEN anki_fields IS NULL THEN fields END, tags, modified_at, "
+        f"CASE WHEN anki_fields IS NULL THEN fields_html END, anki_fields, anki_guid, media FROM notes WHERE {where} "
         "ORDER BY source_file, source_line, id",
         params,
     ).fetchall()
+    seconds: dict[str, int] = {}  # notes changed by one compile share their stamp: parse it once
+
+    def timestamp(text: str) -> int:
+        found = seconds.get(text)
+        if found is None:
+            found = seconds[text] = int(clock.from_db(text).timestamp())
+        return found
+
     notes = {
         note_id: _Note(
             id=note_id,
             type=note_type,
             deck=note_deck,
-            fields=json.loads(fields),
-            tags=json.loads(tags),
-            mod=int(clock.from_db(modified_at).timestamp()),
+            raw_fields=fields,
+            tags=json.loads(tags) if tags != "[]" else [],
+            mod=timestamp(modified_at),
             position=position,
+            fields_html=fields_html,
+            anki_fields=anki_fields,
+            guid=guid,
+            media=json.loads(media) if media != "[]" else [],
         )
-        for position, (note_id, note_type, note_deck, fields, tags, modified_at) in enumerate(rows, start=1)
+        for position, (
+            note_id,
+            note_type,
+            note_deck,
+            fields,
+            tags,
+            modified_at,
+            fields_html,
+            anki_fields,
+            guid,
+            media,
+        ) in enumerate(rows, start=1)
     }
+    scheduling = (
+        ", state, step, stability, difficulty, due, last_review, reps, lapses, suspended, leech"
+        if with_scheduling
+        else ""
+    )
     cursor = db.execute(
-        "SELECT note_id, id, ordinal, state, step, stability, difficulty, due, last_review, reps, lapses, "
-        "suspended, leech FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
+        f"SELECT note_id, id, ordinal{scheduling} FROM cards WHERE retired_at IS NULL ORDER BY note_id, ordinal"
     )
     names = [d[0] for d in cursor.description]
     for row in cursor:
         note = notes.get(row[0])
         if note is not None:
             note.cards.append(dict(zip(names, row, strict=True)))
+    uncached = {note.id: note for note in notes.values() if note.anki_fields is None}
+    if uncached:  # compiled before HTML was cached: the export renders these notes' cards itself
+        texts = {
+            card_id: row
+            for card_id, *row in db.execute(
+                "SELECT id, front, back, front_html, back_html FROM cards WHERE retired_at IS NULL"
+            )
+        }
+        for note in uncached.values():
+            for card in note.cards:
+                card.update(zip(("front", "back", "front_html", "back_html"), texts[card["id"]], strict=True))
     return [n for n in notes.values() if n.cards]
 
 
@@ -195,9 +239,9 @@ def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[N
     for name, definition, modified in db.execute("SELECT name, definition, modified_at FROM note_types"):
         if name in names:
             note_type = NoteType.from_definition(json.loads(definition))
-            if ID_FIELD in note_type.fields:
+            for reserved in (f for f in note_type.fields if f == ID_FIELD or reserved_field(f)):
                 raise CardsError(
-                    f"note type '{name}': the field name '{ID_FIELD}' is reserved for the Anki export"
+                    f"note type '{name}': the field name '{reserved}' is reserved for the Anki export; rename it"
                 )
             types[name] = (note_type, int(clock.from_db(modified).timestamp()))
     missing = names - set(types)
@@ -213,8 +257,8 @@ def _build(
     types: dict[str, tuple[NoteType, int]],
     card_ids: dict[str, int],
     progress: Callable[[int, int], None] | None,
-) -> tuple[Any, list[int]]:
-    """Return the genanki package and the ids in the order genanki will ask for them."""
+) -> tuple[Any, _Rows]:
+    """Return the genanki package (note types and decks) and the rows of its notes and cards."""
     import genanki
 
     models = {
@@ -225,37 +269,68 @@ def _build(
     }
     by_deck: dict[str, list[_Note]] = {}
     for note in notes:
-        for name in lineage(note.deck):
-            by_deck.setdefault(name, [])
+        if note.deck not in by_deck:
+            for name in lineage(note.deck):
+                by_deck.setdefault(name, [])
         by_deck[note.deck].append(note)
     decks = []
-    order: list[int] = []
+    rows = _Rows()
     done = 0
     for name, deck_notes in by_deck.items():
-        anki_deck = genanki.Deck(anki_ids.deck_id(name), name)
+        deck_id = anki_ids.deck_id(name)
+        anki_deck = genanki.Deck(deck_id, name)
         decks.append(anki_deck)
         for note in deck_notes:
-            values = [markdown_to_html(note.fields.get(f, "")) for f in types[note.type][0].fields]
-            anki_note = genanki.Note(
-                model=models[note.type],
-                fields=[*values, note.id],
-                tags=note.tags,
-                guid=anki_ids.note_guid(note.id),
-                due=note.position,
-            )
-            anki_note.cards = [genanki.Card(card["ordinal"]) for card in note.cards]
-            anki_deck.add_note(anki_note)
-            order.append(note.anki_id)
-            order.extend(card_ids[card["id"]] for card in note.cards)
+            model = models[note.type]
+            anki_deck.add_model(model)
+            joined = note.anki_fields
+            if joined is None:  # compiled before HTML was cached
+                joined = "\x1f".join([*_anki_fields(note, types[note.type][0]), note.id])
+            rows.notes.append(
+                (note.anki_id, note.guid or anki_ids.note_guid(note.id), model.model_id, note.mod, -1,
+                 f" {' '.join(note.tags)} ", joined, joined.partition("\x1f")[0], 0, 0, "")
+            )  # fmt: skip
+            rows.cards.extend(
+                (card_ids[card["id"]], note.anki_id, deck_id, card["ordinal"], note.mod, -1, 0, 0,
+                 note.position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for card in note.cards
+            )  # fmt: skip
             done += 1
             if progress is not None and (done % 100 == 0 or done == len(notes)):
                 progress(done, len(notes))
-    return genanki.Package(decks), order
+    return genanki.Package(decks), rows
+
+
+@dataclass
+class _Rows:
+    """The rows of the package's notes and cards tables, written in bulk (genanki writes one at a time)."""
+
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    cards: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _anki_fields(note: _Note, note_type: NoteType) -> list[str]:
+    """The note's Anki fields: its own as HTML, then (standard types) each card's sides, as compiled."""
+    if note.fields_html is not None:
+        fields = json.loads(note.fields_html)
+    else:  # compiled before HTML was cached: render now, without media
+        fields = note_html(note_type, json.loads(note.raw_fields), {})
+    values = [fields.get(name, "") for name in note_type.fields]
+    if note_type.kind == "cloze":
+        return values
+    sides = {
+        card["ordinal"]: (
+            card["front_html"] if card["front_html"] is not None else markdown_to_html(card["front"]),
+            card["back_html"] if card["back_html"] is not None else markdown_to_html(card["back"]),
+        )
+        for card in note.cards
+    }
+    return [*values, *card_fields(note_type, sides)]
 
 
 def _collection_bytes(
     package: Any,
-    order: list[int],
+    rows: _Rows,
     notes: list[_Note],
     types: dict[str, tuple[NoteType, int]],
     timing: AnkiDays,
@@ -264,7 +339,20 @@ def _collection_bytes(
     # built in memory: a file would be written, synced and read back for nothing
     connection = sqlite3.connect(":memory:")
     try:
-        package.write_to_db(connection.cursor(), 0, iter(order))
+        package.write_to_db(connection.cursor(), 0, iter(()))
+        # indexes built once after the bulk insert, not row by row; the same schema either way
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('notes', 'cards') ORDER BY rowid"
+        ).fetchall()
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        connection.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.notes)
+        connection.executemany(
+            "INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.cards
+        )
+        for _, sql in indexes:
+            connection.execute(sql)
         _stamp(connection, notes, types, timing)
         reviews = schedule(connection) if schedule is not None else 0
         connection.commit()
@@ -281,8 +369,6 @@ def _stamp(
     timing: AnkiDays,
 ) -> None:
     """Replace every clock-derived value genanki wrote with one derived from the collection."""
-    connection.executemany("UPDATE notes SET mod = ? WHERE id = ?", [(n.mod, n.anki_id) for n in notes])
-    connection.execute("UPDATE cards SET mod = (SELECT mod FROM notes WHERE notes.id = cards.nid)")
     (models_json, conf_json) = connection.execute("SELECT models, conf FROM col").fetchone()
     models = json.loads(models_json)
     for model in models.values():
@@ -438,7 +524,21 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     return sorted(rows)
 
 
-def _write_zip(target: Path, collection: bytes) -> int:
+def _media(db: sqlite_utils.Database, notes: list[_Note]) -> list[tuple[str, bytes]]:
+    """The media files the exported notes name, by package name, sorted."""
+    names = sorted({name for note in notes for name in note.media})
+    found: dict[str, bytes] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(db.execute(f"SELECT name, data FROM media WHERE name IN ({marks})", chunk).fetchall())
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise CardsError(f"media missing from the collection: {', '.join(missing)}; run `cards compile`")
+    return [(name, found[name]) for name in names]
+
+
+def _write_zip(target: Path, collection: bytes, media: list[tuple[str, bytes]] | None = None) -> int:
     """Write the package atomically: a temporary file beside ``target``, then a rename."""
     try:
         existing = os.stat(target)
@@ -461,11 +561,18 @@ def _write_zip(target: Path, collection: bytes) -> int:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             with zipfile.ZipFile(handle, "w") as archive:
-                for entry, data in (("collection.anki2", collection), ("media", b"{}")):
+                files = media or []
+                index = json.dumps({str(number): name for number, (name, _) in enumerate(files)})
+                entries = [
+                    ("collection.anki2", collection),
+                    ("media", index.encode()),
+                    *((str(number), data) for number, (_, data) in enumerate(files)),
+                ]
+                for entry, data in entries:
                     info = zipfile.ZipInfo(entry, date_time=ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
+                    archive.writestr(info, data, compresslevel=1)  # 5x faster, 4 % larger
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)

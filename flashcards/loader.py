@@ -17,6 +17,9 @@ import yaml
 from flashcards import rehearsal, templates
 from flashcards.errors import Problem, utf8_problem
 from flashcards.gather import ORDER_LIMIT
+from flashcards.markup import media_references
+from flashcards.media import MediaFile, MediaProblem
+from flashcards.media import load as load_media
 from flashcards.model import (
     BUILTIN_TYPES,
     BUILTINS,
@@ -80,8 +83,9 @@ class DeckFile:
 class _Reader(NodeReader):
     """Reads one deck file's node graph into notes and note types, collecting problems."""
 
-    def __init__(self, path: str, lines: list[str] | None = None) -> None:
+    def __init__(self, path: str, base: Path | None = None, lines: list[str] | None = None) -> None:
         super().__init__(path)
+        self.base = base
         self.result = DeckFile(path, problems=self.problems)
         self.lines = lines or []
         self.entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -582,6 +586,8 @@ class _Reader(NodeReader):
                 f"this note gets no card: the front of every template ({fronts}) is empty for it; "
                 "fill the fields a front names",
             )
+        note.media = self.media(note, node, entries)
+        if len(self.result.problems) > before:
             return None
         if slot is not None:
             self.result.missing_ids.append(slot)
@@ -656,6 +662,27 @@ class _Reader(NodeReader):
             ids = self.names(item, "note id", _ID, "use letters, digits and '-_.:', as in 'id:'")
             found.append([value for value, _ in ids])
         return found
+
+    def media(
+        self, note: Note, node: yaml.Node, entries: dict[str, tuple[yaml.Node, yaml.Node]]
+    ) -> tuple[MediaFile, ...]:
+        """Check and read the images and sounds the note's fields name (relative to the deck file)."""
+        found: dict[str, MediaFile] = {}
+        failed: set[str] = set()
+        texts = [
+            (entries[name][1] if name in entries else node, value) for name, value in note.fields.items()
+        ]
+        texts += [(node, text) for card in note.cards for text in (card.front, card.back)]  # templates' own
+        for where, text in texts:
+            for reference in media_references(text) if text and self.base is not None else ():
+                if reference.key in found or reference.key in failed or self.base is None:
+                    continue
+                try:
+                    found[reference.key] = load_media(reference, self.base)
+                except MediaProblem as error:
+                    failed.add(reference.key)
+                    self.problem(where, str(error))
+        return tuple(found.values())
 
     def cloze_text(
         self, entries: dict[str, tuple[yaml.Node, yaml.Node]], node: yaml.Node, name: str = "text"
@@ -746,7 +773,7 @@ def types_of(sources: list[tuple[Path, str | None, bytes | None]]) -> dict[str, 
 
 def _head(path: Path, display: str | None, data: bytes | None) -> _Reader:
     shown = display if display is not None else str(path)
-    reader = _Reader(shown)
+    reader = _Reader(shown, path.parent)
     if data is None:
         data = read_deck(path, reader)
         if data is None:

@@ -7,9 +7,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flashcards import templates
+
+if TYPE_CHECKING:
+    from flashcards.media import MediaFile
 
 BUILTIN_TYPES = ("basic", "reversed", "cloze", "rehearsal")
 RESERVED_KEYS = ("id", "type", "tags")
@@ -160,6 +163,7 @@ class Note:
     column: int
     cards: list[Card] = field(default_factory=list)
     file_order: int | None = None  # its file's order: (new cards of lower orders come first)
+    media: tuple[MediaFile, ...] = ()
 
     @property
     def source(self) -> str:
@@ -168,14 +172,15 @@ class Note:
 
     def content_hash(self) -> str:
         """Return a hash of everything that, changed, makes the note 'updated'."""
-        return digest(
-            {
-                "type": self.type.fingerprint(),
-                "deck": self.deck,
-                "fields": self.fields,
-                "tags": list(self.tags),
-            }
-        )
+        content: dict[str, Any] = {
+            "type": self.type.fingerprint(),
+            "deck": self.deck,
+            "fields": self.fields,
+            "tags": list(self.tags),
+        }
+        if self.media:  # an edited image or sound changes the note (notes without media keep their hash)
+            content["media"] = sorted(m.name for m in self.media)
+        return digest(content)
 
 
 def digest(data: Any) -> str:

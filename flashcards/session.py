@@ -246,14 +246,14 @@ class Session:
 
     def _print_markdown(self, text: str) -> None:
         """Render Markdown (control characters made visible first); when scripted, without padding."""
-        from rich.markdown import Markdown
+        from flashcards.render_text import terminal
 
         text = visible(text)
         if self.keys.terminal:
-            self.console.print(Markdown(text))
+            self.console.print(terminal(text))
             return
         with self.console.capture() as captured:
-            self.console.print(Markdown(text))
+            self.console.print(terminal(text))
         lines = [line.rstrip() for line in captured.get().splitlines()]
         self.console.file.write("\n".join(lines) + "\n")
 

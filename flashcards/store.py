@@ -279,6 +279,28 @@ def _reviews_kind(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0014_rendered_html")
+def _rendered_html(db: sqlite_utils.Database) -> None:
+    # Each card's HTML as Anki shows it, each note's fields as HTML, and the note's exported Anki
+    # fields joined as Anki stores them and its Anki GUID, rendered at compile time (an export
+    # only reads them); the media files notes name, by their name in a package; and
+    # for each deck file the media it named, so an edited image recompiles its file. A file
+    # compiled by an earlier renderer (`rendered` below the compiler's) is compiled again.
+    db.executescript(
+        """
+        ALTER TABLE cards ADD COLUMN front_html TEXT;
+        ALTER TABLE cards ADD COLUMN back_html TEXT;
+        ALTER TABLE notes ADD COLUMN fields_html TEXT;
+        ALTER TABLE notes ADD COLUMN anki_fields TEXT;
+        ALTER TABLE notes ADD COLUMN anki_guid TEXT;
+        ALTER TABLE notes ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE deck_files ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE deck_files ADD COLUMN rendered INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE media (name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, data BLOB NOT NULL);
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -221,7 +221,11 @@ def parse_cloze(text: str) -> list[Cloze]:
 
 
 def render_cloze(text: str, deletions: list[Cloze], number: int, reveal: bool) -> str:
-    """Render cloze card ``number``: its deletions hidden (front) or shown in bold (back)."""
+    """Render cloze card ``number``: its deletions hidden (front) or revealed (back).
+
+    A revealed answer is written ``{{cN::answer}}``: the renderers show it in the cloze style,
+    wherever it stands (in a code block, inside emphasis).
+    """
     parts: list[str] = []
     position = 0
     for deletion in deletions:
@@ -229,7 +233,7 @@ def render_cloze(text: str, deletions: list[Cloze], number: int, reveal: bool) -
         if deletion.number != number:
             parts.append(deletion.answer)
         elif reveal:
-            parts.append(f"**{deletion.answer.strip()}**")
+            parts.append(f"{{{{c{number}::{deletion.answer.strip()}}}}}")
         else:
             parts.append(f"[{deletion.hint.strip() or '...'}]")
         position = deletion.end

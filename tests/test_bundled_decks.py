@@ -70,7 +70,7 @@ def test_bundled_decks_compile_to_the_expected_count(fresh_db: sqlite_utils.Data
 def test_every_key_fact_of_the_article_is_on_a_card(fresh_db: sqlite_utils.Database, fact: str) -> None:
     compile_decks(fresh_db, BUNDLED_DECKS, datetime(2026, 11, 27, tzinfo=UTC))
     text = " ".join(f"{front} {back}" for front, back in fresh_db.execute("SELECT front, back FROM cards"))
-    text = re.sub(r"[*_`]", "", text)
+    text = re.sub(r"[*_`]", "", re.sub(r"\{\{c\d+::(.*?)\}\}", r"\1", text, flags=re.DOTALL))
     assert fact.lower() in text.lower()
 
 

@@ -25,7 +25,7 @@ from flashcards.cli import cli
 from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError, NotFoundError, SourceError
 from flashcards.export import ID_FIELD, export_package, package_name
-from flashcards.render_html import markdown_to_html, template_to_html
+from flashcards.render_html import markdown_to_html
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 DECK = """
@@ -80,22 +80,13 @@ def test_markdown_fields_are_escaped_html() -> None:
     ],
 )
 def test_cloze_markers_survive_rendering(text: str, expected: str) -> None:
-    assert markdown_to_html(text) == expected
+    assert markdown_to_html(text, reveal_cloze=False) == expected
 
 
 @given(st.text(alphabet="aZ09 ,;:.?!()/%$@{}'\"=\n*_#-<>&`[]\\|~+", max_size=30))
 @settings(max_examples=400, deadline=None)
 def test_the_plain_text_shortcut_renders_like_markdown(text: str) -> None:
-    assert markdown_to_html(text) == (render_html._render(text) if text.strip() else "")
-
-
-def test_template_markdown_keeps_anki_tags() -> None:
-    assert template_to_html("{{front}}") == "{{front}}"
-    assert template_to_html("What does **{{team}}** want?") == "What does <strong>{{team}}</strong> want?"
-    assert (
-        template_to_html("{{a}}{{#b}}\n\nsee: {{b}}{{/b}}") == "<p>{{a}}{{#b}}</p>\n<p>see: {{b}}{{/b}}</p>"
-    )
-    assert template_to_html("*{{x}}* <b>") == "<em>{{x}}</em> &lt;b&gt;"
+    assert markdown_to_html(text) == (render_html._render(text, None, True) if text.strip() else "")
 
 
 def test_ids_are_derived_and_in_genankis_range() -> None:

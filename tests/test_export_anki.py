@@ -127,10 +127,12 @@ def test_first_import_holds_exactly_what_cards_holds(
     types = {
         m.name: [f["name"] for f in anki.models.get(m.id)["flds"]] for m in anki.models.all_names_and_ids()
     }
-    assert types[anki_type_name("basic")] == ["front", "back", ID_FIELD]
-    assert types[anki_type_name("reversed")] == ["front", "back", ID_FIELD]
+    one, two = ["cards_front_1", "cards_back_1"], ["cards_front_2", "cards_back_2"]
+    assert types[anki_type_name("basic")] == ["front", "back", *one, ID_FIELD]
+    assert types[anki_type_name("reversed")] == ["front", "back", *one, *two, ID_FIELD]
     assert types[anki_type_name("cloze")] == ["text", "extra", ID_FIELD]
-    assert types[anki_type_name("term")] == ["term", "meaning", "example", ID_FIELD]
+    assert types[anki_type_name("term")][:3] == ["term", "meaning", "example"]
+    assert types[anki_type_name("term")][-1] == ID_FIELD
     assert anki.models.by_name(anki_type_name("cloze"))["type"] == 1
 
     notes = _notes_by_id(anki)
@@ -222,7 +224,8 @@ def test_reimport_of_a_changed_note_type_merges_it(
     assert len(log.conflicting) == 0 and len(log.new) == 0
     assert anki.note_count() == 6
     fields = [f["name"] for f in anki.models.by_name(anki_type_name("term"))["flds"]]
-    assert sorted(fields) == sorted(["term", "meaning", "example", "source", ID_FIELD])
+    own = [f for f in fields if not re.fullmatch(r"cards_(front|back)_\d+", f)]
+    assert sorted(own) == sorted(["term", "meaning", "example", "source", ID_FIELD])
     assert _notes_by_id(anki)["term-gil"]["source"] == "docs"
 
 
@@ -353,7 +356,7 @@ def test_an_edited_template_updates_the_note_type_with_default_options(
     log = import_package(anki, export_package(project, tmp_path / "second.apkg").path).log
     assert len(log.new) == len(log.conflicting) == 0
     template = anki.models.by_name(anki_type_name("term"))["tmpls"][0]
-    assert template["qfmt"] == "Define <em>{{term}}</em>."
+    assert template["qfmt"] == "{{cards_front_1}}"  # the card's HTML is rendered at compile time
     card = anki.get_card(anki.find_cards(f'"{ID_FIELD}:term-gil" card:1')[0])
     assert "Define <em>GIL</em>." in card.question()
 
@@ -522,7 +525,7 @@ def test_a_rehearsal_arrives_as_cards_rehearsal_and_cram_or_moved_rows_leave_fsr
             "result = [(c.note()['cards_id'], c.memory_state.stability) for c in "
             "(col.get_card(i) for i in col.find_cards(''))]"
         )
-    assert model == ["prompt", "points", "time", "covers", ID_FIELD]
+    assert model == ["prompt", "points", "time", "covers", "cards_front_1", "cards_back_1", ID_FIELD]
     assert "Tick the points you made:" in back
     assert re.search(r"<li>☐ The situation</li>\s*<li>☐ A canary first</li>\s*<li>☐ The result</li>", back)
     assert len(found) == 2

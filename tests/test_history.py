@@ -119,7 +119,8 @@ def test_compile_dry_run_lists_the_changes_and_writes_nothing(
         text + "  - front: A new one\n    back: B\n  - id: ds-was-retired\n    front: C\n    back: D\n"
     )
     db.execute(
-        "INSERT INTO notes SELECT 'ds-was-retired', 'basic', deck, fields, tags, source_file, 99, content_hash, created_at, modified_at, created_at FROM notes WHERE id = 'ds'"
+        "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, "
+        "modified_at, retired_at) SELECT 'ds-was-retired', 'basic', deck, fields, tags, source_file, 99, content_hash, created_at, modified_at, created_at FROM notes WHERE id = 'ds'"
     )
     db.execute(
         "INSERT INTO cards(id, note_id, template, ordinal, deck, front, back, position, created_at, modified_at, retired_at) VALUES ('ds-was-retired/card', 'ds-was-retired', 'card', 0, 'D', 'C', 'D', 1, 'x', 'x', 'x')"

@@ -73,7 +73,7 @@ def test_good_deck_loads_all_note_kinds(tmp_path: Path) -> None:
     assert reverse.front.startswith("The new model") and reverse.back == "Shadow deployment"
     c2 = result.notes[2].cards[1]
     assert c2.front == "Canary limits the blast radius of [how often?]."
-    assert c2.back == "Canary limits the blast radius of **frequent releases**.\n\nFrom the article."
+    assert c2.back == "Canary limits the blast radius of {{c2::frequent releases}}.\n\nFrom the article."
     team = result.notes[3]
     assert team.tags == ("mlops", "ds")
     assert team.cards[0].front == "What does **Data Scientists** prioritise?"

@@ -83,8 +83,8 @@ def test_text_tags_deck_subdeck_and_card(compiled: sqlite_utils.Database) -> Non
 def test_a_declared_cloze_type_makes_one_card_per_deletion_with_its_own_template(
     compiled: sqlite_utils.Database,
 ) -> None:
-    assert card(compiled, "q/c1") == ("A [...] goes first.", "A **canary** goes first.\n\n*The article*")
-    assert card(compiled, "q/c2") == ("A canary goes [...].", "A canary goes **first**.\n\n*The article*")
+    assert card(compiled, "q/c1") == ("A [...] goes first.", "A {{c1::canary}} goes first.\n\n*The article*")
+    assert card(compiled, "q/c2") == ("A canary goes [...].", "A canary goes {{c2::first}}.\n\n*The article*")
 
 
 def test_the_controller_gives_the_hint_and_compares_a_typed_answer(compiled: sqlite_utils.Database) -> None:
@@ -192,3 +192,39 @@ def test_typing_an_answer_in_a_real_terminal(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_hint_typed_answer_and_a_declared_cloze_type_work_in_real_anki(
+    compiled: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    from flashcards.export import ID_FIELD, export_package
+
+    package = tmp_path / "ops.apkg"
+    export_package(compiled, package)
+    (tmp_path / "anki").mkdir()
+    anki = Collection(str(tmp_path / "anki" / "collection.anki2"))
+    try:
+        anki.import_anki_package(
+            ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions())
+        )
+
+        def card_of(note_id: str, ordinal: int = 0) -> object:
+            ids = anki.find_cards(f'"{ID_FIELD}:{note_id}"')
+            return next(c for c in map(anki.get_card, ids) if c.ord == ordinal)
+
+        typed = card_of("pods")
+        question, answer = typed.question(), typed.answer()  # type: ignore[attr-defined]
+        assert "List the pods of a namespace" in question
+        assert "class=hint" in question and "get, plural" in question  # Anki's hint link
+        assert "[[type:command]]" in question  # where Anki's reviewer puts the box to type in
+        assert "kubectl get pods -n NAME" in answer
+        first = card_of("q", 0)
+        second = card_of("q", 1)
+        assert ">[...]</span> goes <span" in first.question()  # type: ignore[attr-defined]
+        assert ">canary</span> goes <span" in second.question()  # type: ignore[attr-defined]
+        assert ">[...]</span>." in second.question()  # type: ignore[attr-defined]
+        assert "<em>" in first.answer() and "The article" in first.answer()  # type: ignore[attr-defined]
+    finally:
+        anki.close()

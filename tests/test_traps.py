@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flashcards.cli import cli
 from flashcards.compiler import compile_decks
 from flashcards.errors import SourceError
+from flashcards.render_text import plain
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -131,9 +132,9 @@ def test_a_file_ending_in_upper_case_yaml_is_loaded(
 @pytest.mark.parametrize(
     ("text", "front", "back"),
     [  # as the README documents it
-        ("Use {{c1::std}}::{{c1::vector}} here", "Use [...]::[...] here", "Use **std**::**vector** here"),
-        ("Close with {{c1::x}} }}", "Close with [...] }}", "Close with **x** }}"),
-        ("Go {{c1::std::hint::with colons}}", "Go [hint::with colons]", "Go **std**"),
+        ("Use {{c1::std}}::{{c1::vector}} here", "Use [...]::[...] here", "Use std::vector here"),
+        ("Close with {{c1::x}} }}", "Close with [...] }}", "Close with x }}"),
+        ("Go {{c1::std::hint::with colons}}", "Go [hint::with colons]", "Go std"),
     ],
 )
 def test_double_colons_and_braces_in_a_cloze_work_as_documented(
@@ -146,7 +147,8 @@ def test_double_colons_and_braces_in_a_cloze_work_as_documented(
 ) -> None:
     write_deck("c.yaml", f'deck: D\nnotes:\n  - id: c\n    type: cloze\n    text: "{text}"\n')
     compile_decks(fresh_db, decks, NOW)
-    assert fresh_db.execute("SELECT front, back FROM cards WHERE id = 'c/c1'").fetchone() == (front, back)
+    stored_front, stored_back = fresh_db.execute("SELECT front, back FROM cards WHERE id = 'c/c1'").fetchone()
+    assert (plain(stored_front), plain(stored_back)) == (front, back)  # as the terminal shows them
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert f"`{text}`" in readme
 
