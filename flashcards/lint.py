@@ -12,10 +12,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flashcards import templates
-from flashcards.model import Card, Note, parsed_template
+from flashcards.model import Card, Note, NoteType, parsed_template
 
 RULES = {
     "answer-on-front": "the answer can be read on the card's own front",
@@ -135,21 +136,29 @@ class Finding:
 
 def shown(text: str) -> str:
     """The text as the terminal shows it, on one line: Markdown marks and HTML tags left out."""
-    return " ".join(_MARKS.sub("", text).split())
+    if "*" in text or "_" in text or "`" in text or "<" in text:
+        text = _MARKS.sub("", text)
+    return " ".join(text.split())
 
 
 def words(text: str) -> list[str]:
     """The words of a text, lower case."""
-    return [w.lower() for w in _WORD.findall(text)]
+    return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     word = word.replace("\u2019", "'").removesuffix("'s")
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _content(text: str) -> set[str]:
-    return {_stem(w) for w in words(text) if w not in _STOP and (len(w) > 2 or w.isdigit())}
+    """The words that count (no "the", "of"...), reduced to a stem, as a set."""
+    return _counted(words(text))
+
+
+def _counted(found: list[str]) -> set[str]:
+    return {_stem(w) for w in set(found) - _STOP if len(w) > 2 or w.isdigit()}
 
 
 @dataclass
@@ -161,12 +170,13 @@ class _Shown:
     answer: str  # what the learner must recall: the back, or a cloze card's deletion
 
 
-def _answer(note: Note, card: Card) -> str:
-    if note.type.kind == "cloze":
-        text = note.fields.get(note.type.cloze_field() if not note.type.builtin else "text", "")
-        number = int(card.template[1:])
-        return " ".join(d.answer for d in templates.parse_cloze(text) if d.number == number)
-    return card.back
+def _cloze_answers(note: Note) -> dict[str, str]:
+    """A cloze note's answers by card template (``c1``...): the deletions of that number."""
+    text = note.fields.get(note.type.cloze_field() if not note.type.builtin else "text", "")
+    answers: dict[str, list[str]] = defaultdict(list)
+    for deletion in templates.parse_cloze(text):
+        answers[f"c{deletion.number}"].append(deletion.answer)
+    return {name: " ".join(parts) for name, parts in answers.items()}
 
 
 def lint_notes(
@@ -199,15 +209,20 @@ def lint_notes(
         by_deck[note.deck].append(note)
         rehearsal = note.type.name == "rehearsal" and note.type.builtin
         limit = deck_limits[note.deck]
+        cloze = _cloze_answers(note) if note.type.kind == "cloze" else {}
         for card in note.cards:
-            item = _Shown(card, note, shown(card.front), shown(card.back), shown(_answer(note, card)))
+            back = shown(card.back)
+            answer = shown(cloze.get(card.template, "")) if cloze else back
+            item = _Shown(card, note, shown(card.front), back, answer)
             by_front[(note.deck, item.front.lower())].append(item)
             if not item.back:
                 report(item, "empty-back", "the back is empty: there is nothing to recall")
                 continue
+            front_words = words(item.front)
             if not rehearsal:
-                _answer_on_front(item, report)
-                count = len(words(item.answer))
+                answer_words = words(item.answer)
+                _answer_on_front(item, _counted(answer_words), _counted(front_words), report)
+                count = len(answer_words)
                 if count > limit.answer_words:
                     report(
                         item,
@@ -216,7 +231,7 @@ def lint_notes(
                         "split it into cards of one fact each, or make it a rehearsal",
                     )
                 _enumeration(item, limit.enumeration_items, report)
-            count = len(words(item.front))
+            count = len(front_words)
             if count > limit.front_words:
                 report(
                     item,
@@ -231,12 +246,10 @@ def lint_notes(
     return sorted(findings)
 
 
-def _answer_on_front(item: _Shown, report: Callable[[_Shown, str, str], None]) -> None:
-    answer = _content(item.answer)
-    if not answer:
-        return
-    front = _content(item.front)
-    if answer <= front:
+def _answer_on_front(
+    item: _Shown, answer: set[str], front: set[str], report: Callable[[_Shown, str, str], None]
+) -> None:
+    if answer and answer <= front:
         where = "elsewhere in the text this card shows" if item.note.type.kind == "cloze" else "on the front"
         report(item, "answer-on-front", f"the answer ({_clip(item.answer)}) can be read {where}")
 
@@ -276,21 +289,16 @@ def _same_front(group: list[_Shown], report: Callable[[_Shown, str, str], None])
             )
 
 
-def _reverse_clues(note: Note) -> list[tuple[Card, set[str]]]:
-    """A note's reverse cards (the back is the note's key, the front shows other fields), with their clues."""
-    found = []
-    by_name = {t.name: t for t in note.type.templates}
-    for card in note.cards:
-        template = by_name.get(card.template)
-        if template is None or note.type.kind == "cloze":
-            continue
+def _reverse_templates(note_type: NoteType) -> dict[str, list[str]]:
+    """The type's reverse templates (the back is the key alone, the front does not show it): their front's fields."""
+    found: dict[str, list[str]] = {}
+    if note_type.kind == "cloze":
+        return found
+    for template in note_type.templates:
         back = [name for name, _ in templates.template_fields(parsed_template(template.back))]
         front = [name for name, _ in templates.template_fields(parsed_template(template.front))]
-        if back != [note.type.key] or note.type.key in front:
-            continue
-        clue = set().union(*(_content(note.fields.get(name, "")) for name in front if name in note.fields))
-        if clue:
-            found.append((card, clue))
+        if back == [note_type.key] and note_type.key not in front:
+            found[template.name] = [name for name in front if name in note_type.fields]
     return found
 
 
@@ -300,8 +308,19 @@ def _ambiguous(notes: list[Note], report: Callable[[_Shown, str, str], None]) ->
     for position, content in enumerate(contents):
         for word in content:
             holders[word].add(position)
+    reverse: dict[int, dict[str, list[str]]] = {}
     for position, note in enumerate(notes):
-        for card, clue in _reverse_clues(note):
+        shows = reverse.get(id(note.type))
+        if shows is None:
+            shows = reverse[id(note.type)] = _reverse_templates(note.type)
+        if not shows:
+            continue
+        for card in note.cards:
+            if card.template not in shows:
+                continue
+            clue = set().union(*(_content(note.fields.get(name, "")) for name in shows[card.template]))
+            if not clue:
+                continue
             rarest = sorted(clue, key=lambda word: len(holders[word]))
             others = set(holders[rarest[0]]) - {position}
             for word in rarest[1:]:
