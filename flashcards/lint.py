@@ -148,6 +148,9 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
+    """A word as compared: "teams" and "team's" as "team"; empty for a short word ("ml", "of")."""
+    if len(word) <= 2 and not word.isdigit():
+        return ""
     word = word.replace("\u2019", "'").removesuffix("'s")
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
@@ -158,7 +161,9 @@ def _content(text: str) -> set[str]:
 
 
 def _counted(found: list[str]) -> set[str]:
-    return {_stem(w) for w in set(found) - _STOP if len(w) > 2 or w.isdigit()}
+    stems = set(map(_stem, set(found) - _STOP))  # map over a cached function: no Python-level loop
+    stems.discard("")
+    return stems
 
 
 @dataclass
