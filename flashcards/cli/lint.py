@@ -63,7 +63,7 @@ def command(env: Env, paths: tuple[Path, ...], as_json: bool) -> None:
 def _rules_help() -> str:
     from flashcards.lint import RULES
 
-    return "\n".join(f"  {name:<16} {text}" for name, text in RULES.items())
+    return "\n    ".join(f"  {name:<16} {text}" for name, text in RULES.items())
 
 
 command.help = (command.help or "").replace("{rules}", _rules_help())
