@@ -131,6 +131,7 @@ class Finding:
             "rule": self.rule,
             "message": self.message,
             "card": self.card_id,
+            "note": self.card_id.rpartition("/")[0],
         }
 
 

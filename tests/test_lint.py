@@ -206,7 +206,7 @@ def test_cli_exit_codes_and_json(
     assert code == 1
     [finding] = json.loads(out)
     assert finding["rule"] == "answer-on-front"
-    assert finding["card"] == "a/card"
+    assert (finding["card"], finding["note"]) == ("a/card", "a")
     assert (finding["line"], finding["column"]) == (3, 5)
     write_deck("a.yaml", "deck: D\nnotes:\n  - {id: a, front: Who runs reviews?, back: Security}\n")
     assert lint_cli() == (0, "")
