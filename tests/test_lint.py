@@ -233,3 +233,15 @@ def test_cli_invalid_deck_is_an_error(
     code, out = lint_cli()
     assert code == 1
     assert out == ""
+
+
+def test_the_schema_knows_the_lint_key() -> None:
+    import jsonschema
+
+    from flashcards.schema import deck_schema
+
+    validator = jsonschema.Draft202012Validator(deck_schema())
+    good = {"deck": "D", "notes": [{"front": "Q", "back": "A", "lint": ["long-answer"]}]}
+    bad = {"deck": "D", "notes": [{"front": "Q", "back": "A", "lint": ["long-answr"]}]}
+    assert list(validator.iter_errors(good)) == []
+    assert list(validator.iter_errors(bad)) != []
