@@ -395,6 +395,37 @@ def export_benchmarks(runs: int) -> list[Measure]:
     ]
 
 
+def lint_benchmarks(runs: int) -> list[Measure]:
+    """`cards lint` on 10,000 notes (the compile benchmark's decks): the command, and the rules alone."""
+    from benchmarks.gendecks import generate
+    from flashcards.compiler import check_paths
+    from flashcards.lint import lint_notes
+
+    base = WORK / "lint"
+    decks = base / "decks"
+    if not decks.is_dir():
+        generate(decks, 10_000)
+    env = environment(base / "collection.db", decks)
+    # the generated decks have findings (their reverse cards show their answer), so lint exits 1
+    command = ["sh", "-c", '"$0" -m flashcards lint > /dev/null; [ $? -le 1 ]', PYTHON]
+    files, _ = check_paths([decks])
+    notes = [note for deck_file in files for note in deck_file.notes]
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        findings = lint_notes(notes)
+        times.append(time.perf_counter() - started)
+    rules = Measure(
+        "lint rules alone, 10,000 notes (in process, loading excluded)",
+        statistics.median(times[1:]),
+        0.0,
+        target="≤ 1 s",
+        note=f"{len(findings):,} findings",
+        separate_process=False,
+    )
+    return [measure("lint, 10,000 notes (the command: loading and rules)", command, env, runs), rules]
+
+
 def print_table(results: list[Measure], floor: Measure) -> str:
     """Format the results as a Markdown table and print it."""
     lines = [
@@ -419,12 +450,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per benchmark (after one warm-up)")
     parser.add_argument(
         "--only",
-        choices=("compile", "export", "collection", "import"),
+        choices=("compile", "export", "collection", "import", "lint"),
         action="append",
         help="run only these groups of benchmarks (repeatable; default: all)",
     )
     arguments = parser.parse_args()
-    groups = arguments.only or ["compile", "export", "collection", "import"]
+    groups = arguments.only or ["compile", "export", "collection", "import", "lint"]
     WORK.mkdir(exist_ok=True)
     print(
         f"{time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
@@ -435,15 +466,16 @@ def main() -> None:
         user_environment(),
         arguments.runs,
     )
-    results: list[Measure] = []
-    if "compile" in groups or not (WORK / "compile" / "collection.db").exists():
-        results.extend(compile_benchmarks(arguments.runs))
-    if "export" in groups:
-        results.extend(export_benchmarks(arguments.runs))
-    if "collection" in groups:
-        results.extend(collection_benchmarks(arguments.runs))
-    if "import" in groups:
-        results.extend(import_benchmarks(arguments.runs))
+    if "compile" not in groups and not (WORK / "compile" / "collection.db").exists():
+        groups = ["compile", *groups]  # the export benchmarks export the compiled decks
+    runners = {
+        "compile": compile_benchmarks,
+        "export": export_benchmarks,
+        "collection": collection_benchmarks,
+        "import": import_benchmarks,
+        "lint": lint_benchmarks,
+    }
+    results = [row for group in groups for row in runners[group](arguments.runs)]
     print_table(results, floor)
 
 

@@ -17,6 +17,7 @@ import yaml
 from flashcards import rehearsal, templates
 from flashcards.errors import Problem, utf8_problem
 from flashcards.gather import ORDER_LIMIT
+from flashcards.lint import RULES as LINT_RULES
 from flashcards.markup import media_references
 from flashcards.media import MediaFile, MediaProblem
 from flashcards.media import load as load_media
@@ -40,6 +41,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[^\W_][\w.:-]*$")  # letters (any script), digits, '_.:-'; as derived ids are
 _TAG_TEXT = re.compile(r"^[^\s]+$")
+_LINT_RULE = re.compile(r"^\S+$")
 _COMMENT_AFTER = re.compile(r"[ \t]+#")
 _FILE_KEYS = ("deck", "order", "tags", "types", "notes")
 _ORDER = re.compile(r"^[+-]?\d{1,7}$")
@@ -525,6 +527,17 @@ class _Reader(NodeReader):
             for tag, _ in self.names(entries["tags"][1], "tag", _TAG_TEXT, "tags cannot contain spaces"):
                 if tag not in tags:
                     tags.append(tag)
+        lint_ignore: list[str] = []
+        if "lint" in entries:
+            for rule, item in self.names(entries["lint"][1], "lint rule", _LINT_RULE, "use a rule's name"):
+                if rule not in LINT_RULES:
+                    self.problem(
+                        item,
+                        f"unknown lint rule '{rule}'{suggest(rule, list(LINT_RULES))} "
+                        f"(rules: {', '.join(LINT_RULES)})",
+                    )
+                elif rule not in lint_ignore:
+                    lint_ignore.append(rule)
         note_id = ""
         slot: IdSlot | None = None
         if "id" in entries:
@@ -577,6 +590,7 @@ class _Reader(NodeReader):
             path=self.result.path,
             line=node.start_mark.line + 1,
             column=node.start_mark.column + 1,
+            lint_ignore=tuple(lint_ignore),
         )
         note.cards = build_cards(note)
         if not note.cards:  # a template whose front is empty makes no card (Anki's rule), but one is needed

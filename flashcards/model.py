@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flashcards.media import MediaFile
 
 BUILTIN_TYPES = ("basic", "reversed", "cloze", "rehearsal")
-RESERVED_KEYS = ("id", "type", "tags")
+RESERVED_KEYS = ("id", "type", "tags", "lint")
 # Field names a declared type may not use, compared ignoring case: a note's own keys, Anki's
 # special template fields, and the field the Anki export adds.
 RESERVED_FIELDS = ("id", "type", "tags", "deck", "subdeck", "card", "cardflag", "frontside", "cards_id")
@@ -164,6 +164,7 @@ class Note:
     cards: list[Card] = field(default_factory=list)
     file_order: int | None = None  # its file's order: (new cards of lower orders come first)
     media: tuple[MediaFile, ...] = ()
+    lint_ignore: tuple[str, ...] = ()  # the lint rules silenced for this note (``lint: [...]``)
 
     @property
     def source(self) -> str:
@@ -281,5 +282,9 @@ def _custom_cloze_cards(note: Note) -> list[Card]:
 
 
 @lru_cache(maxsize=512)
-def _parsed(source: str) -> tuple[templates.Node, ...]:
+def parsed_template(source: str) -> tuple[templates.Node, ...]:
+    """A template's source, parsed (cached: a deck has few templates)."""
     return templates.parse_template(source)
+
+
+_parsed = parsed_template

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flashcards.gather import ORDER_LIMIT
+from flashcards.lint import RULES as LINT_RULES
 
 _SCALAR = {"type": ["string", "number", "boolean", "null"]}  # YAML scalars: every one is read as text
 _TEXT = {"type": ["string", "number", "boolean"]}
@@ -39,6 +40,13 @@ def deck_schema() -> dict[str, Any]:
             "type": "string",
         },
         "tags": _TAGS,
+        "lint": {
+            "description": "The `cards lint` rules silenced for this note, one or a list.",
+            "anyOf": [
+                {"enum": list(LINT_RULES)},
+                {"type": "array", "items": {"enum": list(LINT_RULES)}},
+            ],
+        },
         "points": {"type": "array", "description": "A rehearsal note's key points."},
         "covers": {"type": "array", "description": "A rehearsal note's notes behind each point."},
     }
@@ -53,7 +61,7 @@ def deck_schema() -> dict[str, Any]:
                     field: {**_SCALAR, "description": f"Field '{field}' of a '{name}' note (Markdown)."}
                     for field in fields
                 },
-                "propertyNames": {"enum": ["id", "type", "tags", *fields]},
+                "propertyNames": {"enum": ["id", "type", "tags", "lint", *fields]},
             },
         }
         for name, fields in _BUILTIN_FIELDS.items()
@@ -88,7 +96,9 @@ def deck_schema() -> dict[str, Any]:
                     },
                 },
                 "required": ["prompt", "points"],
-                "propertyNames": {"enum": ["id", "type", "tags", "prompt", "time", "points", "covers"]},
+                "propertyNames": {
+                    "enum": ["id", "type", "tags", "lint", "prompt", "time", "points", "covers"]
+                },
             },
         }
     )

@@ -53,6 +53,9 @@ class DeckSettings:
     new_gather_order: str = "in-order"  # across decks: in-order, interleaved or random-notes
     interview_date: date | None = None  # the day to be ready by (see flashcards.interview)
     interview_retention: float = 0.9  # the recall to have on that day
+    lint_ignore: tuple[str, ...] = ()  # `cards lint` rules silenced for the deck (see flashcards.lint)
+    lint_answer_words: int = 20  # the longest answer `cards lint` lets pass, in words
+    lint_front_words: int = 40  # the longest front, in words
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,20 @@ def _date(value: Any) -> date:
     raise ValueError(f"expected a date such as 2026-12-15, got {value!r}")
 
 
+def _lint_rules(value: Any) -> tuple[str, ...]:
+    from flashcards.lint import RULES
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f'expected a list of rule names such as ["long-answer"], got {value!r}')
+    for item in items:
+        if item not in RULES:
+            close = difflib.get_close_matches(item, list(RULES), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (rules: {', '.join(RULES)})"
+            raise ValueError(f"unknown rule '{item}'{hint}")
+    return tuple(items)
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
@@ -299,6 +316,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "new_gather_order": _choice(GATHER_ORDERS),
     "interview_date": _date,
     "interview_retention": _retention,
+    "lint_ignore": _lint_rules,
+    "lint_answer_words": _integer(1, 10_000),
+    "lint_front_words": _integer(1, 10_000),
 }
 
 

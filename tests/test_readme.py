@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.conftest import REPO
+import sqlite_utils
+
+from flashcards.compiler import check_paths, compile_decks
+from tests.conftest import BUNDLED_DECKS, REPO
 
 
 def setup_commands() -> list[str]:
@@ -64,3 +68,19 @@ def test_the_readme_types_yaml_example_is_shared_by_a_deck_file(tmp_path: Path) 
     result = CliRunner().invoke(cli, ["--decks", str(decks), "check"])
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == "2 files, 1 notes, 1 cards: no problems.\n"  # no example: no example card
+
+
+def test_the_quickstart_figures_are_those_of_the_bundled_decks(fresh_db: sqlite_utils.Database) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quickstart = readme[readme.index("## Quickstart") : readme.index("## The deck format")]
+    files, _ = check_paths([BUNDLED_DECKS])
+    notes = sum(len(f.notes) for f in files)
+    cards = sum(len(n.cards) for f in files for n in f.notes)
+    assert f"{len(files)} files, {notes} notes, {cards} cards: no problems." in quickstart
+    assert f"notes: {notes} added, 0 updated, 0 retired, 0 unchanged" in quickstart
+    assert f"cards: {cards} added, 0 updated, 0 retired, 0 unchanged" in quickstart
+    compile_decks(fresh_db, BUNDLED_DECKS, datetime(2026, 11, 27, tzinfo=UTC))
+    decks = sorted(row[0] for row in fresh_db.execute("SELECT DISTINCT deck FROM cards"))
+    table = re.search(r"\$ cards status\n(.*?)\$ cards review", quickstart, re.DOTALL)
+    assert table
+    assert [line.split("  ")[0] for line in table.group(1).splitlines()[1:-1]] == decks

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 COMMANDS = {
     "check": "Validate deck files without writing anything.",
+    "lint": "Advise on card quality (answers on the front, duplicates, long answers...).",
     "compile": "Bring the collection in line with the decks.",
     "status": "Show what is due today, per deck.",
     "review": "Run today's review session.",
