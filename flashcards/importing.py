@@ -80,6 +80,9 @@ class ImportReport:
     rescheduled_in_anki: list[str] = field(default_factory=list)
     suspended_in_anki: list[str] = field(default_factory=list)
     foreign: list[Converted] | None = None  # notes from elsewhere, as deck files
+    written: list[Converted] = field(
+        default_factory=list
+    )  # deck files (to be) written: new or changed in Anki
     edited_here: list[Converted] = field(default_factory=list)  # deck files left alone: edited here
     not_in_decks: int = 0  # cards of notes from elsewhere that no deck file here holds
 
@@ -94,10 +97,12 @@ class ImportReport:
             f"{self.skipped_for_fsrs}",
         ]
         edited = {id(deck) for deck in self.edited_here}
+        written_now = {id(deck) for deck in self.written}
         for deck in self.foreign or []:
             if id(deck) in edited:
                 continue
-            written = "would write" if dry_run else "wrote"
+            verb = "would write" if dry_run else "wrote"
+            written = verb if id(deck) in written_now else "unchanged:"
             lines.append(
                 f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
             )
@@ -192,6 +197,7 @@ def import_file(
                 raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
             report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir)
             planned, report.edited_here = _plan(report.foreign)
+            report.written = planned
         previous_cache = db.execute("PRAGMA cache_size").fetchone()[0]
         db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
         restore: list[tuple[Path, bytes | None]] = []

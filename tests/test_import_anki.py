@@ -527,6 +527,8 @@ def test_a_deck_file_edited_here_is_left_alone_and_reported(foreign: dict[str, A
     )
     assert "move the file away and import again" in warnings
     assert not any("Lang~Spanish.yaml" in line for line in again.summary(dry_run=False))
+    assert sum(line.startswith("wrote ") for line in first.summary(dry_run=False)) == 3
+    assert sum(line.startswith("unchanged: ") for line in again.summary(dry_run=False)) == 2
     assert (again.imported, again.already) == (0, first.imported)  # its cards' history is still known
     compile_decks(db, decks, clock.now())  # as the next command does: the edit is the note's text here
     assert db.execute("SELECT count(*) FROM notes WHERE fields LIKE '%informal%'").fetchone()[0] == 1
