@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,10 @@ _STATE_OF_KIND = {
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
+INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while it builds an index again
+REBUILD_INDEX_ROWS = (
+    100_000  # an import of more rows than this, and than the log holds, rebuilds reviews_stats
+)
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 # The first line of a deck file an import writes, followed by the SHA-256 of the rest of the file.
 STAMP = "# Written by `cards import` from Anki; a later import updates it unless it is edited. sha256: "
@@ -207,7 +212,8 @@ def import_file(
                     assert decks_dir is not None
                     restore = _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
-                merged = _merge(db, settings, anki, report, write)
+                with _index_rebuilt_after(db, "reviews_stats", report.anki_reviews if write else 0):
+                    merged = _merge(db, settings, anki, report, write)
         except BaseException:
             _put_back(restore)
             raise
@@ -217,6 +223,25 @@ def import_file(
     report.echoes += merged.echoes
     report.already += merged.already
     return report
+
+
+@contextmanager
+def _index_rebuilt_after(db: sqlite_utils.Database, name: str, incoming: int) -> Iterator[None]:
+    """Drop the index ``name`` while a large import adds rows, and build it again after (sorted at once).
+
+    Only when the file holds more review-log rows than the log here: rows inserted in card order
+    land all over an index that leads with the time, and growing it row by row costs more than
+    building it again. In the caller's transaction, so an error leaves the index as it was.
+    """
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
+    logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
+    if row is None or row[0] is None or incoming < max(logged, REBUILD_INDEX_ROWS):
+        yield
+        return
+    db.execute(f"DROP INDEX {name}")
+    yield
+    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+    db.execute(row[0])
 
 
 def _merge(
@@ -389,13 +414,14 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     note_ids: dict[int, str] = {}
     unknown: set[str] = set()
     guid = anki_ids.note_guid
-    for note in anki.notes(id_position):
-        position = id_position[note.type_id]
-        cards_id = note.fields[position].strip() if position < len(note.fields) else ""
-        if not cards_id or guid(cards_id) != note.guid:
+    for anki_note, note_guid, type_id, fields in anki.note_rows(id_position):
+        position = id_position[type_id]
+        values = fields.split("\x1f", position + 1)
+        cards_id = values[position].strip() if position < len(values) else ""
+        if not cards_id or guid(cards_id) != note_guid:
             report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
             continue
-        note_ids[note.id] = cards_id
+        note_ids[anki_note] = cards_id
     mapping = {}
     for card in anki.cards.values():
         note_id = note_ids.get(card.note_id)
@@ -513,6 +539,7 @@ def _incoming(
         due=due_text,
         due_day=due_day,
         anki_id=row[ID],
+        stamp=stamp,
     )
 
 
