@@ -59,9 +59,7 @@ _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while it builds an index again
-REBUILD_INDEX_ROWS = (
-    100_000  # an import of more rows than this, and than the log holds, rebuilds reviews_stats
-)
+REBUILD_INDEX_ROWS = 100_000  # an import of this many rows (and twice the log's) rebuilds reviews_stats
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 # The first line of a deck file an import writes, followed by the SHA-256 of the rest of the file.
 STAMP = "# Written by `cards import` from Anki; a later import updates it unless it is edited. sha256: "
@@ -229,13 +227,14 @@ def import_file(
 def _index_rebuilt_after(db: sqlite_utils.Database, name: str, incoming: int) -> Iterator[None]:
     """Drop the index ``name`` while a large import adds rows, and build it again after (sorted at once).
 
-    Only when the file holds more review-log rows than the log here: rows inserted in card order
+    Only when the file holds at least twice as many review-log rows as the log here (a re-import
+    holds as many, and adds few or none): rows inserted in card order
     land all over an index that leads with the time, and growing it row by row costs more than
     building it again. In the caller's transaction, so an error leaves the index as it was.
     """
     row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
     logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
-    if row is None or row[0] is None or incoming < max(logged, REBUILD_INDEX_ROWS):
+    if row is None or row[0] is None or incoming < max(2 * logged, REBUILD_INDEX_ROWS):
         yield
         return
     db.execute(f"DROP INDEX {name}")
