@@ -558,3 +558,13 @@ def test_warnings_about_one_thing_speak_of_it() -> None:
     assert "its answers before the reset" in text and "it is not suspended here" in text
     many = ImportReport(Path("x.apkg"), notes_unknown=["a", "b"], suspended_in_anki=["a:0", "b:0"])
     assert "their reviews were not imported: compile the decks that hold them" in "\n".join(many.warnings())
+
+
+def test_a_dry_run_of_a_foreign_deck_writes_no_file_and_no_card(
+    foreign: dict[str, Any], tmp_path: Any
+) -> None:
+    db, decks, package = _fresh(tmp_path, foreign)
+    before = _state(db, decks)
+    report = import_file(db, SETTINGS, package, decks_dir=decks, write=False)
+    assert sum(line.startswith("would write ") for line in report.summary(dry_run=True)) == 3
+    assert _state(db, decks) == before
