@@ -46,6 +46,8 @@ def model_id(name: str) -> int:
 
 # genanki's GUID alphabet (Anki's base 91): GUIDs derived as genanki.guid_for derives them
 _BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+_BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # the two digits of 0 .. 91² - 1
+_PAIR_BASE = len(_BASE91_PAIRS)
 
 
 def note_guid(note_id: str) -> str:
@@ -55,11 +57,13 @@ def note_guid(note_id: str) -> str:
     per-byte loops: an import checks the GUID of every note it maps.
     """
     value = int.from_bytes(hashlib.sha256(f"cards__{note_id}".encode()).digest()[:8], "big")
-    digits = []
-    while value:
-        value, digit = divmod(value, 91)
-        digits.append(_BASE91[digit])
-    return "".join(reversed(digits))
+    text = ""
+    while value >= _PAIR_BASE:  # two digits at a time
+        value, pair = divmod(value, _PAIR_BASE)
+        text = _BASE91_PAIRS[pair] + text
+    if value >= len(_BASE91):
+        return _BASE91_PAIRS[value] + text
+    return (_BASE91[value] if value else "") + text
 
 
 def millisecond_ids(rows: Iterable[tuple[str, str]]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flashcards.errors import CardsError
@@ -57,9 +58,8 @@ class Note:
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Card:
-    """An Anki card: its note, deck, template ordinal and scheduling columns."""
+class Card(NamedTuple):
+    """An Anki card: its note, deck, template ordinal and scheduling columns (a tuple: a large file has many)."""
 
     id: int
     note_id: int
@@ -100,6 +100,18 @@ class Collection:
         )
         for nid, guid, mid, tags, fields in rows:
             yield Note(nid, guid, mid, tuple(fields.split("\x1f")), tuple(tags.split()))
+
+    def note_rows(self, type_ids: Iterable[int]) -> Iterator[tuple[int, str, int, str]]:
+        """The notes of the note types ``type_ids`` as rows: id, GUID, note type, fields joined by 0x1f."""
+        ids = sorted(set(type_ids))
+        if not ids:
+            return iter(())
+        return iter(
+            self.connection.execute(
+                f"SELECT id, guid, mid, flds FROM notes WHERE mid IN ({', '.join('?' * len(ids))}) ORDER BY id",
+                ids,
+            )
+        )
 
     def revlog_count(self) -> int:
         """How many review-log rows the file holds."""
@@ -262,8 +274,11 @@ def _read(connection: sqlite3.Connection, shown: str) -> Collection:
         _read_tables(connection, collection)
     else:
         _read_json(connection, collection)
-    for row in connection.execute("SELECT id, nid, did, ord, type, queue, due, odid FROM cards"):
-        collection.cards[row[0]] = Card(*row)
+    make = Card._make
+    collection.cards = {
+        row[0]: make(row)
+        for row in connection.execute("SELECT id, nid, did, ord, type, queue, due, odid FROM cards")
+    }
     return collection
 
 

@@ -11,8 +11,10 @@ written, then written and compiled (a transaction of their own) before the merge
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +58,11 @@ _STATE_OF_KIND = {
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
+INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while it builds an index again
+REBUILD_INDEX_ROWS = 100_000  # an import of this many rows (and twice the log's) rebuilds reviews_stats
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
+# The first line of a deck file an import writes, followed by the SHA-256 of the rest of the file.
+STAMP = "# Written by `cards import` from Anki; a later import updates it unless it is edited. sha256: "
 
 
 @dataclass
@@ -77,6 +83,11 @@ class ImportReport:
     rescheduled_in_anki: list[str] = field(default_factory=list)
     suspended_in_anki: list[str] = field(default_factory=list)
     foreign: list[Converted] | None = None  # notes from elsewhere, as deck files
+    written: list[Converted] = field(
+        default_factory=list
+    )  # deck files (to be) written: new or changed in Anki
+    edited_here: list[Converted] = field(default_factory=list)  # deck files left alone: edited here
+    not_in_decks: int = 0  # cards of notes from elsewhere that no deck file here holds
 
     def summary(self, dry_run: bool) -> list[str]:
         """What was done (or would be, with ``dry_run``), for people."""
@@ -88,8 +99,13 @@ class ImportReport:
             f"already imported: {self.already}; rows Anki's FSRS skips (manual changes, cram, before a reset): "
             f"{self.skipped_for_fsrs}",
         ]
+        edited = {id(deck) for deck in self.edited_here}
+        written_now = {id(deck) for deck in self.written}
         for deck in self.foreign or []:
-            written = "would write" if dry_run else "wrote"
+            if id(deck) in edited:
+                continue
+            verb = "would write" if dry_run else "wrote"
+            written = verb if id(deck) in written_now else "unchanged:"
             lines.append(
                 f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
             )
@@ -100,38 +116,57 @@ class ImportReport:
     def warnings(self) -> list[str]:
         """What has no counterpart here, one line each."""
         lines = [f"warning: {problem}" for deck in self.foreign or [] for problem in deck.problems]
+        for deck in self.edited_here:
+            lines.append(
+                f"warning: {display_path(deck.path)} was changed here since `cards import` wrote it: left as it is, "
+                f"so Anki's version of deck '{deck.deck}' ({_count(deck.notes, 'note', 'notes')}) was not written; "
+                "to take Anki's version, move the file away and import again (then copy your changes back)"
+            )
+        if self.not_in_decks:
+            lines.append(
+                f"warning: {_count(self.not_in_decks, 'card', 'cards')} of notes from Anki "
+                f"{_pick(self.not_in_decks, 'is', 'are')} in no deck file here (left out of a file changed here); "
+                f"{_pick(self.not_in_decks, 'its', 'their')} reviews were not imported"
+            )
         if self.notes_unknown:
             lines.append(
                 f"warning: {_count(len(self.notes_unknown), 'note names', 'notes name')} a card id that is not in this collection "
-                f"({_names(self.notes_unknown)}); their reviews were not imported: compile the decks that hold them"
+                f"({_names(self.notes_unknown)}); {_pick(len(self.notes_unknown), 'its reviews were', 'their reviews were')} "
+                f"not imported: compile the {_pick(len(self.notes_unknown), 'deck that holds it', 'decks that hold them')}"
             )
         if self.notes_made_in_anki:
             lines.append(
                 f"warning: {_count(self.notes_made_in_anki, 'note was', 'notes were')} added in Anki on a cards note type; "
-                "cards has no YAML for them: write them into a deck file"
+                f"cards has no YAML for {_pick(self.notes_made_in_anki, 'it: write it', 'them: write them')} into a deck file"
             )
         if self.reset_in_anki:
             lines.append(
                 f"warning: {_count(len(self.reset_in_anki), 'card was', 'cards were')} reset or forgotten in Anki "
                 f"({_names(self.reset_in_anki)}); "
-                "their answers before the reset stay in the log here"
+                f"{_pick(len(self.reset_in_anki), 'its', 'their')} answers before the reset stay in the log here"
             )
         if self.rescheduled_in_anki:
             lines.append(
                 f"warning: {_count(len(self.rescheduled_in_anki), 'card was', 'cards were')} rescheduled by hand in Anki "
-                f"({_names(self.rescheduled_in_anki)}); cards keeps the schedule their answers gave"
+                f"({_names(self.rescheduled_in_anki)}); cards keeps the schedule "
+                f"{_pick(len(self.rescheduled_in_anki), 'its', 'their')} answers gave"
             )
         if self.suspended_in_anki:
             lines.append(
                 f"warning: {_count(len(self.suspended_in_anki), 'card is', 'cards are')} suspended in Anki "
                 f"({_names(self.suspended_in_anki)}); "
-                "they are not suspended here: `cards suspend ID` does it"
+                f"{_pick(len(self.suspended_in_anki), 'it is', 'they are')} not suspended here: `cards suspend ID` does it"
             )
         return lines
 
 
 def _count(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
+    return f"{count} {_pick(count, one, many)}"
+
+
+def _pick(count: int, one: str, many: str) -> str:
+    """The words for one item, or for any other number of them."""
+    return one if count == 1 else many
 
 
 def _names(names: list[str]) -> str:
@@ -148,22 +183,38 @@ def import_file(
     decks_dir: Path | None = None,
     into: Path | None = None,
 ) -> ImportReport:
-    """Take in the answers of an Anki file to the notes that came from cards, in one transaction."""
+    """Take in an Anki file: its deck files, their compilation and the answers, all or nothing.
+
+    The deck files of notes from elsewhere are written first (a file edited since an import
+    wrote it is left alone, see :func:`_plan`), then compiled and the answers merged in one
+    transaction; if that fails, the files are put back as they were.
+    """
     report = ImportReport(path)
     with open_anki(path) as anki:
         report.anki_cards = len(anki.cards)
         report.anki_reviews = anki.revlog_count()
         foreign_notes = _foreign_notes(anki)
+        planned: list[Converted] = []
         if foreign_notes:
             if decks_dir is None:
                 raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
-            report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir, write)
-            if write:
-                compile_decks(db, decks_dir, clock.now())
+            report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir)
+            planned, report.edited_here = _plan(report.foreign)
+            report.written = planned
         previous_cache = db.execute("PRAGMA cache_size").fetchone()[0]
         db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
+        restore: list[tuple[Path, bytes | None]] = []
         try:
-            merged = _merge(db, settings, anki, report, write)
+            with scheduler.transaction(db):
+                if write and planned:
+                    assert decks_dir is not None
+                    restore = _write_decks(planned)
+                    compile_decks(db, decks_dir, clock.now())
+                with _index_rebuilt_after(db, "reviews_stats", report.anki_reviews if write else 0):
+                    merged = _merge(db, settings, anki, report, write)
+        except BaseException:
+            _put_back(restore)
+            raise
         finally:
             db.execute(f"PRAGMA cache_size = {previous_cache}")
     report.imported = merged.added
@@ -172,27 +223,70 @@ def import_file(
     return report
 
 
+@contextmanager
+def _index_rebuilt_after(db: sqlite_utils.Database, name: str, incoming: int) -> Iterator[None]:
+    """Drop the index ``name`` while a large import adds rows, and build it again after (sorted at once).
+
+    Only when the file holds at least twice as many review-log rows as the log here (a re-import
+    holds as many, and adds few or none): rows inserted in card order
+    land all over an index that leads with the time, and growing it row by row costs more than
+    building it again. In the caller's transaction, so an error leaves the index as it was.
+    """
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
+    logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
+    if row is None or row[0] is None or incoming < max(2 * logged, REBUILD_INDEX_ROWS):
+        yield
+        return
+    db.execute(f"DROP INDEX {name}")
+    yield
+    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+    db.execute(row[0])
+
+
 def _merge(
     db: sqlite_utils.Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
 ) -> merge.MergeResult:
-    """Map the cards and merge their answers, in one transaction."""
+    """Map the cards and merge their answers, in the caller's transaction."""
     path = report.path
-    with scheduler.transaction(db):
-        mapping = _map_cards(db, anki, report)
-        if report.anki_reviews == 0 and mapping:
-            raise CardsError(
-                f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
-                "(or 'Include learning progress') and import again"
-            )
-        if report.foreign is not None:
-            for converted in report.foreign:
+    mapping = _map_cards(db, anki, report)
+    if report.anki_reviews == 0 and mapping:
+        raise CardsError(
+            f"{path} holds no reviews: export it from Anki with 'Include scheduling information' "
+            "(or 'Include learning progress') and import again"
+        )
+    if report.foreign is not None:
+        edited = {id(deck) for deck in report.edited_here}
+        for converted in report.foreign:
+            if id(converted) not in edited:
                 mapping.update(converted.cards)
-        settled = _settled(db, anki, mapping)
-        if settled is not None:
-            report.echoes, report.already = settled
-        days = clock.StudyDays(settings.day_start_hour)
-        offers = _offers(anki, mapping, report, days, only_pending=settled is not None)
-        return merge.take_in(db, settings, offers, write=write)
+                continue
+            known = _existing(db, set(converted.cards.values()))  # the file here decides which notes exist
+            for anki_card, card_id in converted.cards.items():
+                if card_id in known:
+                    mapping[anki_card] = card_id
+                else:
+                    report.not_in_decks += 1
+    settled = _settled(db, anki, mapping)
+    if settled is not None:
+        report.echoes, report.already = settled
+    days = clock.StudyDays(settings.day_start_hour)
+    offers = _offers(anki, mapping, report, days, only_pending=settled is not None)
+    return merge.take_in(db, settings, offers, write=write)
+
+
+def _existing(db: sqlite_utils.Database, card_ids: set[str]) -> set[str]:
+    """Which of these cards the collection has."""
+    if not card_ids:
+        return set()
+    found: set[str] = set()
+    wanted = sorted(card_ids)
+    for start in range(0, len(wanted), 900):
+        part = wanted[start : start + 900]
+        found.update(
+            row[0]
+            for row in db.execute(f"SELECT id FROM cards WHERE id IN ({', '.join('?' * len(part))})", part)
+        )
+    return found
 
 
 def _foreign_notes(anki: Collection) -> list[Note]:
@@ -200,10 +294,8 @@ def _foreign_notes(anki: Collection) -> list[Note]:
     return list(anki.notes(t for t, note_type in anki.note_types.items() if ID_FIELD not in note_type.fields))
 
 
-def _convert(
-    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, write: bool
-) -> list[Converted]:
-    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory) and write them."""
+def _convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) -> list[Converted]:
+    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory), checked."""
     try:
         into.resolve().relative_to(decks_dir.resolve())
     except ValueError:
@@ -215,18 +307,93 @@ def _convert(
     errors = [problem for deck in converted for problem in deck.problems if ": error: " in problem]
     if errors:
         raise CardsError("the converted decks would not compile (nothing was written):\n" + "\n".join(errors))
-    if write:
-        for deck in converted:
-            _write_atomic(deck.path, deck.text)
+    for deck in converted:
+        deck.text = _stamped(deck.text)
     return converted
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _stamped(text: str) -> str:
+    """A deck file's text with the first line that tells it was written by an import, and what was written."""
+    return f"{STAMP}{_digest(text)}\n{text}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def written_by_import(data: bytes) -> bool:
+    """Whether a deck file is, byte for byte, what an import wrote (its first line says what that was)."""
+    text = data.decode("utf-8", "replace")
+    first, _, rest = text.partition("\n")
+    return first.startswith(STAMP) and first[len(STAMP) :] == _digest(rest)
+
+
+def _plan(converted: list[Converted]) -> tuple[list[Converted], list[Converted]]:
+    """The deck files to write, and those left alone: edited since the last import wrote them.
+
+    A file an import wrote and nobody changed is Anki's to update; a file changed here (or
+    written by hand) is the user's, so Anki's version of it is not written.
+    """
+    planned, edited = [], []
+    for deck in converted:
+        try:
+            data = deck.path.read_bytes()
+        except FileNotFoundError:
+            planned.append(deck)
+            continue
+        except OSError as error:
+            raise CardsError(f"cannot read {display_path(deck.path)}: {error.strerror or error}") from None
+        if data == deck.text.encode("utf-8"):
+            continue  # nothing new for this file
+        if written_by_import(data):
+            planned.append(deck)
+        else:
+            edited.append(deck)
+    return planned, edited
+
+
+def _write_decks(decks: list[Converted]) -> list[tuple[Path, bytes | None]]:
+    """Write the deck files; return what each path held before, to put back (None: nothing there).
+
+    Directories made for them are listed (before their files) with None too.
+    """
+    before: list[tuple[Path, bytes | None]] = []
+    try:
+        for deck in decks:
+            missing = [parent for parent in deck.path.parents if not parent.exists()]
+            before.extend((directory, None) for directory in reversed(missing))
+            try:
+                previous: bytes | None = deck.path.read_bytes()
+            except FileNotFoundError:
+                previous = None
+            before.append((deck.path, previous))
+            _write_atomic(deck.path, deck.text.encode("utf-8"))
+    except BaseException:
+        _put_back(before)
+        raise
+    return before
+
+
+def _put_back(before: list[tuple[Path, bytes | None]]) -> None:
+    """Put deck files (and directories) back as they were before an import that failed."""
+    for path, data in reversed(before):
+        try:
+            if path.is_dir():
+                path.rmdir()  # made by the import; empty once its files are gone
+            elif data is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write_atomic(path, data)
+        except (OSError, CardsError):
+            pass  # the error that failed the import is the one to report
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     """Write a deck file through a temporary file and a rename, so it is never half written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_bytes(data)
         os.replace(temporary, path)
     except OSError as error:
         raise CardsError(f"cannot write {display_path(path)}: {error.strerror or error}") from None
@@ -246,13 +413,14 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     note_ids: dict[int, str] = {}
     unknown: set[str] = set()
     guid = anki_ids.note_guid
-    for note in anki.notes(id_position):
-        position = id_position[note.type_id]
-        cards_id = note.fields[position].strip() if position < len(note.fields) else ""
-        if not cards_id or guid(cards_id) != note.guid:
+    for anki_note, note_guid, type_id, fields in anki.note_rows(id_position):
+        position = id_position[type_id]
+        values = fields.split("\x1f", position + 1)
+        cards_id = values[position].strip() if position < len(values) else ""
+        if not cards_id or guid(cards_id) != note_guid:
             report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
             continue
-        note_ids[note.id] = cards_id
+        note_ids[anki_note] = cards_id
     mapping = {}
     for card in anki.cards.values():
         note_id = note_ids.get(card.note_id)
@@ -370,6 +538,7 @@ def _incoming(
         due=due_text,
         due_day=due_day,
         anki_id=row[ID],
+        stamp=stamp,
     )
 
 

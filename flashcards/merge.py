@@ -47,6 +47,7 @@ class Incoming:
     due_day: int | None  # the study day it made the card due, for a review card or an interday step
     anki_id: int | None = None  # the Anki review-log id it should keep, if free
     step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
+    stamp: float | None = None  # ``reviewed_at`` as a POSIX time, if the source has it (saves parsing it)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def _rows(
         learning = state in (State.LEARNING, State.RELEARNING)
         if learning:
             step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
-        stamp = parse(item.reviewed_at).timestamp()
+        stamp = item.stamp if item.stamp is not None else parse(item.reviewed_at).timestamp()
         row: list[object] = [
             card_id,
             int(item.rating),

@@ -107,6 +107,15 @@ def test_note_guids_are_the_ones_genanki_derives(note_id: str) -> None:
     assert anki_ids.note_guid(note_id) == guid_for("cards", note_id)
 
 
+def test_note_guids_equal_genankis_over_many_ids() -> None:
+    """The digits are made two at a time: ids of every length and leading digit come out the same."""
+    from genanki import guid_for
+
+    for index in range(3000):
+        note_id = f"sim-{index % 7}-{index:07d}/{'x' * (index % 5)}"
+        assert anki_ids.note_guid(note_id) == guid_for("cards", note_id), note_id
+
+
 def test_millisecond_ids_are_unique_and_stable_when_rows_are_added() -> None:
     stamp = clock.to_db(T0)
     first = anki_ids.millisecond_ids([("b", stamp), ("a", stamp), ("c", stamp)])

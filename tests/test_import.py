@@ -115,3 +115,31 @@ def test_a_missing_file_or_a_directory_exits_1(tmp_path: Path) -> None:
     assert code == 1 and "cannot read" in err
     code, _, err = run("import", str(tmp_path))
     assert code == 1 and "is a directory" in err
+
+
+def test_a_large_import_builds_the_time_index_again_and_logs_the_same(
+    studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path that drops reviews_stats while it adds rows gives the same log, and the same index."""
+    from flashcards import importing
+
+    logs = []
+    for threshold in (10**9, 0):  # the row-by-row path, then the rebuilt index
+        monkeypatch.setattr(importing, "REBUILD_INDEX_ROWS", threshold)
+        folder = tmp_path / f"at-{threshold}"
+        (folder / "decks").mkdir(parents=True)
+        for name, text in DECKS.items():
+            (folder / "decks" / name).write_text(text, encoding="utf-8")
+        db = store.open_collection(folder / "c.db")
+        compile_decks(db, folder / "decks", START)
+        index = db.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews_stats'").fetchone()
+        report = importing.import_file(db, SETTINGS, studied)
+        assert report.imported == 12  # two answers to each of six cards
+        assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews_stats'").fetchone() == index
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        logs.append(
+            db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+            + db.execute("SELECT * FROM cards ORDER BY id").fetchall()
+        )
+        db.conn.close()
+    assert logs[0] == logs[1]

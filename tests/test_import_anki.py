@@ -439,3 +439,132 @@ def test_a_later_export_writes_the_imported_answers_with_their_anki_ids(round_tr
     connection.close()
     answered_here_since = {row[4] for row in round_trip["logged"] if row[3] is None} - round_trip["exported"]
     assert written == {row[0] for row in round_trip["revlog"]} | answered_here_since
+
+
+def _fresh(tmp_path: Any, foreign: dict[str, Any]) -> tuple[sqlite_utils.Database, Any, Any]:
+    """A new collection and decks directory, and the package of the foreign fixture."""
+    decks = tmp_path / "from-anki"
+    decks.mkdir()
+    return store.open_collection(tmp_path / "collection.db"), decks, foreign["decks"].parent / "lang.apkg"
+
+
+def _state(db: sqlite_utils.Database, decks: Any) -> tuple[Any, ...]:
+    files = {
+        path.relative_to(decks).as_posix(): path.read_bytes() if path.is_file() else None
+        for path in sorted(decks.rglob("*"))
+    }
+    return (
+        files,
+        _log(db),
+        db.execute("SELECT * FROM notes ORDER BY id").fetchall(),
+        db.execute("SELECT path, sha256 FROM deck_files ORDER BY path").fetchall(),
+    )
+
+
+def test_a_failed_merge_leaves_no_deck_file_and_no_card(
+    foreign: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import merge
+
+    db, decks, package = _fresh(tmp_path, foreign)
+    before = _state(db, decks)
+
+    def fail(*args: Any, **kwargs: Any) -> merge.MergeResult:
+        assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 8  # compiled, not yet committed
+        raise CardsError("the disk is full")
+
+    monkeypatch.setattr(merge, "take_in", fail)
+    with pytest.raises(CardsError, match="the disk is full"):
+        import_file(db, SETTINGS, package, decks_dir=decks)
+    assert _state(db, decks) == before
+    monkeypatch.undo()
+    report = import_file(db, SETTINGS, package, decks_dir=decks)
+    assert report.imported == foreign["report"].imported
+    assert rebuild(db, SETTINGS, write=False).changed == []
+
+
+def test_a_failed_merge_puts_back_the_files_an_import_wrote_before(
+    foreign: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import merge
+    from flashcards.importing import STAMP, written_by_import
+
+    db, decks, package = _fresh(tmp_path, foreign)
+    import_file(db, SETTINGS, package, decks_dir=decks)
+    lang = decks / "imported" / "Lang.yaml"
+    older = lang.read_text(encoding="utf-8").split("\n", 1)[1].replace("geo", "geography")
+    import hashlib
+
+    lang.write_text(f"{STAMP}{hashlib.sha256(older.encode()).hexdigest()}\n{older}", encoding="utf-8")
+    assert written_by_import(lang.read_bytes())  # as an earlier import of other contents wrote it
+    compile_decks(db, decks, clock.now())
+    before = _state(db, decks)
+    monkeypatch.setattr(merge, "take_in", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        import_file(db, SETTINGS, package, decks_dir=decks)
+    assert _state(db, decks) == before
+    monkeypatch.undo()
+    import_file(db, SETTINGS, package, decks_dir=decks)
+    assert "geography" not in lang.read_text(encoding="utf-8")  # unedited: Anki's version is written
+
+
+def test_a_deck_file_edited_here_is_left_alone_and_reported(foreign: dict[str, Any], tmp_path: Any) -> None:
+    db, decks, package = _fresh(tmp_path, foreign)
+    first = import_file(db, SETTINGS, package, decks_dir=decks)
+    spanish = decks / "imported" / "Lang~Spanish.yaml"
+    edited = spanish.read_text(encoding="utf-8").replace("back: '*hello*'", "back: '*hello* (informal)'")
+    assert edited != spanish.read_text(encoding="utf-8")
+    spanish.write_text(edited, encoding="utf-8")
+    others = {path.name: path.read_bytes() for path in (decks / "imported").iterdir() if path != spanish}
+    again = import_file(db, SETTINGS, package, decks_dir=decks)
+    assert spanish.read_text(encoding="utf-8") == edited
+    assert {
+        path.name: path.read_bytes() for path in (decks / "imported").iterdir() if path != spanish
+    } == others
+    warnings = "\n".join(again.warnings())
+    assert (
+        "imported/Lang~Spanish.yaml was changed here since `cards import` wrote it: left as it is" in warnings
+    )
+    assert "move the file away and import again" in warnings
+    assert not any("Lang~Spanish.yaml" in line for line in again.summary(dry_run=False))
+    assert sum(line.startswith("wrote ") for line in first.summary(dry_run=False)) == 3
+    assert sum(line.startswith("unchanged: ") for line in again.summary(dry_run=False)) == 2
+    assert (again.imported, again.already) == (0, first.imported)  # its cards' history is still known
+    compile_decks(db, decks, clock.now())  # as the next command does: the edit is the note's text here
+    assert db.execute("SELECT count(*) FROM notes WHERE fields LIKE '%informal%'").fetchone()[0] == 1
+    assert import_file(db, SETTINGS, package, decks_dir=decks).edited_here  # and it stays left alone
+    assert spanish.read_text(encoding="utf-8") == edited
+
+
+def test_warnings_about_one_thing_speak_of_it() -> None:
+    from pathlib import Path
+
+    from flashcards.importing import ImportReport
+
+    one = ImportReport(
+        Path("x.apkg"),
+        notes_unknown=["a"],
+        notes_made_in_anki=1,
+        reset_in_anki=["a:0"],
+        rescheduled_in_anki=["a:0"],
+        suspended_in_anki=["a:0"],
+        not_in_decks=1,
+    )
+    text = "\n".join(one.warnings())
+    for plural in ("them", "they", "their"):
+        assert f" {plural} " not in text and f" {plural}:" not in text and f"{plural} " not in text.lower()
+    assert "its reviews were not imported: compile the deck that holds it" in text
+    assert "cards has no YAML for it: write it into a deck file" in text
+    assert "its answers before the reset" in text and "it is not suspended here" in text
+    many = ImportReport(Path("x.apkg"), notes_unknown=["a", "b"], suspended_in_anki=["a:0", "b:0"])
+    assert "their reviews were not imported: compile the decks that hold them" in "\n".join(many.warnings())
+
+
+def test_a_dry_run_of_a_foreign_deck_writes_no_file_and_no_card(
+    foreign: dict[str, Any], tmp_path: Any
+) -> None:
+    db, decks, package = _fresh(tmp_path, foreign)
+    before = _state(db, decks)
+    report = import_file(db, SETTINGS, package, decks_dir=decks, write=False)
+    assert sum(line.startswith("would write ") for line in report.summary(dry_run=True)) == 3
+    assert _state(db, decks) == before

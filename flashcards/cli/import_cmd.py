@@ -27,7 +27,8 @@ def command(env: Env, file: Path, dry_run: bool, into: Path | None) -> None:
     Reviews of notes that came from cards join the review log in time order (each answer
     once: those cards exported are recognised, a second import adds nothing), and the cards
     they touched are replayed from the merged log. Notes made in Anki become YAML decks
-    under --into, with their history.
+    under --into, with their history; a deck file changed here since an import wrote it is
+    left as it is (and named). All or nothing: on an error, nothing is changed.
     """
     from flashcards.importing import import_file
 
