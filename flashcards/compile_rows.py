@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from flashcards.model import Note
 
 _CHUNK = 500
+_JSON = json.JSONEncoder(
+    ensure_ascii=False
+).encode  # json.dumps(…, ensure_ascii=False), its encoder made once
 
 
 @dataclass
@@ -297,15 +300,15 @@ def _plan_note(
             note.id,
             note.type.name,
             note.deck,
-            json.dumps(note.fields, ensure_ascii=False),
-            json.dumps(list(note.tags), ensure_ascii=False),
+            _JSON(note.fields),
+            _JSON(list(note.tags)),
             source_file,
             note.line,
             content_hash,
-            json.dumps(rendered.fields, ensure_ascii=False),
+            _JSON(rendered.fields),
             rendered.anki_fields,
             anki_ids.note_guid(note.id),
-            json.dumps(sorted(rendered.media.values())),
+            json.dumps(sorted(rendered.media.values())) if rendered.media else "[]",
             stamp,
             modified or stamp,
             modified,

@@ -43,57 +43,44 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
     if _PLAIN.fullmatch(text) and text[-1] != " " and not (reveal_cloze and "{{c" in text):
         return text.replace('"', "&quot;").replace("'", "&#39;")
     if _UNSHAPED.search(text) is None and not (reveal_cloze and "{{c" in text):
-        words: list[str] = []
-        html_of_shape = _shape_html(shape(text, words))
-        if html_of_shape is not None:
-            return _SHAPE_MARK.sub(lambda match: words[int(match.group(1))], html_of_shape)
+        word = _LETTER_WORD if _LIST_DIGITS.search(text) else _WORD
+        pieces = _shape_html(word.sub(_SHAPE_MARK, text))
+        if pieces is not None:
+            words = word.findall(text)
+            return "".join(piece + found for piece, found in zip(pieces, [*words, ""], strict=True))
     return _render(text, media, reveal_cloze)
 
 
-# A text's shape: its words (runs of ASCII letters and digits) replaced by numbered marks. In a
-# text without these characters, a word can only ever be literal text (no entity, link label,
+# A text's shape: its words (runs of ASCII letters and digits) replaced by a mark. In a text
+# without these characters, a word can only ever be literal text (no entity, link label,
 # autolink, math, sound, escape or tab stop is left to involve it), and a mark is, like a word,
-# neither space nor punctuation to Markdown, so a text renders as its shape does with the words
-# put back: texts of one shape (a template's sides, fields written alike) are parsed once.
+# neither space nor punctuation to Markdown, so a text renders as its shape does with its words
+# put back in order: texts of one shape (a template's sides, fields written alike) are parsed
+# once. Digits before any letter on a line may open an ordered list (``1.``, ``- 2)``) and set
+# its start: in a text with such a line, only words starting with a letter are replaced.
 _UNSHAPED = re.compile("[\\\\[<&\t\r\x00\ue000-\ue013]")
-_WORD = re.compile(r"\n|[A-Za-z0-9]+")
-_SHAPE_OPEN = "\ue012"
-_SHAPE_CLOSE = "\ue013"
-_SHAPE_MARK = re.compile(f"{_SHAPE_OPEN}(\\d+){_SHAPE_CLOSE}")
-
-
-def shape(text: str, words: list[str]) -> str:
-    """Return ``text`` with its words replaced by marks, appending the words to ``words``.
-
-    A word starting with a digit is kept unless a letter comes before it on its line: digits at
-    the start of a line's content may open an ordered list (``1.``, ``- 2)``), and set its start.
-    """
-    letter = False
-
-    def mark(match: re.Match[str]) -> str:
-        nonlocal letter
-        word = match.group(0)
-        if word == "\n":
-            letter = False
-            return word
-        if not letter and not word[0].isalpha():
-            if not word.isdigit():
-                letter = True
-            return word
-        letter = True
-        words.append(word)
-        return f"{_SHAPE_OPEN}{len(words) - 1}{_SHAPE_CLOSE}"
-
-    return _WORD.sub(mark, text)
+_WORD = re.compile("[A-Za-z0-9]+")
+_LETTER_WORD = re.compile("[A-Za-z][A-Za-z0-9]*")
+_LIST_DIGITS = re.compile("^[^A-Za-z\n]*[0-9]", re.MULTILINE)
+_SHAPE_MARK = "\ue012"
+_SHAPE_NUMBERED = re.compile("\ue012(\\d+)\ue013")
 
 
 @lru_cache(maxsize=4096)
-def _shape_html(shaped: str) -> str | None:
-    """The HTML of a shape, or None when its marks do not each come out once (then texts of this shape take the full path)."""
-    rendered = _render(shaped, None, False)
-    count = len(_SHAPE_MARK.findall(shaped))
-    found = sorted(int(number) for number in _SHAPE_MARK.findall(rendered))
-    return rendered if found == list(range(count)) else None
+def _shape_html(shaped: str) -> tuple[str, ...] | None:
+    """The HTML of a shape cut at its marks, or None when its words would not come out once each, in order.
+
+    The shape is rendered with numbered marks, to see that each comes out once and in order
+    (then texts of this shape take the full path).
+    """
+    count = shaped.count(_SHAPE_MARK)
+    numbered = iter(range(count))
+    rendered = _render(
+        re.sub(_SHAPE_MARK, lambda _: f"{_SHAPE_MARK}{next(numbered)}\ue013", shaped), None, False
+    )
+    if [int(number) for number in _SHAPE_NUMBERED.findall(rendered)] != list(range(count)):
+        return None
+    return tuple(_SHAPE_NUMBERED.split(rendered)[::2])
 
 
 def _render(text: str, media: Mapping[str, str] | None, reveal_cloze: bool) -> str:

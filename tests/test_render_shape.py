@@ -16,7 +16,7 @@ import pytest
 from benchmarks.gendecks import generate
 from flashcards import render_html
 from flashcards.compiler import check_paths
-from flashcards.render_html import _render, markdown_to_html, shape
+from flashcards.render_html import _render, markdown_to_html
 from tests.conftest import BUNDLED_DECKS
 
 RENDER_DECK = Path(__file__).parent / "decks" / "render"
@@ -39,11 +39,13 @@ def _same(text: str) -> None:
         assert markdown_to_html(text, {}, reveal) == _render(text, {}, reveal), (text, reveal)
 
 
-def test_shape_marks_words_but_not_the_digits_that_open_a_list() -> None:
-    words: list[str] = []
-    shaped = shape("Answer 12, *with* `code`\n3. item 4\n- 5) x", words)
-    assert words == ["Answer", "12", "with", "code", "item", "4", "x"]
-    assert "\n3. " in shaped and "- 5) " in shaped  # a list's number stays
+def test_the_numbers_of_a_list_stay_in_its_shape() -> None:
+    render_html._shape_html.cache_clear()
+    for start in (3, 7):
+        text = f"Steps {start}:\n\n{start}. first\n- {start + 1}) second"
+        _same(text)
+        assert f'<ol start="{start}">' in markdown_to_html(text)
+    assert render_html._shape_html.cache_info().misses == 2  # each start its own shape
 
 
 def test_texts_written_alike_are_parsed_once() -> None:
