@@ -43,11 +43,12 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
     if _PLAIN.fullmatch(text) and text[-1] != " " and not (reveal_cloze and "{{c" in text):
         return text.replace('"', "&quot;").replace("'", "&#39;")
     if _UNSHAPED.search(text) is None and not (reveal_cloze and "{{c" in text):
-        word = _LETTER_WORD if _LIST_DIGITS.search(text) else _WORD
-        pieces = _shape_html(word.sub(_SHAPE_MARK, text))
-        if pieces is not None:
-            words = word.findall(text)
-            return "".join(piece + found for piece, found in zip(pieces, [*words, ""], strict=True))
+        parts = (_LETTER_WORD if _LIST_DIGITS.search(text) else _WORD).split(
+            text
+        )  # between, word, …, between
+        filled = _shape_html(_SHAPE_MARK.join(parts[::2]))
+        if filled is not None:
+            return filled % tuple(parts[1::2])
     return _render(text, media, reveal_cloze)
 
 
@@ -59,16 +60,16 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
 # once. Digits before any letter on a line may open an ordered list (``1.``, ``- 2)``) and set
 # its start: in a text with such a line, only words starting with a letter are replaced.
 _UNSHAPED = re.compile("[\\\\[<&\t\r\x00\ue000-\ue013]")
-_WORD = re.compile("[A-Za-z0-9]+")
-_LETTER_WORD = re.compile("[A-Za-z][A-Za-z0-9]*")
+_WORD = re.compile("([A-Za-z0-9]+)")
+_LETTER_WORD = re.compile("([A-Za-z][A-Za-z0-9]*)")
 _LIST_DIGITS = re.compile("^[^A-Za-z\n]*[0-9]", re.MULTILINE)
 _SHAPE_MARK = "\ue012"
 _SHAPE_NUMBERED = re.compile("\ue012(\\d+)\ue013")
 
 
 @lru_cache(maxsize=4096)
-def _shape_html(shaped: str) -> tuple[str, ...] | None:
-    """The HTML of a shape cut at its marks, or None when its words would not come out once each, in order.
+def _shape_html(shaped: str) -> str | None:
+    """The HTML of a shape as a ``%`` format, a ``%s`` for each word; None when its words would not come out once each, in order.
 
     The shape is rendered with numbered marks, to see that each comes out once and in order
     (then texts of this shape take the full path).
@@ -80,7 +81,7 @@ def _shape_html(shaped: str) -> tuple[str, ...] | None:
     )
     if [int(number) for number in _SHAPE_NUMBERED.findall(rendered)] != list(range(count)):
         return None
-    return tuple(_SHAPE_NUMBERED.split(rendered)[::2])
+    return "%s".join(piece.replace("%", "%%") for piece in _SHAPE_NUMBERED.split(rendered)[::2])
 
 
 def _render(text: str, media: Mapping[str, str] | None, reveal_cloze: bool) -> str:
