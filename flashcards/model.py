@@ -235,8 +235,9 @@ def build_cards(note: Note) -> list[Card]:
                 )
             )
         return cards
+    values = special_fields(note, "")
     for ordinal, template in enumerate(note.type.templates):
-        values = special_fields(note, template.name)
+        values["Card"] = template.name
         front = templates.render(_parsed(template.front), values).strip()
         if not front:
             continue
