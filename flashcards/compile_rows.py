@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from flashcards.model import Note
 
 _CHUNK = 500
+_JSON = json.JSONEncoder(
+    ensure_ascii=False
+).encode  # json.dumps(…, ensure_ascii=False), its encoder made once
 
 
 @dataclass
@@ -252,24 +255,25 @@ class _Rendered:
 
 
 def _render(note: Note) -> _Rendered:
-    media = {m.key: m.name for m in note.media}
+    media = {m.key: m.name for m in note.media} if note.media else {}
     fields = note_html(note.type, note.fields, media)
-    cloze = note.type.kind == "cloze"  # Anki renders cloze cards from the note's fields
-    done = {text: fields[name] for name, text in note.fields.items()} if not cloze else {}
-
-    def html(text: str) -> str:  # a side is often one field as it is ({{front}}): rendered once
-        found = done.get(text)
-        if found is None:
-            found = done[text] = markdown_to_html(text, media)
-        return found
-
-    sides: dict[str, tuple[str | None, str | None]] = {
-        card.id: (None, None) if cloze else (html(card.front), html(card.back)) for card in note.cards
-    }
-    by_ordinal = {card.ordinal: sides[card.id] for card in note.cards}
     values = [fields[name] for name in note.type.fields]
-    if not cloze:
-        values += card_fields(note.type, {k: (f or "", b or "") for k, (f, b) in by_ordinal.items()})
+    sides: dict[str, tuple[str | None, str | None]] = {}
+    if note.type.kind == "cloze":  # Anki renders cloze cards from the note's fields
+        for card in note.cards:
+            sides[card.id] = (None, None)
+        return _Rendered(media, fields, sides, "\x1f".join([*values, note.id]))
+    done = {text: fields[name] for name, text in note.fields.items()}  # a side is often a field as it is
+    by_ordinal: dict[int, tuple[str, str]] = {}
+    for card in note.cards:
+        front = done.get(card.front)
+        if front is None:
+            front = done[card.front] = markdown_to_html(card.front, media)
+        back = done.get(card.back)
+        if back is None:
+            back = done[card.back] = markdown_to_html(card.back, media)
+        sides[card.id] = by_ordinal[card.ordinal] = (front, back)
+    values += card_fields(note.type, by_ordinal)
     return _Rendered(media, fields, sides, "\x1f".join([*values, note.id]))
 
 
@@ -297,15 +301,15 @@ def _plan_note(
             note.id,
             note.type.name,
             note.deck,
-            json.dumps(note.fields, ensure_ascii=False),
-            json.dumps(list(note.tags), ensure_ascii=False),
+            _JSON(note.fields),
+            _JSON(list(note.tags)),
             source_file,
             note.line,
             content_hash,
-            json.dumps(rendered.fields, ensure_ascii=False),
+            _JSON(rendered.fields),
             rendered.anki_fields,
             anki_ids.note_guid(note.id),
-            json.dumps(sorted(rendered.media.values())),
+            json.dumps(sorted(rendered.media.values())) if rendered.media else "[]",
             stamp,
             modified or stamp,
             modified,

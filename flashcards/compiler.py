@@ -7,9 +7,11 @@ queues, their history stays, and both come back if the note returns.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -133,6 +135,37 @@ def compile_decks(
             result.cards.unchanged = _count(db, "cards")
         return result
 
+    with _collector_paused():
+        return _compile_changed(db, decks_dir, now, sources, changed, removed, result, dry_run)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a compile builds its notes and rows.
+
+    A compile makes many small objects that live until it ends (nodes, notes, cards, rows), and
+    frees them by reference counting; the collector would only walk them again and again (about
+    a tenth of a compile from scratch). It runs as before once the compile is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile_changed(
+    db: sqlite_utils.Database,
+    decks_dir: Path,
+    now: datetime,
+    sources: list[_Source],
+    changed: list[_Source],
+    removed: list[str],
+    result: CompileResult,
+    dry_run: bool,
+) -> CompileResult:
     from flashcards.loader import cross_file_problems, load_files
 
     touched = [s.relative for s in changed] + removed

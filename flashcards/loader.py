@@ -683,12 +683,16 @@ class _Reader(NodeReader):
         """Check and read the images and sounds the note's fields name (relative to the deck file)."""
         found: dict[str, MediaFile] = {}
         failed: set[str] = set()
+        if self.base is None:
+            return ()
         texts = [
             (entries[name][1] if name in entries else node, value) for name, value in note.fields.items()
         ]
         texts += [(node, text) for card in note.cards for text in (card.front, card.back)]  # templates' own
         for where, text in texts:
-            for reference in media_references(text) if text and self.base is not None else ():
+            if "![" not in text and "[sound:" not in text:  # neither can name a file without these
+                continue
+            for reference in media_references(text):
                 if reference.key in found or reference.key in failed or self.base is None:
                     continue
                 try:

@@ -95,8 +95,12 @@ class NoteType:
         )
 
     def fingerprint(self) -> str:
-        """Return a hash of the type's definition."""
-        return digest(self.definition())
+        """Return a hash of the type's definition (computed once: every note's content hash has it)."""
+        found: str | None = self.__dict__.get("_fingerprint")
+        if found is None:
+            found = digest(self.definition())
+            object.__setattr__(self, "_fingerprint", found)  # frozen: the definition cannot change
+        return found
 
 
 BASIC = NoteType(
@@ -184,10 +188,13 @@ class Note:
         return digest(content)
 
 
+# json.dumps with these options, its encoder made once (json.dumps makes one per call)
+_STABLE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def digest(data: Any) -> str:
     """Return a stable SHA-256 hex digest of JSON-serialisable data."""
-    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    return hashlib.sha256(_STABLE_JSON(data).encode()).hexdigest()
 
 
 def slug(text: str) -> str:
@@ -229,8 +236,9 @@ def build_cards(note: Note) -> list[Card]:
                 )
             )
         return cards
+    values = special_fields(note, "")
     for ordinal, template in enumerate(note.type.templates):
-        values = special_fields(note, template.name)
+        values["Card"] = template.name
         front = templates.render(_parsed(template.front), values).strip()
         if not front:
             continue

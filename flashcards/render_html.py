@@ -42,7 +42,46 @@ def markdown_to_html(text: str, media: Mapping[str, str] | None = None, reveal_c
         return ""
     if _PLAIN.fullmatch(text) and text[-1] != " " and not (reveal_cloze and "{{c" in text):
         return text.replace('"', "&quot;").replace("'", "&#39;")
+    if _UNSHAPED.search(text) is None and not (reveal_cloze and "{{c" in text):
+        parts = (_LETTER_WORD if _LIST_DIGITS.search(text) else _WORD).split(
+            text
+        )  # between, word, …, between
+        filled = _shape_html(_SHAPE_MARK.join(parts[::2]))
+        if filled is not None:
+            return filled % tuple(parts[1::2])
     return _render(text, media, reveal_cloze)
+
+
+# A text's shape: its words (runs of ASCII letters and digits) replaced by a mark. In a text
+# without these characters, a word can only ever be literal text (no entity, link label,
+# autolink, math, sound, escape or tab stop is left to involve it), and a mark is, like a word,
+# neither space nor punctuation to Markdown, so a text renders as its shape does with its words
+# put back in order: texts of one shape (a template's sides, fields written alike) are parsed
+# once. Digits before any letter on a line may open an ordered list (``1.``, ``- 2)``) and set
+# its start: in a text with such a line, only words starting with a letter are replaced.
+_UNSHAPED = re.compile("[\\\\[<&\t\r\x00\ue000-\ue013]")
+_WORD = re.compile("([A-Za-z0-9]+)")
+_LETTER_WORD = re.compile("([A-Za-z][A-Za-z0-9]*)")
+_LIST_DIGITS = re.compile("^[^A-Za-z\n]*[0-9]", re.MULTILINE)
+_SHAPE_MARK = "\ue012"
+_SHAPE_NUMBERED = re.compile("\ue012(\\d+)\ue013")
+
+
+@lru_cache(maxsize=4096)
+def _shape_html(shaped: str) -> str | None:
+    """The HTML of a shape as a ``%`` format, a ``%s`` for each word; None when its words would not come out once each, in order.
+
+    The shape is rendered with numbered marks, to see that each comes out once and in order
+    (then texts of this shape take the full path).
+    """
+    count = shaped.count(_SHAPE_MARK)
+    numbered = iter(range(count))
+    rendered = _render(
+        re.sub(_SHAPE_MARK, lambda _: f"{_SHAPE_MARK}{next(numbered)}\ue013", shaped), None, False
+    )
+    if [int(number) for number in _SHAPE_NUMBERED.findall(rendered)] != list(range(count)):
+        return None
+    return "%s".join(piece.replace("%", "%%") for piece in _SHAPE_NUMBERED.split(rendered)[::2])
 
 
 def _render(text: str, media: Mapping[str, str] | None, reveal_cloze: bool) -> str:

@@ -149,7 +149,8 @@ def render(
         if isinstance(node, _Text):
             parts.append(node.text)
         elif isinstance(node, _Field):
-            parts.append(_filtered(node, fields.get(node.name, ""), back, cloze))
+            value = fields.get(node.name, "")
+            parts.append(_filtered(node, value, back, cloze) if node.filter else value)
         else:
             filled = bool(fields.get(node.name, "").strip())
             if filled != node.inverted:
