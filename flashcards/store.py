@@ -279,6 +279,61 @@ def _reviews_kind(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0016_journal")
+def _journal(db: sqlite_utils.Database) -> None:
+    # The review journal (flashcards.journal): every answer given here (or taken in from an Anki
+    # file) gets a line id the moment it is logged, by trigger, in the answer's own transaction;
+    # `written` turns 1 once the line is appended and synced to this device's journal file, so a
+    # crash between the commit and the append is made good on the next start. An undo of a line
+    # already written queues a cancelling line (journal_outbox). How far each journal file has been
+    # read (journal_files), lines whose card is not known yet (journal_pending) and cancelled line
+    # ids (journal_cancelled) are kept here, never in the journal directory.
+    db.executescript(
+        """
+        CREATE TABLE journal_lines (
+            review_id INTEGER PRIMARY KEY,
+            line_id TEXT NOT NULL UNIQUE,
+            written INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX journal_unwritten ON journal_lines(review_id) WHERE written = 0;
+        CREATE TABLE journal_outbox (seq INTEGER PRIMARY KEY, line_id TEXT NOT NULL);
+        CREATE TABLE journal_cancelled (line_id TEXT PRIMARY KEY);
+        CREATE TABLE journal_files (
+            name TEXT PRIMARY KEY,
+            offset INTEGER NOT NULL,
+            lines INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            tail TEXT NOT NULL
+        );
+        CREATE TABLE journal_pending (
+            line_id TEXT PRIMARY KEY,
+            card_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            line TEXT NOT NULL
+        );
+        CREATE INDEX journal_pending_card ON journal_pending(card_id);
+        INSERT INTO journal_lines(review_id, line_id)
+            SELECT id, lower(hex(randomblob(8))) FROM reviews
+            WHERE source IS NULL OR source NOT LIKE 'journal:%' ORDER BY id;
+        CREATE TRIGGER journal_add AFTER INSERT ON reviews
+            WHEN NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%'
+        BEGIN
+            INSERT INTO journal_lines(review_id, line_id) VALUES (NEW.id, lower(hex(randomblob(8))));
+        END;
+        CREATE TRIGGER journal_remove AFTER DELETE ON reviews
+            WHEN OLD.source IS NULL OR OLD.source NOT LIKE 'journal:%'
+        BEGIN
+            INSERT INTO journal_outbox(line_id)
+                SELECT line_id FROM journal_lines WHERE review_id = OLD.id AND written = 1;
+            INSERT OR IGNORE INTO journal_cancelled(line_id)
+                SELECT line_id FROM journal_lines WHERE review_id = OLD.id;
+            DELETE FROM journal_lines WHERE review_id = OLD.id;
+        END;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -205,7 +205,8 @@ def columns(path: Path) -> dict[str, list[str]]:
 def test_the_migrations_are_numbered_in_order() -> None:
     assert sorted(NAMES) == NAMES
     numbers = [int(name[:4]) for name in NAMES]
-    assert numbers == list(range(1, len(numbers) + 1))
+    # strictly increasing from 0001; numbers may be skipped while other branches hold them
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
 
 
 @pytest.mark.parametrize("applied", range(1, len(NAMES)), ids=lambda n: f"from-{NAMES[n - 1]}")
