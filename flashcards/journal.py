@@ -114,8 +114,11 @@ class Journal:
         cancels = self.db.execute("SELECT seq, line_id FROM journal_outbox ORDER BY seq").fetchall()
         if not unwritten and not cancels:
             return 0
-        text = [_line_text(row) for row in unwritten]
-        text.extend(_dumps({"cancel": line_id, "id": f"cancel-{line_id}"}) for _, line_id in cancels)
+        text = [_line_text(row, self.device) for row in unwritten]
+        text.extend(
+            _dumps({"cancel": line_id, "device": self.device, "id": f"cancel-{line_id}"})
+            for _, line_id in cancels
+        )
         self.directory.mkdir(parents=True, exist_ok=True)
         _append(self.path, "".join(line + "\n" for line in text).encode("utf-8"))
         with scheduler.transaction(self.db):
@@ -212,7 +215,8 @@ class Journal:
                     f"warning: {shown}:{number}: malformed journal line (not JSON); skipped"
                 )
                 continue
-            yield source, line
+            device = line.get("device")
+            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
         tail = (before + data[:end])[-TAIL_BYTES:]
         self.db.execute(
             "INSERT OR REPLACE INTO journal_files(name, offset, lines, size, mtime_ns, tail) "
@@ -437,7 +441,7 @@ _LINE_KEYS = (
 )
 
 
-def _line_text(row: tuple[Any, ...]) -> str:
+def _line_text(row: tuple[Any, ...], device: str) -> str:
     """One log row as a journal line (keys sorted; empty values left out)."""
     _, line_id, *values = row
     line = {key: value for key, value in zip(_LINE_KEYS, values, strict=True) if value is not None}
@@ -446,6 +450,7 @@ def _line_text(row: tuple[Any, ...]) -> str:
         line.pop("source_id", None)
         line.pop("anki_id", None)  # an answer given here is numbered by each machine's own log
     line["id"] = line_id
+    line["device"] = device  # a line copied into another file is still recognised
     return _dumps(line)
 
 

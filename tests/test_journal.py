@@ -1,0 +1,314 @@
+"""The review journal: two machines' answers merged through git, faults in journal files, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from flashcards.cli import cli
+
+DECK = "deck: Basics\nnotes:\n" + "".join(
+    f"  - id: n{i}\n    front: question {i}\n    back: answer {i}\n" for i in range(1, 6)
+)
+CARDS = [f"n{i}/card" for i in range(1, 6)]
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+class Machine:
+    """One clone of the decks repository with its own collection and device name."""
+
+    def __init__(self, repo: Path, db: Path, device: str) -> None:
+        self.repo, self.db, self.device = repo, db, device
+
+    def cards(self, *args: str, now: str = "2026-11-27T09:00:00+00:00", keys: str | None = None) -> Result:
+        env = {
+            "CARDS_DECKS": str(self.repo / "decks"),
+            "CARDS_DB": str(self.db),
+            "CARDS_DEVICE": self.device,
+            "CARDS_NOW": now,
+        }
+        here = Path.cwd()
+        os.chdir(self.repo)  # card sources are shown relative to the working directory
+        try:
+            result = CliRunner().invoke(cli, list(args), env=env, input=keys)
+        finally:
+            os.chdir(here)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    def commit(self, message: str) -> None:
+        git(self.repo, "add", "-A")
+        if git(self.repo, "status", "--porcelain"):
+            git(self.repo, "commit", "-q", "-m", message)
+
+    def pull(self, remote: str) -> None:
+        git(self.repo, "pull", "-q", "--no-rebase", "--no-edit", remote, "main")
+        assert git(self.repo, "diff", "--name-only", "--diff-filter=U") == ""
+
+    def view(self) -> tuple[object, dict[str, object]]:
+        listed = json.loads(self.cards("list", "--json", now=LATER).stdout)
+        shown = {card: json.loads(self.cards("show", card, "--json", now=LATER).stdout) for card in CARDS}
+        return listed, shown
+
+
+LATER = "2026-11-30T09:00:00+00:00"
+
+
+def configure(repo: Path) -> None:
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.com")
+
+
+@pytest.fixture
+def machines(tmp_path: Path) -> tuple[Machine, Machine]:
+    laptop = tmp_path / "laptop"
+    (laptop / "decks").mkdir(parents=True)
+    (laptop / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
+    (laptop / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+    git(laptop, "init", "-q", "-b", "main")
+    configure(laptop)
+    laptop_machine = Machine(laptop, tmp_path / "laptop-data" / "collection.db", "laptop")
+    laptop_machine.commit("decks")
+    desktop = tmp_path / "desktop"
+    git(tmp_path, "clone", "-q", str(laptop), str(desktop))
+    configure(desktop)
+    git(laptop, "remote", "add", "desktop", str(desktop))
+    return laptop_machine, Machine(desktop, tmp_path / "desktop-data" / "collection.db", "desktop")
+
+
+def journal_lines(machine: Machine) -> list[dict[str, object]]:
+    path = machine.repo / "reviews" / f"{machine.device}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_two_clones_review_interleaved_and_merge_through_git(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    # day 1: the laptop at 09:00 (Good, Good, undo, Easy), the desktop at 09:30 on the same cards
+    assert (
+        laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nu\n\n4\nq\n").exit_code == 0
+    )
+    assert desktop.cards("review", now="2026-11-27T09:30:00+00:00", keys="\n1\n\n3\n\n3\nq\n").exit_code == 0
+    laptop.commit("laptop reviews")
+    desktop.commit("desktop reviews")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    # day 2, each after the merge: the laptop first, then the desktop (with an undo)
+    assert laptop.cards("review", now="2026-11-28T09:00:00+00:00", keys="\n3\n\n2\n\n3\nq\n").exit_code == 0
+    assert (
+        desktop.cards("review", now="2026-11-28T08:00:00+00:00", keys="\n4\nu\n\n1\n\n3\nq\n").exit_code == 0
+    )
+    laptop.commit("laptop reviews, day 2")
+    desktop.commit("desktop reviews, day 2")
+    laptop.pull("desktop")
+    desktop.pull("origin")
+
+    cancels = [line for line in journal_lines(laptop) + journal_lines(desktop) if "cancel" in line]
+    assert len(cancels) == 2
+    listed_laptop, shown_laptop = laptop.view()
+    listed_desktop, shown_desktop = desktop.view()
+    assert listed_laptop == listed_desktop
+    for card in CARDS:
+        assert shown_laptop[card] == shown_desktop[card], card
+    history = shown_laptop["n1/card"]["reviews"]  # type: ignore[index]
+    assert [review["reviewed_at"][:16] for review in history] == [
+        "2026-11-27T09:00",
+        "2026-11-27T09:30",
+        "2026-11-28T08:00",
+        "2026-11-28T09:00",
+    ]
+    answered = sum(len(shown_laptop[card]["reviews"]) for card in CARDS)  # type: ignore[arg-type]
+    assert answered == len(journal_lines(laptop)) + len(journal_lines(desktop)) - 2 * len(cancels)
+    for machine in machines:
+        check = machine.cards("rebuild", "--check", now=LATER)
+        assert check.exit_code == 0, check.output
+        assert "0 differ" in check.output
+
+
+def test_turning_the_journal_on_writes_the_history_once_and_a_second_history_merges(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    for machine in machines:
+        (machine.repo / "cards.toml").write_text("", encoding="utf-8")
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nq\n")
+    desktop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n1\nq\n")
+    assert not (laptop.repo / "reviews").exists()
+    for machine in machines:
+        (machine.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+        machine.cards("status")
+        machine.cards("status")
+    assert len(journal_lines(laptop)) == 2
+    assert len(journal_lines(desktop)) == 1
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    assert laptop.view() == desktop.view()
+    shown = laptop.view()[1]["n1/card"]
+    assert len(shown["reviews"]) == 2  # type: ignore[index,arg-type]
+
+
+def test_faults_are_reported_with_their_line_and_counted_once(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n\n3\n\n3\nq\n")
+    lines = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    copied = desktop.repo / "reviews" / "laptop.jsonl"
+    copied.parent.mkdir()
+    # the first line, a malformed one, and the second line cut short (a write in progress)
+    copied.write_text(lines[0] + "\n" + "{not json\n" + lines[1][:40], encoding="utf-8")
+    first = desktop.cards("status")
+    assert first.exit_code == 0
+    assert f"{Path('reviews/laptop.jsonl')}:2: malformed journal line (not JSON); skipped" in first.stderr
+    assert f"{Path('reviews/laptop.jsonl')}:3: incomplete last line" in first.stderr
+    assert reps(desktop) == 1
+    assert desktop.cards("status").stderr == ""  # unchanged file: not read again, nothing repeated
+    copied.write_text(lines[0] + "\n" + "{not json\n" + lines[1] + "\n" + lines[2] + "\n", encoding="utf-8")
+    assert desktop.cards("status").stderr == ""  # the malformed line was read: not reported again
+    assert reps(desktop) == 3
+    # the same lines again in another file (a copied file) count once
+    (desktop.repo / "reviews" / "copy.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    # a file rewritten rather than appended to is read again from the start, each line once
+    copied.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    assert desktop.cards("rebuild", "--check").exit_code == 0
+
+
+def reps(machine: Machine) -> int:
+    with sqlite3.connect(machine.db) as db:
+        return int(db.execute("SELECT count(*) FROM reviews").fetchone()[0])
+
+
+def test_a_line_for_a_card_not_known_yet_waits_for_it(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    deck = laptop.repo / "decks" / "basics.yaml"
+    deck.write_text(DECK + "  - id: n6\n    front: question 6\n    back: answer 6\n", encoding="utf-8")
+    laptop.cards("review", keys="\n3\n" * 6 + "q\n")
+    assert any(line.get("card") == "n6/card" for line in journal_lines(laptop))
+    target = desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
+    desktop.cards("status")
+    assert reps(desktop) == 5
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT card_id FROM journal_pending").fetchall() == [("n6/card",)]
+    (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
+    desktop.cards("status")
+    assert reps(desktop) == 6
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
+    assert laptop.view() == desktop.view()
+
+
+# A session with the journal on that answers as fast as it can and prints, once each answer is
+# committed, its review id.
+SESSION = """
+import sys
+from datetime import timedelta
+from pathlib import Path
+from flashcards import clock
+from flashcards.collection import Collection
+from flashcards.controller import ReviewController
+from flashcards.states import Rating
+
+decks, db_path = Path(sys.argv[1]), Path(sys.argv[2])
+moment = [clock.now()]
+collection = Collection.open(db_path, decks)
+collection.sync(moment[0])
+collection.sync_journal()
+session = ReviewController(collection, new_limit=100000, now=lambda: moment[0], fixed_clock=True)
+print("ready", flush=True)
+answered = 0
+while True:
+    card = session.card()
+    while card is None:
+        moment[0] += timedelta(minutes=10)
+        card = session.card()
+    session.reveal()
+    done = session.rate(Rating(1 + answered % 4)).answer
+    answered += 1
+    if answered % 7 == 0:
+        session.undo()
+        print(f"undone {done.review_id}", flush=True)
+    else:
+        print(done.review_id, flush=True)
+"""
+
+
+@pytest.mark.parametrize("kill_after", [1, 23, 80])
+def test_kill_9_during_answers_with_the_journal_on_loses_nothing(
+    machines: tuple[Machine, Machine], kill_after: int
+) -> None:
+    laptop, desktop = machines
+    notes = "".join(f"  - id: m{i}\n    front: question {i}\n    back: answer {i}\n" for i in range(300))
+    (laptop.repo / "decks" / "many.yaml").write_text("deck: Many\nnotes:\n" + notes, encoding="utf-8")
+    laptop.cards("compile")
+    env = {**os.environ, "CARDS_NOW": "2026-11-27T09:00:00+00:00", "CARDS_DEVICE": "laptop"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", SESSION, str(laptop.repo / "decks"), str(laptop.db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == "ready\n", child.stderr.read() if child.stderr else ""
+    printed = [child.stdout.readline().split() for _ in range(kill_after)]
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()
+    committed = {int(line[0]) for line in printed if line[0] != "undone"}
+    undone = {int(line[1]) for line in printed if line[0] == "undone"}
+    laptop.cards("status")  # the next start reconciles the journal with the collection
+    with sqlite3.connect(laptop.db) as db:
+        logged = {row[0]: row[1] for row in db.execute("SELECT id, reviewed_at FROM reviews")}
+        line_ids = dict(db.execute("SELECT review_id, line_id FROM journal_lines WHERE written = 1"))
+        assert db.execute("SELECT count(*) FROM journal_lines WHERE written = 0").fetchone() == (0,)
+    assert committed - undone <= set(logged)  # every answer acknowledged survived in the collection
+    lines = journal_lines(laptop)
+    cancelled = {line["cancel"] for line in lines if "cancel" in line}
+    written = {line["id"] for line in lines if "cancel" not in line} - cancelled
+    assert set(line_ids) == set(logged)  # every answer in the collection has its line, and no other
+    assert written == set(line_ids.values())
+    # the other machine, taking in the journal, has the same log
+    target = desktop.repo / "reviews"
+    target.mkdir(exist_ok=True)
+    (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
+    (desktop.repo / "decks" / "many.yaml").write_bytes((laptop.repo / "decks" / "many.yaml").read_bytes())
+    desktop.cards("status")
+    assert reps(desktop) == len(logged)
+    assert desktop.cards("rebuild", "--check").exit_code == 0
+    assert laptop.cards("rebuild", "--check").exit_code == 0
+
+
+def test_the_device_name_is_generated_once_beside_the_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards.journal import device_name
+
+    monkeypatch.delenv("CARDS_DEVICE", raising=False)
+    db = tmp_path / "data" / "collection.db"
+    db.parent.mkdir()
+    name = device_name(db)
+    assert (tmp_path / "data" / "collection.db.device").read_text(encoding="utf-8") == name + "\n"
+    assert device_name(db) == name
+    assert device_name(tmp_path / "other.db") != name
+    monkeypatch.setenv("CARDS_DEVICE", "work laptop")
+    with pytest.raises(ValueError, match="a device name is letters"):
+        device_name(db)
