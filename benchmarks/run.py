@@ -367,6 +367,41 @@ def export_benchmarks(runs: int) -> list[Measure]:
     ]
 
 
+def journal_benchmarks() -> list[Measure]:
+    """The review journal at 100,000 cards: the check every command makes, 1,000 new lines, and the
+    first merge of another device's 1,000,000-line journal (10 answers a card), inside one process."""
+    output: list[str] = []
+    _, peak = run_once(
+        [PYTHON, str(HERE / "journal_probe.py"), str(WORK / "journal"), "100000", "1000000"],
+        user_environment(),
+        output=output,
+    )
+    figures = json.loads(output[0])
+    return [
+        Measure(
+            "journal: start-up check, nothing new, 100,000 cards",
+            figures["nothing_new"],
+            peak,
+            "≤ 5 ms",
+            separate_process=False,
+        ),
+        Measure(
+            "journal: take in 1,000 new lines, 100,000 cards",
+            figures["thousand_new"],
+            peak,
+            "≤ 100 ms",
+            separate_process=False,
+        ),
+        Measure(
+            "journal: first merge of 1,000,000 lines, 100,000 cards",
+            figures["first_merge"],
+            peak,
+            "≤ 10 s",
+            separate_process=False,
+        ),
+    ]
+
+
 def print_table(results: list[Measure], floor: Measure) -> str:
     """Format the results as a Markdown table and print it."""
     lines = [
@@ -391,12 +426,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per benchmark (after one warm-up)")
     parser.add_argument(
         "--only",
-        choices=("compile", "export", "collection", "import"),
+        choices=("compile", "export", "collection", "import", "journal"),
         action="append",
         help="run only these groups of benchmarks (repeatable; default: all)",
     )
     arguments = parser.parse_args()
-    groups = arguments.only or ["compile", "export", "collection", "import"]
+    groups = arguments.only or ["compile", "export", "collection", "import", "journal"]
     WORK.mkdir(exist_ok=True)
     print(
         f"{time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
@@ -416,6 +451,8 @@ def main() -> None:
         results.extend(collection_benchmarks(arguments.runs))
     if "import" in groups:
         results.extend(import_benchmarks(arguments.runs))
+    if "journal" in groups:
+        results.extend(journal_benchmarks())
     print_table(results, floor)
 
 

@@ -111,7 +111,9 @@ class Collection:
                 raise CardsError(f"the review journal: {error}") from None
             self.journal = Journal(self.db, directory, device)
         warnings = self.flush_journal()
-        result = self.journal.take_in(self.settings)
+        result = self.journal.take_in(self.settings, self.configured)
+        if result.parameters:
+            self._settings = None  # another device's fitted parameters are the active ones now
         return [*warnings, *result.warnings]
 
     def flush_journal(self) -> list[str]:

@@ -57,6 +57,7 @@ class TakeInResult:
     pending: int = 0  # lines waiting for their card
     cards: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    parameters: bool = False  # another device's fitted parameters were adopted
 
 
 def device_name(db_path: Path) -> str:
@@ -112,13 +113,36 @@ class Journal:
             "WHERE j.written = 0 ORDER BY j.review_id"
         ).fetchall()
         cancels = self.db.execute("SELECT seq, line_id FROM journal_outbox ORDER BY seq").fetchall()
-        if not unwritten and not cancels:
+        suspensions = self.db.execute(
+            "SELECT card_id, suspended FROM journal_suspend_outbox ORDER BY card_id"
+        ).fetchall()
+        dirty = self.db.execute("SELECT 1 FROM journal_dirty WHERE what = 'parameters'").fetchone()
+        if not unwritten and not cancels and not suspensions and dirty is None:
             return 0
+        at = clock.to_db(clock.now())
         text = [_line_text(row, self.device) for row in unwritten]
         text.extend(
             _dumps({"cancel": line_id, "device": self.device, "id": f"cancel-{line_id}"})
             for _, line_id in cancels
         )
+        suspended_lines = [
+            {
+                "at": at,
+                "device": self.device,
+                "id": secrets.token_hex(8),
+                "suspend": card,
+                "suspended": bool(flag),
+            }
+            for card, flag in suspensions
+        ]
+        text.extend(_dumps(line) for line in suspended_lines)
+        snapshot = None
+        snapshot_id = ""
+        if dirty is not None:
+            snapshot = _snapshot(self.db)
+            body = _dumps({"at": at, "device": self.device, "parameters": snapshot})
+            snapshot_id = "parameters-" + _digest(body.encode("utf-8"))
+            text.append(_dumps({"at": at, "device": self.device, "id": snapshot_id, "parameters": snapshot}))
         self.directory.mkdir(parents=True, exist_ok=True)
         _append(self.path, "".join(line + "\n" for line in text).encode("utf-8"))
         with scheduler.transaction(self.db):
@@ -128,11 +152,22 @@ class Journal:
             self.db.conn.executemany(
                 "DELETE FROM journal_outbox WHERE seq = ?", [(seq,) for seq, _ in cancels]
             )
+            self.db.conn.executemany(
+                "DELETE FROM journal_suspend_outbox WHERE card_id = ? AND suspended = ?", suspensions
+            )
+            for line in suspended_lines:
+                _record_suspension(self.db, line)
+            if snapshot is not None:
+                self.db.execute("DELETE FROM journal_dirty WHERE what = 'parameters'")
+                self.db.execute(
+                    "INSERT OR IGNORE INTO journal_parameters(line_id, at, device, snapshot) VALUES (?, ?, ?, ?)",
+                    [snapshot_id, at, self.device, _dumps({"parameters": snapshot})],
+                )
         return len(text)
 
     # --- reading ----------------------------------------------------------------------------
 
-    def take_in(self, settings: Settings) -> TakeInResult:
+    def take_in(self, settings: Settings, configured: Settings | None = None) -> TakeInResult:
         """Take in the lines added to every journal file since last read, and pending lines whose
         card has appeared; one transaction. Cheap when nothing is new: one stat per file."""
         result = TakeInResult()
@@ -167,8 +202,38 @@ class Journal:
                     "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id"
                 ).fetchall():
                     lines.append((source, json.loads(text)))
+            self.db.execute("INSERT INTO journal_applying VALUES (1)")
             self._apply(settings, lines, result)
+            self._adopt_parameters(configured or settings, result)
+            self.db.execute("DELETE FROM journal_applying")
         return result
+
+    def _adopt_parameters(self, configured: Settings, result: TakeInResult) -> None:
+        """Make the newest parameters line of any device the active fits here (and replay every
+        card under them) when they differ from the active ones: the same on every machine."""
+        newest = self.db.execute(
+            "SELECT snapshot FROM journal_parameters ORDER BY at DESC, device DESC, line_id DESC LIMIT 1"
+        ).fetchone()
+        if newest is None:
+            return
+        wanted = json.loads(newest[0])["parameters"]
+        if _comparable(wanted) == _comparable(_snapshot(self.db)):
+            return
+        from flashcards.collection import saved_parameters, with_parameters
+
+        self.db.execute("UPDATE parameters SET active = 0 WHERE active = 1")
+        self.db.conn.executemany(
+            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1)",
+            [
+                (fit["preset"], json.dumps(fit["parameters"]), fit["created_at"], fit["reviews"],
+                 fit["log_loss"], fit["rmse"])
+                for fit in wanted
+            ],
+        )  # fmt: skip
+        changed = scheduler.rebuild_within(self.db, with_parameters(configured, saved_parameters(self.db)))
+        result.cards |= set(changed.changed)
+        result.parameters = True
 
     def _read(
         self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
@@ -229,6 +294,25 @@ class Journal:
     ) -> None:
         """Take in parsed lines: cancels first, then answers through :func:`merge.take_in`."""
         db = self.db
+        for _, line in lines:
+            if "parameters" in line:
+                db.execute(
+                    "INSERT OR IGNORE INTO journal_parameters(line_id, at, device, snapshot) VALUES (?, ?, ?, ?)",
+                    [
+                        line["id"],
+                        line["at"],
+                        str(line.get("device", "")),
+                        _dumps({"parameters": line["parameters"]}),
+                    ],
+                )
+            elif "suspend" in line and _record_suspension(db, line):
+                db.execute(
+                    "UPDATE cards SET suspended = ? WHERE id = ?",
+                    [int(line["suspended"]), line["suspend"]],
+                )
+        lines = [
+            (source, line) for source, line in lines if "parameters" not in line and "suspend" not in line
+        ]
         cancels = [line["cancel"] for _, line in lines if "cancel" in line]
         touched: set[str] = set()
         if cancels:
@@ -319,9 +403,21 @@ _REQUIRED = {
 def _check(line: Any) -> None:
     if not isinstance(line, dict):
         raise _BadLine("not a JSON object")
+    if not isinstance(line.get("id"), str):
+        raise _BadLine("'id' missing or not a str")
     if "cancel" in line:
         if not isinstance(line["cancel"], str):
             raise _BadLine("'cancel' must name a line id")
+        return
+    if "parameters" in line or "suspend" in line:
+        if not isinstance(line.get("at"), str):
+            raise _BadLine("'at' missing or not a str")
+        if "suspend" in line and (
+            not isinstance(line["suspend"], str) or not isinstance(line.get("suspended"), bool)
+        ):
+            raise _BadLine("'suspend' names a card and 'suspended' is true or false")
+        if "parameters" in line:
+            _check_snapshot(line["parameters"])
         return
     for key, kind in _REQUIRED.items():
         value = line.get(key)
@@ -342,6 +438,51 @@ def _check(line: Any) -> None:
         or not isinstance(line.get("difficulty"), (int, float))
     ):
         raise _BadLine("a cram answer or a moved due day gives 'stability' and 'difficulty'")
+
+
+def _check_snapshot(snapshot: Any) -> None:
+    if not isinstance(snapshot, list):
+        raise _BadLine("'parameters' must be a list of fits")
+    for fit in snapshot:
+        if not isinstance(fit, dict) or not isinstance(fit.get("preset"), str):
+            raise _BadLine("each fit names its 'preset'")
+        values = fit.get("parameters")
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
+            raise _BadLine("each fit gives its 'parameters' as numbers")
+        for key in ("created_at", "reviews", "log_loss", "rmse"):
+            if key not in fit:
+                raise _BadLine(f"each fit gives '{key}'")
+
+
+def _snapshot(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The active fitted parameters, one per preset, as a parameters line carries them."""
+    return [
+        {"preset": preset, "parameters": json.loads(values), "created_at": created_at, "reviews": reviews,
+         "log_loss": log_loss, "rmse": rmse}
+        for preset, values, created_at, reviews, log_loss, rmse in db.execute(
+            "SELECT preset, parameters, created_at, reviews, log_loss, rmse FROM parameters "
+            "WHERE active = 1 ORDER BY preset"
+        )
+    ]  # fmt: skip
+
+
+def _comparable(snapshot: list[dict[str, Any]]) -> dict[str, tuple[float, ...]]:
+    return {fit["preset"]: tuple(float(v) for v in fit["parameters"]) for fit in snapshot}
+
+
+def _record_suspension(db: sqlite_utils.Database, line: dict[str, Any]) -> bool:
+    """Keep a suspension line if it is the newest for its card (by time, device, id); True if kept."""
+    key = (line["at"], str(line.get("device", "")), line["id"])
+    kept = db.execute(
+        "SELECT at, device, line_id FROM journal_suspensions WHERE card_id = ?", [line["suspend"]]
+    ).fetchone()
+    if kept is not None and tuple(kept) >= key:
+        return False
+    db.execute(
+        "INSERT OR REPLACE INTO journal_suspensions(card_id, at, device, line_id, suspended) VALUES (?, ?, ?, ?, ?)",
+        [line["suspend"], *key, int(line["suspended"])],
+    )
+    return True
 
 
 def _origin(source: str, line: dict[str, Any]) -> tuple[str, str]:

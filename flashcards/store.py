@@ -287,7 +287,9 @@ def _journal(db: sqlite_utils.Database) -> None:
     # crash between the commit and the append is made good on the next start. An undo of a line
     # already written queues a cancelling line (journal_outbox). How far each journal file has been
     # read (journal_files), lines whose card is not known yet (journal_pending) and cancelled line
-    # ids (journal_cancelled) are kept here, never in the journal directory.
+    # ids (journal_cancelled) are kept here, never in the journal directory. Fitted parameters and
+    # suspensions travel too: a change here is queued by trigger (journal_dirty,
+    # journal_suspend_outbox) and written as a line; the newest line of each wins on every machine.
     db.executescript(
         """
         CREATE TABLE journal_lines (
@@ -316,6 +318,32 @@ def _journal(db: sqlite_utils.Database) -> None:
         INSERT INTO journal_lines(review_id, line_id)
             SELECT id, lower(hex(randomblob(8))) FROM reviews
             WHERE source IS NULL OR source NOT LIKE 'journal:%' ORDER BY id;
+        CREATE TABLE journal_parameters (
+            line_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            device TEXT NOT NULL,
+            snapshot TEXT NOT NULL,     -- JSON: the active fits, one per preset
+            written INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE journal_suspensions (
+            card_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            device TEXT NOT NULL,
+            line_id TEXT NOT NULL,
+            suspended INTEGER NOT NULL
+        );
+        CREATE TABLE journal_dirty (what TEXT PRIMARY KEY);  -- 'parameters': a snapshot to write
+        CREATE TABLE journal_suspend_outbox (card_id TEXT PRIMARY KEY, suspended INTEGER NOT NULL);
+        CREATE TABLE journal_applying (one INTEGER);  -- a row while lines of other devices are applied
+        CREATE TRIGGER journal_parameters_inserted AFTER INSERT ON parameters
+            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
+        CREATE TRIGGER journal_parameters_updated AFTER UPDATE ON parameters
+            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
+        CREATE TRIGGER journal_suspended AFTER UPDATE OF suspended ON cards
+            WHEN OLD.suspended != NEW.suspended AND NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR REPLACE INTO journal_suspend_outbox VALUES (NEW.id, NEW.suspended); END;
         CREATE TRIGGER journal_add AFTER INSERT ON reviews
             WHEN NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%'
         BEGIN

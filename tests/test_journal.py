@@ -312,3 +312,41 @@ def test_the_device_name_is_generated_once_beside_the_collection(
     monkeypatch.setenv("CARDS_DEVICE", "work laptop")
     with pytest.raises(ValueError, match="a device name is letters"):
         device_name(db)
+
+
+def test_fitted_parameters_and_suspensions_travel_and_the_newest_wins(
+    machines: tuple[Machine, Machine],
+) -> None:
+    from flashcards.simulate import TRUE_PARAMETERS
+
+    laptop, desktop = machines
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nq\n")
+    desktop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n4\nq\n")
+    with sqlite3.connect(laptop.db) as db:  # as `cards optimize` saves a fit
+        db.execute(
+            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
+            "VALUES ('', ?, '2026-11-27T11:00:00.000000+00:00', 1000, 0.3, 0.01, 1)",
+            [json.dumps(list(TRUE_PARAMETERS))],
+        )
+    laptop.cards("rebuild", now="2026-11-27T11:00:00+00:00")  # and replays the cards under it
+    assert laptop.cards("suspend", "n3/card", now="2026-11-27T11:00:00+00:00").exit_code == 0
+    laptop.cards("status", now="2026-11-27T11:00:00+00:00")
+    snapshots = [line["parameters"] for line in journal_lines(laptop) if "parameters" in line]
+    assert [[fit["reviews"] for fit in snapshot] for snapshot in snapshots] == [[1000]]  # type: ignore[union-attr]
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    assert laptop.view() == desktop.view()
+    with sqlite3.connect(desktop.db) as db:
+        saved = db.execute("SELECT parameters FROM parameters WHERE active = 1").fetchall()
+    assert [tuple(json.loads(row[0])) for row in saved] == [tuple(TRUE_PARAMETERS)]
+    assert desktop.view()[1]["n3/card"]["suspended"] is True  # type: ignore[index]
+    # the desktop unsuspends it later: that line is the newest, on both machines
+    assert desktop.cards("unsuspend", "n3/card", now="2026-11-28T09:00:00+00:00").exit_code == 0
+    desktop.commit("desktop unsuspends")
+    laptop.pull("desktop")
+    assert laptop.view()[1]["n3/card"]["suspended"] is False  # type: ignore[index]
+    assert laptop.view() == desktop.view()
+    for machine in machines:
+        assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0
