@@ -101,8 +101,12 @@ class Collection:
         new lines (see :mod:`flashcards.journal`); return the warnings to show."""
         directory = self.configured.journal_dir
         if directory is None:
+            if self.db.execute("SELECT 1 FROM journal_on").fetchone():
+                from flashcards.journal import turn_off
+
+                turn_off(self.db)
             return []
-        from flashcards.journal import Journal, device_name
+        from flashcards.journal import Journal, device_name, turn_on
 
         if self.journal is None:
             try:
@@ -110,6 +114,7 @@ class Collection:
             except (ValueError, OSError) as error:
                 raise CardsError(f"the review journal: {error}") from None
             self.journal = Journal(self.db, directory, device)
+            turn_on(self.db)
         warnings = self.flush_journal()
         result = self.journal.take_in(self.settings, self.configured)
         if result.parameters:

@@ -88,6 +88,29 @@ def device_name(db_path: Path) -> str:
     return name
 
 
+def turn_on(db: sqlite_utils.Database) -> bool:
+    """Give every answer logged here that has no journal line yet its line id, to be written by
+    the next flush (the history before the journal was on, or while it was off); True if it did."""
+    if db.execute("SELECT 1 FROM journal_on").fetchone():
+        return False
+    with scheduler.transaction(db):
+        db.execute(
+            "INSERT INTO journal_lines(review_id, line_id) "
+            "SELECT id, lower(hex(randomblob(8))) FROM reviews "
+            "WHERE (source IS NULL OR source NOT LIKE 'journal:%') "
+            "AND id NOT IN (SELECT review_id FROM journal_lines) ORDER BY id"
+        )
+        db.execute("INSERT INTO journal_on VALUES (1)")
+    return True
+
+
+def turn_off(db: sqlite_utils.Database) -> None:
+    """The journal is off: answers logged from now on get their lines when it is turned on again."""
+    if db.execute("SELECT 1 FROM journal_on").fetchone():
+        with scheduler.transaction(db):
+            db.execute("DELETE FROM journal_on")
+
+
 class Journal:
     """This device's view of a journal directory, for one open collection."""
 

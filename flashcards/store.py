@@ -282,7 +282,7 @@ def _reviews_kind(db: sqlite_utils.Database) -> None:
 @migrations(name="0016_journal")
 def _journal(db: sqlite_utils.Database) -> None:
     # The review journal (flashcards.journal): every answer given here (or taken in from an Anki
-    # file) gets a line id the moment it is logged, by trigger, in the answer's own transaction;
+    # file) gets a line id the moment it is logged while the journal is on (journal_on), by trigger, in the answer's own transaction;
     # `written` turns 1 once the line is appended and synced to this device's journal file, so a
     # crash between the commit and the append is made good on the next start. An undo of a line
     # already written queues a cancelling line (journal_outbox). How far each journal file has been
@@ -315,9 +315,7 @@ def _journal(db: sqlite_utils.Database) -> None:
             line TEXT NOT NULL
         );
         CREATE INDEX journal_pending_card ON journal_pending(card_id);
-        INSERT INTO journal_lines(review_id, line_id)
-            SELECT id, lower(hex(randomblob(8))) FROM reviews
-            WHERE source IS NULL OR source NOT LIKE 'journal:%' ORDER BY id;
+        CREATE TABLE journal_on (one INTEGER);  -- a row while the journal is on (journal.turn_on)
         CREATE TABLE journal_parameters (
             line_id TEXT PRIMARY KEY,
             at TEXT NOT NULL,
@@ -345,7 +343,7 @@ def _journal(db: sqlite_utils.Database) -> None:
             WHEN OLD.suspended != NEW.suspended AND NOT EXISTS (SELECT 1 FROM journal_applying)
             BEGIN INSERT OR REPLACE INTO journal_suspend_outbox VALUES (NEW.id, NEW.suspended); END;
         CREATE TRIGGER journal_add AFTER INSERT ON reviews
-            WHEN NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%'
+            WHEN (NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%') AND EXISTS (SELECT 1 FROM journal_on)
         BEGIN
             INSERT INTO journal_lines(review_id, line_id) VALUES (NEW.id, lower(hex(randomblob(8))));
         END;
