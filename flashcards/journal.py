@@ -45,7 +45,7 @@ SUFFIX = ".jsonl"
 SOURCE_PREFIX = "journal:"
 TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_CHUNK_LINES = 200_000
+_CHUNK_LINES = 100_000  # lines applied at a time (memory stays bounded on a first merge)
 
 
 @dataclass
@@ -217,15 +217,19 @@ class Journal:
         if not changed and waiting is None:
             return result
         with scheduler.transaction(self.db):
-            lines: list[tuple[str, dict[str, Any]]] = []  # (source, line)
+            self.db.execute("INSERT INTO journal_applying VALUES (1)")
+            lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             for entry, info, seen in changed:
-                lines.extend(self._read(Path(entry.path), info, seen, result))
+                for item in self._read(Path(entry.path), info, seen, result):
+                    lines.append(item)
+                    if len(lines) >= _CHUNK_LINES:
+                        self._apply(settings, lines, result)
+                        lines = []
             if waiting is not None:
                 for source, text in self.db.execute(
                     "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id"
                 ).fetchall():
                     lines.append((source, json.loads(text)))
-            self.db.execute("INSERT INTO journal_applying VALUES (1)")
             self._apply(settings, lines, result)
             self._adopt_parameters(configured or settings, result)
             self.db.execute("DELETE FROM journal_applying")

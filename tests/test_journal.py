@@ -95,7 +95,13 @@ def journal_lines(machine: Machine) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_two_clones_review_interleaved_and_merge_through_git(machines: tuple[Machine, Machine]) -> None:
+@pytest.mark.parametrize("chunk", [100_000, 2], ids=["one-batch", "batches-of-2"])
+def test_two_clones_review_interleaved_and_merge_through_git(
+    machines: tuple[Machine, Machine], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import journal
+
+    monkeypatch.setattr(journal, "_CHUNK_LINES", chunk)  # a cancel in a later batch than its answer too
     laptop, desktop = machines
     # day 1: the laptop at 09:00 (Good, Good, undo, Easy), the desktop at 09:30 on the same cards
     assert (
