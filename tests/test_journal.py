@@ -356,3 +356,18 @@ def test_fitted_parameters_and_suspensions_travel_and_the_newest_wins(
     assert laptop.view() == desktop.view()
     for machine in machines:
         assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_cram_answers_travel_as_cram_answers(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n4\n\n4\n\n4\nq\n")
+    cram = laptop.cards("review", "--cram", now="2026-11-27T12:00:00+00:00", keys="\n1\n\n3\nu\n\n2\nq\n")
+    assert cram.exit_code == 0, cram.output
+    kinds = [line.get("kind") for line in journal_lines(laptop) if "cancel" not in line]
+    assert kinds.count(1) == 3  # three cram answers written, one of them cancelled
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert laptop.view() == desktop.view()
+    crams = [r for card in CARDS for r in desktop.view()[1][card]["reviews"] if r["cram"]]  # type: ignore[index,union-attr]
+    assert len(crams) == 2
+    assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
