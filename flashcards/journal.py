@@ -137,7 +137,8 @@ class Journal:
         ).fetchall()
         cancels = self.db.execute("SELECT seq, line_id FROM journal_outbox ORDER BY seq").fetchall()
         suspensions = self.db.execute(
-            "SELECT card_id, suspended FROM journal_suspend_outbox ORDER BY card_id"
+            "SELECT o.card_id, o.suspended, c.leech FROM journal_suspend_outbox o "
+            "LEFT JOIN cards c ON c.id = o.card_id ORDER BY o.card_id"
         ).fetchall()
         dirty = self.db.execute("SELECT 1 FROM journal_dirty WHERE what = 'parameters'").fetchone()
         if not unwritten and not cancels and not suspensions and dirty is None:
@@ -153,10 +154,11 @@ class Journal:
                 "at": at,
                 "device": self.device,
                 "id": secrets.token_hex(8),
+                "leech": bool(leech),
                 "suspend": card,
                 "suspended": bool(flag),
             }
-            for card, flag in suspensions
+            for card, flag, leech in suspensions
         ]
         text.extend(_dumps(line) for line in suspended_lines)
         snapshot = None
@@ -176,7 +178,8 @@ class Journal:
                 "DELETE FROM journal_outbox WHERE seq = ?", [(seq,) for seq, _ in cancels]
             )
             self.db.conn.executemany(
-                "DELETE FROM journal_suspend_outbox WHERE card_id = ? AND suspended = ?", suspensions
+                "DELETE FROM journal_suspend_outbox WHERE card_id = ? AND suspended = ?",
+                [(card, flag) for card, flag, _ in suspensions],
             )
             for line in suspended_lines:
                 _record_suspension(self.db, line)
@@ -334,8 +337,8 @@ class Journal:
                 )
             elif "suspend" in line and _record_suspension(db, line):
                 db.execute(
-                    "UPDATE cards SET suspended = ? WHERE id = ?",
-                    [int(line["suspended"]), line["suspend"]],
+                    "UPDATE cards SET suspended = ?, leech = coalesce(?, leech) WHERE id = ?",
+                    [int(line["suspended"]), _flag(line.get("leech")), line["suspend"]],
                 )
         lines = [
             (source, line) for source, line in lines if "parameters" not in line and "suspend" not in line
@@ -495,6 +498,10 @@ def _snapshot(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def _comparable(snapshot: list[dict[str, Any]]) -> dict[str, tuple[float, ...]]:
     return {fit["preset"]: tuple(float(v) for v in fit["parameters"]) for fit in snapshot}
+
+
+def _flag(value: Any) -> int | None:
+    return int(value) if isinstance(value, bool) else None
 
 
 def _record_suspension(db: sqlite_utils.Database, line: dict[str, Any]) -> bool:

@@ -344,6 +344,7 @@ def _journal(db: sqlite_utils.Database) -> None:
             BEGIN INSERT OR REPLACE INTO journal_suspend_outbox VALUES (NEW.id, NEW.suspended); END;
         CREATE TRIGGER journal_add AFTER INSERT ON reviews
             WHEN (NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%') AND EXISTS (SELECT 1 FROM journal_on)
+                AND NOT EXISTS (SELECT 1 FROM journal_applying)
         BEGIN
             INSERT INTO journal_lines(review_id, line_id) VALUES (NEW.id, lower(hex(randomblob(8))));
         END;

@@ -371,3 +371,15 @@ def test_cram_answers_travel_as_cram_answers(machines: tuple[Machine, Machine]) 
     crams = [r for card in CARDS for r in desktop.view()[1][card]["reviews"] if r["cram"]]  # type: ignore[index,union-attr]
     assert len(crams) == 2
     assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_a_leech_is_suspended_and_marked_on_both_machines(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    (laptop.repo / "cards.toml").write_text('journal = "reviews"\nleech_threshold = 1\n', encoding="utf-8")
+    laptop.cards("review", "--limit", "1", now="2026-11-27T09:00:00+00:00", keys="\n4\nq\n")
+    laptop.cards("review", now="2026-12-20T09:00:00+00:00", keys="\n1\nq\n")
+    shown = laptop.view()[1]["n1/card"]
+    assert (shown["suspended"], shown["leech"]) == (True, True)  # type: ignore[index]
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert desktop.view() == laptop.view()
