@@ -453,6 +453,17 @@ def _check(line: Any) -> None:
         value = line.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise _BadLine(f"'{key}' missing or not a {kind.__name__}")
+    for key in ("due_day", "step", "day_end", "points", "anki_id"):
+        value = line.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _BadLine(f"'{key}' must be a whole number")
+    for key in ("stability", "difficulty"):
+        value = line.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            raise _BadLine(f"'{key}' must be a number")
+    for key in ("ticked", "source", "source_id", "device"):
+        if line.get(key) is not None and not isinstance(line[key], str):
+            raise _BadLine(f"'{key}' must be text")
     try:
         clock.from_db(line["reviewed_at"])
         clock.from_db(line["due"])

@@ -383,3 +383,23 @@ def test_a_leech_is_suspended_and_marked_on_both_machines(machines: tuple[Machin
     laptop.commit("laptop")
     desktop.pull("origin")
     assert desktop.view() == laptop.view()
+
+
+def test_a_line_that_is_json_but_not_an_answer_is_reported_and_skipped(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\nq\n")
+    good = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8")
+    line = json.loads(good)
+    bad = [{**line, "id": "a", "rating": "3"}, {**line, "id": "b", "due_day": "soon"}, [1, 2]]
+    target = desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_text("".join(json.dumps(b) + "\n" for b in bad) + good, encoding="utf-8")
+    result = desktop.cards("status")
+    assert result.exit_code == 0
+    shown = Path("reviews/laptop.jsonl")
+    assert f"{shown}:1: malformed journal line ('rating' missing or not a int); skipped" in result.stderr
+    assert f"{shown}:2: malformed journal line ('due_day' must be a whole number); skipped" in result.stderr
+    assert f"{shown}:3: malformed journal line (not a JSON object); skipped" in result.stderr
+    assert reps(desktop) == 1
