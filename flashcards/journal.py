@@ -408,6 +408,14 @@ class Journal:
             touched.add(line["card"])
             result.added += 1
         merged = merge.take_in(db, settings, _offers(answers))
+        rehearsed = [  # a rehearsal answer's points: merge.Incoming does not carry them
+            (line.get("points"), line.get("ticked"), *_origin(source, line))
+            for source, line in answers
+            if line.get("points") is not None or line.get("ticked") is not None
+        ]
+        db.conn.executemany(
+            "UPDATE reviews SET points = ?, ticked = ? WHERE source = ? AND source_id = ?", rehearsed
+        )
         result.added += merged.added
         result.cards |= merged.cards | touched
         if touched:  # cancels and non-answers: the card's state is what its log now gives

@@ -61,7 +61,9 @@ class Machine:
 
     def view(self) -> tuple[object, dict[str, object]]:
         listed = json.loads(self.cards("list", "--json", now=LATER).stdout)
-        shown = {card: json.loads(self.cards("show", card, "--json", now=LATER).stdout) for card in CARDS}
+        ids = [card["id"] for card in listed]
+        assert set(CARDS) <= set(ids)
+        shown = {card: json.loads(self.cards("show", card, "--json", now=LATER).stdout) for card in ids}
         return listed, shown
 
 
@@ -403,3 +405,39 @@ def test_a_line_that_is_json_but_not_an_answer_is_reported_and_skipped(
     assert f"{shown}:2: malformed journal line ('due_day' must be a whole number); skipped" in result.stderr
     assert f"{shown}:3: malformed journal line (not a JSON object); skipped" in result.stderr
     assert reps(desktop) == 1
+
+
+STORY = """
+deck: Prep::Stories
+notes:
+  - type: rehearsal
+    id: star-rollout
+    prompt: Tell me about a time you rolled out a risky model change.
+    time: 1m30s
+    points:
+      - "Situation: the fraud model drifted"
+      - Canary to 5 % of traffic first
+      - Shadow run for a week before
+      - Result in numbers
+    covers: [n1, [n2, n1], [], ~]
+"""
+
+
+def test_due_days_brought_forward_by_a_rehearsal_travel(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    (laptop.repo / "decks" / "stories.yaml").write_text(STORY, encoding="utf-8")
+    laptop.commit("a rehearsal")
+    desktop.pull("origin")
+    laptop.cards("review", "--deck", "Basics", now="2026-11-27T09:00:00+00:00", keys="\n4\n\n4\nq\n")
+    rehearsed = laptop.cards(
+        "review", "--deck", "Prep::Stories", now="2026-11-28T09:00:00+00:00", keys="\n1\n3\n\nq\n"
+    )
+    assert "2 cards behind the missed points due today" in rehearsed.output
+    assert [line.get("kind") for line in journal_lines(laptop)].count(2) == 2
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert laptop.view() == desktop.view()
+    shown = desktop.view()[1]
+    assert len(shown["n2/card"]["rescheduled"]) == 1  # type: ignore[index,arg-type]
+    assert shown["star-rollout/rehearse"]["reviews"][0]["ticked"] == [1, 3]  # type: ignore[index]
+    assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
