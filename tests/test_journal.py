@@ -441,3 +441,38 @@ def test_due_days_brought_forward_by_a_rehearsal_travel(machines: tuple[Machine,
     assert len(shown["n2/card"]["rescheduled"]) == 1  # type: ignore[index,arg-type]
     assert shown["star-rollout/rehearse"]["reviews"][0]["ticked"] == [1, 3]  # type: ignore[index]
     assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_a_crash_either_side_of_the_append_is_made_good_and_counts_once(
+    machines: tuple[Machine, Machine],
+) -> None:
+    from flashcards import clock, scheduler
+    from flashcards.collection import Collection
+    from flashcards.states import Rating
+
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n\n3\nq\n")
+    assert len(journal_lines(laptop)) == 2
+    with sqlite3.connect(laptop.db) as db:  # the lines were appended, the crash came before they were marked
+        db.execute("UPDATE journal_lines SET written = 0")
+    collection = Collection.open(
+        laptop.db, laptop.repo / "decks"
+    )  # an answer saved, the crash before its append
+    scheduler.answer(
+        collection.db,
+        "n3/card",
+        Rating.GOOD,
+        clock.from_db("2026-11-27T09:05:00+00:00"),
+        3000,
+        collection.settings,
+    )
+    collection.db.conn.close()
+    laptop.cards("status")
+    lines = journal_lines(laptop)
+    assert len(lines) == 5  # the two appended again, and the one never appended
+    assert len({line["id"] for line in lines}) == 3
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    assert laptop.view() == desktop.view()
