@@ -206,6 +206,12 @@ class Journal:
             entries = list(os.scandir(self.directory))
         except FileNotFoundError:
             entries = []
+        except OSError as error:
+            result.warnings.append(
+                f"warning: cannot read the review journal {display_path(self.directory)} "
+                f"({error.strerror or error}); other machines' answers were not taken in"
+            )
+            entries = []
         for entry in entries:
             if not entry.name.endswith(SUFFIX) or not entry.is_file():
                 continue
@@ -223,11 +229,17 @@ class Journal:
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             for entry, info, seen in changed:
-                for item in self._read(Path(entry.path), info, seen, result):
-                    lines.append(item)
-                    if len(lines) >= _CHUNK_LINES:
-                        self._apply(settings, lines, result)
-                        lines = []
+                try:
+                    for item in self._read(Path(entry.path), info, seen, result):
+                        lines.append(item)
+                        if len(lines) >= _CHUNK_LINES:
+                            self._apply(settings, lines, result)
+                            lines = []
+                except OSError as error:  # read again next time; lines taken in count once
+                    result.warnings.append(
+                        f"warning: cannot read {display_path(Path(entry.path))} ({error.strerror or error}); "
+                        "its new lines were not taken in"
+                    )
             if waiting is not None:
                 for source, text in self.db.execute(
                     "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id"

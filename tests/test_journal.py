@@ -476,3 +476,18 @@ def test_a_crash_either_side_of_the_append_is_made_good_and_counts_once(
     desktop.cards("status")
     assert reps(desktop) == 3
     assert laptop.view() == desktop.view()
+
+
+def test_a_journal_path_that_is_not_a_directory_is_reported_and_nothing_is_lost(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, _ = machines
+    (laptop.repo / "cards.toml").write_text('journal = "decks/basics.yaml"\n', encoding="utf-8")
+    result = laptop.cards("review", keys="\n3\nq\n")
+    assert result.exit_code == 0
+    assert "cannot read the review journal decks/basics.yaml" in result.stderr
+    assert "cannot write the review journal" in result.output + result.stderr
+    assert reps(laptop) == 1  # the answer is saved; its line is written once the journal is usable
+    (laptop.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+    laptop.cards("status")
+    assert len(journal_lines(laptop)) == 1
