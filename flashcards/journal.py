@@ -141,7 +141,10 @@ class Journal:
             "LEFT JOIN cards c ON c.id = o.card_id ORDER BY o.card_id"
         ).fetchall()
         dirty = self.db.execute("SELECT 1 FROM journal_dirty WHERE what = 'parameters'").fetchone()
-        if not unwritten and not cancels and not suspensions and dirty is None:
+        renamed = self.db.execute(
+            "SELECT old, new FROM journal_renames WHERE written = 0 ORDER BY old"
+        ).fetchall()
+        if not unwritten and not cancels and not suspensions and dirty is None and not renamed:
             return 0
         at = clock.to_db(clock.now())
         text = [_line_text(row, self.device) for row in unwritten]
@@ -161,6 +164,17 @@ class Journal:
             for card, flag, leech in suspensions
         ]
         text.extend(_dumps(line) for line in suspended_lines)
+        text.extend(
+            _dumps(
+                {
+                    "device": self.device,
+                    "id": f"rename-{_digest(f'{old} {new}'.encode())}",
+                    "rename": old,
+                    "to": new,
+                }
+            )
+            for old, new in renamed
+        )
         snapshot = None
         snapshot_id = ""
         if dirty is not None:
@@ -183,6 +197,9 @@ class Journal:
             )
             for line in suspended_lines:
                 _record_suspension(self.db, line)
+            self.db.conn.executemany(
+                "UPDATE journal_renames SET written = 1 WHERE old = ?", [(old,) for old, _ in renamed]
+            )
             if snapshot is not None:
                 self.db.execute("DELETE FROM journal_dirty WHERE what = 'parameters'")
                 self.db.execute(
@@ -221,7 +238,8 @@ class Journal:
                 continue
             changed.append((entry, info, seen))
         waiting = self.db.execute(
-            "SELECT 1 FROM journal_pending p JOIN cards c ON c.id = p.card_id LIMIT 1"
+            "SELECT 1 FROM journal_pending p JOIN cards c ON c.id = p.card_id "
+            "UNION ALL SELECT 1 FROM journal_pending p JOIN journal_renames r ON r.old = p.card_id LIMIT 1"
         ).fetchone()
         if not changed and waiting is None:
             return result
@@ -242,7 +260,8 @@ class Journal:
                     )
             if waiting is not None:
                 for source, text in self.db.execute(
-                    "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id"
+                    "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id "
+                    "UNION SELECT p.source, p.line FROM journal_pending p JOIN journal_renames r ON r.old = p.card_id"
                 ).fetchall():
                     lines.append((source, json.loads(text)))
             self._apply(settings, lines, result)
@@ -337,7 +356,12 @@ class Journal:
         """Take in parsed lines: cancels first, then answers through :func:`merge.take_in`."""
         db = self.db
         for _, line in lines:
-            if "parameters" in line:
+            if "rename" in line:
+                db.execute(
+                    "INSERT OR IGNORE INTO journal_renames(old, new, written) VALUES (?, ?, 1)",
+                    [line["rename"], line["to"]],
+                )
+            elif "parameters" in line:
                 db.execute(
                     "INSERT OR IGNORE INTO journal_parameters(line_id, at, device, snapshot) VALUES (?, ?, ?, ?)",
                     [
@@ -353,7 +377,9 @@ class Journal:
                     [int(line["suspended"]), _flag(line.get("leech")), line["suspend"]],
                 )
         lines = [
-            (source, line) for source, line in lines if "parameters" not in line and "suspend" not in line
+            (source, line)
+            for source, line in lines
+            if "parameters" not in line and "suspend" not in line and "rename" not in line
         ]
         cancels = [line["cancel"] for _, line in lines if "cancel" in line]
         touched: set[str] = set()
@@ -374,6 +400,13 @@ class Journal:
         for source, line in lines:
             if "cancel" not in line:
                 adds.setdefault(line["id"], (source, line))
+        renames = dict(db.execute("SELECT old, new FROM journal_renames").fetchall())
+        if renames:  # a card renamed (renamed_from) since the line was written: it names the old id
+            for _, line in adds.values():
+                for _ in range(len(renames)):
+                    if line["card"] not in renames:
+                        break
+                    line["card"] = renames[line["card"]]
         if adds:
             _drop_known(db, adds)
         cards = _known_cards(db, {line["card"] for _, line in adds.values()})
@@ -458,6 +491,10 @@ def _check(line: Any) -> None:
     if "cancel" in line:
         if not isinstance(line["cancel"], str):
             raise _BadLine("'cancel' must name a line id")
+        return
+    if "rename" in line:
+        if not isinstance(line["rename"], str) or not isinstance(line.get("to"), str):
+            raise _BadLine("'rename' and 'to' name the card's old and new ids")
         return
     if "parameters" in line or "suspend" in line:
         if not isinstance(line.get("at"), str):

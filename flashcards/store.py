@@ -315,6 +315,11 @@ def _journal(db: sqlite_utils.Database) -> None:
             line TEXT NOT NULL
         );
         CREATE INDEX journal_pending_card ON journal_pending(card_id);
+        CREATE TABLE journal_renames (  -- cards renamed (renamed_from), here (written 0 until its line is) or elsewhere
+            old TEXT PRIMARY KEY,
+            new TEXT NOT NULL,
+            written INTEGER NOT NULL DEFAULT 0
+        );
         CREATE TABLE journal_on (one INTEGER);  -- a row while the journal is on (journal.turn_on)
         CREATE TABLE journal_parameters (
             line_id TEXT PRIMARY KEY,

@@ -491,3 +491,39 @@ def test_a_journal_path_that_is_not_a_directory_is_reported_and_nothing_is_lost(
     (laptop.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
     laptop.cards("status")
     assert len(journal_lines(laptop)) == 1
+
+
+TEAM = """
+deck: D
+types:
+  team:
+    fields: [team, priority]
+    templates:
+      priority:
+        front: "What does {{team}} care about?"
+        back: "{{priority}}"
+notes:
+  - id: ds
+    type: team
+    team: Data Scientists
+    priority: Model accuracy
+"""
+
+
+def test_lines_written_before_a_template_rename_follow_the_card(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    path = laptop.repo / "decks" / "team.yaml"
+    path.write_text(TEAM, encoding="utf-8")
+    laptop.cards("review", "--deck", "D", keys="\n3\nq\n")
+    assert [line["card"] for line in journal_lines(laptop)] == ["ds/priority"]
+    path.write_text(
+        TEAM.replace("      priority:\n", "      cares:\n        renamed_from: priority\n"), encoding="utf-8"
+    )
+    laptop.cards("status")
+    laptop.commit("reviews, then a renamed template")
+    desktop.pull("origin")  # the lines name ds/priority; the decks the desktop compiles say ds/cares
+    shown = desktop.view()[1]
+    assert len(shown["ds/cares"]["reviews"]) == 1  # type: ignore[index,arg-type]
+    assert laptop.view() == desktop.view()
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
