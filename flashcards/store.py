@@ -282,14 +282,15 @@ def _reviews_kind(db: sqlite_utils.Database) -> None:
 @migrations(name="0016_journal")
 def _journal(db: sqlite_utils.Database) -> None:
     # The review journal (flashcards.journal): every answer given here (or taken in from an Anki
-    # file) gets a line id the moment it is logged while the journal is on (journal_on), by trigger, in the answer's own transaction;
-    # `written` turns 1 once the line is appended and synced to this device's journal file, so a
+    # file) gets a line id the moment it is logged while the journal is on (journal_on), by
+    # trigger, in the answer's own transaction; `written` turns 1 once the line is appended and synced to this device's journal file, so a
     # crash between the commit and the append is made good on the next start. An undo of a line
     # already written queues a cancelling line (journal_outbox). How far each journal file has been
     # read (journal_files), lines whose card is not known yet (journal_pending) and cancelled line
     # ids (journal_cancelled) are kept here, never in the journal directory. Fitted parameters and
     # suspensions travel too: a change here is queued by trigger (journal_dirty,
     # journal_suspend_outbox) and written as a line; the newest line of each wins on every machine.
+    # A card renamed with renamed_from is a line too (journal_renames): older lines name its old id.
     db.executescript(
         """
         CREATE TABLE journal_lines (
