@@ -426,6 +426,41 @@ def lint_benchmarks(runs: int) -> list[Measure]:
     return [measure("lint, 10,000 notes (the command: loading and rules)", command, env, runs), rules]
 
 
+def journal_benchmarks() -> list[Measure]:
+    """The review journal at 100,000 cards: the check every command makes, 1,000 new lines, and the
+    first merge of another device's 1,000,000-line journal (10 answers a card), inside one process."""
+    output: list[str] = []
+    _, peak = run_once(
+        [PYTHON, str(HERE / "journal_probe.py"), str(WORK / "journal"), "100000", "1000000"],
+        user_environment(),
+        output=output,
+    )
+    figures = json.loads(output[0])
+    return [
+        Measure(
+            "journal: start-up check, nothing new, 100,000 cards",
+            figures["nothing_new"],
+            peak,
+            "≤ 5 ms",
+            separate_process=False,
+        ),
+        Measure(
+            "journal: take in 1,000 new lines, 100,000 cards",
+            figures["thousand_new"],
+            peak,
+            "≤ 100 ms",
+            separate_process=False,
+        ),
+        Measure(
+            "journal: first merge of 1,000,000 lines, 100,000 cards",
+            figures["first_merge"],
+            peak,
+            "≤ 10 s",
+            separate_process=False,
+        ),
+    ]
+
+
 def print_table(results: list[Measure], floor: Measure) -> str:
     """Format the results as a Markdown table and print it."""
     lines = [
@@ -450,12 +485,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per benchmark (after one warm-up)")
     parser.add_argument(
         "--only",
-        choices=("compile", "export", "collection", "import", "lint"),
+        choices=("compile", "export", "collection", "import", "lint", "journal"),
         action="append",
         help="run only these groups of benchmarks (repeatable; default: all)",
     )
     arguments = parser.parse_args()
-    groups = arguments.only or ["compile", "export", "collection", "import", "lint"]
+    groups = arguments.only or ["compile", "export", "collection", "import", "lint", "journal"]
     WORK.mkdir(exist_ok=True)
     print(
         f"{time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
@@ -474,6 +509,7 @@ def main() -> None:
         "collection": collection_benchmarks,
         "import": import_benchmarks,
         "lint": lint_benchmarks,
+        "journal": lambda runs: journal_benchmarks(),
     }
     results = [row for group in groups for row in runners[group](arguments.runs)]
     print_table(results, floor)

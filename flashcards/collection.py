@@ -24,6 +24,7 @@ from flashcards.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from flashcards.compile_rows import CompileResult
+    from flashcards.journal import Journal
 
 COLLECTION_PRESET = ""  # the preset of decks without a [deck."…"] table of their own
 
@@ -38,6 +39,7 @@ class Collection:
     configured: Settings  # cards.toml alone
     _settings: Settings | None = field(default=None, repr=False)
     _parameters_seen: int | None = field(default=None, repr=False)
+    journal: Journal | None = field(default=None, repr=False)  # on with `journal = "..."` in cards.toml
 
     @classmethod
     def open(cls, path: Path, decks_dir: Path) -> Collection:
@@ -91,6 +93,45 @@ class Collection:
             return [
                 f"warning: no decks directory at {display_path(self.decks_dir)}; showing the collection "
                 "as last compiled (pass --decks DIR or set $CARDS_DECKS)"
+            ]
+        return []
+
+    def sync_journal(self) -> list[str]:
+        """With the journal on: append this device's unwritten lines, then take in other devices'
+        new lines (see :mod:`flashcards.journal`); return the warnings to show."""
+        directory = self.configured.journal_dir
+        if directory is None:
+            if self.db.execute("SELECT 1 FROM journal_on").fetchone():
+                from flashcards.journal import turn_off
+
+                turn_off(self.db)
+            return []
+        from flashcards.journal import Journal, device_name, turn_on
+
+        if self.journal is None:
+            try:
+                device = device_name(self.path)
+            except (ValueError, OSError) as error:
+                raise CardsError(f"the review journal: {error}") from None
+            self.journal = Journal(self.db, directory, device)
+            turn_on(self.db)
+        warnings = self.flush_journal()
+        result = self.journal.take_in(self.settings, self.configured)
+        if result.parameters:
+            self._settings = None  # another device's fitted parameters are the active ones now
+        return [*warnings, *result.warnings]
+
+    def flush_journal(self) -> list[str]:
+        """Append the answers logged here since to this device's journal file (the journal on)."""
+        if self.journal is None:
+            return []
+        try:
+            self.journal.flush()
+        except OSError as error:
+            return [
+                f"warning: cannot write the review journal {display_path(self.journal.path)} "
+                f"({error.strerror or error}); the answers are saved in the collection and written "
+                "to the journal next time"
             ]
         return []
 

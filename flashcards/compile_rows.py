@@ -403,6 +403,8 @@ def _rename_cards(db: sqlite_utils.Database, renames: list[tuple[str, str]]) -> 
         db.execute(f"INSERT INTO cards(id, {listed}) SELECT ?, {listed} FROM cards WHERE id = ?", [new, old])
         reviewlog.move(db, old, new)
         db.execute("DELETE FROM cards WHERE id = ?", [old])
+        # journal lines written before the rename (on any machine) name the old id
+        db.execute("INSERT OR REPLACE INTO journal_renames(old, new) VALUES (?, ?)", [old, new])
 
 
 def retire_missing(

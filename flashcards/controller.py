@@ -261,6 +261,7 @@ class ReviewController:
                 self.queue.record(card.kind)
             return Outcome(str(error))
         self._history.append((done, card, self.queue.progress))
+        journal_note = self._flush_journal()
         self.queue.record(card.kind)
         self._tally(done, card, +1)
         self._current = None
@@ -282,7 +283,12 @@ class ReviewController:
                 count = len(done.moved)
                 message += f"; {count} card{'s' if count != 1 else ''} behind the missed points due today"
             message += ")"
-        return Outcome(message, done)
+        return Outcome(message + journal_note, done)
+
+    def _flush_journal(self) -> str:
+        """Write what was just committed to this device's journal file (when the journal is on);
+        return what to add to the message if that failed."""
+        return "".join(f"\n{warning}" for warning in self.collection.flush_journal())
 
     def undo(self) -> Outcome:
         """Undo this session's last answer; its card is shown again, front first."""
@@ -293,6 +299,7 @@ class ReviewController:
             scheduler.undo(self.collection.db, done)
         except CardsError as error:
             return Outcome(str(error))
+        journal_note = self._flush_journal()
         self._history.pop()
         self.queue.progress = progress
         if self.cram:
@@ -302,7 +309,7 @@ class ReviewController:
             self.queue.requeue(card.id)
         self._tally(done, card, -1)
         self._show(replace(card, state=done.before.state, due=done.before.due))
-        return Outcome(f"Undid the answer to {card.id}.")
+        return Outcome(f"Undid the answer to {card.id}.{journal_note}")
 
     def bury(self) -> Outcome:
         """Hide the card on screen until the next study day."""

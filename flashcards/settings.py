@@ -23,7 +23,13 @@ from flashcards.paths import SETTINGS_FILE, FileTooLargeError, display_path, rea
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_TOP_ONLY = {"day_start_hour", "learn_ahead_minutes", "new_cards_ignore_review_limit", "new_gather_order"}
+_TOP_ONLY = {
+    "journal",
+    "day_start_hour",
+    "learn_ahead_minutes",
+    "new_cards_ignore_review_limit",
+    "new_gather_order",
+}
 PARAMETER_COUNT = 21
 MAX_STEP_DAYS = 365
 MAX_SETTINGS_BYTES = 1024 * 1024
@@ -56,6 +62,7 @@ class DeckSettings:
     lint_ignore: tuple[str, ...] = ()  # `cards lint` rules silenced for the deck (see flashcards.lint)
     lint_answer_words: int = 20  # the longest answer `cards lint` lets pass, in words
     lint_front_words: int = 40  # the longest front, in words
+    journal: str | None = None  # the review journal's directory, relative to cards.toml (flashcards.journal)
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,15 @@ class Settings:
     def learn_ahead(self) -> timedelta:
         """How early a learning card may be shown when nothing else is left (Anki's learn-ahead limit)."""
         return timedelta(minutes=self.defaults.learn_ahead_minutes)
+
+    @property
+    def journal_dir(self) -> Path | None:
+        """The review journal's directory (``journal`` in cards.toml, relative to it), or None: off."""
+        name = self.defaults.journal
+        if name is None:
+            return None
+        base = self.path.parent if self.path is not None else Path.cwd()
+        return base / Path(name).expanduser()
 
     def for_deck(self, deck: str | None) -> DeckSettings:
         """Return the settings of ``deck`` (``None``: the top level), applying inherited overrides."""
@@ -297,6 +313,12 @@ def _parameters(value: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
+def _directory(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f'expected a directory, e.g. "reviews", got {value!r}')
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "desired_retention": _retention,
     "learning_steps": parse_steps,
@@ -319,6 +341,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "lint_ignore": _lint_rules,
     "lint_answer_words": _integer(1, 10_000),
     "lint_front_words": _integer(1, 10_000),
+    "journal": _directory,
 }
 
 

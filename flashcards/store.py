@@ -301,6 +301,94 @@ def _rendered_html(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0015_journal")
+def _journal(db: sqlite_utils.Database) -> None:
+    # The review journal (flashcards.journal): every answer given here (or taken in from an Anki
+    # file) gets a line id the moment it is logged while the journal is on (journal_on), by
+    # trigger, in the answer's own transaction; `written` turns 1 once the line is appended and synced to this device's journal file, so a
+    # crash between the commit and the append is made good on the next start. An undo of a line
+    # already written queues a cancelling line (journal_outbox). How far each journal file has been
+    # read (journal_files), lines whose card is not known yet (journal_pending) and cancelled line
+    # ids (journal_cancelled) are kept here, never in the journal directory. Fitted parameters and
+    # suspensions travel too: a change here is queued by trigger (journal_dirty,
+    # journal_suspend_outbox) and written as a line; the newest line of each wins on every machine.
+    # A card renamed with renamed_from is a line too (journal_renames): older lines name its old id.
+    db.executescript(
+        """
+        CREATE TABLE journal_lines (
+            review_id INTEGER PRIMARY KEY,
+            line_id TEXT NOT NULL UNIQUE,
+            written INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX journal_unwritten ON journal_lines(review_id) WHERE written = 0;
+        CREATE TABLE journal_outbox (seq INTEGER PRIMARY KEY, line_id TEXT NOT NULL);
+        CREATE TABLE journal_cancelled (line_id TEXT PRIMARY KEY);
+        CREATE TABLE journal_files (
+            name TEXT PRIMARY KEY,
+            offset INTEGER NOT NULL,
+            lines INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            tail TEXT NOT NULL
+        );
+        CREATE TABLE journal_pending (
+            line_id TEXT PRIMARY KEY,
+            card_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            line TEXT NOT NULL
+        );
+        CREATE INDEX journal_pending_card ON journal_pending(card_id);
+        CREATE TABLE journal_renames (  -- cards renamed (renamed_from), here (written 0 until its line is) or elsewhere
+            old TEXT PRIMARY KEY,
+            new TEXT NOT NULL,
+            written INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE journal_on (one INTEGER);  -- a row while the journal is on (journal.turn_on)
+        CREATE TABLE journal_parameters (
+            line_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            device TEXT NOT NULL,
+            snapshot TEXT NOT NULL,     -- JSON: the active fits, one per preset
+            written INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE journal_suspensions (
+            card_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            device TEXT NOT NULL,
+            line_id TEXT NOT NULL,
+            suspended INTEGER NOT NULL
+        );
+        CREATE TABLE journal_dirty (what TEXT PRIMARY KEY);  -- 'parameters': a snapshot to write
+        CREATE TABLE journal_suspend_outbox (card_id TEXT PRIMARY KEY, suspended INTEGER NOT NULL);
+        CREATE TABLE journal_applying (one INTEGER);  -- a row while lines of other devices are applied
+        CREATE TRIGGER journal_parameters_inserted AFTER INSERT ON parameters
+            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
+        CREATE TRIGGER journal_parameters_updated AFTER UPDATE ON parameters
+            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
+        CREATE TRIGGER journal_suspended AFTER UPDATE OF suspended ON cards
+            WHEN OLD.suspended != NEW.suspended AND NOT EXISTS (SELECT 1 FROM journal_applying)
+            BEGIN INSERT OR REPLACE INTO journal_suspend_outbox VALUES (NEW.id, NEW.suspended); END;
+        CREATE TRIGGER journal_add AFTER INSERT ON reviews
+            WHEN (NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%') AND EXISTS (SELECT 1 FROM journal_on)
+                AND NOT EXISTS (SELECT 1 FROM journal_applying)
+        BEGIN
+            INSERT INTO journal_lines(review_id, line_id) VALUES (NEW.id, lower(hex(randomblob(8))));
+        END;
+        CREATE TRIGGER journal_remove AFTER DELETE ON reviews
+            WHEN OLD.source IS NULL OR OLD.source NOT LIKE 'journal:%'
+        BEGIN
+            INSERT INTO journal_outbox(line_id)
+                SELECT line_id FROM journal_lines WHERE review_id = OLD.id AND written = 1;
+            INSERT OR IGNORE INTO journal_cancelled(line_id)
+                SELECT line_id FROM journal_lines WHERE review_id = OLD.id;
+            DELETE FROM journal_lines WHERE review_id = OLD.id;
+        END;
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -133,6 +133,7 @@ class Env:
     decks_option: str | None = None
     _collection: Collection | None = field(default=None, repr=False)
     _synced: bool = field(default=False, repr=False)
+    _journaled: bool = field(default=False, repr=False)
     created: bool = field(default=False, repr=False)
 
     @property
@@ -171,6 +172,15 @@ class Env:
                 raise
             for warning in warnings:
                 click.echo(visible(warning), err=True)
+        if not self._journaled:
+            self._journaled = True
+            for warning in self._collection.sync_journal():
+                click.echo(visible(warning), err=True)
+            if self._collection.journal is not None:
+                collection = self._collection
+                context = click.get_current_context(silent=True)
+                if context is not None:
+                    context.call_on_close(lambda: _echo_all(collection.flush_journal()))
         return self._collection
 
     def discard_if_created(self) -> None:
@@ -187,6 +197,11 @@ class Env:
         if not self.decks_dir.is_dir():
             return f"No cards yet, and no decks directory at {where}: pass --decks DIR or set $CARDS_DECKS."
         return f"No cards yet: write a deck file under {where}/ (`cards check` validates it), then run cards again."
+
+
+def _echo_all(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(visible(warning), err=True)
 
 
 def stale_warning(error: SourceError) -> str:

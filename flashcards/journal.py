@@ -1,0 +1,725 @@
+"""The review journal: each device's answers as lines of its own file, merged through git.
+
+With ``journal = "reviews"`` in cards.toml, every answer logged here (an answer, a cram answer,
+a due day brought forward by a rehearsal, an answer imported from Anki) is appended as one line
+to ``reviews/<device>.jsonl``, and an undo appends a line cancelling it. Nothing in a file is
+ever rewritten, and only this device writes its file, so git merges the directory without
+conflicts. Every command first takes in the lines other devices added (:func:`take_in`), through
+the same merge as ``cards import`` (:mod:`flashcards.merge`).
+
+- **Crash safety.** A database trigger gives each answer its line id in the answer's own
+  transaction (table ``journal_lines``); the line is appended and synced to the file afterwards
+  and then marked written. A crash in between loses nothing: the next start appends the lines
+  not marked written (a line appended twice counts once: lines are deduplicated by id).
+- **Reading.** How far each file was read (offset, lines, size, modification time and a hash of
+  the last bytes read) is kept in the collection; a file whose size and time are unchanged is
+  not opened. A file whose read part changed (rewritten, not appended) is read again from the
+  start; the lines taken in before are recognised by their ids.
+- **Faults.** An incomplete last line is left for later (it is read once complete); a malformed
+  line is reported with its file and line and skipped; a line for a card not known here yet
+  waits in ``journal_pending`` and is taken in when the card appears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from flashcards import clock, merge, reviewlog, scheduler
+from flashcards.paths import display_path
+from flashcards.settings import Settings
+from flashcards.states import Kind, Rating, State
+
+DEVICE_VARIABLE = "CARDS_DEVICE"
+SUFFIX = ".jsonl"
+SOURCE_PREFIX = "journal:"
+TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
+_DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CHUNK_LINES = 100_000  # lines applied at a time (memory stays bounded on a first merge)
+
+
+@dataclass
+class TakeInResult:
+    """What taking in other devices' lines did."""
+
+    added: int = 0  # answers (and other log rows) taken in
+    cancelled: int = 0  # log rows removed by cancelling lines
+    pending: int = 0  # lines waiting for their card
+    cards: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    parameters: bool = False  # another device's fitted parameters were adopted
+
+
+def device_name(db_path: Path) -> str:
+    """This device's name: ``$CARDS_DEVICE``, else the one generated once beside the collection.
+
+    The generated name (host name and a random suffix) is kept in ``<collection>.device`` in the
+    collection's directory, never in the journal, so every clone of the decks gets its own file.
+    """
+    chosen = os.environ.get(DEVICE_VARIABLE, "").strip()
+    if chosen:
+        if not _DEVICE.match(chosen):
+            raise ValueError(
+                f"${DEVICE_VARIABLE} {chosen!r}: a device name is letters, digits, '.', '_' and '-'"
+            )
+        return chosen
+    kept = db_path.with_name(f"{db_path.name}.device")
+    try:
+        name = kept.read_text(encoding="utf-8").strip()
+        if _DEVICE.match(name):
+            return name
+    except FileNotFoundError:
+        pass
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]).strip("-")[:32] or "device"
+    name = f"{host}-{secrets.token_hex(3)}"
+    temporary = kept.with_name(kept.name + ".tmp")
+    temporary.write_text(name + "\n", encoding="utf-8")
+    os.replace(temporary, kept)
+    return name
+
+
+def turn_on(db: sqlite_utils.Database) -> bool:
+    """Give every answer logged here that has no journal line yet its line id, to be written by
+    the next flush (the history before the journal was on, or while it was off); True if it did."""
+    if db.execute("SELECT 1 FROM journal_on").fetchone():
+        return False
+    with scheduler.transaction(db):
+        db.execute(
+            "INSERT INTO journal_lines(review_id, line_id) "
+            "SELECT id, lower(hex(randomblob(8))) FROM reviews "
+            "WHERE (source IS NULL OR source NOT LIKE 'journal:%') "
+            "AND id NOT IN (SELECT review_id FROM journal_lines) ORDER BY id"
+        )
+        db.execute("INSERT INTO journal_on VALUES (1)")
+    return True
+
+
+def turn_off(db: sqlite_utils.Database) -> None:
+    """The journal is off: answers logged from now on get their lines when it is turned on again."""
+    if db.execute("SELECT 1 FROM journal_on").fetchone():
+        with scheduler.transaction(db):
+            db.execute("DELETE FROM journal_on")
+
+
+class Journal:
+    """This device's view of a journal directory, for one open collection."""
+
+    def __init__(self, db: sqlite_utils.Database, directory: Path, device: str) -> None:
+        self.db = db
+        self.directory = directory
+        self.device = device
+        self.path = directory / f"{device}{SUFFIX}"
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Append the lines of answers logged here and not yet written (and cancels); return how many.
+
+        The lines are appended and synced to the file first, then marked written in the
+        collection: a crash in between appends them again next time (a repeated line counts once).
+        """
+        unwritten = self.db.execute(
+            "SELECT j.review_id, j.line_id, r.card_id, r.rating, r.reviewed_at, r.duration_ms, r.due, "
+            "r.state_before, r.state, r.stability, r.difficulty, r.due_day, r.step, r.day_end, "
+            "r.source, r.source_id, r.anki_id, r.kind, r.points, r.ticked "
+            "FROM journal_lines j JOIN reviews r ON r.id = j.review_id "
+            "WHERE j.written = 0 ORDER BY j.review_id"
+        ).fetchall()
+        cancels = self.db.execute("SELECT seq, line_id FROM journal_outbox ORDER BY seq").fetchall()
+        suspensions = self.db.execute(
+            "SELECT o.card_id, o.suspended, c.leech FROM journal_suspend_outbox o "
+            "LEFT JOIN cards c ON c.id = o.card_id ORDER BY o.card_id"
+        ).fetchall()
+        dirty = self.db.execute("SELECT 1 FROM journal_dirty WHERE what = 'parameters'").fetchone()
+        renamed = self.db.execute(
+            "SELECT old, new FROM journal_renames WHERE written = 0 ORDER BY old"
+        ).fetchall()
+        if not unwritten and not cancels and not suspensions and dirty is None and not renamed:
+            return 0
+        at = clock.to_db(clock.now())
+        text = [_line_text(row, self.device) for row in unwritten]
+        text.extend(
+            _dumps({"cancel": line_id, "device": self.device, "id": f"cancel-{line_id}"})
+            for _, line_id in cancels
+        )
+        suspended_lines = [
+            {
+                "at": at,
+                "device": self.device,
+                "id": secrets.token_hex(8),
+                "leech": bool(leech),
+                "suspend": card,
+                "suspended": bool(flag),
+            }
+            for card, flag, leech in suspensions
+        ]
+        text.extend(_dumps(line) for line in suspended_lines)
+        text.extend(
+            _dumps(
+                {
+                    "device": self.device,
+                    "id": f"rename-{_digest(f'{old} {new}'.encode())}",
+                    "rename": old,
+                    "to": new,
+                }
+            )
+            for old, new in renamed
+        )
+        snapshot = None
+        snapshot_id = ""
+        if dirty is not None:
+            snapshot = _snapshot(self.db)
+            body = _dumps({"at": at, "device": self.device, "parameters": snapshot})
+            snapshot_id = "parameters-" + _digest(body.encode("utf-8"))
+            text.append(_dumps({"at": at, "device": self.device, "id": snapshot_id, "parameters": snapshot}))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _append(self.path, "".join(line + "\n" for line in text).encode("utf-8"))
+        with scheduler.transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE journal_lines SET written = 1 WHERE review_id = ?", [(row[0],) for row in unwritten]
+            )
+            self.db.conn.executemany(
+                "DELETE FROM journal_outbox WHERE seq = ?", [(seq,) for seq, _ in cancels]
+            )
+            self.db.conn.executemany(
+                "DELETE FROM journal_suspend_outbox WHERE card_id = ? AND suspended = ?",
+                [(card, flag) for card, flag, _ in suspensions],
+            )
+            for line in suspended_lines:
+                _record_suspension(self.db, line)
+            self.db.conn.executemany(
+                "UPDATE journal_renames SET written = 1 WHERE old = ?", [(old,) for old, _ in renamed]
+            )
+            if snapshot is not None:
+                self.db.execute("DELETE FROM journal_dirty WHERE what = 'parameters'")
+                self.db.execute(
+                    "INSERT OR IGNORE INTO journal_parameters(line_id, at, device, snapshot) VALUES (?, ?, ?, ?)",
+                    [snapshot_id, at, self.device, _dumps({"parameters": snapshot})],
+                )
+        return len(text)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def take_in(self, settings: Settings, configured: Settings | None = None) -> TakeInResult:
+        """Take in the lines added to every journal file since last read, and pending lines whose
+        card has appeared; one transaction. Cheap when nothing is new: one stat per file."""
+        result = TakeInResult()
+        known = {
+            row[0]: row[1:]
+            for row in self.db.execute("SELECT name, offset, lines, size, mtime_ns, tail FROM journal_files")
+        }
+        changed = []
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            entries = []
+        except OSError as error:
+            result.warnings.append(
+                f"warning: cannot read the review journal {display_path(self.directory)} "
+                f"({error.strerror or error}); other machines' answers were not taken in"
+            )
+            entries = []
+        for entry in entries:
+            if not entry.name.endswith(SUFFIX) or not entry.is_file():
+                continue
+            info = entry.stat()
+            seen = known.get(entry.name)
+            if seen is not None and (seen[2], seen[3]) == (info.st_size, info.st_mtime_ns):
+                continue
+            changed.append((entry, info, seen))
+        waiting = self.db.execute(
+            "SELECT 1 FROM journal_pending p JOIN cards c ON c.id = p.card_id "
+            "UNION ALL SELECT 1 FROM journal_pending p JOIN journal_renames r ON r.old = p.card_id LIMIT 1"
+        ).fetchone()
+        if not changed and waiting is None:
+            return result
+        with scheduler.transaction(self.db):
+            self.db.execute("INSERT INTO journal_applying VALUES (1)")
+            lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
+            for entry, info, seen in changed:
+                try:
+                    for item in self._read(Path(entry.path), info, seen, result):
+                        lines.append(item)
+                        if len(lines) >= _CHUNK_LINES:
+                            self._apply(settings, lines, result)
+                            lines = []
+                except OSError as error:  # read again next time; lines taken in count once
+                    result.warnings.append(
+                        f"warning: cannot read {display_path(Path(entry.path))} ({error.strerror or error}); "
+                        "its new lines were not taken in"
+                    )
+            if waiting is not None:
+                for source, text in self.db.execute(
+                    "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id "
+                    "UNION SELECT p.source, p.line FROM journal_pending p JOIN journal_renames r ON r.old = p.card_id"
+                ).fetchall():
+                    lines.append((source, json.loads(text)))
+            self._apply(settings, lines, result)
+            self._adopt_parameters(configured or settings, result)
+            self.db.execute("DELETE FROM journal_applying")
+        return result
+
+    def _adopt_parameters(self, configured: Settings, result: TakeInResult) -> None:
+        """Make the newest parameters line of any device the active fits here (and replay every
+        card under them) when they differ from the active ones: the same on every machine."""
+        newest = self.db.execute(
+            "SELECT snapshot FROM journal_parameters ORDER BY at DESC, device DESC, line_id DESC LIMIT 1"
+        ).fetchone()
+        if newest is None:
+            return
+        wanted = json.loads(newest[0])["parameters"]
+        if _comparable(wanted) == _comparable(_snapshot(self.db)):
+            return
+        from flashcards.collection import saved_parameters, with_parameters
+
+        self.db.execute("UPDATE parameters SET active = 0 WHERE active = 1")
+        self.db.conn.executemany(
+            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1)",
+            [
+                (fit["preset"], json.dumps(fit["parameters"]), fit["created_at"], fit["reviews"],
+                 fit["log_loss"], fit["rmse"])
+                for fit in wanted
+            ],
+        )  # fmt: skip
+        changed = scheduler.rebuild_within(self.db, with_parameters(configured, saved_parameters(self.db)))
+        result.cards |= set(changed.changed)
+        result.parameters = True
+
+    def _read(
+        self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The complete lines of ``path`` after those read before; records how far it was read."""
+        offset, number = (0, 0) if seen is None else (int(seen[0]), int(seen[1]))
+        shown = display_path(path)
+        before = b""
+        with path.open("rb") as handle:
+            if offset:
+                start = max(0, offset - TAIL_BYTES)
+                handle.seek(start)
+                before = handle.read(offset - start)
+                if seen is None or len(before) != offset - start or _digest(before) != seen[4]:
+                    offset, number, before = 0, 0, b""  # rewritten, not appended to: read again (ids dedupe)
+            handle.seek(offset)
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            at = number + data.count(b"\n", 0, end) + 1
+            result.warnings.append(
+                f"warning: {shown}:{at}: incomplete last line (a write in progress or cut short); "
+                "skipped until it is complete"
+            )
+        source = SOURCE_PREFIX + path.name[: -len(SUFFIX)]
+        position = 0
+        while position < end:
+            stop = data.index(b"\n", position)
+            raw = data[position:stop]
+            position = stop + 1
+            number += 1
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+                _check(line)
+            except _BadLine as error:
+                result.warnings.append(
+                    f"warning: {shown}:{number}: malformed journal line ({error}); skipped"
+                )
+                continue
+            except ValueError:
+                result.warnings.append(
+                    f"warning: {shown}:{number}: malformed journal line (not JSON); skipped"
+                )
+                continue
+            device = line.get("device")
+            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
+        tail = (before + data[:end])[-TAIL_BYTES:]
+        self.db.execute(
+            "INSERT OR REPLACE INTO journal_files(name, offset, lines, size, mtime_ns, tail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [path.name, offset + end, number, info.st_size, info.st_mtime_ns, _digest(tail)],
+        )
+
+    def _apply(
+        self, settings: Settings, lines: list[tuple[str, dict[str, Any]]], result: TakeInResult
+    ) -> None:
+        """Take in parsed lines: cancels first, then answers through :func:`merge.take_in`."""
+        db = self.db
+        for _, line in lines:
+            if "rename" in line:
+                db.execute(
+                    "INSERT OR IGNORE INTO journal_renames(old, new, written) VALUES (?, ?, 1)",
+                    [line["rename"], line["to"]],
+                )
+            elif "parameters" in line:
+                db.execute(
+                    "INSERT OR IGNORE INTO journal_parameters(line_id, at, device, snapshot) VALUES (?, ?, ?, ?)",
+                    [
+                        line["id"],
+                        line["at"],
+                        str(line.get("device", "")),
+                        _dumps({"parameters": line["parameters"]}),
+                    ],
+                )
+            elif "suspend" in line and _record_suspension(db, line):
+                db.execute(
+                    "UPDATE cards SET suspended = ?, leech = coalesce(?, leech) WHERE id = ?",
+                    [int(line["suspended"]), _flag(line.get("leech")), line["suspend"]],
+                )
+        lines = [
+            (source, line)
+            for source, line in lines
+            if "parameters" not in line and "suspend" not in line and "rename" not in line
+        ]
+        cancels = [line["cancel"] for _, line in lines if "cancel" in line]
+        touched: set[str] = set()
+        if cancels:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO journal_cancelled(line_id) VALUES (?)", [(c,) for c in cancels]
+            )
+            for line_id in cancels:
+                db.execute("DELETE FROM journal_pending WHERE line_id = ?", [line_id])
+                for review_id, card_id in db.execute(
+                    "SELECT id, card_id FROM reviews WHERE source LIKE 'journal:%' AND source_id = ?",
+                    [line_id],
+                ).fetchall():
+                    reviewlog.remove(db, review_id)
+                    touched.add(card_id)
+                    result.cancelled += 1
+        adds: dict[str, tuple[str, dict[str, Any]]] = {}
+        for source, line in lines:
+            if "cancel" not in line:
+                adds.setdefault(line["id"], (source, line))
+        renames = dict(db.execute("SELECT old, new FROM journal_renames").fetchall())
+        if renames:  # a card renamed (renamed_from) since the line was written: it names the old id
+            for _, line in adds.values():
+                for _ in range(len(renames)):
+                    if line["card"] not in renames:
+                        break
+                    line["card"] = renames[line["card"]]
+        if adds:
+            _drop_known(db, adds)
+        cards = _known_cards(db, {line["card"] for _, line in adds.values()})
+        waiting = [(i, s, line) for i, (s, line) in adds.items() if line["card"] not in cards]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO journal_pending(line_id, card_id, source, line) VALUES (?, ?, ?, ?)",
+            [(i, line["card"], s, _dumps(line)) for i, s, line in waiting],
+        )
+        ready = [(s, line) for s, line in adds.values() if line["card"] in cards]
+        db.conn.executemany(
+            "DELETE FROM journal_pending WHERE line_id = ?", [(line["id"],) for _, line in ready]
+        )
+        result.pending = int(db.execute("SELECT count(*) FROM journal_pending").fetchone()[0])
+        others = [(s, line) for s, line in ready if line.get("kind", 0) != Kind.ANSWER]
+        answers = [(s, line) for s, line in ready if line.get("kind", 0) == Kind.ANSWER]
+        for source, line in others:  # cram answers and due days brought forward: logged as they were
+            origin, origin_id = _origin(source, line)
+            if db.execute(
+                "SELECT 1 FROM reviews WHERE source = ? AND source_id = ?", [origin, origin_id]
+            ).fetchone():
+                continue
+            reviewlog.append(
+                db,
+                reviewlog.Entry(
+                    card_id=line["card"],
+                    rating=int(line["rating"]),
+                    reviewed_at=line["reviewed_at"],
+                    duration_ms=int(line["duration_ms"]),
+                    due=line["due"],
+                    state_before=State(line["state_before"]),
+                    state=State(line["state"]),
+                    stability=float(line["stability"]),
+                    difficulty=float(line["difficulty"]),
+                    due_day=line.get("due_day"),
+                    step=line.get("step"),
+                    day_end=line.get("day_end"),
+                    source=origin,
+                    source_id=origin_id,
+                    kind=Kind(line["kind"]),
+                    points=line.get("points"),
+                    ticked=line.get("ticked"),
+                ),
+            )
+            touched.add(line["card"])
+            result.added += 1
+        merged = merge.take_in(db, settings, _offers(answers))
+        rehearsed = [  # a rehearsal answer's points: merge.Incoming does not carry them
+            (line.get("points"), line.get("ticked"), *_origin(source, line))
+            for source, line in answers
+            if line.get("points") is not None or line.get("ticked") is not None
+        ]
+        db.conn.executemany(
+            "UPDATE reviews SET points = ?, ticked = ? WHERE source = ? AND source_id = ?", rehearsed
+        )
+        result.added += merged.added
+        result.cards |= merged.cards | touched
+        if touched:  # cancels and non-answers: the card's state is what its log now gives
+            scheduler.rebuild_within(db, settings, sorted(touched))
+
+
+class _BadLine(ValueError):
+    """A journal line that is JSON but not a journal line."""
+
+
+_REQUIRED = {
+    "card": str,
+    "id": str,
+    "rating": int,
+    "reviewed_at": str,
+    "duration_ms": int,
+    "due": str,
+    "state_before": int,
+    "state": int,
+}
+
+
+def _check(line: Any) -> None:
+    if not isinstance(line, dict):
+        raise _BadLine("not a JSON object")
+    if not isinstance(line.get("id"), str):
+        raise _BadLine("'id' missing or not a str")
+    if "cancel" in line:
+        if not isinstance(line["cancel"], str):
+            raise _BadLine("'cancel' must name a line id")
+        return
+    if "rename" in line:
+        if not isinstance(line["rename"], str) or not isinstance(line.get("to"), str):
+            raise _BadLine("'rename' and 'to' name the card's old and new ids")
+        return
+    if "parameters" in line or "suspend" in line:
+        if not isinstance(line.get("at"), str):
+            raise _BadLine("'at' missing or not a str")
+        if "suspend" in line and (
+            not isinstance(line["suspend"], str) or not isinstance(line.get("suspended"), bool)
+        ):
+            raise _BadLine("'suspend' names a card and 'suspended' is true or false")
+        if "parameters" in line:
+            _check_snapshot(line["parameters"])
+        return
+    for key, kind in _REQUIRED.items():
+        value = line.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _BadLine(f"'{key}' missing or not a {kind.__name__}")
+    for key in ("due_day", "step", "day_end", "points", "anki_id"):
+        value = line.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _BadLine(f"'{key}' must be a whole number")
+    for key in ("stability", "difficulty"):
+        value = line.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            raise _BadLine(f"'{key}' must be a number")
+    for key in ("ticked", "source", "source_id", "device"):
+        if line.get(key) is not None and not isinstance(line[key], str):
+            raise _BadLine(f"'{key}' must be text")
+    try:
+        clock.from_db(line["reviewed_at"])
+        clock.from_db(line["due"])
+        State(line["state"])
+        State(line["state_before"])
+        Kind(line.get("kind", 0))
+    except ValueError as error:
+        raise _BadLine(str(error)) from None
+    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in tuple(Rating):
+        raise _BadLine(f"rating must be 1-4, got {line['rating']}")
+    if line.get("kind", 0) != Kind.ANSWER and (
+        not isinstance(line.get("stability"), (int, float))
+        or not isinstance(line.get("difficulty"), (int, float))
+    ):
+        raise _BadLine("a cram answer or a moved due day gives 'stability' and 'difficulty'")
+
+
+def _check_snapshot(snapshot: Any) -> None:
+    if not isinstance(snapshot, list):
+        raise _BadLine("'parameters' must be a list of fits")
+    for fit in snapshot:
+        if not isinstance(fit, dict) or not isinstance(fit.get("preset"), str):
+            raise _BadLine("each fit names its 'preset'")
+        values = fit.get("parameters")
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
+            raise _BadLine("each fit gives its 'parameters' as numbers")
+        for key in ("created_at", "reviews", "log_loss", "rmse"):
+            if key not in fit:
+                raise _BadLine(f"each fit gives '{key}'")
+
+
+def _snapshot(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The active fitted parameters, one per preset, as a parameters line carries them."""
+    return [
+        {"preset": preset, "parameters": json.loads(values), "created_at": created_at, "reviews": reviews,
+         "log_loss": log_loss, "rmse": rmse}
+        for preset, values, created_at, reviews, log_loss, rmse in db.execute(
+            "SELECT preset, parameters, created_at, reviews, log_loss, rmse FROM parameters "
+            "WHERE active = 1 ORDER BY preset"
+        )
+    ]  # fmt: skip
+
+
+def _comparable(snapshot: list[dict[str, Any]]) -> dict[str, tuple[float, ...]]:
+    return {fit["preset"]: tuple(float(v) for v in fit["parameters"]) for fit in snapshot}
+
+
+def _flag(value: Any) -> int | None:
+    return int(value) if isinstance(value, bool) else None
+
+
+def _record_suspension(db: sqlite_utils.Database, line: dict[str, Any]) -> bool:
+    """Keep a suspension line if it is the newest for its card (by time, device, id); True if kept."""
+    key = (line["at"], str(line.get("device", "")), line["id"])
+    kept = db.execute(
+        "SELECT at, device, line_id FROM journal_suspensions WHERE card_id = ?", [line["suspend"]]
+    ).fetchone()
+    if kept is not None and tuple(kept) >= key:
+        return False
+    db.execute(
+        "INSERT OR REPLACE INTO journal_suspensions(card_id, at, device, line_id, suspended) VALUES (?, ?, ?, ?, ?)",
+        [line["suspend"], *key, int(line["suspended"])],
+    )
+    return True
+
+
+def _origin(source: str, line: dict[str, Any]) -> tuple[str, str]:
+    """The (source, source id) a line's row is logged with: an imported answer keeps its own."""
+    if isinstance(line.get("source"), str) and isinstance(line.get("source_id"), str):
+        return line["source"], line["source_id"]
+    return source, line["id"]
+
+
+def _offers(answers: list[tuple[str, dict[str, Any]]]) -> Iterator[merge.Offer]:
+    """Answers as :class:`merge.Offer`s, one per card and source, each card's in time order."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for source, line in answers:
+        origin, _ = _origin(source, line)
+        groups.setdefault((line["card"], origin), []).append(line)
+    for (card_id, origin), group in groups.items():
+        group.sort(key=lambda line: (line["reviewed_at"], line["id"]))
+        yield _offer(
+            card_id, origin, [(source_line, _origin(origin, source_line)[1]) for source_line in group]
+        )
+
+
+def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -> merge.Offer:
+    def build(positions: list[int]) -> list[merge.Incoming]:
+        built = []
+        for position in positions:
+            line, source_id = group[position]
+            built.append(
+                merge.Incoming(
+                    card_id=card_id,
+                    rating=Rating(line["rating"]),
+                    reviewed_at=line["reviewed_at"],
+                    duration_ms=int(line["duration_ms"]),
+                    source=source,
+                    source_id=source_id,
+                    state=State(line["state"]),
+                    due=line["due"],
+                    due_day=line.get("due_day"),
+                    anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
+                    step=line.get("step"),
+                )
+            )
+        return built
+
+    return merge.Offer(
+        card_id=card_id,
+        source=source,
+        anki_ids=[line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None for line, _ in group],
+        source_id=lambda position: group[position][1],
+        build=build,
+    )
+
+
+def _drop_known(db: sqlite_utils.Database, adds: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Leave out lines of answers logged here (this device's own), and cancelled ones."""
+    ids = list(adds)
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        marks = ", ".join("?" * len(part))
+        for (line_id,) in db.execute(
+            f"SELECT line_id FROM journal_lines WHERE line_id IN ({marks}) "
+            f"UNION ALL SELECT line_id FROM journal_cancelled WHERE line_id IN ({marks})",
+            part + part,
+        ):
+            adds.pop(line_id, None)
+
+
+def _known_cards(db: sqlite_utils.Database, card_ids: set[str]) -> set[str]:
+    found: set[str] = set()
+    ids = list(card_ids)
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        marks = ", ".join("?" * len(part))
+        found.update(row[0] for row in db.execute(f"SELECT id FROM cards WHERE id IN ({marks})", part))
+    return found
+
+
+_LINE_KEYS = (
+    "card",
+    "rating",
+    "reviewed_at",
+    "duration_ms",
+    "due",
+    "state_before",
+    "state",
+    "stability",
+    "difficulty",
+    "due_day",
+    "step",
+    "day_end",
+    "source",
+    "source_id",
+    "anki_id",
+    "kind",
+    "points",
+    "ticked",
+)
+
+
+def _line_text(row: tuple[Any, ...], device: str) -> str:
+    """One log row as a journal line (keys sorted; empty values left out)."""
+    _, line_id, *values = row
+    line = {key: value for key, value in zip(_LINE_KEYS, values, strict=True) if value is not None}
+    if line.get("source") is None or str(line.get("source")).startswith(SOURCE_PREFIX):
+        line.pop("source", None)
+        line.pop("source_id", None)
+        line.pop("anki_id", None)  # an answer given here is numbered by each machine's own log
+    line["id"] = line_id
+    line["device"] = device  # a line copied into another file is still recognised
+    return _dumps(line)
+
+
+def _dumps(line: dict[str, Any]) -> str:
+    return json.dumps(line, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _append(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` and sync it; a last line cut short by a crash is ended first,
+    so the new lines start on a line of their own (the cut line is reported and skipped)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size:
+            with path.open("rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            written = os.write(descriptor, view)
+            view = view[written:]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,529 @@
+"""The review journal: two machines' answers merged through git, faults in journal files, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from flashcards.cli import cli
+
+DECK = "deck: Basics\nnotes:\n" + "".join(
+    f"  - id: n{i}\n    front: question {i}\n    back: answer {i}\n" for i in range(1, 6)
+)
+CARDS = [f"n{i}/card" for i in range(1, 6)]
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+class Machine:
+    """One clone of the decks repository with its own collection and device name."""
+
+    def __init__(self, repo: Path, db: Path, device: str) -> None:
+        self.repo, self.db, self.device = repo, db, device
+
+    def cards(self, *args: str, now: str = "2026-11-27T09:00:00+00:00", keys: str | None = None) -> Result:
+        env = {
+            "CARDS_DECKS": str(self.repo / "decks"),
+            "CARDS_DB": str(self.db),
+            "CARDS_DEVICE": self.device,
+            "CARDS_NOW": now,
+        }
+        here = Path.cwd()
+        os.chdir(self.repo)  # card sources are shown relative to the working directory
+        try:
+            result = CliRunner().invoke(cli, list(args), env=env, input=keys)
+        finally:
+            os.chdir(here)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    def commit(self, message: str) -> None:
+        git(self.repo, "add", "-A")
+        if git(self.repo, "status", "--porcelain"):
+            git(self.repo, "commit", "-q", "-m", message)
+
+    def pull(self, remote: str) -> None:
+        git(self.repo, "pull", "-q", "--no-rebase", "--no-edit", remote, "main")
+        assert git(self.repo, "diff", "--name-only", "--diff-filter=U") == ""
+
+    def view(self) -> tuple[object, dict[str, object]]:
+        listed = json.loads(self.cards("list", "--json", now=LATER).stdout)
+        ids = [card["id"] for card in listed]
+        assert set(CARDS) <= set(ids)
+        shown = {card: json.loads(self.cards("show", card, "--json", now=LATER).stdout) for card in ids}
+        return listed, shown
+
+
+LATER = "2026-11-30T09:00:00+00:00"
+
+
+def configure(repo: Path) -> None:
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.com")
+
+
+@pytest.fixture
+def machines(tmp_path: Path) -> tuple[Machine, Machine]:
+    laptop = tmp_path / "laptop"
+    (laptop / "decks").mkdir(parents=True)
+    (laptop / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
+    (laptop / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+    git(laptop, "init", "-q", "-b", "main")
+    configure(laptop)
+    laptop_machine = Machine(laptop, tmp_path / "laptop-data" / "collection.db", "laptop")
+    laptop_machine.commit("decks")
+    desktop = tmp_path / "desktop"
+    git(tmp_path, "clone", "-q", str(laptop), str(desktop))
+    configure(desktop)
+    git(laptop, "remote", "add", "desktop", str(desktop))
+    return laptop_machine, Machine(desktop, tmp_path / "desktop-data" / "collection.db", "desktop")
+
+
+def journal_lines(machine: Machine) -> list[dict[str, object]]:
+    path = machine.repo / "reviews" / f"{machine.device}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("chunk", [100_000, 2], ids=["one-batch", "batches-of-2"])
+def test_two_clones_review_interleaved_and_merge_through_git(
+    machines: tuple[Machine, Machine], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import journal
+
+    monkeypatch.setattr(journal, "_CHUNK_LINES", chunk)  # a cancel in a later batch than its answer too
+    laptop, desktop = machines
+    # day 1: the laptop at 09:00 (Good, Good, undo, Easy), the desktop at 09:30 on the same cards
+    assert (
+        laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nu\n\n4\nq\n").exit_code == 0
+    )
+    assert desktop.cards("review", now="2026-11-27T09:30:00+00:00", keys="\n1\n\n3\n\n3\nq\n").exit_code == 0
+    laptop.commit("laptop reviews")
+    desktop.commit("desktop reviews")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    # day 2, each after the merge: the laptop first, then the desktop (with an undo)
+    assert laptop.cards("review", now="2026-11-28T09:00:00+00:00", keys="\n3\n\n2\n\n3\nq\n").exit_code == 0
+    assert (
+        desktop.cards("review", now="2026-11-28T08:00:00+00:00", keys="\n4\nu\n\n1\n\n3\nq\n").exit_code == 0
+    )
+    laptop.commit("laptop reviews, day 2")
+    desktop.commit("desktop reviews, day 2")
+    laptop.pull("desktop")
+    desktop.pull("origin")
+
+    cancels = [line for line in journal_lines(laptop) + journal_lines(desktop) if "cancel" in line]
+    assert len(cancels) == 2
+    listed_laptop, shown_laptop = laptop.view()
+    listed_desktop, shown_desktop = desktop.view()
+    assert listed_laptop == listed_desktop
+    for card in CARDS:
+        assert shown_laptop[card] == shown_desktop[card], card
+    history = shown_laptop["n1/card"]["reviews"]  # type: ignore[index]
+    assert [review["reviewed_at"][:16] for review in history] == [
+        "2026-11-27T09:00",
+        "2026-11-27T09:30",
+        "2026-11-28T08:00",
+        "2026-11-28T09:00",
+    ]
+    answered = sum(len(shown_laptop[card]["reviews"]) for card in CARDS)  # type: ignore[arg-type]
+    assert answered == len(journal_lines(laptop)) + len(journal_lines(desktop)) - 2 * len(cancels)
+    for machine in machines:
+        check = machine.cards("rebuild", "--check", now=LATER)
+        assert check.exit_code == 0, check.output
+        assert "0 differ" in check.output
+
+
+def test_turning_the_journal_on_writes_the_history_once_and_a_second_history_merges(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    for machine in machines:
+        (machine.repo / "cards.toml").write_text("", encoding="utf-8")
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nq\n")
+    desktop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n1\nq\n")
+    assert not (laptop.repo / "reviews").exists()
+    for machine in machines:
+        (machine.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+        machine.cards("status")
+        machine.cards("status")
+    assert len(journal_lines(laptop)) == 2
+    assert len(journal_lines(desktop)) == 1
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    assert laptop.view() == desktop.view()
+    shown = laptop.view()[1]["n1/card"]
+    assert len(shown["reviews"]) == 2  # type: ignore[index,arg-type]
+
+
+def test_faults_are_reported_with_their_line_and_counted_once(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n\n3\n\n3\nq\n")
+    lines = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    copied = desktop.repo / "reviews" / "laptop.jsonl"
+    copied.parent.mkdir()
+    # the first line, a malformed one, and the second line cut short (a write in progress)
+    copied.write_text(lines[0] + "\n" + "{not json\n" + lines[1][:40], encoding="utf-8")
+    first = desktop.cards("status")
+    assert first.exit_code == 0
+    assert f"{Path('reviews/laptop.jsonl')}:2: malformed journal line (not JSON); skipped" in first.stderr
+    assert f"{Path('reviews/laptop.jsonl')}:3: incomplete last line" in first.stderr
+    assert reps(desktop) == 1
+    assert desktop.cards("status").stderr == ""  # unchanged file: not read again, nothing repeated
+    copied.write_text(lines[0] + "\n" + "{not json\n" + lines[1] + "\n" + lines[2] + "\n", encoding="utf-8")
+    assert desktop.cards("status").stderr == ""  # the malformed line was read: not reported again
+    assert reps(desktop) == 3
+    # the same lines again in another file (a copied file) count once
+    (desktop.repo / "reviews" / "copy.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    # a file rewritten rather than appended to is read again from the start, each line once
+    copied.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    assert desktop.cards("rebuild", "--check").exit_code == 0
+
+
+def reps(machine: Machine) -> int:
+    with sqlite3.connect(machine.db) as db:
+        return int(db.execute("SELECT count(*) FROM reviews").fetchone()[0])
+
+
+def test_a_line_for_a_card_not_known_yet_waits_for_it(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    deck = laptop.repo / "decks" / "basics.yaml"
+    deck.write_text(DECK + "  - id: n6\n    front: question 6\n    back: answer 6\n", encoding="utf-8")
+    laptop.cards("review", keys="\n3\n" * 6 + "q\n")
+    assert any(line.get("card") == "n6/card" for line in journal_lines(laptop))
+    target = desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
+    desktop.cards("status")
+    assert reps(desktop) == 5
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT card_id FROM journal_pending").fetchall() == [("n6/card",)]
+    (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
+    desktop.cards("status")
+    assert reps(desktop) == 6
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
+    assert laptop.view() == desktop.view()
+
+
+# A session with the journal on that answers as fast as it can and prints, once each answer is
+# committed, its review id.
+SESSION = """
+import sys
+from datetime import timedelta
+from pathlib import Path
+from flashcards import clock
+from flashcards.collection import Collection
+from flashcards.controller import ReviewController
+from flashcards.states import Rating
+
+decks, db_path = Path(sys.argv[1]), Path(sys.argv[2])
+moment = [clock.now()]
+collection = Collection.open(db_path, decks)
+collection.sync(moment[0])
+collection.sync_journal()
+session = ReviewController(collection, new_limit=100000, now=lambda: moment[0], fixed_clock=True)
+print("ready", flush=True)
+answered = 0
+while True:
+    card = session.card()
+    while card is None:
+        moment[0] += timedelta(minutes=10)
+        card = session.card()
+    session.reveal()
+    done = session.rate(Rating(1 + answered % 4)).answer
+    answered += 1
+    if answered % 7 == 0:
+        session.undo()
+        print(f"undone {done.review_id}", flush=True)
+    else:
+        print(done.review_id, flush=True)
+"""
+
+
+@pytest.mark.parametrize("kill_after", [1, 23, 80])
+def test_kill_9_during_answers_with_the_journal_on_loses_nothing(
+    machines: tuple[Machine, Machine], kill_after: int
+) -> None:
+    laptop, desktop = machines
+    notes = "".join(f"  - id: m{i}\n    front: question {i}\n    back: answer {i}\n" for i in range(300))
+    (laptop.repo / "decks" / "many.yaml").write_text("deck: Many\nnotes:\n" + notes, encoding="utf-8")
+    laptop.cards("compile")
+    env = {**os.environ, "CARDS_NOW": "2026-11-27T09:00:00+00:00", "CARDS_DEVICE": "laptop"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", SESSION, str(laptop.repo / "decks"), str(laptop.db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == "ready\n", child.stderr.read() if child.stderr else ""
+    printed = [child.stdout.readline().split() for _ in range(kill_after)]
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()
+    committed = {int(line[0]) for line in printed if line[0] != "undone"}
+    undone = {int(line[1]) for line in printed if line[0] == "undone"}
+    laptop.cards("status")  # the next start reconciles the journal with the collection
+    with sqlite3.connect(laptop.db) as db:
+        logged = {row[0]: row[1] for row in db.execute("SELECT id, reviewed_at FROM reviews")}
+        line_ids = dict(db.execute("SELECT review_id, line_id FROM journal_lines WHERE written = 1"))
+        assert db.execute("SELECT count(*) FROM journal_lines WHERE written = 0").fetchone() == (0,)
+    assert committed - undone <= set(logged)  # every answer acknowledged survived in the collection
+    lines = journal_lines(laptop)
+    cancelled = {line["cancel"] for line in lines if "cancel" in line}
+    written = {line["id"] for line in lines if "cancel" not in line} - cancelled
+    assert set(line_ids) == set(logged)  # every answer in the collection has its line, and no other
+    assert written == set(line_ids.values())
+    # the other machine, taking in the journal, has the same log
+    target = desktop.repo / "reviews"
+    target.mkdir(exist_ok=True)
+    (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
+    (desktop.repo / "decks" / "many.yaml").write_bytes((laptop.repo / "decks" / "many.yaml").read_bytes())
+    desktop.cards("status")
+    assert reps(desktop) == len(logged)
+    assert desktop.cards("rebuild", "--check").exit_code == 0
+    assert laptop.cards("rebuild", "--check").exit_code == 0
+
+
+def test_the_device_name_is_generated_once_beside_the_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards.journal import device_name
+
+    monkeypatch.delenv("CARDS_DEVICE", raising=False)
+    db = tmp_path / "data" / "collection.db"
+    db.parent.mkdir()
+    name = device_name(db)
+    assert (tmp_path / "data" / "collection.db.device").read_text(encoding="utf-8") == name + "\n"
+    assert device_name(db) == name
+    assert device_name(tmp_path / "other.db") != name
+    monkeypatch.setenv("CARDS_DEVICE", "work laptop")
+    with pytest.raises(ValueError, match="a device name is letters"):
+        device_name(db)
+
+
+def test_fitted_parameters_and_suspensions_travel_and_the_newest_wins(
+    machines: tuple[Machine, Machine],
+) -> None:
+    from flashcards.simulate import TRUE_PARAMETERS
+
+    laptop, desktop = machines
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\n\n3\nq\n")
+    desktop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n4\nq\n")
+    with sqlite3.connect(laptop.db) as db:  # as `cards optimize` saves a fit
+        db.execute(
+            "INSERT INTO parameters(preset, parameters, created_at, reviews, log_loss, rmse, active) "
+            "VALUES ('', ?, '2026-11-27T11:00:00.000000+00:00', 1000, 0.3, 0.01, 1)",
+            [json.dumps(list(TRUE_PARAMETERS))],
+        )
+    laptop.cards("rebuild", now="2026-11-27T11:00:00+00:00")  # and replays the cards under it
+    assert laptop.cards("suspend", "n3/card", now="2026-11-27T11:00:00+00:00").exit_code == 0
+    laptop.cards("status", now="2026-11-27T11:00:00+00:00")
+    snapshots = [line["parameters"] for line in journal_lines(laptop) if "parameters" in line]
+    assert [[fit["reviews"] for fit in snapshot] for snapshot in snapshots] == [[1000]]  # type: ignore[union-attr]
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    assert laptop.view() == desktop.view()
+    with sqlite3.connect(desktop.db) as db:
+        saved = db.execute("SELECT parameters FROM parameters WHERE active = 1").fetchall()
+    assert [tuple(json.loads(row[0])) for row in saved] == [tuple(TRUE_PARAMETERS)]
+    assert desktop.view()[1]["n3/card"]["suspended"] is True  # type: ignore[index]
+    # the desktop unsuspends it later: that line is the newest, on both machines
+    assert desktop.cards("unsuspend", "n3/card", now="2026-11-28T09:00:00+00:00").exit_code == 0
+    desktop.commit("desktop unsuspends")
+    laptop.pull("desktop")
+    assert laptop.view()[1]["n3/card"]["suspended"] is False  # type: ignore[index]
+    assert laptop.view() == desktop.view()
+    for machine in machines:
+        assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_cram_answers_travel_as_cram_answers(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n4\n\n4\n\n4\nq\n")
+    cram = laptop.cards("review", "--cram", now="2026-11-27T12:00:00+00:00", keys="\n1\n\n3\nu\n\n2\nq\n")
+    assert cram.exit_code == 0, cram.output
+    kinds = [line.get("kind") for line in journal_lines(laptop) if "cancel" not in line]
+    assert kinds.count(1) == 3  # three cram answers written, one of them cancelled
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert laptop.view() == desktop.view()
+    crams = [r for card in CARDS for r in desktop.view()[1][card]["reviews"] if r["cram"]]  # type: ignore[index,union-attr]
+    assert len(crams) == 2
+    assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_a_leech_is_suspended_and_marked_on_both_machines(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    (laptop.repo / "cards.toml").write_text('journal = "reviews"\nleech_threshold = 1\n', encoding="utf-8")
+    laptop.cards("review", "--limit", "1", now="2026-11-27T09:00:00+00:00", keys="\n4\nq\n")
+    laptop.cards("review", now="2026-12-20T09:00:00+00:00", keys="\n1\nq\n")
+    shown = laptop.view()[1]["n1/card"]
+    assert (shown["suspended"], shown["leech"]) == (True, True)  # type: ignore[index]
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert desktop.view() == laptop.view()
+
+
+def test_a_line_that_is_json_but_not_an_answer_is_reported_and_skipped(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\nq\n")
+    good = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8")
+    line = json.loads(good)
+    bad = [{**line, "id": "a", "rating": "3"}, {**line, "id": "b", "due_day": "soon"}, [1, 2]]
+    target = desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_text("".join(json.dumps(b) + "\n" for b in bad) + good, encoding="utf-8")
+    result = desktop.cards("status")
+    assert result.exit_code == 0
+    shown = Path("reviews/laptop.jsonl")
+    assert f"{shown}:1: malformed journal line ('rating' missing or not a int); skipped" in result.stderr
+    assert f"{shown}:2: malformed journal line ('due_day' must be a whole number); skipped" in result.stderr
+    assert f"{shown}:3: malformed journal line (not a JSON object); skipped" in result.stderr
+    assert reps(desktop) == 1
+
+
+STORY = """
+deck: Prep::Stories
+notes:
+  - type: rehearsal
+    id: star-rollout
+    prompt: Tell me about a time you rolled out a risky model change.
+    time: 1m30s
+    points:
+      - "Situation: the fraud model drifted"
+      - Canary to 5 % of traffic first
+      - Shadow run for a week before
+      - Result in numbers
+    covers: [n1, [n2, n1], [], ~]
+"""
+
+
+def test_due_days_brought_forward_by_a_rehearsal_travel(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    (laptop.repo / "decks" / "stories.yaml").write_text(STORY, encoding="utf-8")
+    laptop.commit("a rehearsal")
+    desktop.pull("origin")
+    laptop.cards("review", "--deck", "Basics", now="2026-11-27T09:00:00+00:00", keys="\n4\n\n4\nq\n")
+    rehearsed = laptop.cards(
+        "review", "--deck", "Prep::Stories", now="2026-11-28T09:00:00+00:00", keys="\n1\n3\n\nq\n"
+    )
+    assert "2 cards behind the missed points due today" in rehearsed.output
+    assert [line.get("kind") for line in journal_lines(laptop)].count(2) == 2
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    assert laptop.view() == desktop.view()
+    shown = desktop.view()[1]
+    assert len(shown["n2/card"]["rescheduled"]) == 1  # type: ignore[index,arg-type]
+    assert shown["star-rollout/rehearse"]["reviews"][0]["ticked"] == [1, 3]  # type: ignore[index]
+    assert desktop.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_a_crash_either_side_of_the_append_is_made_good_and_counts_once(
+    machines: tuple[Machine, Machine],
+) -> None:
+    from flashcards import clock, scheduler
+    from flashcards.collection import Collection
+    from flashcards.states import Rating
+
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n\n3\nq\n")
+    assert len(journal_lines(laptop)) == 2
+    with sqlite3.connect(laptop.db) as db:  # the lines were appended, the crash came before they were marked
+        db.execute("UPDATE journal_lines SET written = 0")
+    collection = Collection.open(
+        laptop.db, laptop.repo / "decks"
+    )  # an answer saved, the crash before its append
+    scheduler.answer(
+        collection.db,
+        "n3/card",
+        Rating.GOOD,
+        clock.from_db("2026-11-27T09:05:00+00:00"),
+        3000,
+        collection.settings,
+    )
+    collection.db.conn.close()
+    laptop.cards("status")
+    lines = journal_lines(laptop)
+    assert len(lines) == 5  # the two appended again, and the one never appended
+    assert len({line["id"] for line in lines}) == 3
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    desktop.cards("status")
+    assert reps(desktop) == 3
+    assert laptop.view() == desktop.view()
+
+
+def test_a_journal_path_that_is_not_a_directory_is_reported_and_nothing_is_lost(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, _ = machines
+    (laptop.repo / "cards.toml").write_text('journal = "decks/basics.yaml"\n', encoding="utf-8")
+    result = laptop.cards("review", keys="\n3\nq\n")
+    assert result.exit_code == 0
+    assert "cannot read the review journal decks/basics.yaml" in result.stderr
+    assert "cannot write the review journal" in result.output + result.stderr
+    assert reps(laptop) == 1  # the answer is saved; its line is written once the journal is usable
+    (laptop.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
+    laptop.cards("status")
+    assert len(journal_lines(laptop)) == 1
+
+
+TEAM = """
+deck: D
+types:
+  team:
+    fields: [team, priority]
+    templates:
+      priority:
+        front: "What does {{team}} care about?"
+        back: "{{priority}}"
+notes:
+  - id: ds
+    type: team
+    team: Data Scientists
+    priority: Model accuracy
+"""
+
+
+def test_lines_written_before_a_template_rename_follow_the_card(machines: tuple[Machine, Machine]) -> None:
+    laptop, desktop = machines
+    path = laptop.repo / "decks" / "team.yaml"
+    path.write_text(TEAM, encoding="utf-8")
+    laptop.cards("review", "--deck", "D", keys="\n3\nq\n")
+    assert [line["card"] for line in journal_lines(laptop)] == ["ds/priority"]
+    path.write_text(
+        TEAM.replace("      priority:\n", "      cares:\n        renamed_from: priority\n"), encoding="utf-8"
+    )
+    laptop.cards("status")
+    laptop.commit("reviews, then a renamed template")
+    desktop.pull("origin")  # the lines name ds/priority; the decks the desktop compiles say ds/cares
+    shown = desktop.view()[1]
+    assert len(shown["ds/cares"]["reviews"]) == 1  # type: ignore[index,arg-type]
+    assert laptop.view() == desktop.view()
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
