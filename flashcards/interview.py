@@ -10,6 +10,12 @@ that day until it comes; on the day and after it, nothing here applies and sched
   two reviews to pass before the day (after a lapse, one is not enough: its stability stays
   under a day). Cards whose recall will hold, and cards due before the day anyway, keep FSRS's
   interval. (:func:`aimed_days`, applied by :class:`flashcards.rules.Rules`.)
+- **The eve.** No whole interval lands before the day then: an answer that would send a card to
+  the interview day (or after it) with its recall at the day's start below the target keeps it
+  in relearning for another review that day, after the last relearning step (or
+  :data:`EVE_STEP`), as a lapse would; FSRS's same-day update raises its stability each time it
+  is passed, until its recall holds for the day. A step that would reach past the rollover is not
+  taken. (:func:`eve_step`, applied by :class:`flashcards.rules.Rules`.)
 - **Paced new cards.** Every new card should be introduced by :data:`INTRO_LEAD` days before the
   date. A day's new-card limit is raised to what that needs (the new cards left at the start of
   the day, spread over the days left), up to :data:`PACE_FACTOR` times ``new_per_day``; it is
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from flashcards.settings import Settings
 
 AIM_LEAD = 3  # an aimed review comes this many days before the interview day
+EVE_STEP = 600  # seconds: the same-day step of a card kept on the eve, without relearning steps
 INTRO_LEAD = 3  # every new card is introduced by this many days before the interview day
 PACE_FACTOR = 3  # a paced day's new cards: at most this many times new_per_day
 
@@ -52,6 +59,15 @@ def aimed_days(model: Model, stability: float, today: int, days: int, interview:
     if model.retrievability(stability, interview - today) >= target:
         return days
     return max(1, min(days, interview - AIM_LEAD - today))
+
+
+def eve_step(model: Model, stability: float, today: int, days: int, interview: int, target: float) -> bool:
+    """Whether a card answered ``today`` and back in ``days`` is kept for another review today.
+
+    So it is when it would next come back on the interview day or after it (on the eve, no whole
+    interval lands before the day) with its recall at the start of the day below ``target``.
+    """
+    return today + days >= interview and model.retrievability(stability, interview - today) < target
 
 
 def intro_days(today: int, interview: int) -> int:

@@ -23,7 +23,9 @@ decides around the formulas, cards decides the same way:
 
 Until an interview date (``interview_date``), a review interval that would leave the card's
 predicted recall on that day below ``interview_retention`` is shortened so that the card comes
-back :data:`flashcards.interview.AIM_LEAD` days before it (see :mod:`flashcards.interview`).
+back :data:`flashcards.interview.AIM_LEAD` days before it, and on the eve a card whose recall
+on the day would be below it is kept in relearning for another review that day (see
+:mod:`flashcards.interview`).
 Without a date, on the day and after it, nothing here changes.
 """
 
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flashcards.clock import StudyDays
-from flashcards.interview import aimed_days
+from flashcards.interview import EVE_STEP, aimed_days, eve_step
 from flashcards.memory import Model
 from flashcards.settings import DeckSettings
 from flashcards.states import STABILITY_MAX, CardState, Rating, State
@@ -263,6 +265,17 @@ class Rules:
         assert days is not None
         if self.interview is not None and plan.state == State.REVIEW and today < self.interview:
             days = aimed_days(self.model, memory[0], today, days, self.interview, self.interview_retention)
+            seconds = self.relearning[-1] if self.relearning else EVE_STEP
+            until_rollover = int((self.days.end(now) - now).total_seconds())
+            if seconds < until_rollover and eve_step(
+                self.model, memory[0], today, days, self.interview, self.interview_retention
+            ):
+                step = len(self.relearning) - 1 if self.relearning else 0
+                after = CardState(
+                    State.RELEARNING, step, memory[0], memory[1], now + timedelta(seconds=seconds), now,
+                    card.reps + 1, lapses,
+                )  # fmt: skip
+                return Scheduled(after, timedelta(seconds=seconds))
         after = CardState(
             plan.state, plan.step, memory[0], memory[1], self.days.start(today + days), now,
             card.reps + 1, lapses, today + days,

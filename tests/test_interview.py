@@ -90,6 +90,35 @@ def test_an_interval_that_would_leave_recall_below_the_target_on_the_day_is_aime
         assert good_days(replace(plain, interview_date=past), card, START) == normal
 
 
+def test_on_the_eve_a_card_below_the_target_on_the_day_is_kept_for_another_review_that_day() -> None:
+    plain = DeckSettings(enable_fuzzing=False)
+    days = StudyDays(4, UTC)
+    eve = START.date() + timedelta(days=1)
+    # a lapse relearnt on the eve: its last step passed leaves stability under a day
+    card = CardState(State.RELEARNING, 0, 0.4, 7.0, START, START - timedelta(minutes=10), 5, 1)
+    rules = Rules(replace(plain, interview_date=eve), days)
+    kept = rules.next_states(card, START, 0.5)[Rating.GOOD]
+    assert kept.card.state == State.RELEARNING and kept.card.due_day is None
+    assert kept.interval == plain.relearning_steps[-1] and kept.card.due == START + kept.interval
+    assert rules.model.retrievability(kept.card.stability or 0.0, 1) < 0.9
+    # answered again that day, the same-day update raises stability until recall holds for the day
+    state, now, answers = kept.card, START, 1
+    while state.due_day is None:
+        assert state.due is not None and days.day(state.due) == days.day(START) and answers < 100
+        now = state.due
+        state = rules.next_states(state, now, 0.5)[Rating.GOOD].card
+        answers += 1
+    assert state.state == State.REVIEW and state.due_day == days.day(START) + 1
+    assert rules.model.retrievability(state.stability or 0.0, 1) >= 0.9
+    # two days before the day, or without a date, the card gets a whole-day interval as before
+    for settings in (replace(plain, interview_date=eve + timedelta(days=1)), plain):
+        after = Rules(settings, days).next_states(card, START, 0.5)[Rating.GOOD].card
+        assert after.state == State.REVIEW and after.due_day == days.day(START) + 1
+    # a strong card keeps its interval (recall on the day holds)
+    strong = review_card(20.0, START - timedelta(days=20), 20)
+    assert rules.next_states(strong, START, 0.5)[Rating.GOOD].card.state == State.REVIEW
+
+
 def test_the_paced_new_cards_introduce_everything_by_a_few_days_before_the_date() -> None:
     today = START.date().toordinal()
     day = today + 21
@@ -105,6 +134,15 @@ def test_the_paced_new_cards_introduce_everything_by_a_few_days_before_the_date(
     assert max(learner.new_per_day) == 8
     unpaced = prepare(140, 21, DeckSettings(new_per_day=5), start=START)
     assert unpaced.studied == 105  # without the date, 35 cards would still be new on the day
+
+
+@pytest.mark.parametrize(("days", "cards"), [(14, 143), (21, 140)])
+def test_every_studied_card_is_at_the_target_on_the_day_on_all_40_seeds(days: int, cards: int) -> None:
+    day = (START + timedelta(days=days)).date()
+    for seed in range(40):
+        aimed = prepare(cards, days, DeckSettings(interview_date=day), start=START, seed=seed)
+        assert aimed.studied == cards
+        assert aimed.lowest >= 0.9, seed
 
 
 @pytest.mark.parametrize(("days", "cards"), [(14, 143), (21, 140)])
@@ -201,3 +239,27 @@ def test_a_session_answers_toward_the_date_and_its_buttons_say_so(
     session = make_controller(fresh_db, aimed, now=START)
     assert session.card() is not None
     assert answer(session, Rating.EASY) == "Easy: next in 3d"
+
+
+def test_on_the_eve_the_session_shows_a_weak_card_again_that_day_and_the_log_replays_to_it(
+    write_deck: Callable[..., Path], decks: Path, fresh_db: sqlite_utils.Database
+) -> None:
+    from flashcards.scheduler import rebuild
+    from tests.conftest import ManualClock
+
+    write_deck("prep.yaml", "deck: Prep\nnotes:\n  - front: Q?\n    back: A.\n")
+    compile_decks(fresh_db, decks, START)
+    eve = Settings(DeckSettings(), {"Prep": {"interview_date": (START + timedelta(days=1)).date()}})
+    now = ManualClock(START)
+    session = make_controller(fresh_db, eve, now=now)
+    ratings = [Rating.AGAIN, Rating.GOOD, Rating.GOOD]
+    while session.card() is not None:
+        answer(session, ratings.pop(0) if ratings else Rating.GOOD)
+        now.now += timedelta(minutes=11)
+        assert now.now < START + timedelta(hours=12)
+    row = fresh_db.execute("SELECT state, stability, due_day, reps FROM cards").fetchone()
+    assert row[0] == State.REVIEW and row[2] == START.date().toordinal() + 1
+    assert row[3] > 3  # kept past the learning steps for more answers that day
+    rules = Rules(DeckSettings(), StudyDays(4))
+    assert rules.model.retrievability(row[1], 1) >= 0.9
+    assert rebuild(fresh_db, eve, write=False).changed == []
