@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from flashcards import templates
+from flashcards import markup, templates
 from flashcards.model import Card, Note, NoteType, parsed_template
 
 RULES = {
@@ -33,7 +33,6 @@ FRONT_WORDS = 40
 ENUMERATION_ITEMS = 3
 
 _MARKS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`|<[^>]+>")
-_REVEALED = re.compile(r"\{\{c\d+::((?:(?!::|\}\}).)*)(?:::(?:(?!\}\}).)*)?\}\}", re.DOTALL)
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _STOP = frozenset(
     [
@@ -140,7 +139,7 @@ def shown(text: str) -> str:
     """The text as the terminal shows it, on one line: Markdown marks, HTML tags and the markers
     of a revealed cloze answer (``{{c1::answer}}`` on a cloze card's back) left out."""
     if "{{c" in text:
-        text = _REVEALED.sub(r"\1", text)
+        text = markup.REVEALED.sub(r"\1", text)
     if "*" in text or "_" in text or "`" in text or "<" in text:
         text = _MARKS.sub("", text)
     return " ".join(text.split())

@@ -28,7 +28,9 @@ _PRIVATE = re.compile("[\ue000-\ue003]")
 # math never spans a blank line (a paragraph break): an unclosed '\(' stays text
 _MATH = re.compile(r"\\\(((?:(?!\n[ \t]*\n).)+?)\\\)|\\\[((?:(?!\n[ \t]*\n).)+?)\\\]", re.DOTALL)
 _SOUND = re.compile(r"\[sound:([^\[\]\n]+)\]")
-_REVEALED = re.compile(r"\{\{c\d+::(.*?)\}\}", re.DOTALL)
+REVEALED = re.compile(
+    r"\{\{c\d+::(.*?)\}\}", re.DOTALL
+)  # a revealed answer, as templates.render_cloze writes it
 ATOM = re.compile(f"{ATOM_OPEN}(\\d+){ATOM_CLOSE}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -74,7 +76,7 @@ def parse(text: str, reveal_cloze: bool = True) -> Parsed:
     if _PRIVATE.search(text):
         text = _PRIVATE.sub("\ufffd", text)
     if reveal_cloze and "{{c" in text:
-        text = _REVEALED.sub(lambda m: f"{CLOZE_OPEN}{m.group(1)}{CLOZE_CLOSE}", text)
+        text = REVEALED.sub(lambda m: f"{CLOZE_OPEN}{m.group(1)}{CLOZE_CLOSE}", text)
     if "\\" in text:
         text = _MATH.sub(lambda m: keep("math", m.group(0), m.group(1) or m.group(2) or ""), text)
     if "[sound:" in text:
