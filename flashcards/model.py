@@ -224,17 +224,8 @@ def build_cards(note: Note) -> list[Card]:
             back = templates.render_cloze(text, deletions, number, reveal=True)
             if extra:
                 back = f"{back}\n\n{extra}"
-            cards.append(
-                Card(
-                    id=f"{note.id}/c{number}",
-                    note_id=note.id,
-                    template=f"c{number}",
-                    ordinal=number - 1,
-                    deck=note.deck,
-                    front=templates.render_cloze(text, deletions, number, reveal=False).strip(),
-                    back=back.strip(),
-                )
-            )
+            front = templates.render_cloze(text, deletions, number, reveal=False)
+            cards.append(_cloze_card(note, number, front, back))
         return cards
     values = special_fields(note, "")
     for ordinal, template in enumerate(note.type.templates):
@@ -275,18 +266,23 @@ def _custom_cloze_cards(note: Note) -> list[Card]:
     cards = []
     for number in sorted({d.number for d in templates.parse_cloze(text)}):
         values = special_fields(note, f"c{number}")
-        cards.append(
-            Card(
-                id=f"{note.id}/c{number}",
-                note_id=note.id,
-                template=f"c{number}",
-                ordinal=number - 1,
-                deck=note.deck,
-                front=templates.render(_parsed(template.front), values, cloze=number).strip(),
-                back=templates.render(_parsed(template.back), values, back=True, cloze=number).strip(),
-            )
-        )
+        front = templates.render(_parsed(template.front), values, cloze=number)
+        back = templates.render(_parsed(template.back), values, back=True, cloze=number)
+        cards.append(_cloze_card(note, number, front, back))
     return cards
+
+
+def _cloze_card(note: Note, number: int, front: str, back: str) -> Card:
+    """Cloze card ``number`` of a note (built-in or declared cloze type), its sides as rendered."""
+    return Card(
+        id=f"{note.id}/c{number}",
+        note_id=note.id,
+        template=f"c{number}",
+        ordinal=number - 1,
+        deck=note.deck,
+        front=front.strip(),
+        back=back.strip(),
+    )
 
 
 @lru_cache(maxsize=512)
