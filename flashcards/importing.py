@@ -12,9 +12,9 @@ written, then written and compiled (a transaction of their own) before the merge
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,8 +58,6 @@ _STATE_OF_KIND = {
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
-INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while it builds an index again
-REBUILD_INDEX_ROWS = 100_000  # an import of this many rows (and twice the log's) rebuilds reviews_stats
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 # The first line of a deck file an import writes, followed by the SHA-256 of the rest of the file.
 STAMP = "# Written by `cards import` from Anki; a later import updates it unless it is edited. sha256: "
@@ -88,6 +86,29 @@ class ImportReport:
     )  # deck files (to be) written: new or changed in Anki
     edited_here: list[Converted] = field(default_factory=list)  # deck files left alone: edited here
     not_in_decks: int = 0  # cards of notes from elsewhere that no deck file here holds
+    same_file_at: str | None = None  # when the same bytes were imported in full (nothing read now)
+
+    def whole(self) -> bool:
+        """Whether every note of the file has its cards here: importing the same bytes again adds nothing."""
+        return not self.notes_unknown and not self.foreign and not self.not_in_decks
+
+    def remembered(self) -> str:
+        """What a later import of the same bytes reports, as JSON (every answer then already imported)."""
+        return json.dumps(
+            {
+                "anki_cards": self.anki_cards,
+                "anki_reviews": self.anki_reviews,
+                "cards_mapped": self.cards_mapped,
+                "echoes": self.echoes,
+                "already": self.already + self.imported,
+                "skipped_for_fsrs": self.skipped_for_fsrs,
+                "notes_made_in_anki": self.notes_made_in_anki,
+                "reset_in_anki": self.reset_in_anki,
+                "rescheduled_in_anki": self.rescheduled_in_anki,
+                "suspended_in_anki": self.suspended_in_anki,
+            },
+            sort_keys=True,
+        )
 
     def summary(self, dry_run: bool) -> list[str]:
         """What was done (or would be, with ``dry_run``), for people."""
@@ -108,6 +129,10 @@ class ImportReport:
             written = verb if id(deck) in written_now else "unchanged:"
             lines.append(
                 f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
+            )
+        if self.same_file_at is not None:
+            lines.append(
+                f"nothing new: the same file was imported in full on {self.same_file_at[:16].replace('T', ' ')} UTC"
             )
         if dry_run:
             lines.append("Dry run: nothing was written.")
@@ -189,6 +214,10 @@ def import_file(
     wrote it is left alone, see :func:`_plan`), then compiled and the answers merged in one
     transaction; if that fails, the files are put back as they were.
     """
+    digest = _file_digest(path)
+    earlier = None if digest is None else _imported_before(db, path, digest)
+    if earlier is not None:
+        return earlier
     report = ImportReport(path)
     with open_anki(path) as anki:
         report.anki_cards = len(anki.cards)
@@ -210,37 +239,48 @@ def import_file(
                     assert decks_dir is not None
                     restore = _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
-                with _index_rebuilt_after(db, "reviews_stats", report.anki_reviews if write else 0):
+                with merge.bulk_indexes(db, report.anki_reviews if write else 0):
                     merged = _merge(db, settings, anki, report, write)
+                report.imported = merged.added
+                report.echoes += merged.echoes
+                report.already += merged.already
+                if write and digest is not None and report.whole():
+                    db.execute(
+                        "INSERT OR REPLACE INTO imported_files(digest, imported_at, report, anki_rows) "
+                        f"VALUES (?, ?, ?, ({_ANKI_ROWS}))",
+                        [digest, clock.to_db(clock.now()), report.remembered()],
+                    )
         except BaseException:
             _put_back(restore)
             raise
         finally:
             db.execute(f"PRAGMA cache_size = {previous_cache}")
-    report.imported = merged.added
-    report.echoes += merged.echoes
-    report.already += merged.already
     return report
 
 
-@contextmanager
-def _index_rebuilt_after(db: sqlite_utils.Database, name: str, incoming: int) -> Iterator[None]:
-    """Drop the index ``name`` while a large import adds rows, and build it again after (sorted at once).
+_ANKI_ROWS = f"SELECT count(*) FROM reviews WHERE source = '{reviewlog.SOURCE_ANKI}'"  # index reviews_source
 
-    Only when the file holds at least twice as many review-log rows as the log here (a re-import
-    holds as many, and adds few or none): rows inserted in card order
-    land all over an index that leads with the time, and growing it row by row costs more than
-    building it again. In the caller's transaction, so an error leaves the index as it was.
-    """
-    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
-    logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
-    if row is None or row[0] is None or incoming < max(2 * logged, REBUILD_INDEX_ROWS):
-        yield
-        return
-    db.execute(f"DROP INDEX {name}")
-    yield
-    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
-    db.execute(row[0])
+
+def _file_digest(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes; None when it cannot be read (opening it says why)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _imported_before(db: sqlite_utils.Database, path: Path, digest: str) -> ImportReport | None:
+    """The report of an earlier import of the same bytes, taken in whole, if every answer it
+    brought is still in the log (then nothing in the file is new, and it is not read)."""
+    row = db.execute(
+        "SELECT imported_at, report, anki_rows FROM imported_files WHERE digest = ?", [digest]
+    ).fetchone()
+    if row is None or db.execute(_ANKI_ROWS).fetchone()[0] < row[2]:
+        return None
+    report = ImportReport(path, **json.loads(row[1]))
+    report.same_file_at = row[0]
+    return report
 
 
 def _merge(

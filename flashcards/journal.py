@@ -45,6 +45,7 @@ SUFFIX = ".jsonl"
 SOURCE_PREFIX = "journal:"
 TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
 _CHUNK_LINES = 100_000  # lines applied at a time (memory stays bounded on a first merge)
 
 
@@ -243,7 +244,8 @@ class Journal:
         ).fetchone()
         if not changed and waiting is None:
             return result
-        with scheduler.transaction(self.db):
+        new_bytes = sum(info.st_size - (int(seen[0]) if seen else 0) for _, info, seen in changed)
+        with scheduler.transaction(self.db), merge.bulk_indexes(self.db, new_bytes // SHORTEST_LINE_BYTES):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             for entry, info, seen in changed:

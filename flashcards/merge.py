@@ -17,6 +17,7 @@ One path for every source: answers arrive card by card, each naming its source a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,9 @@ from flashcards.settings import Settings
 from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
 
 CHUNK_CARDS = 500
+BULK_ROWS = 100_000  # a merge of this many answers (and twice the log's) builds some indexes again
+BULK_INDEXES = ("reviews_stats",)  # an index no merge reads from
+INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
 
@@ -96,6 +100,33 @@ def take_in(
             reviewlog.append_many(db, rows)
             db.conn.executemany(_UPDATE_CACHE, caches)
     return result
+
+
+@contextmanager
+def bulk_indexes(db: sqlite_utils.Database, incoming: int) -> Iterator[None]:
+    """Drop the indexes a merge does not read while a large one adds rows, and build them again after.
+
+    Only when ``incoming`` (the answers expected) is at least twice the log's size: answers
+    arrive card by card and land all over indexes that lead with the time, or hold every
+    origin, and growing those row by row costs more than sorting them once. In the caller's
+    transaction, so an error leaves the indexes as they were.
+    """
+    logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
+    if incoming < max(2 * logged, BULK_ROWS):
+        yield
+        return
+    dropped = []
+    for name in BULK_INDEXES:
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
+        if row is not None and row[0] is not None:
+            db.execute(f"DROP INDEX {name}")
+            dropped.append(row[0])
+    yield
+    previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+    for sql in dropped:
+        db.execute(sql)
+    db.execute(f"PRAGMA cache_size = {previous}")
 
 
 def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:

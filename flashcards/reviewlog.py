@@ -115,23 +115,48 @@ def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> Non
 
 
 def number_anki_ids(db: sqlite_utils.Database) -> None:
-    """Give every answer without an Anki review-log id the first free one from its millisecond."""
+    """Give every answer without an Anki review-log id the first free one from its millisecond.
+
+    Numbered in the order the answers were given, each id above the one before; the ids taken
+    are read a window at a time around the candidates (index reviews_anki), never all at once.
+    """
     pending = db.execute(
         f"SELECT id, reviewed_at FROM reviews WHERE anki_id IS NULL ORDER BY {history_order()}"
     ).fetchall()
     if not pending:
         return
-    start = milliseconds(pending[0][1])
-    taken = {row[0] for row in db.execute("SELECT anki_id FROM reviews WHERE anki_id >= ?", [start])}
+    taken = _TakenIds(db)
     updates = []
     last = 0
     for review_id, reviewed_at in pending:
         candidate = max(milliseconds(reviewed_at), last + 1)
-        while candidate in taken:
+        while taken.has(candidate):
             candidate += 1
         last = candidate
         updates.append((candidate, review_id))
     db.conn.executemany("UPDATE reviews SET anki_id = ? WHERE id = ?", updates)
+
+
+class _TakenIds:
+    """Which Anki ids the log holds, asked in increasing order, read a window at a time."""
+
+    WINDOW = 3_600_000  # one hour of milliseconds
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.low = self.high = -1  # the window read: [low, high]
+        self.ids: set[int] = set()
+
+    def has(self, anki_id: int) -> bool:
+        if not self.low <= anki_id <= self.high:
+            self.low, self.high = anki_id, anki_id + self.WINDOW
+            self.ids = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT anki_id FROM reviews WHERE anki_id BETWEEN ? AND ?", [self.low, self.high]
+                )
+            }
+        return anki_id in self.ids
 
 
 def latest(db: sqlite_utils.Database, card_id: str) -> int | None:

@@ -389,6 +389,25 @@ def _journal(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0016_imported_files")
+def _imported_files(db: sqlite_utils.Database) -> None:
+    # An Anki file taken in whole (every note it holds has its cards here, none was left aside)
+    # is remembered by the SHA-256 of its bytes, with what that import reported: importing the
+    # same bytes again can bring nothing new, so it is answered without reading the file
+    # (flashcards.importing). `anki_rows`: the answers from Anki the log held after it; fewer
+    # now, and the file is read in full again.
+    db.executescript(
+        """
+        CREATE TABLE imported_files (
+            digest TEXT PRIMARY KEY,
+            imported_at TEXT NOT NULL,
+            report TEXT NOT NULL,
+            anki_rows INTEGER NOT NULL
+        );
+        """
+    )
+
+
 def open_collection(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 

@@ -94,6 +94,60 @@ def test_a_cards_id_that_names_no_card_here_is_a_warning(
     assert "warning: 1 note names a card id that is not in this collection (reversed:b)" in err
 
 
+def test_the_same_file_again_is_answered_without_reading_it_and_reports_the_same(
+    studied: Path, write_deck: Callable[..., Path], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import importing
+
+    for name, text in DECKS.items():
+        write_deck(name, text)
+    assert run("import", str(studied))[0] == 0
+    rows = _reviews(db_path)
+
+    def unread(path: Path) -> None:
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(importing, "open_anki", unread)
+    for extra in ((), ("--dry-run",)):
+        code, out, err = run("import", str(studied), *extra)
+        assert (code, err) == (0, "")
+        assert "cards mapped to this collection: 6" in out
+        assert "reviews imported: 0;" in out or "reviews would import: 0;" in out
+        assert "already imported: 12;" in out and "nothing new: the same file was imported in full on" in out
+    assert _reviews(db_path) == rows
+    copy = studied.with_name("copy.apkg")  # the same bytes elsewhere are the same file
+    shutil.copy(studied, copy)
+    assert "nothing new" in run("import", str(copy))[1]
+
+
+def test_a_file_whose_notes_were_not_all_here_is_read_again_once_they_are(
+    studied: Path, write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    write_deck("a.yaml", DECKS["a.yaml"])
+    assert "reviews imported: 8;" in run("import", str(studied))[1]
+    write_deck("b.yaml", DECKS["b.yaml"])
+    assert run("compile")[0] == 0
+    code, out, err = run("import", str(studied))
+    assert (code, err) == (0, "")
+    assert "reviews imported: 4; echoes of reviews made here skipped: 0; already imported: 8;" in out
+    assert "nothing new" not in out
+    assert "nothing new" in run("import", str(studied))[1]  # now it was taken in whole
+
+
+def test_a_file_is_read_again_when_the_log_holds_fewer_answers_from_anki(
+    studied: Path, write_deck: Callable[..., Path], db_path: Path
+) -> None:
+    for name, text in DECKS.items():
+        write_deck(name, text)
+    assert run("import", str(studied))[0] == 0
+    db = sqlite_utils.Database(db_path)
+    with db.conn:  # what no command does: an answer from Anki taken out of the log
+        db.execute("DELETE FROM reviews WHERE id = (SELECT max(id) FROM reviews)")
+    db.conn.close()
+    code, out, _ = run("import", str(studied))
+    assert code == 0 and "reviews imported: 1;" in out and "nothing new" not in out
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -121,11 +175,11 @@ def test_a_large_import_builds_the_time_index_again_and_logs_the_same(
     studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The path that drops reviews_stats while it adds rows gives the same log, and the same index."""
-    from flashcards import importing
+    from flashcards import importing, merge
 
     logs = []
     for threshold in (10**9, 0):  # the row-by-row path, then the rebuilt index
-        monkeypatch.setattr(importing, "REBUILD_INDEX_ROWS", threshold)
+        monkeypatch.setattr(merge, "BULK_ROWS", threshold)
         folder = tmp_path / f"at-{threshold}"
         (folder / "decks").mkdir(parents=True)
         for name, text in DECKS.items():
