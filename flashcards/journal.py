@@ -47,6 +47,7 @@ TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchange
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
 _CHUNK_LINES = 100_000  # lines applied at a time (memory stays bounded on a first merge)
+_STAGE_ROWS = 10_000  # staged lines written to the temporary table at a time
 
 
 @dataclass
@@ -248,18 +249,26 @@ class Journal:
         with scheduler.transaction(self.db), merge.bulk_indexes(self.db, new_bytes // SHORTEST_LINE_BYTES):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
+            staged = _Staged(self.db)
             for entry, info, seen in changed:
                 try:
-                    for item in self._read(Path(entry.path), info, seen, result):
-                        lines.append(item)
-                        if len(lines) >= _CHUNK_LINES:
-                            self._apply(settings, lines, result)
-                            lines = []
+                    for source, line, raw in self._read(Path(entry.path), info, seen, result):
+                        if staged.active and "card" in line:
+                            staged.add(line["card"], source, raw)
+                            continue
+                        lines.append((source, line))
+                        if len(lines) >= _CHUNK_LINES:  # too many to hold: answers wait on disk, by card
+                            lines = staged.start(lines)
                 except OSError as error:  # read again next time; lines taken in count once
                     result.warnings.append(
                         f"warning: cannot read {display_path(Path(entry.path))} ({error.strerror or error}); "
                         "its new lines were not taken in"
                     )
+            if staged.active:
+                self._apply(settings, lines, result)  # cancels, renames, suspensions, parameters
+                lines = []
+                for batch in staged.batches():
+                    self._apply(settings, batch, result)
             if waiting is not None:
                 for source, text in self.db.execute(
                     "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id "
@@ -300,8 +309,9 @@ class Journal:
 
     def _read(
         self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The complete lines of ``path`` after those read before; records how far it was read."""
+    ) -> Iterator[tuple[str, dict[str, Any], bytes]]:
+        """The complete lines of ``path`` after those read before (source, line, its bytes);
+        records how far it was read."""
         offset, number = (0, 0) if seen is None else (int(seen[0]), int(seen[1]))
         shown = display_path(path)
         before = b""
@@ -344,7 +354,7 @@ class Journal:
                 )
                 continue
             device = line.get("device")
-            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
+            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line, raw
         tail = (before + data[:end])[-TAIL_BYTES:]
         self.db.execute(
             "INSERT OR REPLACE INTO journal_files(name, offset, lines, size, mtime_ns, tail) "
@@ -357,7 +367,7 @@ class Journal:
     ) -> None:
         """Take in parsed lines: cancels first, then answers through :func:`merge.take_in`."""
         db = self.db
-        for _, line in lines:
+        for source, line in lines:
             if "rename" in line:
                 db.execute(
                     "INSERT OR IGNORE INTO journal_renames(old, new, written) VALUES (?, ?, 1)",
@@ -373,11 +383,19 @@ class Journal:
                         _dumps({"parameters": line["parameters"]}),
                     ],
                 )
-            elif "suspend" in line and _record_suspension(db, line):
-                db.execute(
-                    "UPDATE cards SET suspended = ?, leech = coalesce(?, leech) WHERE id = ?",
-                    [int(line["suspended"]), _flag(line.get("leech")), line["suspend"]],
-                )
+            elif "suspend" in line:
+                if not _known_cards(db, {line["suspend"]}):  # waits, as an answer does, for the card
+                    db.execute(
+                        "INSERT OR IGNORE INTO journal_pending(line_id, card_id, source, line) VALUES (?, ?, ?, ?)",
+                        [line["id"], line["suspend"], source, _dumps(line)],
+                    )
+                    continue
+                db.execute("DELETE FROM journal_pending WHERE line_id = ?", [line["id"]])
+                if _record_suspension(db, line):
+                    db.execute(
+                        "UPDATE cards SET suspended = ?, leech = coalesce(?, leech) WHERE id = ?",
+                        [int(line["suspended"]), _flag(line.get("leech")), line["suspend"]],
+                    )
         lines = [
             (source, line)
             for source, line in lines
@@ -422,51 +440,65 @@ class Journal:
             "DELETE FROM journal_pending WHERE line_id = ?", [(line["id"],) for _, line in ready]
         )
         result.pending = int(db.execute("SELECT count(*) FROM journal_pending").fetchone()[0])
-        others = [(s, line) for s, line in ready if line.get("kind", 0) != Kind.ANSWER]
-        answers = [(s, line) for s, line in ready if line.get("kind", 0) == Kind.ANSWER]
-        for source, line in others:  # cram answers and due days brought forward: logged as they were
-            origin, origin_id = _origin(source, line)
-            if db.execute(
-                "SELECT 1 FROM reviews WHERE source = ? AND source_id = ?", [origin, origin_id]
-            ).fetchone():
-                continue
-            reviewlog.append(
-                db,
-                reviewlog.Entry(
-                    card_id=line["card"],
-                    rating=int(line["rating"]),
-                    reviewed_at=line["reviewed_at"],
-                    duration_ms=int(line["duration_ms"]),
-                    due=line["due"],
-                    state_before=State(line["state_before"]),
-                    state=State(line["state"]),
-                    stability=float(line["stability"]),
-                    difficulty=float(line["difficulty"]),
-                    due_day=line.get("due_day"),
-                    step=line.get("step"),
-                    day_end=line.get("day_end"),
-                    source=origin,
-                    source_id=origin_id,
-                    kind=Kind(line["kind"]),
-                    points=line.get("points"),
-                    ticked=line.get("ticked"),
-                ),
-            )
-            touched.add(line["card"])
-            result.added += 1
-        merged = merge.take_in(db, settings, _offers(answers))
-        rehearsed = [  # a rehearsal answer's points: merge.Incoming does not carry them
-            (line.get("points"), line.get("ticked"), *_origin(source, line))
-            for source, line in answers
-            if line.get("points") is not None or line.get("ticked") is not None
-        ]
-        db.conn.executemany(
-            "UPDATE reviews SET points = ?, ticked = ? WHERE source = ? AND source_id = ?", rehearsed
-        )
+        merged = merge.take_in(db, settings, _offers(ready))  # answers, cram answers, moved due days
         result.added += merged.added
         result.cards |= merged.cards | touched
-        if touched:  # cancels and non-answers: the card's state is what its log now gives
+        if touched:  # cancelled answers: the card's state is what its log now gives
             scheduler.rebuild_within(db, settings, sorted(touched))
+
+
+class _Staged:
+    """Answer lines held in a temporary table while a large take-in reads, then applied card by card.
+
+    A journal holds each card's answers all over the file (in the order they were given); applied
+    a batch at a time as read, every batch would merge and replay every card again. Once a batch
+    is full, answers are kept here instead and come back in batches of whole cards, each card
+    merged once.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.active = False
+        self.rows: list[tuple[str, str, bytes]] = []
+
+    def start(self, lines: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        """Stage the answers of ``lines``; return the others (cancels, renames, suspensions, parameters)."""
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS journal_staged (card TEXT NOT NULL, source TEXT NOT NULL, line BLOB NOT NULL)"
+        )
+        self.active = True
+        kept = []
+        for source, line in lines:
+            if "card" in line:
+                self.add(line["card"], source, _dumps(line).encode("utf-8"))
+            else:
+                kept.append((source, line))
+        return kept
+
+    def add(self, card: str, source: str, raw: bytes) -> None:
+        self.rows.append((card, source, raw))
+        if len(self.rows) >= _STAGE_ROWS:
+            self._write()
+
+    def _write(self) -> None:
+        self.db.conn.executemany("INSERT INTO temp.journal_staged VALUES (?, ?, ?)", self.rows)
+        self.rows = []
+
+    def batches(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """The staged answers, whole cards at a time (about ``_CHUNK_LINES`` lines a batch)."""
+        self._write()
+        batch: list[tuple[str, dict[str, Any]]] = []
+        last = None
+        cursor = self.db.execute("SELECT card, source, line FROM temp.journal_staged ORDER BY card, rowid")
+        for card, source, raw in cursor:
+            if card != last and len(batch) >= _CHUNK_LINES:
+                yield batch
+                batch = []
+            last = card
+            batch.append((source, json.loads(raw)))
+        if batch:
+            yield batch
+        self.db.execute("DROP TABLE temp.journal_staged")
 
 
 class _BadLine(ValueError):
@@ -617,7 +649,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
             built.append(
                 merge.Incoming(
                     card_id=card_id,
-                    rating=Rating(line["rating"]),
+                    rating=int(line["rating"]),
                     reviewed_at=line["reviewed_at"],
                     duration_ms=int(line["duration_ms"]),
                     source=source,
@@ -627,6 +659,9 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
                     due_day=line.get("due_day"),
                     anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
                     step=line.get("step"),
+                    kind=Kind(line.get("kind", Kind.ANSWER)),
+                    points=line.get("points"),
+                    ticked=line.get("ticked"),
                 )
             )
         return built

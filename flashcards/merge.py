@@ -30,6 +30,7 @@ from flashcards.settings import Settings
 from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
 
 CHUNK_CARDS = 500
+ANKI_ID = reviewlog.COLUMNS.index("anki_id")  # in a row _rows makes (every column of the log, in order)
 BULK_ROWS = 100_000  # a merge of this many answers (and twice the log's) builds some indexes again
 BULK_INDEXES = ("reviews_stats",)  # an index no merge reads from
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
@@ -41,17 +42,20 @@ class Incoming:
     """One answer given elsewhere, with what it did to the card there."""
 
     card_id: str
-    rating: Rating
+    rating: int  # a Rating; 0 on a RESCHEDULED row
     reviewed_at: str  # UTC, as clock.to_db writes it
     duration_ms: int
     source: str
     source_id: str
-    state: State  # the state the answer left the card in
+    state: State  # the state the answer left the card in (not read for a row that is not an answer)
     due: str  # when it made the card due (UTC)
     due_day: int | None  # the study day it made the card due, for a review card or an interday step
     anki_id: int | None = None  # the Anki review-log id it should keep, if free
     step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
     stamp: float | None = None  # ``reviewed_at`` as a POSIX time, if the source has it (saves parsing it)
+    kind: Kind = Kind.ANSWER  # a cram answer or a due day brought forward changes no state
+    points: int | None = None  # a rehearsal card's points, and those made
+    ticked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,13 @@ def _merge_chunk(
         if positions and any(by_anki_id.values()):
             positions = _near_echoes(offer, positions, by_anki_id, result)
         if positions:
-            new_answers[offer.card_id] = offer.build(positions)
+            built = offer.build(positions)
+            earlier = new_answers.get(offer.card_id)
+            if earlier is None:
+                new_answers[offer.card_id] = built
+            else:  # the same card from another source (an answer given here, another imported): in time
+                earlier.extend(built)
+                earlier.sort(key=lambda incoming: incoming.reviewed_at)
     if not new_answers:
         return [], []
     touched = list(new_answers)
@@ -267,10 +277,17 @@ def _rows(
                 step = int(item[7]) if item[7] is not None else 0
             continue
         before = state
-        state = item.state
-        learning = state in (State.LEARNING, State.RELEARNING)
-        if learning:
-            step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
+        if item.kind == Kind.ANSWER:
+            state = item.state
+            learning = state in (State.LEARNING, State.RELEARNING)
+            if learning:
+                step = (
+                    item.step
+                    if item.step is not None
+                    else _next_step(before, state, step, Rating(item.rating))
+                )
+        else:  # logged with the card's state and step where it falls in the merged history
+            learning = state in (State.LEARNING, State.RELEARNING)
         stamp = item.stamp if item.stamp is not None else parse(item.reviewed_at).timestamp()
         row: list[object] = [
             card_id,
@@ -288,10 +305,13 @@ def _rows(
             item.source,
             item.source_id,
             item.anki_id,
+            int(item.kind),
+            item.points,
+            item.ticked,
         ]
         positions.append(len(log))
         added.append(row)
-        log.append((card_id, row[1], row[2], row[4], row[9], row[5], row[6], row[10], row[11]))
+        log.append((card_id, row[1], row[2], row[4], row[9], row[5], row[6], row[10], row[11], row[15]))
         stamps.append(stamp)
     trace: list[tuple[float, float]] = []
     cache = scheduler.replay_log(rules, days, log, trace, stamps)
@@ -311,7 +331,7 @@ def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
 
 def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> None:
     """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered."""
-    wanted = [row[-1] for row in rows if row[-1] is not None]
+    wanted = [row[ANKI_ID] for row in rows if row[ANKI_ID] is not None]
     taken: set[object] = set()
     for start in range(0, len(wanted), 900):
         part = wanted[start : start + 900]
@@ -321,7 +341,7 @@ def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> Non
         )
     seen: set[object] = set()
     for row in rows:
-        if row[-1] in taken or row[-1] in seen:
-            row[-1] = None
-        elif row[-1] is not None:
-            seen.add(row[-1])
+        if row[ANKI_ID] in taken or row[ANKI_ID] in seen:
+            row[ANKI_ID] = None
+        elif row[ANKI_ID] is not None:
+            seen.add(row[ANKI_ID])

@@ -54,7 +54,6 @@ def _insert(columns: Sequence[str]) -> str:
 
 
 _INSERT = _insert(COLUMNS)
-_ANSWER_INSERT = _insert(ANSWER_COLUMNS)
 
 
 def history_order(table: str = "") -> str:
@@ -104,13 +103,21 @@ def append(db: sqlite_utils.Database, entry: Entry) -> int:
 
 
 def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> None:
-    """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk loads).
+    """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk
+    loads), or in ``COLUMNS`` order (rows of every kind).
 
-    Rows may stop before the last columns (source, source id, Anki id: None); those without an
-    Anki id then get one as :func:`append` gives it, in the order the answers were given.
+    Rows may stop before the last answer columns (source, source id, Anki id: None); those
+    without an Anki id then get one as :func:`append` gives it, in the order they were given.
     """
     width = len(ANSWER_COLUMNS)
-    db.conn.executemany(_ANSWER_INSERT, ((*row, *(None,) * (width - len(row))) for row in rows))
+    full = len(COLUMNS)
+    db.conn.executemany(
+        _INSERT,
+        (
+            row if len(row) == full else (*row, *(None,) * (width - len(row)), int(Kind.ANSWER), None, None)
+            for row in rows
+        ),
+    )
     number_anki_ids(db)
 
 

@@ -225,6 +225,29 @@ def test_a_line_for_a_card_not_known_yet_waits_for_it(machines: tuple[Machine, M
     assert laptop.view() == desktop.view()
 
 
+def test_a_suspension_of_a_card_not_known_yet_applies_when_it_appears(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    deck = laptop.repo / "decks" / "basics.yaml"
+    deck.write_text(DECK + "  - id: n6\n    front: question 6\n    back: answer 6\n", encoding="utf-8")
+    assert laptop.cards("suspend", "n6/card").exit_code == 0
+    laptop.cards("status")
+    assert [line["suspend"] for line in journal_lines(laptop) if "suspend" in line] == ["n6/card"]
+    target = desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
+    desktop.cards("status")  # the journal arrives before the note
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT card_id FROM journal_pending").fetchall() == [("n6/card",)]
+    (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
+    desktop.cards("status")
+    with sqlite3.connect(desktop.db) as db:
+        assert db.execute("SELECT suspended FROM cards WHERE id = 'n6/card'").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
+    assert laptop.view() == desktop.view()
+
+
 # A session with the journal on that answers as fast as it can and prints, once each answer is
 # committed, its review id.
 SESSION = """
@@ -527,3 +550,53 @@ def test_lines_written_before_a_template_rename_follow_the_card(machines: tuple[
     assert laptop.view() == desktop.view()
     with sqlite3.connect(desktop.db) as db:
         assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("chunk", [500, 1], ids=["one-chunk", "a-card-a-chunk"])
+def test_answers_imported_from_anki_travel_once_and_the_same_file_adds_nothing_elsewhere(
+    machines: tuple[Machine, Machine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Answers given in Anki, imported on one machine, reach the other through the journal with
+    their Anki ids, beside the answers given there to the same cards (one card, two sources);
+    importing the same package there finds them already taken in."""
+    from flashcards import merge
+
+    monkeypatch.setattr(merge, "CHUNK_CARDS", chunk)
+    from datetime import UTC, datetime, timedelta
+
+    from flashcards import store
+    from flashcards.compiler import compile_decks
+    from flashcards.export import export_package
+    from flashcards.scheduler import answer
+    from flashcards.settings import DeckSettings, Settings
+
+    phone = tmp_path / "phone"  # a collection standing in for Anki on a phone: same notes, its own answers
+    (phone / "decks").mkdir(parents=True)
+    (phone / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
+    db = store.open_collection(phone / "c.db")
+    start = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    compile_decks(db, phone / "decks", start)
+    settings = Settings(defaults=DeckSettings(enable_fuzzing=False))
+    for index, card in enumerate(CARDS[:3]):
+        answer(db, card, 3, start + timedelta(seconds=index), 3000, settings)
+    package = export_package(db, tmp_path / "phone.apkg", with_scheduling=True).path
+    db.conn.close()
+
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n" * 2 + "q\n")  # answers of its own, after the phone's
+    imported = laptop.cards("import", str(package))
+    assert imported.exit_code == 0 and "reviews imported: 3;" in imported.output
+    laptop.cards("status")
+    from_anki = [line for line in journal_lines(laptop) if line.get("source") == "anki"]
+    assert len(from_anki) == 3 and all(isinstance(line.get("anki_id"), int) for line in from_anki)
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    desktop.cards("status")
+    assert reps(desktop) == reps(laptop) == 5
+    again = desktop.cards("import", str(package))
+    assert again.exit_code == 0 and "reviews imported: 0;" in again.output
+    assert "already imported: 3;" in again.output
+    assert reps(desktop) == 5
+    assert laptop.view() == desktop.view()
+    for machine in machines:
+        assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0

@@ -177,7 +177,11 @@ def test_a_refused_first_compile_leaves_no_collection(
 
 NAMES = [migration.name for migration in store.migrations.pending(sqlite_utils.Database(memory=True))]
 SAMPLE = {"INTEGER": 7, "REAL": 2.5, "TEXT": "2026-11-27T09:00:00.000000+00:00"}
-UNIQUE = {("reviews", "anki_id"), ("reviews", "source_id"), ("journal_lines", "line_id")}  # columns of a unique index: one value a row
+UNIQUE = {
+    ("reviews", "anki_id"),
+    ("reviews", "source_id"),
+    ("journal_lines", "line_id"),
+}  # columns of a unique index: one value a row
 
 
 def tables(connection: sqlite3.Connection) -> list[str]:
