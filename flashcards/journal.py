@@ -30,6 +30,7 @@ import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +251,8 @@ class Journal:
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             staged = _Staged(self.db)
+            if new_bytes // SHORTEST_LINE_BYTES > _CHUNK_LINES:
+                staged.start([])  # too many to hold: answers wait on disk, by card
             for entry, info, seen in changed:
                 try:
                     for source, line, raw in self._read(Path(entry.path), info, seen, result):
@@ -517,6 +520,11 @@ _REQUIRED = {
 }
 
 
+_STATES = frozenset(int(state) for state in State)
+_KINDS = frozenset(int(kind) for kind in Kind)
+_parse = datetime.fromisoformat
+
+
 def _check(line: Any) -> None:
     if not isinstance(line, dict):
         raise _BadLine("not a JSON object")
@@ -556,13 +564,15 @@ def _check(line: Any) -> None:
         if line.get(key) is not None and not isinstance(line[key], str):
             raise _BadLine(f"'{key}' must be text")
     try:
-        clock.from_db(line["reviewed_at"])
-        clock.from_db(line["due"])
-        State(line["state"])
-        State(line["state_before"])
-        Kind(line.get("kind", 0))
+        _parse(line["reviewed_at"])
+        _parse(line["due"])
     except ValueError as error:
         raise _BadLine(str(error)) from None
+    for key in ("state", "state_before"):
+        if line[key] not in _STATES:
+            raise _BadLine(f"{line[key]} is not a valid State")
+    if line.get("kind", 0) not in _KINDS:
+        raise _BadLine(f"{line.get('kind')} is not a valid Kind")
     if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in tuple(Rating):
         raise _BadLine(f"rating must be 1-4, got {line['rating']}")
     if line.get("kind", 0) != Kind.ANSWER and (
