@@ -260,7 +260,10 @@ class Journal:
                             staged.add(line["card"], source, raw)
                             continue
                         lines.append((source, line))
-                        if len(lines) >= _CHUNK_LINES:  # too many to hold: answers wait on disk, by card
+                        if len(lines) >= _CHUNK_LINES and staged.active:  # cancels, renames, …: no answers
+                            self._apply(settings, lines, result)
+                            lines = []
+                        elif len(lines) >= _CHUNK_LINES:  # too many to hold: answers wait on disk, by card
                             lines = staged.start(lines)
                 except OSError as error:  # read again next time; lines taken in count once
                     result.warnings.append(
