@@ -147,7 +147,33 @@ def forget(db_path: str) -> None:
     connection.close()
 
 
+def anki_export(path: str, out: str) -> None:
+    """Export an Anki collection (every deck, no scheduling) to a package with the Anki library."""
+    from anki.collection import Collection, ExportAnkiPackageOptions
+
+    collection = Collection(path)
+    options = ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True)
+    collection.export_anki_package(out_path=out, options=options, limit=None)
+    collection.close()
+
+
+def study_all(db_path: str, decks: str, now_text: str) -> None:
+    """Compile the decks and answer every card Easy at ``now``: then nothing is due that day."""
+    from datetime import datetime
+
+    from flashcards.collection import Collection
+    from flashcards.scheduler import answer
+
+    now = datetime.fromisoformat(now_text)
+    collection = Collection.open(Path(db_path), Path(decks))
+    collection.compile(now)
+    for (card_id,) in collection.db.execute("SELECT id FROM cards WHERE retired_at IS NULL").fetchall():
+        answer(collection.db, card_id, 4, now, 3000, collection.settings)
+
+
 PROBES: dict[str, Callable[..., None]] = {
+    "anki-export": anki_export,
+    "study-all": study_all,
     "answers": answers,
     "genanki": genanki_alone,
     "anki-import": anki_import,

@@ -20,7 +20,7 @@ from flashcards import templates
 from flashcards.model import NoteType
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from flashcards.database import Database
 
 _TAGS = re.compile(r"<[^>]*>")
 Segments = tuple[tuple[str, str], ...]  # (text, "good" | "bad" | "missing")
@@ -34,7 +34,7 @@ class Extras:
     typed: str | None = None
 
 
-def card_extras(db: sqlite_utils.Database, card_id: str) -> Extras:
+def card_extras(db: Database, card_id: str) -> Extras:
     """The hints and the typed answer of a card, from its note's fields and its template's front."""
     row = db.execute(
         "SELECT c.template, n.fields, t.definition FROM cards c JOIN notes n ON n.id = c.note_id "

@@ -15,9 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from flashcards import decks, store
+from flashcards.database import Database
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.paths import display_path
 from flashcards.settings import Settings, load_settings
@@ -33,7 +32,7 @@ COLLECTION_PRESET = ""  # the preset of decks without a [deck."…"] table of th
 class Collection:
     """An open collection with its decks directory and its settings."""
 
-    db: sqlite_utils.Database
+    db: Database
     path: Path
     decks_dir: Path
     configured: Settings  # cards.toml alone
@@ -88,6 +87,10 @@ class Collection:
     def sync(self, now: datetime) -> list[str]:
         """Compile before a command; return the warnings to show (no decks directory, history retired)."""
         if self.decks_dir.is_dir():
+            from flashcards.deckstat import decks_unchanged
+
+            if decks_unchanged(self.db, self.decks_dir):  # not a file read: the compiler not even imported
+                return []
             return compile_warnings(self.compile(now, count_unchanged=False))
         if self.db.execute("SELECT 1 FROM notes WHERE retired_at IS NULL LIMIT 1").fetchone():
             return [
@@ -194,18 +197,18 @@ def check_decks_dir(path: Path, must_exist: bool = True) -> None:
         )
 
 
-def saved_parameters(db: sqlite_utils.Database) -> dict[str, tuple[float, ...]]:
+def saved_parameters(db: Database) -> dict[str, tuple[float, ...]]:
     """Return the active fitted parameters of each preset."""
     rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1")
     return {preset: tuple(json.loads(values)) for preset, values in rows}
 
 
-def parameters_version(db: sqlite_utils.Database) -> int:
+def parameters_version(db: Database) -> int:
     """A counter every change to the saved parameters raises (a fit saved, a restore), in its transaction."""
     return int(db.execute("SELECT version FROM parameters_version").fetchone()[0])
 
 
-def with_saved_parameters(db: sqlite_utils.Database, settings: Settings) -> Settings:
+def with_saved_parameters(db: Database, settings: Settings) -> Settings:
     """Return ``settings`` with each preset's fitted parameters in place of the configured ones."""
     return with_parameters(settings, saved_parameters(db))
 

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from flashcards import anki_ids, gather
+from flashcards.database import Database
 from flashcards.render_html import card_fields, markdown_to_html, note_html
 
 if TYPE_CHECKING:
@@ -93,7 +92,7 @@ _UPSERT_TYPE = (
 )
 
 
-def write_builtin_types(db: sqlite_utils.Database, stamp: str) -> None:
+def write_builtin_types(db: Database, stamp: str) -> None:
     """Store the built-in note types (basic, reversed, cloze) in the collection."""
     from flashcards.model import BUILTINS
 
@@ -104,7 +103,7 @@ def write_builtin_types(db: sqlite_utils.Database, stamp: str) -> None:
 
 
 def write_types(
-    db: sqlite_utils.Database,
+    db: Database,
     loaded: list[DeckFile],
     relative_of: dict[str, str],
     removed: list[str],
@@ -166,7 +165,7 @@ class _Writes:
 
 
 def write_notes(
-    db: sqlite_utils.Database,
+    db: Database,
     notes: list[Note],
     relative_of: dict[str, str],
     stamp: str,
@@ -200,11 +199,11 @@ def write_notes(
     note_history(db, writes.retire_reasons, result)
 
 
-def _has_reviews(db: sqlite_utils.Database, card_id: str) -> bool:
+def _has_reviews(db: Database, card_id: str) -> bool:
     return db.execute("SELECT 1 FROM reviews WHERE card_id = ? LIMIT 1", [card_id]).fetchone() is not None
 
 
-def note_history(db: sqlite_utils.Database, reasons: dict[str, str], result: CompileResult) -> None:
+def note_history(db: Database, reasons: dict[str, str], result: CompileResult) -> None:
     """Record the retired cards that have reviews, with their review counts."""
     ids = list(reasons)
     for chunk in chunks(ids):
@@ -218,13 +217,13 @@ def note_history(db: sqlite_utils.Database, reasons: dict[str, str], result: Com
     result.retired_history.sort(key=lambda r: r.card_id)
 
 
-def prune_media(db: sqlite_utils.Database) -> None:
+def prune_media(db: Database) -> None:
     """Forget media files that no note names any more."""
     db.execute("DELETE FROM media WHERE name NOT IN (SELECT value FROM notes, json_each(notes.media))")
 
 
 def _stored(
-    db: sqlite_utils.Database, note_ids: list[str]
+    db: Database, note_ids: list[str]
 ) -> tuple[dict[str, _StoredNote], dict[str, dict[str, _StoredCard]]]:
     """The stored notes with these ids, and their cards by note and card id."""
     notes: dict[str, _StoredNote] = {}
@@ -367,7 +366,7 @@ def _plan_cards(
             )
 
 
-def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
+def _apply(db: Database, writes: _Writes) -> None:
     if writes.card_renames:
         _rename_cards(db, writes.card_renames)
     db.conn.executemany(
@@ -392,7 +391,7 @@ def _apply(db: sqlite_utils.Database, writes: _Writes) -> None:
     db.conn.executemany("UPDATE cards SET retired_at = ? WHERE id = ?", writes.card_retirements)
 
 
-def _rename_cards(db: sqlite_utils.Database, renames: list[tuple[str, str]]) -> None:
+def _rename_cards(db: Database, renames: list[tuple[str, str]]) -> None:
     """Give cards new ids, their review history with them (a template renamed with ``renamed_from``)."""
     from flashcards import reviewlog
 
@@ -408,7 +407,7 @@ def _rename_cards(db: sqlite_utils.Database, renames: list[tuple[str, str]]) -> 
 
 
 def retire_missing(
-    db: sqlite_utils.Database,
+    db: Database,
     kept: set[str],
     touched: list[str],
     stamp: str,

@@ -17,9 +17,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from flashcards import clock, media
+from flashcards import clock, deckstat
 from flashcards.compile_rows import (
     CompileResult,
     chunks,
@@ -29,6 +27,8 @@ from flashcards.compile_rows import (
     write_notes,
     write_types,
 )
+from flashcards.database import Database
+from flashcards.deckstat import RENDERER_VERSION
 from flashcards.errors import CardsError, Problem, SourceError
 from flashcards.paths import display_path, find_deck_files, read_deck_file
 
@@ -47,15 +47,13 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(_FORMAT + data).hexdigest()
 
 
-RENDERER_VERSION = 1  # raised when cached HTML would render differently: files compile again
-
-
 @dataclass
 class _Source:
     relative: str
     path: Path
     data: bytes
     sha256: str
+    stat: deckstat.Stat | None  # its size and time while it was read, if they can be trusted
 
 
 def check_paths(paths: Iterable[Path], decks_dir: Path | None = None) -> tuple[list[DeckFile], list[Problem]]:
@@ -88,18 +86,20 @@ def _scan(decks_dir: Path) -> list[_Source]:
     sources = []
     problems: list[Problem] = []
     for path in find_deck_files([decks_dir]):
+        before = deckstat.stat_of(path)
         data, problem = read_deck_file(path, display_path(path))
         if problem is not None:
             problems.append(problem)
         if data is not None:
-            sources.append(_Source(path.relative_to(decks_dir).as_posix(), path, data, file_hash(data)))
+            stat = deckstat.settled(before, deckstat.stat_of(path))
+            sources.append(_Source(path.relative_to(decks_dir).as_posix(), path, data, file_hash(data), stat))
     if problems:
         raise SourceError(problems)
     return sources
 
 
 def compile_decks(
-    db: sqlite_utils.Database,
+    db: Database,
     decks_dir: Path,
     now: datetime,
     *,
@@ -125,7 +125,8 @@ def compile_decks(
     changed = [
         s
         for s in sources
-        if stored.get(s.relative) != s.sha256 or not _media_unchanged(decks_dir, stored_media[s.relative])
+        if stored.get(s.relative) != s.sha256
+        or not deckstat.media_unchanged(decks_dir, stored_media[s.relative])
     ]
     removed = sorted(set(stored) - {s.relative for s in sources})
     result = CompileResult(files_skipped=len(sources) - len(changed), dry_run=dry_run)
@@ -133,10 +134,15 @@ def compile_decks(
         if count_unchanged:
             result.notes.unchanged = _count(db, "notes")
             result.cards.unchanged = _count(db, "cards")
+        if not dry_run:
+            deckstat.record(db, [(s.relative, s.stat, s.sha256) for s in sources])
         return result
 
     with _collector_paused():
-        return _compile_changed(db, decks_dir, now, sources, changed, removed, result, dry_run)
+        result = _compile_changed(db, decks_dir, now, sources, changed, removed, result, dry_run)
+    if not dry_run:
+        deckstat.record(db, [(s.relative, s.stat, s.sha256) for s in sources])
+    return result
 
 
 @contextmanager
@@ -157,7 +163,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _compile_changed(
-    db: sqlite_utils.Database,
+    db: Database,
     decks_dir: Path,
     now: datetime,
     sources: list[_Source],
@@ -270,7 +276,7 @@ def _write_ids(
             )
             continue
         loaded[index] = again
-        changed[index] = _Source(source.relative, source.path, data, file_hash(data))
+        changed[index] = _Source(source.relative, source.path, data, file_hash(data), None)  # just written
         result.ids_written.append((deck_file.path, count))
 
 
@@ -283,22 +289,11 @@ def _media_list(source: _Source, deck_file: DeckFile) -> str:
     return json.dumps([[path, *found[path]] for path in sorted(found)])
 
 
-def _media_unchanged(decks_dir: Path, media_json: str) -> bool:
-    if media_json == "[]":
-        return True
-    return all(
-        media.unchanged(decks_dir.joinpath(*PurePosixPath(path).parts), sha256, size, mtime_ns)
-        for path, sha256, size, mtime_ns in json.loads(media_json)
-    )
-
-
-def _count(db: sqlite_utils.Database, table: str) -> int:
+def _count(db: Database, table: str) -> int:
     return int(db.execute(f"SELECT count(*) FROM {table} WHERE retired_at IS NULL").fetchone()[0])
 
 
-def _ids_elsewhere(
-    db: sqlite_utils.Database, ids: list[str], touched: list[str], decks_dir: Path
-) -> dict[str, str]:
+def _ids_elsewhere(db: Database, ids: list[str], touched: list[str], decks_dir: Path) -> dict[str, str]:
     """Active notes with these ids that live in files not being recompiled: id -> file:line."""
     found: dict[str, str] = {}
     for chunk in chunks(ids):
@@ -312,7 +307,7 @@ def _ids_elsewhere(
     return found
 
 
-def _shared_types(db: sqlite_utils.Database, touched: list[str]) -> dict[str, NoteType]:
+def _shared_types(db: Database, touched: list[str]) -> dict[str, NoteType]:
     """The note types declared in files not being recompiled, as they were compiled."""
     from flashcards.model import NoteType
 
@@ -324,7 +319,7 @@ def _shared_types(db: sqlite_utils.Database, touched: list[str]) -> dict[str, No
     }
 
 
-def _types_changed(db: sqlite_utils.Database, loaded: list[DeckFile], touched: list[str]) -> bool:
+def _types_changed(db: Database, loaded: list[DeckFile], touched: list[str]) -> bool:
     """True when a type stored from a file being recompiled is declared differently now, or no more."""
     declared = {name: t.fingerprint() for f in loaded for name, (t, _, _) in f.types.items()}
     skip = set(touched)
@@ -338,7 +333,7 @@ def _types_changed(db: sqlite_utils.Database, loaded: list[DeckFile], touched: l
     return False
 
 
-def _decks_elsewhere(db: sqlite_utils.Database, touched: list[str], decks_dir: Path) -> dict[str, str]:
+def _decks_elsewhere(db: Database, touched: list[str], decks_dir: Path) -> dict[str, str]:
     """The decks of active notes in files not being recompiled: deck -> file."""
     rows = db.execute("SELECT deck, min(source_file) FROM notes WHERE retired_at IS NULL GROUP BY deck")
     return {deck: display_path(decks_dir / source) for deck, source in rows if source not in touched}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlite_utils
-
+from flashcards.database import Database
 from flashcards.interview import cram_order
 from flashcards.queue import Counts, QueuedCard, ReviewQueue
 from flashcards.settings import Settings
@@ -21,7 +20,7 @@ class CramQueue(ReviewQueue):
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         settings: Settings,
         deck: str | None,
         limit: int | None,

@@ -22,10 +22,9 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import anki_ids, clock
 from flashcards.anki_ids import AnkiDays
+from flashcards.database import Database
 from flashcards.decks import lineage, sql_filter
 from flashcards.errors import CardsError, NotFoundError
 from flashcards.model import EXPORT_ID_FIELD, NoteType
@@ -112,7 +111,7 @@ def anki_type_name(name: str) -> str:
 
 
 def export_package(
-    db: sqlite_utils.Database,
+    db: Database,
     target: Path,
     deck: str | None = None,
     with_scheduling: bool = False,
@@ -146,7 +145,7 @@ def export_package(
     return ExportResult(target, len(notes), cards, len(deck_names), size, reviews)
 
 
-def _select_notes(db: sqlite_utils.Database, deck: str | None, with_scheduling: bool) -> list[_Note]:
+def _select_notes(db: Database, deck: str | None, with_scheduling: bool) -> list[_Note]:
     condition, params = sql_filter(deck)
     where = f"retired_at IS NULL AND {condition}"
     rows = db.execute(
@@ -234,7 +233,7 @@ def _tag_leech(note: _Note) -> None:
     note.mod = max([note.mod, *(int(instant.timestamp()) for instant in reviewed)])
 
 
-def _note_types(db: sqlite_utils.Database, names: set[str]) -> dict[str, tuple[NoteType, int]]:
+def _note_types(db: Database, names: set[str]) -> dict[str, tuple[NoteType, int]]:
     types = {}
     for name, definition, modified in db.execute("SELECT name, definition, modified_at FROM note_types"):
         if name in names:
@@ -387,7 +386,7 @@ def _stamp(
 
 
 def _scheduler(
-    db: sqlite_utils.Database,
+    db: Database,
     notes: list[_Note],
     card_ids: dict[str, int],
     timing: AnkiDays,
@@ -474,7 +473,7 @@ _REVLOG_KIND = {
 }
 
 
-def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDays) -> list[tuple[Any, ...]]:
+def _revlog(db: Database, exported: dict[str, int], timing: AnkiDays) -> list[tuple[Any, ...]]:
     """Return one Anki review-log row per review of an exported card, with the review's kept Anki id.
 
     Each answer keeps its Anki id in the log (an imported one, the id Anki gave it), so an
@@ -524,7 +523,7 @@ def _revlog(db: sqlite_utils.Database, exported: dict[str, int], timing: AnkiDay
     return sorted(rows)
 
 
-def _media(db: sqlite_utils.Database, notes: list[_Note]) -> list[tuple[str, bytes]]:
+def _media(db: Database, notes: list[_Note]) -> list[tuple[str, bytes]]:
     """The media files the exported notes name, by package name, sorted."""
     names = sorted({name for note in notes for name in note.media})
     found: dict[str, bytes] = {}

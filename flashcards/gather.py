@@ -14,7 +14,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from flashcards.database import Database
 
 GATHER_ORDERS = ("in-order", "interleaved", "random-notes")
 ORDER_LIMIT = 1_000_000  # a file's order: from -ORDER_LIMIT to ORDER_LIMIT
@@ -30,7 +30,7 @@ def position(order: int | None, line: int, ordinal: int) -> int:
     return (key << _SHIFT) + line * 1000 + ordinal
 
 
-def new_order(db: sqlite_utils.Database, gather: str) -> tuple[str, str]:
+def new_order(db: Database, gather: str) -> tuple[str, str]:
     """How to sort new cards (tables ``c`` cards, ``n`` notes) under ``gather``: a join to add, and
     the ``ORDER BY`` terms. The order does not change as cards are answered (an interleaved card's
     turn is its place in its deck among all the deck's cards, new or not), so a session may read

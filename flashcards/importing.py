@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
-
 from flashcards import anki_ids, clock, merge, reviewlog, scheduler
 from flashcards.anki_import import (
     CARD,
@@ -41,6 +39,7 @@ from flashcards.anki_import import (
     open_anki,
 )
 from flashcards.compiler import compile_decks
+from flashcards.database import Database
 from flashcards.errors import CardsError
 from flashcards.export import ID_FIELD
 from flashcards.foreign import Converted, convert
@@ -200,7 +199,7 @@ def _names(names: list[str]) -> str:
 
 
 def import_file(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     path: Path,
     *,
@@ -270,7 +269,7 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def _imported_before(db: sqlite_utils.Database, path: Path, digest: str) -> ImportReport | None:
+def _imported_before(db: Database, path: Path, digest: str) -> ImportReport | None:
     """The report of an earlier import of the same bytes, taken in whole, if every answer it
     brought is still in the log (then nothing in the file is new, and it is not read)."""
     row = db.execute(
@@ -284,7 +283,7 @@ def _imported_before(db: sqlite_utils.Database, path: Path, digest: str) -> Impo
 
 
 def _merge(
-    db: sqlite_utils.Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
+    db: Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
 ) -> merge.MergeResult:
     """Map the cards and merge their answers, in the caller's transaction."""
     path = report.path
@@ -314,7 +313,7 @@ def _merge(
     return merge.take_in(db, settings, offers, write=write)
 
 
-def _existing(db: sqlite_utils.Database, card_ids: set[str]) -> set[str]:
+def _existing(db: Database, card_ids: set[str]) -> set[str]:
     """Which of these cards the collection has."""
     if not card_ids:
         return set()
@@ -439,7 +438,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise CardsError(f"cannot write {display_path(path)}: {error.strerror or error}") from None
 
 
-def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport) -> dict[int, str]:
+def _map_cards(db: Database, anki: Collection, report: ImportReport) -> dict[int, str]:
     """Anki card id → our card id, for the cards of notes that came from cards."""
     ours = {
         (note_id, ordinal): card_id
@@ -478,7 +477,7 @@ def _map_cards(db: sqlite_utils.Database, anki: Collection, report: ImportReport
     return mapping
 
 
-def _settled(db: sqlite_utils.Database, anki: Collection, mapping: dict[int, str]) -> tuple[int, int] | None:
+def _settled(db: Database, anki: Collection, mapping: dict[int, str]) -> tuple[int, int] | None:
     """Echoes and answers imported before, counted in SQL for the cards that have nothing new.
 
     A re-import is mostly such cards: they are never read into Python. None when the collection

@@ -38,8 +38,7 @@ from flashcards import clock
 from flashcards.decks import in_deck, sql_filter
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
+    from flashcards.database import Database
     from flashcards.limits import Cap
     from flashcards.memory import Model
     from flashcards.settings import Settings
@@ -95,7 +94,7 @@ def _interview_day(settings: Settings, deck: str | None) -> int | None:
     return None if day is None else day.toordinal()
 
 
-def _new_left(db: sqlite_utils.Database, deck: str | None) -> int:
+def _new_left(db: Database, deck: str | None) -> int:
     scope, args = sql_filter(deck, "c.deck")
     row = db.execute(
         "SELECT count(*) FROM cards c WHERE c.retired_at IS NULL AND c.suspended = 0 AND c.state = 0 "
@@ -105,13 +104,13 @@ def _new_left(db: sqlite_utils.Database, deck: str | None) -> int:
     return int(row[0])
 
 
-def new_at_day_start(db: sqlite_utils.Database, deck: str | None, done: dict[str, Counter[str]]) -> int:
+def new_at_day_start(db: Database, deck: str | None, done: dict[str, Counter[str]]) -> int:
     """New cards in ``deck`` (None: all) at the start of today: those left and those introduced today."""
     return _new_left(db, deck) + sum(n for name, n in done["new"].items() if in_deck(name, deck))
 
 
 def paced_caps(
-    db: sqlite_utils.Database, settings: Settings, caps: list[Cap], today: int, done: dict[str, Counter[str]]
+    db: Database, settings: Settings, caps: list[Cap], today: int, done: dict[str, Counter[str]]
 ) -> list[Cap]:
     """The daily caps with the new-card limit of each scope with an interview date paced.
 
@@ -173,7 +172,7 @@ def recall_on_day(model: Model, stability: float, last_review: datetime, day: in
     return model.retrievability(stability, day - clock.study_day(last_review, hour).toordinal())
 
 
-def _studied(db: sqlite_utils.Database, deck: str | None) -> list[tuple[str, str, float, datetime]]:
+def _studied(db: Database, deck: str | None) -> list[tuple[str, str, float, datetime]]:
     scope, args = sql_filter(deck, "c.deck")
     rows = db.execute(
         "SELECT c.id, c.deck, c.stability, c.last_review FROM cards c WHERE c.retired_at IS NULL "
@@ -197,7 +196,7 @@ def _models(settings: Settings) -> Any:
 
 
 def readiness(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     deck: str | None,
     now: datetime,
@@ -248,7 +247,7 @@ def readiness(
 
 
 def cram_order(
-    db: sqlite_utils.Database, settings: Settings, deck: str | None, now: datetime, limit: int | None
+    db: Database, settings: Settings, deck: str | None, now: datetime, limit: int | None
 ) -> list[str]:
     """Studied cards of ``deck``, the lowest predicted recall on the interview day first.
 

@@ -34,9 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, merge, reviewlog, scheduler
+from flashcards.database import Database
 from flashcards.paths import display_path
 from flashcards.settings import Settings
 from flashcards.states import Kind, Rating, State
@@ -91,7 +90,7 @@ def device_name(db_path: Path) -> str:
     return name
 
 
-def turn_on(db: sqlite_utils.Database) -> bool:
+def turn_on(db: Database) -> bool:
     """Give every answer logged here that has no journal line yet its line id, to be written by
     the next flush (the history before the journal was on, or while it was off); True if it did."""
     if db.execute("SELECT 1 FROM journal_on").fetchone():
@@ -107,7 +106,7 @@ def turn_on(db: sqlite_utils.Database) -> bool:
     return True
 
 
-def turn_off(db: sqlite_utils.Database) -> None:
+def turn_off(db: Database) -> None:
     """The journal is off: answers logged from now on get their lines when it is turned on again."""
     if db.execute("SELECT 1 FROM journal_on").fetchone():
         with scheduler.transaction(db):
@@ -117,7 +116,7 @@ def turn_off(db: sqlite_utils.Database) -> None:
 class Journal:
     """This device's view of a journal directory, for one open collection."""
 
-    def __init__(self, db: sqlite_utils.Database, directory: Path, device: str) -> None:
+    def __init__(self, db: Database, directory: Path, device: str) -> None:
         self.db = db
         self.directory = directory
         self.device = device
@@ -462,7 +461,7 @@ class _Staged:
     merged once.
     """
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         self.active = False
         self.rows: list[tuple[str, str, bytes]] = []
@@ -599,7 +598,7 @@ def _check_snapshot(snapshot: Any) -> None:
                 raise _BadLine(f"each fit gives '{key}'")
 
 
-def _snapshot(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def _snapshot(db: Database) -> list[dict[str, Any]]:
     """The active fitted parameters, one per preset, as a parameters line carries them."""
     return [
         {"preset": preset, "parameters": json.loads(values), "created_at": created_at, "reviews": reviews,
@@ -619,7 +618,7 @@ def _flag(value: Any) -> int | None:
     return int(value) if isinstance(value, bool) else None
 
 
-def _record_suspension(db: sqlite_utils.Database, line: dict[str, Any]) -> bool:
+def _record_suspension(db: Database, line: dict[str, Any]) -> bool:
     """Keep a suspension line if it is the newest for its card (by time, device, id); True if kept."""
     key = (line["at"], str(line.get("device", "")), line["id"])
     kept = db.execute(
@@ -688,7 +687,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
     )
 
 
-def _drop_known(db: sqlite_utils.Database, adds: dict[str, tuple[str, dict[str, Any]]]) -> None:
+def _drop_known(db: Database, adds: dict[str, tuple[str, dict[str, Any]]]) -> None:
     """Leave out lines of answers logged here (this device's own), and cancelled ones."""
     ids = list(adds)
     for start in range(0, len(ids), 900):
@@ -702,7 +701,7 @@ def _drop_known(db: sqlite_utils.Database, adds: dict[str, tuple[str, dict[str, 
             adds.pop(line_id, None)
 
 
-def _known_cards(db: sqlite_utils.Database, card_ids: set[str]) -> set[str]:
+def _known_cards(db: Database, card_ids: set[str]) -> set[str]:
     found: set[str] = set()
     ids = list(card_ids)
     for start in range(0, len(ids), 900):

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
-
 from flashcards import clock
+from flashcards.database import Database
 from flashcards.decks import in_deck
 from flashcards.reviewlog import ANSWERS
 from flashcards.settings import Settings
@@ -53,7 +52,7 @@ def caps_for(settings: Settings, deck: str | None) -> list[Cap]:
     return list(caps.values())
 
 
-def done_today(db: sqlite_utils.Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
+def done_today(db: Database, settings: Settings, now: datetime) -> dict[str, Counter[str]]:
     """New cards and reviews answered today, per deck, from the log.
 
     As in Anki, an answer to a card on an interday learning step (its previous answer made it due

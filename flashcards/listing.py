@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import reviewlog
+from flashcards.database import Database
 from flashcards.decks import sql_filter
 from flashcards.errors import NotFoundError, UnknownCardsError
 from flashcards.paths import display_path
@@ -20,9 +19,7 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_cards(
-    db: sqlite_utils.Database, deck: str | None = None, include_retired: bool = False
-) -> list[dict[str, Any]]:
+def list_cards(db: Database, deck: str | None = None, include_retired: bool = False) -> list[dict[str, Any]]:
     """Return cards in source order, optionally restricted to a deck (with sub-decks)."""
     condition, params = sql_filter(deck, "c.deck")
     if not include_retired:
@@ -45,7 +42,7 @@ def list_cards(
     return cards
 
 
-def resolve_card_id(db: sqlite_utils.Database, card_id: str) -> str:
+def resolve_card_id(db: Database, card_id: str) -> str:
     """Return the card id meant by ``card_id``: exact, a unique prefix, or a note with one card."""
     if db.execute("SELECT 1 FROM cards WHERE id = ?", [card_id]).fetchone():
         return card_id
@@ -64,7 +61,7 @@ def resolve_card_id(db: sqlite_utils.Database, card_id: str) -> str:
     raise NotFoundError(f"no card '{card_id}'; `cards list` shows the ids")
 
 
-def resolve_cards(db: sqlite_utils.Database, names: Iterable[str]) -> list[str]:
+def resolve_cards(db: Database, names: Iterable[str]) -> list[str]:
     """Return the cards ``names`` mean, each once, in the order given.
 
     A name is a card id, a note id (all the note's cards), or a unique prefix of a card id.
@@ -99,7 +96,7 @@ _DETAIL = (
 )
 
 
-def card_detail(db: sqlite_utils.Database, card_id: str, decks_dir: Path) -> dict[str, Any]:
+def card_detail(db: Database, card_id: str, decks_dir: Path) -> dict[str, Any]:
     """Return one card with its note, source, FSRS state and every review, in the order given."""
     card_id = resolve_card_id(db, card_id)
     cursor = db.execute(_DETAIL, [card_id])

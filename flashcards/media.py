@@ -80,14 +80,3 @@ def load(reference: markup.Reference, base: Path) -> MediaFile:
         mtime_ns=info.st_mtime_ns,
         data=data,
     )
-
-
-def unchanged(path: Path, sha256: str, size: int, mtime_ns: int) -> bool:
-    """True when the file at ``path`` still has this content (hashed again only if size or time moved)."""
-    try:
-        info = path.stat()
-        if info.st_size == size and info.st_mtime_ns == mtime_ns:
-            return True
-        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
-    except OSError:
-        return False

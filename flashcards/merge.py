@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, reviewlog, scheduler
+from flashcards.database import Database
 from flashcards.rules import Rules
 from flashcards.settings import Settings
 from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
@@ -84,7 +83,7 @@ class MergeResult:
 
 
 def take_in(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     offers: Iterable[Offer],
     *,
@@ -107,7 +106,7 @@ def take_in(
 
 
 @contextmanager
-def bulk_indexes(db: sqlite_utils.Database, incoming: int) -> Iterator[None]:
+def bulk_indexes(db: Database, incoming: int) -> Iterator[None]:
     """Drop the indexes a merge does not read while a large one adds rows, and build them again after.
 
     Only when ``incoming`` (the answers expected) is at least twice the log's size: answers
@@ -145,7 +144,7 @@ def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:
 
 
 def _merge_chunk(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     days: clock.StudyDays,
     rules: dict[str, Rules],
@@ -329,7 +328,7 @@ def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
     return step + 1 if rating == Rating.GOOD else step
 
 
-def _assign_anki_ids(db: sqlite_utils.Database, rows: list[list[object]]) -> None:
+def _assign_anki_ids(db: Database, rows: list[list[object]]) -> None:
     """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered."""
     wanted = [row[ANKI_ID] for row in rows if row[ANKI_ID] is not None]
     taken: set[object] = set()

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock
 from flashcards.collection import COLLECTION_PRESET, parameters_version, saved_parameters, with_parameters
+from flashcards.database import Database
 from flashcards.decks import in_deck, lineage, sql_filter
 from flashcards.errors import CardsError
 from flashcards.settings import PARAMETER_COUNT, Settings
@@ -165,7 +164,7 @@ def fit(items: Sequence[Any], relearning_steps: int) -> tuple[float, ...]:
 
 
 def optimize(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     now: datetime,
     *,
@@ -190,7 +189,7 @@ def _label(preset: str) -> str:
 
 
 def _optimize_preset(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     preset: str,
     now: datetime,
@@ -229,7 +228,7 @@ def _optimize_preset(
 
 
 def _fit_preset(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     preset: str,
     condition: str,
@@ -273,9 +272,7 @@ def _fit_preset(
     return outcome
 
 
-def save_parameters(
-    db: sqlite_utils.Database, preset: str, evaluation: Evaluation, items: int, now: datetime
-) -> None:
+def save_parameters(db: Database, preset: str, evaluation: Evaluation, items: int, now: datetime) -> None:
     """Store fitted parameters as the active ones of ``preset``, remembering the set they replace."""
     with db.atomic():
         active = db.execute("SELECT id FROM parameters WHERE preset = ? AND active = 1", [preset]).fetchone()
@@ -288,7 +285,7 @@ def save_parameters(
         )  # fmt: skip
 
 
-def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | None = None) -> str:
+def restore_previous(db: Database, settings: Settings, deck: str | None = None) -> str:
     """Go back to the parameters the active ones of ``deck``'s preset replaced; describe it."""
     preset = preset_of(settings, deck)
     label = _label(preset)
@@ -326,7 +323,7 @@ def restore_previous(db: sqlite_utils.Database, settings: Settings, deck: str | 
 
 
 def _reschedule(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     saved: Mapping[str, tuple[float, ...]],
     version: int,

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, gather
+from flashcards.database import Database
 from flashcards.decks import in_deck, sql_filter
 from flashcards.interview import has_interview, paced_caps
 from flashcards.limits import UNLIMITED, Cap, capped_count, caps_for, done_today, new_after_reviews, remaining
@@ -105,7 +104,7 @@ class ReviewQueue:
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         settings: Settings,
         deck: str | None = None,
         new_limit: int | None = None,
@@ -369,9 +368,7 @@ class DeckStatus:
         }
 
 
-def unburied_decks(
-    db: sqlite_utils.Database, settings: Settings, decks: list[str] | None = None
-) -> list[str]:
+def unburied_decks(db: Database, settings: Settings, decks: list[str] | None = None) -> list[str]:
     """The decks (of ``decks``, else those with cards) whose answers do not bury new siblings."""
     if settings.defaults.bury_new and all(
         values.get("bury_new", True) for values in settings.overrides.values()
@@ -401,7 +398,7 @@ class _DeckRow:
         return self.review + self.interday
 
 
-def deck_status(db: sqlite_utils.Database, settings: Settings, now: datetime) -> list[DeckStatus]:
+def deck_status(db: Database, settings: Settings, now: datetime) -> list[DeckStatus]:
     """Per deck (with its sub-decks), the new / learning / review cards due today.
 
     Grouped queries, each answered from an index (``cards_status``, ``cards_queue``, ``cards_note``)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
+from flashcards.database import Database
 from flashcards.states import Kind, State
 
 
@@ -83,12 +82,12 @@ def milliseconds(reviewed_at: str) -> int:
     return (datetime.fromisoformat(reviewed_at) - _EPOCH) // _MILLISECOND
 
 
-def free_anki_id(db: sqlite_utils.Database, start: int) -> int:
+def free_anki_id(db: Database, start: int) -> int:
     """The first Anki review-log id from ``start`` on that no answer in the log has."""
     return int(db.execute(_FREE_FROM, {"ms": start}).fetchone()[0])
 
 
-def append(db: sqlite_utils.Database, entry: Entry) -> int:
+def append(db: Database, entry: Entry) -> int:
     """Add one answer to the log; return its row id.
 
     Without an ``anki_id``, the answer gets the first free one from the millisecond it was
@@ -102,7 +101,7 @@ def append(db: sqlite_utils.Database, entry: Entry) -> int:
     return cursor.lastrowid
 
 
-def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> None:
+def append_many(db: Database, rows: Iterable[Sequence[Any]]) -> None:
     """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk
     loads), or in ``COLUMNS`` order (rows of every kind).
 
@@ -121,7 +120,7 @@ def append_many(db: sqlite_utils.Database, rows: Iterable[Sequence[Any]]) -> Non
     number_anki_ids(db)
 
 
-def number_anki_ids(db: sqlite_utils.Database) -> None:
+def number_anki_ids(db: Database) -> None:
     """Give every answer without an Anki review-log id the first free one from its millisecond.
 
     Numbered in the order the answers were given, each id above the one before; the ids taken
@@ -149,7 +148,7 @@ class _TakenIds:
 
     WINDOW = 3_600_000  # one hour of milliseconds
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         self.low = self.high = -1  # the window read: [low, high]
         self.ids: set[int] = set()
@@ -166,7 +165,7 @@ class _TakenIds:
         return anki_id in self.ids
 
 
-def latest(db: sqlite_utils.Database, card_id: str) -> int | None:
+def latest(db: Database, card_id: str) -> int | None:
     """Return the row id of the card's latest answer (by time), or None when it has none."""
     row = db.execute(
         "SELECT id FROM reviews WHERE card_id = ? ORDER BY reviewed_at DESC, id DESC LIMIT 1", [card_id]
@@ -174,11 +173,11 @@ def latest(db: sqlite_utils.Database, card_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def remove(db: sqlite_utils.Database, review_id: int) -> None:
+def remove(db: Database, review_id: int) -> None:
     """Take one answer out of the log: only an undo does this, for the answer it just made."""
     db.execute("DELETE FROM reviews WHERE id = ?", [review_id])
 
 
-def move(db: sqlite_utils.Database, old_card_id: str, new_card_id: str) -> None:
+def move(db: Database, old_card_id: str, new_card_id: str) -> None:
     """Give a renamed card its history: the answers of ``old_card_id`` become ``new_card_id``'s, unchanged."""
     db.execute("UPDATE reviews SET card_id = ? WHERE card_id = ?", [new_card_id, old_card_id])

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, reviewlog
+from flashcards.database import Database
 from flashcards.errors import CardsError, NotFoundError, StaleCardError
 from flashcards.listing import resolve_cards
 from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
@@ -67,7 +66,7 @@ def preview(
     return rules_for(deck_settings, day_start_hour).next_states(before, now, fuzz)
 
 
-def read_state(db: sqlite_utils.Database, card_id: str) -> CardState:
+def read_state(db: Database, card_id: str) -> CardState:
     """Return a card's cached state."""
     row = db.execute(f"SELECT {', '.join(CACHE_COLUMNS)} FROM cards WHERE id = ?", [card_id]).fetchone()
     if row is None:
@@ -88,7 +87,7 @@ def _buried_siblings(deck_settings: DeckSettings, answered: State) -> str:
 
 
 def answer(
-    db: sqlite_utils.Database,
+    db: Database,
     card_id: str,
     rating: Rating,
     now: datetime,
@@ -194,7 +193,7 @@ def answer(
 
 
 def _bring_forward(
-    db: sqlite_utils.Database, note_ids: Sequence[str], now: datetime, days: clock.StudyDays
+    db: Database, note_ids: Sequence[str], now: datetime, days: clock.StudyDays
 ) -> tuple[tuple[int, str, str | None, int | None], ...]:
     """Make the studied cards of ``note_ids`` due after today due today, each with a log row.
 
@@ -237,7 +236,7 @@ def _bring_forward(
 
 
 def cram(
-    db: sqlite_utils.Database,
+    db: Database,
     card_id: str,
     rating: Rating,
     now: datetime,
@@ -299,7 +298,7 @@ def cram(
     )
 
 
-def undo(db: sqlite_utils.Database, done: Answer) -> None:
+def undo(db: Database, done: Answer) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 
     The card's state comes back exactly; its suspended and leech flags only if this answer made it a
@@ -325,7 +324,7 @@ def undo(db: sqlite_utils.Database, done: Answer) -> None:
                 db.execute("UPDATE cards SET due = ?, due_day = ? WHERE id = ?", [due, due_day, card_id])
 
 
-def bury(db: sqlite_utils.Database, card_id: str, until: datetime) -> None:
+def bury(db: Database, card_id: str, until: datetime) -> None:
     """Hide a card until ``until`` (the start of the next study day)."""
     db.execute("UPDATE cards SET buried_until = ? WHERE id = ?", [clock.to_db(until), card_id])
 
@@ -340,7 +339,7 @@ class Suspension:
     leeches: tuple[str, ...]
 
 
-def set_suspended(db: sqlite_utils.Database, names: Iterable[str], suspended: bool) -> Suspension:
+def set_suspended(db: Database, names: Iterable[str], suspended: bool) -> Suspension:
     """Suspend (or unsuspend) the cards ``names`` mean, all of them or none, in one transaction.
 
     Names are resolved by :func:`flashcards.listing.resolve_cards`; one that means no card, or
@@ -375,7 +374,7 @@ class RebuildResult:
 
 
 def replay(
-    db: sqlite_utils.Database, settings: Settings, card_ids: Iterable[str] | None = None
+    db: Database, settings: Settings, card_ids: Iterable[str] | None = None
 ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
     """Yield (card id, cached state, state replayed from the log) for the chosen cards.
 
@@ -396,7 +395,7 @@ def _chunks(ids: list[str]) -> Iterator[tuple[str, list[str]]]:
         yield f"WHERE c.id IN ({', '.join('?' * len(chunk))})", chunk
 
 
-def _pages(db: sqlite_utils.Database, size: int = 2000) -> Iterator[tuple[str, list[str]]]:
+def _pages(db: Database, size: int = 2000) -> Iterator[tuple[str, list[str]]]:
     """SQL selections of every card, ``size`` cards at a time in id order (each read when needed)."""
     after = ""
     while True:
@@ -474,7 +473,7 @@ class _Replayer:
         self.rules: dict[str, Rules] = {}
 
     def replay(
-        self, db: sqlite_utils.Database, where: str, params: list[str]
+        self, db: Database, where: str, params: list[str]
     ) -> Iterator[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
         """Yield (card id, cached state, replayed state) for the cards ``where`` selects on ``c.id``."""
         settings, days, rules = self.settings, self.days, self.rules
@@ -503,7 +502,7 @@ class _Replayer:
 
 
 def rebuild(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     card_ids: Iterable[str] | None = None,
     *,
@@ -524,7 +523,7 @@ def rebuild(
 
 
 def rebuild_within(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     card_ids: Iterable[str] | None = None,
     *,
@@ -549,7 +548,7 @@ def rebuild_within(
     return result
 
 
-def transaction(db: sqlite_utils.Database) -> _immediate:
+def transaction(db: Database) -> _immediate:
     """A write transaction taken up front: committed at the end of the block, rolled back on error."""
     return _immediate(db)
 
@@ -557,7 +556,7 @@ def transaction(db: sqlite_utils.Database) -> _immediate:
 class _immediate:
     """A write transaction taken up front (BEGIN IMMEDIATE), so concurrent writers queue."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.conn: sqlite3.Connection = db.conn
 
     def __enter__(self) -> None:

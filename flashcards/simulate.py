@@ -17,10 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, reviewlog
 from flashcards.compile_rows import write_builtin_types
+from flashcards.database import Database
 from flashcards.rules import Rules, fuzz_factor
 from flashcards.settings import DeckSettings
 from flashcards.states import CardState, Rating, State
@@ -47,7 +46,7 @@ class Generated:
 
 
 def generate(
-    db_path: Path | str | sqlite_utils.Database,
+    db_path: Path | str | Database,
     *,
     notes: int = 1000,
     reviews_per_card: int | None = None,
@@ -66,7 +65,7 @@ def generate(
     """
     import fsrs
 
-    db = db_path if isinstance(db_path, sqlite_utils.Database) else open_collection(Path(db_path))
+    db = db_path if isinstance(db_path, Database) else open_collection(Path(db_path))
     now = now or clock.now()
     settings = deck_settings or DeckSettings()
     scheduler = Rules(settings, clock.StudyDays(settings.day_start_hour))
@@ -185,7 +184,7 @@ def _card_row(
 
 
 def _insert(
-    db: sqlite_utils.Database,
+    db: Database,
     notes: list[tuple[Any, ...]],
     cards: list[tuple[Any, ...]],
     reviews: list[tuple[Any, ...]],

@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-import sqlite_utils
-
 from flashcards import clock
+from flashcards.database import Database
 from flashcards.decks import sql_filter
 from flashcards.reviewlog import ANSWERS
 from flashcards.states import Rating, State, sql_list
@@ -37,7 +36,7 @@ def retrievability(elapsed_days: int, stability: float, decay: float = DEFAULT_D
 
 
 def collection_stats(
-    db: sqlite_utils.Database,
+    db: Database,
     now: datetime,
     *,
     deck: str | None = None,
@@ -54,7 +53,7 @@ def collection_stats(
 
 
 @contextmanager
-def _deck_cards(db: sqlite_utils.Database, deck: str | None) -> Iterator[None]:
+def _deck_cards(db: Database, deck: str | None) -> Iterator[None]:
     """Hold the ids of the deck's cards in a temporary table while the figures are computed."""
     if not deck:
         yield
@@ -70,7 +69,7 @@ def _deck_cards(db: sqlite_utils.Database, deck: str | None) -> Iterator[None]:
 
 
 def _figures(
-    db: sqlite_utils.Database,
+    db: Database,
     now: datetime,
     deck: str | None,
     days: int,
@@ -105,7 +104,7 @@ def _figures(
     }
 
 
-def _rehearsals(db: sqlite_utils.Database, deck: str | None) -> list[dict[str, Any]]:
+def _rehearsals(db: Database, deck: str | None) -> list[dict[str, Any]]:
     """Per rehearsal card, the share of its points made over its last answers (the lowest first)."""
     inside = "JOIN temp.deck_cards dc ON dc.id = c.id" if deck else ""
     cards = db.execute(
@@ -129,7 +128,7 @@ def _rehearsals(db: sqlite_utils.Database, deck: str | None) -> list[dict[str, A
     return sorted(found, key=lambda r: (r["share"] is None, r["share"], r["id"]))
 
 
-def _card_counts(db: sqlite_utils.Database, deck: str | None) -> dict[str, int]:
+def _card_counts(db: Database, deck: str | None) -> dict[str, int]:
     """Count cards by state; one pass over the covering index ``cards_stats``."""
     condition, params = sql_filter(deck)
     live = "retired_at IS NULL AND suspended = 0"
@@ -166,7 +165,7 @@ def _reviews_from(deck: str | None) -> str:
     return f"{answers} JOIN temp.deck_cards dc ON dc.id = r.card_id" if deck else answers
 
 
-def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+def _today(db: Database, deck: str | None, start: datetime, end: datetime) -> dict[str, Any]:
     count, millis, again = db.execute(
         f"SELECT count(*), coalesce(sum(r.duration_ms), 0), coalesce(sum(r.rating = {Rating.AGAIN:d}), 0) "
         f"FROM {_reviews_from(deck)} WHERE r.reviewed_at >= ? AND r.reviewed_at < ?",
@@ -176,7 +175,7 @@ def _today(db: sqlite_utils.Database, deck: str | None, start: datetime, end: da
 
 
 def _retention(
-    db: sqlite_utils.Database, deck: str | None, today: date, end: datetime, hour: int, desired: float
+    db: Database, deck: str | None, today: date, end: datetime, hour: int, desired: float
 ) -> dict[str, Any]:
     starts = [clock.to_db(clock.day_start(today - timedelta(days=n - 1), hour)) for n in RETENTION_WINDOWS]
     source = _reviews_from(deck)
@@ -202,7 +201,7 @@ def _day_bounds(first: date, count: int, hour: int) -> list[str]:
 
 
 def _per_day(
-    db: sqlite_utils.Database,
+    db: Database,
     bounds: list[str],
     aggregate: Literal["count", "exists"],
     source: str,
@@ -226,23 +225,23 @@ def _per_day(
     return [int(n) for (n,) in result]
 
 
-def _first_day(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> date:
+def _first_day(db: Database, deck: str | None, today: date, hour: int) -> date:
     """Return the study day of the first review (today if there is none yet)."""
     first = db.execute(f"SELECT min(r.reviewed_at) FROM {_reviews_from(deck)}").fetchone()[0]
     return min(clock.study_day(clock.from_db(first), hour), today) if first else today
 
 
-def _reviews_per_day(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[int]:
+def _reviews_per_day(db: Database, deck: str | None, bounds: list[str]) -> list[int]:
     """Return the number of reviews on each study day of ``bounds``."""
     return _per_day(db, bounds, "count", _reviews_from(deck), "r.reviewed_at", "1", [])
 
 
-def _active_days(db: sqlite_utils.Database, deck: str | None, bounds: list[str]) -> list[bool]:
+def _active_days(db: Database, deck: str | None, bounds: list[str]) -> list[bool]:
     """Return, for each study day of ``bounds``, whether it has a review (one index probe a day)."""
     return [bool(n) for n in _per_day(db, bounds, "exists", _reviews_from(deck), "r.reviewed_at", "1", [])]
 
 
-def _forecast(db: sqlite_utils.Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
+def _forecast(db: Database, deck: str | None, today: date, hour: int) -> list[dict[str, Any]]:
     """Return the cards due on each of the next days; today's count includes overdue cards.
 
     Review cards and cards on an interday step are due on a study day (``due_day``, one grouped
@@ -285,9 +284,7 @@ def _streaks(active: list[bool]) -> dict[str, int]:
     return {"current": current, "longest": longest}
 
 
-def _average_seconds(
-    db: sqlite_utils.Database, deck: str | None, start: datetime, end: datetime
-) -> float | None:
+def _average_seconds(db: Database, deck: str | None, start: datetime, end: datetime) -> float | None:
     value = db.execute(
         f"SELECT avg(r.duration_ms) FROM {_reviews_from(deck)} WHERE r.reviewed_at >= ? AND r.reviewed_at < ?",
         [clock.to_db(start), clock.to_db(end)],
@@ -296,7 +293,7 @@ def _average_seconds(
 
 
 def _hardest(
-    db: sqlite_utils.Database, deck: str | None, now: datetime, hour: int, decay: float, desired: float
+    db: Database, deck: str | None, now: datetime, hour: int, decay: float, desired: float
 ) -> list[dict[str, Any]]:
     """Return the cards in trouble: most lapses, then lowest retrievability now.
 

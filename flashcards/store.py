@@ -6,431 +6,64 @@ changes are numbered migrations applied on open, after a backup of the file.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import sqlite_utils
-from sqlite_utils import Migrations
-
+from flashcards.database import Database
 from flashcards.errors import CardsError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 APPLICATION_ID = 0x43524453  # "CRDS" in the SQLite header: set by every migration (older files have 0)
-
-migrations = Migrations("cards")
-
-
-@migrations(name="0001_initial")
-def _initial(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE deck_files (
-            path TEXT PRIMARY KEY,      -- relative to the decks directory
-            sha256 TEXT NOT NULL,       -- content hash: unchanged files are skipped
-            compiled_at TEXT NOT NULL
-        );
-        CREATE TABLE note_types (
-            name TEXT PRIMARY KEY,
-            definition TEXT NOT NULL,   -- JSON: fields, key, kind, templates
-            fingerprint TEXT NOT NULL,
-            source_file TEXT,           -- NULL for built-in types
-            modified_at TEXT NOT NULL
-        );
-        CREATE TABLE notes (
-            id TEXT PRIMARY KEY,
-            type TEXT NOT NULL,
-            deck TEXT NOT NULL,
-            fields TEXT NOT NULL,       -- JSON object: field name -> Markdown text
-            tags TEXT NOT NULL,         -- JSON list
-            source_file TEXT NOT NULL,
-            source_line INTEGER NOT NULL,
-            content_hash TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            modified_at TEXT NOT NULL,  -- when its content last changed
-            retired_at TEXT             -- set when the note left the decks; history is kept
-        );
-        CREATE INDEX notes_source_file ON notes(source_file);
-        CREATE TABLE cards (
-            id TEXT PRIMARY KEY,        -- note id + '/' + template name
-            note_id TEXT NOT NULL REFERENCES notes(id),
-            template TEXT NOT NULL,
-            ordinal INTEGER NOT NULL,
-            deck TEXT NOT NULL,
-            front TEXT NOT NULL,        -- Markdown
-            back TEXT NOT NULL,         -- Markdown
-            position INTEGER NOT NULL,  -- order of new cards: file order, then line, then template
-            created_at TEXT NOT NULL,
-            modified_at TEXT NOT NULL,
-            retired_at TEXT,
-            state INTEGER NOT NULL DEFAULT 0,   -- 0 new, 1 learning, 2 review, 3 relearning
-            step INTEGER,
-            stability REAL,
-            difficulty REAL,
-            due TEXT,                   -- UTC; NULL while new
-            last_review TEXT,
-            reps INTEGER NOT NULL DEFAULT 0,
-            lapses INTEGER NOT NULL DEFAULT 0,
-            suspended INTEGER NOT NULL DEFAULT 0,
-            leech INTEGER NOT NULL DEFAULT 0,
-            buried_until TEXT           -- UTC start of the day the card may show again
-        );
-        CREATE INDEX cards_note ON cards(note_id);
-        CREATE INDEX cards_queue ON cards(state, due) WHERE retired_at IS NULL AND suspended = 0;
-        CREATE INDEX cards_new ON cards(position) WHERE state = 0 AND retired_at IS NULL;
-        CREATE TABLE reviews (
-            id INTEGER PRIMARY KEY,     -- append-only
-            card_id TEXT NOT NULL REFERENCES cards(id),
-            rating INTEGER NOT NULL,    -- 1 Again, 2 Hard, 3 Good, 4 Easy
-            reviewed_at TEXT NOT NULL,  -- UTC
-            duration_ms INTEGER NOT NULL,
-            due TEXT NOT NULL,          -- the due date this answer produced (fuzz is random)
-            state_before INTEGER NOT NULL,
-            state INTEGER NOT NULL,
-            stability REAL NOT NULL,
-            difficulty REAL NOT NULL
-        );
-        CREATE INDEX reviews_card ON reviews(card_id, id);
-        CREATE INDEX reviews_time ON reviews(reviewed_at);
-        """
-    )
+# The number of migrations (flashcards.migrations): every migrated collection keeps it as its
+# user_version, so one that has it, ours by its application id, is opened without another check.
+SCHEMA_VERSION = 17
+_HEADER = b"SQLite format 3\x00"
+MIGRATIONS_TABLE = "_sqlite_migrations"  # where sqlite-utils records the migrations applied
+MIGRATION_SET = "cards"  # the name of our set of them there
+CURRENT = ["(current)"]  # _read_schema: a collection of this version
 
 
-@migrations(name="0002_parameters")
-def _parameters(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE parameters (
-            id INTEGER PRIMARY KEY,
-            preset TEXT NOT NULL,       -- '' for the collection, else a deck with its own settings
-            parameters TEXT NOT NULL,   -- JSON list of the 21 FSRS-6 weights
-            created_at TEXT NOT NULL,
-            reviews INTEGER NOT NULL,   -- training items (reviews a day or more apart) fitted on
-            log_loss REAL NOT NULL,
-            rmse REAL NOT NULL,
-            active INTEGER NOT NULL DEFAULT 0   -- earlier fits are kept, to go back to
-        );
-        CREATE UNIQUE INDEX parameters_active ON parameters(preset) WHERE active = 1;
-        """
-    )
+def __getattr__(name: str) -> Any:
+    if name == "migrations":  # the sqlite-utils migrations, imported when asked for
+        from flashcards.migrations import migrations
+
+        return migrations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@migrations(name="0003_reviews_stats_index")
-def _reviews_stats_index(db: sqlite_utils.Database) -> None:
-    # Covers the statistics (retention, time per card, reviews per day) so they read the index
-    # alone; it starts with reviewed_at, so it also serves everything reviews_time did.
-    db.executescript(
-        """
-        CREATE INDEX reviews_stats ON reviews(reviewed_at, state_before, rating, duration_ms, card_id);
-        DROP INDEX reviews_time;
-        """
-    )
-
-
-@migrations(name="0004_cards_status_index")
-def _cards_status_index(db: sqlite_utils.Database) -> None:
-    # Covers what `cards status` counts per deck (and the deck list), so it reads this index
-    # instead of every card's row with its text.
-    db.executescript(
-        """
-        CREATE INDEX cards_status ON cards(deck, state, due, suspended, buried_until, retired_at)
-            WHERE retired_at IS NULL;
-        """
-    )
-
-
-@migrations(name="0005_cards_stats_index")
-def _cards_stats_index(db: sqlite_utils.Database) -> None:
-    # Covers `cards stats`: the card counts (young or mature from due and last_review) read it
-    # instead of every card's row, and its lapses order gives the hardest cards without a sort.
-    db.executescript(
-        """
-        CREATE INDEX cards_stats
-            ON cards(lapses, state, suspended, retired_at, stability, last_review, due, deck);
-        """
-    )
-
-
-@migrations(name="0006_parameters_replaced")
-def _parameters_replaced(db: sqlite_utils.Database) -> None:
-    # The set each fit replaced, so --restore goes back to exactly that one; NULL means cards.toml
-    # or the defaults. Earlier fits get NULL: which set they replaced was not recorded.
-    db.execute("ALTER TABLE parameters ADD COLUMN replaced_id INTEGER REFERENCES parameters(id)")
-
-
-@migrations(name="0007_reviews_history_index")
-def _reviews_history_index(db: sqlite_utils.Database) -> None:
-    # A card's history is read in the order the answers were given, (reviewed_at, id), not by
-    # row id: answers taken in from elsewhere arrive later than they were made.
-    db.executescript(
-        """
-        CREATE INDEX reviews_history ON reviews(card_id, reviewed_at, id);
-        DROP INDEX reviews_card;
-        """
-    )
-
-
-@migrations(name="0008_study_days")
-def _study_days(db: sqlite_utils.Database) -> None:
-    # Review cards (and cards on a step of a day or more) are due on a study day, not at an
-    # instant, so a time-zone move or a daylight-saving change cannot move them. Earlier answers
-    # keep their rows as they are (due_day NULL: their due instant's study day, see
-    # scheduler.replay); every card's cached state is recomputed from the log under the new
-    # rules on the next open, when the settings are known (collection.Collection.open).
-    db.executescript(
-        """
-        ALTER TABLE cards ADD COLUMN due_day INTEGER;
-        ALTER TABLE reviews ADD COLUMN due_day INTEGER;
-        CREATE TABLE pending_rebuild (reason TEXT NOT NULL);
-        INSERT INTO pending_rebuild VALUES ('0008_study_days: elapsed days are study days');
-        DROP INDEX cards_queue;
-        CREATE INDEX cards_queue ON cards(state, due_day, due) WHERE retired_at IS NULL AND suspended = 0;
-        DROP INDEX cards_status;
-        CREATE INDEX cards_status ON cards(deck, state, due_day, due, suspended, buried_until, retired_at)
-            WHERE retired_at IS NULL;
-        """
-    )
-
-
-@migrations(name="0009_reviews_step")
-def _reviews_step(db: sqlite_utils.Database) -> None:
-    # The step an answer left a (re)learning card on, as the steps were then: changing the
-    # learning steps later changes new answers only, and replaying the log still gives the cache.
-    db.execute("ALTER TABLE reviews ADD COLUMN step INTEGER")
-
-
-@migrations(name="0010_parameters_version")
-def _parameters_version(db: sqlite_utils.Database) -> None:
-    # A counter that every change to `parameters` (a fit saved, a restore) raises in the same
-    # transaction, so a review session can notice new parameters by reading one integer.
-    db.executescript(
-        """
-        CREATE TABLE parameters_version (version INTEGER NOT NULL);
-        INSERT INTO parameters_version VALUES (0);
-        CREATE TRIGGER parameters_inserted AFTER INSERT ON parameters
-            BEGIN UPDATE parameters_version SET version = version + 1; END;
-        CREATE TRIGGER parameters_updated AFTER UPDATE ON parameters
-            BEGIN UPDATE parameters_version SET version = version + 1; END;
-        CREATE TRIGGER parameters_deleted AFTER DELETE ON parameters
-            BEGIN UPDATE parameters_version SET version = version + 1; END;
-        """
-    )
-
-
-@migrations(name="0011_reviews_day_end")
-def _reviews_day_end(db: sqlite_utils.Database) -> None:
-    # When the study day of each answer ended (the next rollover, POSIX seconds), as the answering
-    # machine's zone had it: replay counts the days elapsed from it, so a move to another time zone
-    # does not change the history. NULL for earlier answers: replay uses the current zone for them.
-    db.execute("ALTER TABLE reviews ADD COLUMN day_end INTEGER")
-
-
-@migrations(name="0012_reviews_origin")
-def _reviews_origin(db: sqlite_utils.Database) -> None:
-    # Answers taken in from elsewhere (an Anki package, later another machine's journal) record
-    # where they came from and their id there, so taking the same answer in twice adds nothing
-    # (index reviews_origin: a card's origins read from the index alone).
-    # Every answer also keeps the Anki review-log id an export gives it: kept, not recomputed,
-    # so it never changes when other answers arrive, and Anki recognises its own answers (an
-    # imported one keeps its Anki id) and cards the ones it exported. Earlier answers get the
-    # millisecond of their time, made unique in the order the answers were given.
-    db.executescript(
-        """
-        ALTER TABLE reviews ADD COLUMN source TEXT;     -- NULL: answered here
-        ALTER TABLE reviews ADD COLUMN source_id TEXT;  -- the answer's id in its source
-        ALTER TABLE reviews ADD COLUMN anki_id INTEGER; -- its Anki review-log id (milliseconds)
-        CREATE UNIQUE INDEX reviews_source ON reviews(source, source_id) WHERE source IS NOT NULL;
-        CREATE UNIQUE INDEX reviews_anki ON reviews(anki_id);
-        CREATE INDEX reviews_origin ON reviews(card_id, anki_id, source, source_id);
-        """
-    )
-    db.execute(
-        """
-        UPDATE reviews SET anki_id = numbered.anki_id FROM (
-            SELECT id, rank + max(ms - rank) OVER (ORDER BY reviewed_at, id) AS anki_id FROM (
-                SELECT id, reviewed_at,
-                    -- whole seconds from the text before the fraction (strftime would round
-                    -- .9995 s up), then the milliseconds, truncated as reviewlog.milliseconds does
-                    CAST(strftime('%s', substr(reviewed_at, 1, 19)) AS INTEGER) * 1000
-                        + CAST(substr(reviewed_at, 21, 3) AS INTEGER) AS ms,
-                    row_number() OVER (ORDER BY reviewed_at, id) AS rank
-                FROM reviews
-            )
-        ) AS numbered WHERE numbered.id = reviews.id
-        """
-    )
-
-
-@migrations(name="0013_reviews_kind")
-def _reviews_kind(db: sqlite_utils.Database) -> None:
-    # What each log row is (states.Kind): an answer (0), a cram answer that changes nothing (1), or
-    # a due day brought forward (2, rating 0). Only answers feed the memory model, the optimizer
-    # and the statistics, so the stats index covers the kind too. A rehearsal answer keeps its
-    # number of points and the points made ("1 3"); stats find rehearsal notes by their type.
-    db.executescript(
-        """
-        CREATE INDEX notes_type ON notes(type);
-        ALTER TABLE reviews ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE reviews ADD COLUMN points INTEGER;
-        ALTER TABLE reviews ADD COLUMN ticked TEXT;
-        DROP INDEX reviews_stats;
-        CREATE INDEX reviews_stats ON reviews(reviewed_at, state_before, rating, duration_ms, card_id, kind);
-        """
-    )
-
-
-@migrations(name="0014_rendered_html")
-def _rendered_html(db: sqlite_utils.Database) -> None:
-    # Each card's HTML as Anki shows it, each note's fields as HTML, and the note's exported Anki
-    # fields joined as Anki stores them and its Anki GUID, rendered at compile time (an export
-    # only reads them); the media files notes name, by their name in a package; and
-    # for each deck file the media it named, so an edited image recompiles its file. A file
-    # compiled by an earlier renderer (`rendered` below the compiler's) is compiled again.
-    db.executescript(
-        """
-        ALTER TABLE cards ADD COLUMN front_html TEXT;
-        ALTER TABLE cards ADD COLUMN back_html TEXT;
-        ALTER TABLE notes ADD COLUMN fields_html TEXT;
-        ALTER TABLE notes ADD COLUMN anki_fields TEXT;
-        ALTER TABLE notes ADD COLUMN anki_guid TEXT;
-        ALTER TABLE notes ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE deck_files ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE deck_files ADD COLUMN rendered INTEGER NOT NULL DEFAULT 0;
-        CREATE TABLE media (name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, data BLOB NOT NULL);
-        """
-    )
-
-
-@migrations(name="0015_journal")
-def _journal(db: sqlite_utils.Database) -> None:
-    # The review journal (flashcards.journal): every answer given here (or taken in from an Anki
-    # file) gets a line id the moment it is logged while the journal is on (journal_on), by
-    # trigger, in the answer's own transaction; `written` turns 1 once the line is appended and synced to this device's journal file, so a
-    # crash between the commit and the append is made good on the next start. An undo of a line
-    # already written queues a cancelling line (journal_outbox). How far each journal file has been
-    # read (journal_files), lines whose card is not known yet (journal_pending) and cancelled line
-    # ids (journal_cancelled) are kept here, never in the journal directory. Fitted parameters and
-    # suspensions travel too: a change here is queued by trigger (journal_dirty,
-    # journal_suspend_outbox) and written as a line; the newest line of each wins on every machine.
-    # A card renamed with renamed_from is a line too (journal_renames): older lines name its old id.
-    db.executescript(
-        """
-        CREATE TABLE journal_lines (
-            review_id INTEGER PRIMARY KEY,
-            line_id TEXT NOT NULL UNIQUE,
-            written INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX journal_unwritten ON journal_lines(review_id) WHERE written = 0;
-        CREATE TABLE journal_outbox (seq INTEGER PRIMARY KEY, line_id TEXT NOT NULL);
-        CREATE TABLE journal_cancelled (line_id TEXT PRIMARY KEY);
-        CREATE TABLE journal_files (
-            name TEXT PRIMARY KEY,
-            offset INTEGER NOT NULL,
-            lines INTEGER NOT NULL,
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            tail TEXT NOT NULL
-        );
-        CREATE TABLE journal_pending (
-            line_id TEXT PRIMARY KEY,
-            card_id TEXT NOT NULL,
-            source TEXT NOT NULL,
-            line TEXT NOT NULL
-        );
-        CREATE INDEX journal_pending_card ON journal_pending(card_id);
-        CREATE TABLE journal_renames (  -- cards renamed (renamed_from), here (written 0 until its line is) or elsewhere
-            old TEXT PRIMARY KEY,
-            new TEXT NOT NULL,
-            written INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE journal_on (one INTEGER);  -- a row while the journal is on (journal.turn_on)
-        CREATE TABLE journal_parameters (
-            line_id TEXT PRIMARY KEY,
-            at TEXT NOT NULL,
-            device TEXT NOT NULL,
-            snapshot TEXT NOT NULL,     -- JSON: the active fits, one per preset
-            written INTEGER NOT NULL DEFAULT 1
-        );
-        CREATE TABLE journal_suspensions (
-            card_id TEXT PRIMARY KEY,
-            at TEXT NOT NULL,
-            device TEXT NOT NULL,
-            line_id TEXT NOT NULL,
-            suspended INTEGER NOT NULL
-        );
-        CREATE TABLE journal_dirty (what TEXT PRIMARY KEY);  -- 'parameters': a snapshot to write
-        CREATE TABLE journal_suspend_outbox (card_id TEXT PRIMARY KEY, suspended INTEGER NOT NULL);
-        CREATE TABLE journal_applying (one INTEGER);  -- a row while lines of other devices are applied
-        CREATE TRIGGER journal_parameters_inserted AFTER INSERT ON parameters
-            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
-            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
-        CREATE TRIGGER journal_parameters_updated AFTER UPDATE ON parameters
-            WHEN NOT EXISTS (SELECT 1 FROM journal_applying)
-            BEGIN INSERT OR IGNORE INTO journal_dirty VALUES ('parameters'); END;
-        CREATE TRIGGER journal_suspended AFTER UPDATE OF suspended ON cards
-            WHEN OLD.suspended != NEW.suspended AND NOT EXISTS (SELECT 1 FROM journal_applying)
-            BEGIN INSERT OR REPLACE INTO journal_suspend_outbox VALUES (NEW.id, NEW.suspended); END;
-        CREATE TRIGGER journal_add AFTER INSERT ON reviews
-            WHEN (NEW.source IS NULL OR NEW.source NOT LIKE 'journal:%') AND EXISTS (SELECT 1 FROM journal_on)
-                AND NOT EXISTS (SELECT 1 FROM journal_applying)
-        BEGIN
-            INSERT INTO journal_lines(review_id, line_id) VALUES (NEW.id, lower(hex(randomblob(8))));
-        END;
-        CREATE TRIGGER journal_remove AFTER DELETE ON reviews
-            WHEN OLD.source IS NULL OR OLD.source NOT LIKE 'journal:%'
-        BEGIN
-            INSERT INTO journal_outbox(line_id)
-                SELECT line_id FROM journal_lines WHERE review_id = OLD.id AND written = 1;
-            INSERT OR IGNORE INTO journal_cancelled(line_id)
-                SELECT line_id FROM journal_lines WHERE review_id = OLD.id;
-            DELETE FROM journal_lines WHERE review_id = OLD.id;
-        END;
-        """
-    )
-
-
-@migrations(name="0016_imported_files")
-def _imported_files(db: sqlite_utils.Database) -> None:
-    # An Anki file taken in whole (every note it holds has its cards here, none was left aside)
-    # is remembered by the SHA-256 of its bytes, with what that import reported: importing the
-    # same bytes again can bring nothing new, so it is answered without reading the file
-    # (flashcards.importing). `anki_rows`: the answers from Anki the log held after it; fewer
-    # now, and the file is read in full again.
-    db.executescript(
-        """
-        CREATE TABLE imported_files (
-            digest TEXT PRIMARY KEY,
-            imported_at TEXT NOT NULL,
-            report TEXT NOT NULL,
-            anki_rows INTEGER NOT NULL
-        );
-        """
-    )
-
-
-def open_collection(path: Path) -> sqlite_utils.Database:
+def open_collection(path: Path) -> Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 
     Only a new path, an empty file, an empty SQLite database or a ``cards`` collection whose
     migrations this version knows is opened; anything else is refused with the file untouched.
+    A collection whose header says it is ours and current is opened at once.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() or path.is_symlink():
+        current = _current(path)
+        if not current and (path.exists() or path.is_symlink()):
             _require_collection(path)
         connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except OSError as error:
         raise CardsError(f"cannot open the collection {path}: {error.strerror or error}") from None
     except sqlite3.Error as error:
         raise CardsError(f"cannot open the collection {path}: {error}") from None
-    db = sqlite_utils.Database(connection, execute_plugins=False)  # no plugins: saves a package scan
+    db = Database(connection)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
-        if migrations.pending(db):
-            _migrate(db, path)
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # the log's view
+            if current:  # the file's header is behind its write-ahead log: check it as any other
+                _require_collection(path)
+            _bring_up_to_date(db, path)
     except sqlite3.DatabaseError as error:
         connection.close()
         raise CardsError(f"{path}: not a usable cards collection ({error})") from None
@@ -440,17 +73,54 @@ def open_collection(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def _migrate(db: sqlite_utils.Database, path: Path) -> None:
+def _current(path: Path) -> bool:
+    """Whether the file's header says it is a cards collection of this version's schema."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    return (
+        len(header) == 100
+        and header.startswith(_HEADER)
+        and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+        and int.from_bytes(header[60:64], "big") == SCHEMA_VERSION
+    )
+
+
+def _bring_up_to_date(db: Database, path: Path) -> None:
+    """Apply pending migrations, or only record the schema version a collection already has."""
+    from flashcards.migrations import migrations
+
+    if migrations.pending(_utils(db)):
+        _migrate(db, path)
+        return
+    with contextlib.suppress(sqlite3.OperationalError):  # read-only: checked again at every open
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _utils(db: Database) -> sqlite_utils.Database:
+    """The same connection as sqlite-utils wraps it, for its migrations."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(db.conn, execute_plugins=False)  # no plugins: saves a package scan
+
+
+def _migrate(db: Database, path: Path) -> None:
     """Apply pending migrations under a write lock, so processes opening a new file at once don't race."""
+    from flashcards.migrations import migrations
+
     connection = db.conn
+    utils = _utils(db)
     connection.execute("BEGIN IMMEDIATE")
     try:
-        pending = migrations.pending(db)  # again, inside the lock: another process may have migrated
+        pending = migrations.pending(utils)  # again, inside the lock: another process may have migrated
         if pending:
             if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 _backup_committed(path, path.with_name(f"{path.name}.bak-before-{pending[0].name}"))
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            migrations.apply(db)
+            migrations.apply(utils)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
@@ -477,14 +147,16 @@ def _require_collection(path: Path) -> None:
             f"{shown}: not a cards collection (another program's SQLite file, application id {application:#x}); it was left untouched"
         )
     tables, applied = _read_schema(path)
-    if not tables:
+    if not tables or applied == CURRENT:
         return
     if applied is None:
         shown_tables = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
         raise CardsError(
             f"{shown}: not a cards collection (it holds other tables: {shown_tables}); it was left untouched"
         )
-    known = {m.name for m in migrations.pending(open_memory(migrate=False))}
+    from flashcards.migrations import migrations
+
+    known = {m.name for m in migrations.pending(_utils(open_memory(migrate=False)))}
     unknown = [name for name in applied if name not in known]
     if unknown:
         raise CardsError(
@@ -494,7 +166,8 @@ def _require_collection(path: Path) -> None:
 
 
 def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
-    """The tables of a database and its applied ``cards`` migrations (None: no ``cards`` migrations)."""
+    """The tables of a database and its applied ``cards`` migrations (None: no ``cards`` migrations;
+    ``CURRENT``: a collection of this version, by its application id and user version)."""
     # Read-only; and without locking when there is no write-ahead log, so nothing (not even a
     # -wal or -shm file) is created beside a file that may not be ours.
     immutable = "" if path.with_name(f"{path.name}-wal").exists() else "&immutable=1"
@@ -504,18 +177,20 @@ def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
     except sqlite3.Error as error:
         raise CardsError(f"cannot open the collection {path}: {error}") from None
     try:
+        ours = connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        if ours and connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return {"cards"}, CURRENT  # its header is behind its write-ahead log
         tables = {
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if not row[0].startswith("sqlite_")
         }
-        if Migrations.migrations_table not in tables:
+        if MIGRATIONS_TABLE not in tables:
             return tables, None
         names = [
             row[0]
             for row in connection.execute(
-                f"SELECT name FROM {Migrations.migrations_table} WHERE migration_set = ? ORDER BY rowid",
-                [migrations.name],
+                f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY rowid", [MIGRATION_SET]
             )
         ]
         return tables, names or None
@@ -525,22 +200,25 @@ def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
         connection.close()
 
 
-def discard(db: sqlite_utils.Database, path: Path) -> None:
+def discard(db: Database, path: Path) -> None:
     """Close a collection this process has just created and remove its files."""
     db.conn.close()
     for suffix in ("", "-wal", "-shm"):
         path.with_name(f"{path.name}{suffix}").unlink(missing_ok=True)
 
 
-def open_memory(migrate: bool = True) -> sqlite_utils.Database:
+def open_memory(migrate: bool = True) -> Database:
     """Open an empty in-memory collection (for tests and simulations); ``migrate=False``: no tables."""
-    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None), execute_plugins=False)
+    db = Database(sqlite3.connect(":memory:", isolation_level=None))
     if migrate:
-        migrations.apply(db)
+        from flashcards.migrations import migrations
+
+        migrations.apply(_utils(db))
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return db
 
 
-def backup(db: sqlite_utils.Database, target: Path) -> None:
+def backup(db: Database, target: Path) -> None:
     """Copy the collection to ``target`` with SQLite's online backup."""
     destination = sqlite3.connect(str(target))
     try:
@@ -554,6 +232,6 @@ def _backup_committed(path: Path, target: Path) -> None:
     # backing up from the connection holding the write lock would wait on itself.
     source = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        backup(sqlite_utils.Database(source, execute_plugins=False), target)
+        backup(Database(source), target)
     finally:
         source.close()

@@ -33,9 +33,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-import sqlite_utils
-
 from flashcards import clock, reviewlog
+from flashcards.database import Database
 from flashcards.states import State
 
 # The log rows FSRS uses: rated answers. Rows FSRS must skip altogether (cram answers and due days
@@ -65,7 +64,7 @@ def bucket(card_id: str) -> int:
 
 
 def histories(
-    db: sqlite_utils.Database, condition: str = "1", params: Sequence[Any] = ()
+    db: Database, condition: str = "1", params: Sequence[Any] = ()
 ) -> Iterator[tuple[str, list[tuple[int, str, int, int | None]]]]:
     """Yield (card id, its log rows FSRS uses as (rating, reviewed_at, state_before, day_end)) card by card."""
     rows = db.execute(
@@ -136,7 +135,7 @@ class _Sample:
 
 
 def training_set(
-    db: sqlite_utils.Database,
+    db: Database,
     day_start_hour: int,
     condition: str = "1",
     params: Sequence[Any] = (),

@@ -207,20 +207,24 @@ def test_missing_decks_directory_is_a_clear_error(fresh_db: sqlite_utils.Databas
 def test_pending_migration_backs_up_the_collection_first(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flashcards import store
+    from sqlite_utils import Migrations
+
+    from flashcards import migrations, store
 
     store.open_collection(db_path).conn.close()
-    extra = store.Migrations("cards")
-    for migration in store.migrations._migrations:
+    extra = Migrations("cards")
+    for migration in migrations.migrations._migrations:
         extra(name=migration.name)(migration.fn)
 
     @extra(name="9999_example")
     def _example(db: sqlite_utils.Database) -> None:
         db.execute("CREATE TABLE example (id INTEGER)")
 
-    monkeypatch.setattr(store, "migrations", extra)
+    monkeypatch.setattr(migrations, "migrations", extra)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)  # a new migration raises it
     db = store.open_collection(db_path)
-    assert db["example"].exists()
+    assert sqlite_utils.Database(db.conn)["example"].exists()
+    assert db.execute("PRAGMA user_version").fetchone() == (store.SCHEMA_VERSION,)
     backup = sqlite_utils.Database(db_path.parent / "collection.db.bak-before-9999_example")
     assert backup["cards"].exists() and not backup["example"].exists()
 

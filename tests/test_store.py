@@ -50,6 +50,7 @@ def newer(path: Path) -> None:
     connection.execute(
         "INSERT INTO _sqlite_migrations(migration_set, name, applied_at) VALUES ('cards', '0099_future', 'x')"
     )
+    connection.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")  # as a newer version leaves it
     connection.commit()
     connection.close()
 
@@ -120,10 +121,11 @@ def test_a_migration_is_backed_up_first(tmp_path: Path) -> None:
     connection = sqlite3.connect(path)
     connection.execute("DELETE FROM _sqlite_migrations WHERE name = '0006_parameters_replaced'")
     connection.execute("ALTER TABLE parameters DROP COLUMN replaced_id")
+    connection.execute("PRAGMA user_version = 0")  # as a collection from before the version was kept
     connection.commit()
     connection.close()
     db = store.open_collection(path)
-    assert "replaced_id" in db["parameters"].columns_dict
+    assert "replaced_id" in sqlite_utils.Database(db.conn)["parameters"].columns_dict
     backup = tmp_path / "c.db.bak-before-0006_parameters_replaced"
     assert "replaced_id" not in sqlite_utils_columns(backup)
 
@@ -159,9 +161,7 @@ def test_commands_starting_at_once_on_a_new_collection_all_succeed(
     assert (tmp_path / "decks" / "d.yaml").read_text().count("id: basic:a\n") == 1  # written once
     assert not list(tmp_path.glob("race.db.bak-*"))  # a new file has nothing to back up
     db = store.open_collection(path)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(
-        store.migrations.pending(store.open_memory(migrate=False))
-    )
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(NAMES)
 
 
 def test_a_refused_first_compile_leaves_no_collection(
@@ -210,6 +210,8 @@ def test_the_migrations_are_numbered_in_order() -> None:
     assert sorted(NAMES) == NAMES
     numbers = [int(name[:4]) for name in NAMES]
     assert numbers == list(range(1, len(numbers) + 1))
+    assert len(NAMES) == store.SCHEMA_VERSION  # what a migrated collection keeps as its user_version
+    assert sqlite_utils.Migrations.migrations_table == store.MIGRATIONS_TABLE
 
 
 @pytest.mark.parametrize("applied", range(1, len(NAMES)), ids=lambda n: f"from-{NAMES[n - 1]}")
@@ -235,7 +237,8 @@ def test_a_collection_of_every_earlier_schema_opens_migrated_with_its_rows(
     before, before_columns = contents(path), columns(path)
 
     migrated = store.open_collection(path)
-    assert store.migrations.pending(migrated) == []
+    assert store.migrations.pending(sqlite_utils.Database(migrated.conn)) == []
+    assert migrated.execute("PRAGMA user_version").fetchone() == (store.SCHEMA_VERSION,)
     migrated.conn.close()
 
     after, after_columns = contents(path), columns(path)
