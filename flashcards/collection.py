@@ -144,8 +144,7 @@ class Collection:
 
     def active_decks(self) -> list[str]:
         """The decks that have active cards."""
-        rows = self.db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")
-        return [str(deck) for (deck,) in rows]
+        return [str(deck) for (deck,) in self.db.execute(decks.ACTIVE_DECKS)]
 
     def require_deck(self, deck: str | None) -> None:
         """Raise :class:`NotFoundError` unless ``deck`` (or a sub-deck of it) has active cards."""

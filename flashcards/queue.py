@@ -16,12 +16,13 @@ from typing import Any
 
 from flashcards import clock, gather
 from flashcards.database import Database
-from flashcards.decks import in_deck, sql_filter
+from flashcards.decks import ACTIVE_DECKS, in_deck, sql_filter
 from flashcards.interview import has_interview, paced_caps
 from flashcards.limits import UNLIMITED, Cap, capped_count, caps_for, done_today, new_after_reviews, remaining
 from flashcards.settings import Settings
 from flashcards.states import State, sql_list
 
+_NAMES_AT_ONCE = 500  # deck names in one IN (...)
 _ACTIVE = "c.retired_at IS NULL AND c.suspended = 0 AND (c.buried_until IS NULL OR c.buried_until <= ?)"
 _IS_NEW = f"c.state = {State.NEW:d}"
 _IS_LEARNING = f"c.state IN {sql_list(State.LEARNING, State.RELEARNING)}"
@@ -375,9 +376,7 @@ def unburied_decks(db: Database, settings: Settings, decks: list[str] | None = N
     ):
         return []
     if decks is None:
-        decks = [
-            str(deck) for (deck,) in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")
-        ]
+        decks = [str(deck) for (deck,) in db.execute(ACTIVE_DECKS)]
     return [deck for deck in decks if not settings.for_deck(deck).bury_new]
 
 
@@ -407,14 +406,20 @@ def deck_status(db: Database, settings: Settings, now: datetime) -> list[DeckSta
     stamp = clock.to_db(now)
     day_end = clock.to_db(clock.next_day_start(now, settings.day_start_hour))
     today = clock.study_day(now, settings.day_start_hour).toordinal()
-    names = [str(r[0]) for r in db.execute("SELECT DISTINCT deck FROM cards WHERE retired_at IS NULL")]
+    names = [str(r[0]) for r in db.execute(ACTIVE_DECKS)]
     by_deck = {name: _DeckRow(name) for name in sorted(names)}
-    counted = db.execute(
-        # '+c.state': one pass over the covering index cards_status, not a lookup per due card
-        f"SELECT c.deck, c.state, c.due_day IS NOT NULL, count(*) FROM cards c WHERE {_ACTIVE} "
-        f"AND +{_IS_STUDIED} AND {_DUE_TODAY} GROUP BY c.deck, c.state, c.due_day IS NOT NULL",
-        [stamp, today, day_end],
-    )
+    counted = []
+    for start in range(0, len(names), _NAMES_AT_ONCE):
+        part = names[start : start + _NAMES_AT_ONCE]
+        marks = ", ".join("?" * len(part))
+        # ranges of the covering index cards_status (deck, state, due_day, due): due on a day, then within it
+        counted += db.execute(
+            f"SELECT c.deck, c.state, 1, count(*) FROM cards c WHERE c.deck IN ({marks}) AND {_IS_STUDIED} "
+            f"AND c.due_day <= ? AND {_ACTIVE} GROUP BY c.deck, c.state "
+            f"UNION ALL SELECT c.deck, c.state, 0, count(*) FROM cards c WHERE c.deck IN ({marks}) "
+            f"AND {_IS_STUDIED} AND c.due_day IS NULL AND c.due < ? AND {_ACTIVE} GROUP BY c.deck, c.state",
+            [*part, today, stamp, *part, day_end, stamp],
+        ).fetchall()
     for deck, state, on_a_day, count in counted:
         if state == State.REVIEW:
             by_deck[deck].review += count
