@@ -11,8 +11,6 @@ nor one whose size or time moved while it was read. ``cards compile`` always rea
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -71,6 +69,8 @@ def media_unchanged(decks_dir: Path, media_json: str) -> bool:
     """Whether the media a deck file names (as the compiler stored them) are unchanged."""
     if media_json == "[]":
         return True
+    import json
+
     return all(
         file_unchanged(decks_dir.joinpath(*PurePosixPath(path).parts), sha256, size, mtime_ns)
         for path, sha256, size, mtime_ns in json.loads(media_json)
@@ -83,6 +83,8 @@ def file_unchanged(path: Path, sha256: str, size: int, mtime_ns: int) -> bool:
         info = path.stat()
         if info.st_size == size and info.st_mtime_ns == mtime_ns:
             return True
+        import hashlib
+
         return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
     except OSError:
         return False

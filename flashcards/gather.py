@@ -10,7 +10,6 @@ new-card gather order does, between ``in-order`` (that order across all decks),
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,4 +49,6 @@ def new_order(db: Database, gather: str) -> tuple[str, str]:
 
 
 def _shuffle(note_id: str) -> int:
+    import hashlib  # here: only a random order needs it (an import done once is a dictionary lookup)
+
     return int.from_bytes(hashlib.sha256(f"cards:new:{note_id}".encode()).digest()[:7], "big")

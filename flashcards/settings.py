@@ -7,9 +7,7 @@ Invalid settings are reported at their line, like deck errors.
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -118,7 +116,9 @@ class Settings:
         for name in self.configured_decks():
             if name not in known:
                 line, column = self.deck_lines.get(name, (1, 1))
-                close = difflib.get_close_matches(name, sorted(known), n=1)
+                from difflib import get_close_matches
+
+                close = get_close_matches(name, sorted(known), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else "; its settings apply to no cards"
                 message = f'[deck."{name}"] names no deck{hint}'
                 warnings.append(Problem(shown, line, column, message, severity="warning"))
@@ -148,6 +148,8 @@ def load_settings(decks_dir: Path) -> Settings:
 
 def parse_settings(text: str, path: Path) -> Settings:
     """Parse and validate the text of a settings file."""
+    import tomllib  # only when there is a settings file
+
     shown = display_path(path)
     try:
         data = tomllib.loads(text)
@@ -196,7 +198,9 @@ def _validate(
     for key, value in values.items():
         if key not in _CHECKS:
             candidates = [*known, "deck"] if top_level else known
-            close = difflib.get_close_matches(key, candidates, n=1)
+            from difflib import get_close_matches
+
+            close = get_close_matches(key, candidates, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
             report(table, key, f"unknown setting '{key}'{hint}")
             continue
@@ -264,7 +268,9 @@ def _lint_rules(value: Any) -> tuple[str, ...]:
         raise ValueError(f'expected a list of rule names such as ["long-answer"], got {value!r}')
     for item in items:
         if item not in RULES:
-            close = difflib.get_close_matches(item, list(RULES), n=1)
+            from difflib import get_close_matches
+
+            close = get_close_matches(item, list(RULES), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (rules: {', '.join(RULES)})"
             raise ValueError(f"unknown rule '{item}'{hint}")
     return tuple(items)
@@ -382,6 +388,8 @@ class _Locator:
 
 
 def _table_path(inner: str) -> tuple[str, ...]:
+    import tomllib
+
     try:
         data: Any = tomllib.loads(f"[{inner}]\n")
     except tomllib.TOMLDecodeError:
