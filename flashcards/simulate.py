@@ -65,7 +65,7 @@ def generate(
     """
     import fsrs
 
-    db = db_path if isinstance(db_path, Database) else open_collection(Path(db_path))
+    db = open_collection(Path(db_path)) if isinstance(db_path, (str, Path)) else db_path
     now = now or clock.now()
     settings = deck_settings or DeckSettings()
     scheduler = Rules(settings, clock.StudyDays(settings.day_start_hour))

@@ -60,8 +60,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fresh_db(db_path: Path) -> sqlite_utils.Database:
-    """An empty, migrated collection on disk."""
-    return store.open_collection(db_path)
+    """An empty, migrated collection on disk, with sqlite-utils' conveniences for the tests
+    (the code takes it where it takes flashcards.database.Database: the same four members)."""
+    return sqlite_utils.Database(store.open_collection(db_path).conn)
 
 
 class ManualClock:

@@ -38,7 +38,9 @@ def unread(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return read
 
 
-def test_a_command_with_nothing_changed_reads_no_deck_file(write_deck: Callable[..., Path], unread: list[Path]) -> None:
+def test_a_command_with_nothing_changed_reads_no_deck_file(
+    write_deck: Callable[..., Path], unread: list[Path]
+) -> None:
     age(write_deck("d.yaml", DECK))
     assert run("compile")[0] == 0
     unread.clear()
@@ -49,7 +51,9 @@ def test_a_command_with_nothing_changed_reads_no_deck_file(write_deck: Callable[
     assert len(unread) == 1
 
 
-def test_an_edit_of_the_same_size_is_seen_even_at_once(write_deck: Callable[..., Path], unread: list[Path]) -> None:
+def test_an_edit_of_the_same_size_is_seen_even_at_once(
+    write_deck: Callable[..., Path], unread: list[Path]
+) -> None:
     """A file read just after it was written is not recorded: a second write in the same tick is seen."""
     path = write_deck("d.yaml", DECK)  # just written
     assert run("compile")[0] == 0
