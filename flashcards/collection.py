@@ -8,7 +8,6 @@ changed).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -198,7 +197,11 @@ def check_decks_dir(path: Path, must_exist: bool = True) -> None:
 
 def saved_parameters(db: Database) -> dict[str, tuple[float, ...]]:
     """Return the active fitted parameters of each preset."""
-    rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1")
+    rows = db.execute("SELECT preset, parameters FROM parameters WHERE active = 1").fetchall()
+    if not rows:
+        return {}
+    import json  # only once a fit is saved
+
     return {preset: tuple(json.loads(values)) for preset, values in rows}
 
 

@@ -14,9 +14,8 @@ from datetime import datetime
 from flashcards import clock
 from flashcards.database import Database
 from flashcards.decks import in_deck
-from flashcards.reviewlog import ANSWERS
 from flashcards.settings import Settings
-from flashcards.states import State, sql_list
+from flashcards.states import ANSWERS, State, sql_list
 
 UNLIMITED = 1 << 62
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flashcards.database import Database
+from flashcards.states import ANSWERS as ANSWERS  # the answers among the log's rows, here too
 from flashcards.states import Kind, State
 
 
@@ -44,8 +45,6 @@ class Entry:
 COLUMNS = tuple(Entry.__dataclass_fields__)
 # the columns bulk loads give (answers; the others keep their defaults)
 ANSWER_COLUMNS = COLUMNS[: COLUMNS.index("kind")]
-# SQL keeping the rows that are answers: the memory model, the optimizer and stats read only these
-ANSWERS = f"kind = {Kind.ANSWER:d}"
 
 
 def _insert(columns: Sequence[str]) -> str:

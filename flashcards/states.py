@@ -65,6 +65,10 @@ class Kind(IntEnum):
     RESCHEDULED = 2
 
 
+# SQL keeping the rows that are answers: the memory model, the optimizer and stats read only these
+ANSWERS = f"kind = {Kind.ANSWER:d}"
+
+
 def sql_list(*states: State) -> str:
     """Return ``states`` as an SQL list of literals, e.g. ``(1, 3)``.
 
