@@ -243,7 +243,13 @@ def test_scheduling_arrives_in_anki(project: sqlite_utils.Database, tmp_path: Pa
     easy = "basic:is-1-2-yes-yes/card"
     answer(project, easy, 4, start, 2000, settings)
     learning = "term-eafp/meaning"
-    answer(project, learning, 3, datetime.now(UTC) - timedelta(minutes=2), 70_000, settings)
+    # answered a moment ago, today, and early enough that its 10-minute step ends before the day
+    # does (Anki reads the real clock: a step past the rollover is an interday step, queue 3)
+    now = datetime.now(UTC)
+    hour = settings.day_start_hour
+    at = max(clock.day_start(clock.study_day(now, hour), hour), now - timedelta(minutes=2))
+    at = min(at, clock.next_day_start(now, hour) - timedelta(minutes=15))
+    answer(project, learning, 3, at, 70_000, settings)
 
     project.execute("UPDATE cards SET suspended = 1 WHERE id IN (?, ?)", [easy, "term-eafp/term"])
     result = export_package(project, tmp_path / "s.apkg", with_scheduling=True, settings=settings)
