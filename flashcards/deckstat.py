@@ -19,7 +19,7 @@ from flashcards.database import Database
 from flashcards.paths import find_deck_files
 
 RENDERER_VERSION = 1  # raised when cached HTML would render differently: files compile again
-RECENT_NS = 2_000_000_000  # a file modified this recently when read is not recorded
+RECENT_NS = 3_000_000_000  # a file modified this recently when read is not recorded (FAT keeps times to 2 s)
 
 Stat = tuple[int, int]  # size in bytes, modification time in nanoseconds
 
