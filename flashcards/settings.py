@@ -19,7 +19,7 @@ from flashcards.errors import Problem, SourceError, utf8_problem
 from flashcards.gather import GATHER_ORDERS
 from flashcards.paths import SETTINGS_FILE, FileTooLargeError, display_path, read_bounded, settings_file
 
-_STEP = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_STEP = r"^(\d+(?:\.\d+)?)\s*([smhd])$"  # patterns compiled when first used (re caches them), not at start-up
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TOP_ONLY = {
     "journal",
@@ -289,7 +289,7 @@ def parse_steps(value: Any) -> tuple[timedelta, ...]:
         raise ValueError(f'expected steps such as ["1m", "10m"], got {value!r}')
     steps = []
     for item in items:
-        match = _STEP.match(item.strip()) if isinstance(item, str) else None
+        match = re.match(_STEP, item.strip()) if isinstance(item, str) else None
         if match is None:
             raise ValueError(f"{item!r} is not a step such as '30s', '10m', '1h' or '1d'")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
@@ -354,21 +354,21 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
 class _Locator:
     """Find the line and column of a key in TOML text (tomllib reports no positions)."""
 
-    _HEADER = re.compile(r"^\s*\[\s*([^\[\]].*?)\s*\]\s*(?:#.*)?$")
+    _HEADER = r"^\s*\[\s*([^\[\]].*?)\s*\]\s*(?:#.*)?$"
     _PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)"""
-    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
+    _KEY = rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*="
 
     def __init__(self, text: str) -> None:
         self.entries: list[tuple[tuple[str, ...], str, int, int]] = []
         self.headers: dict[tuple[str, ...], int] = {}
         table: tuple[str, ...] = ()
         for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
+            header = re.match(self._HEADER, line)
             if header:
                 table = _table_path(header.group(1))
                 self.headers.setdefault(table, number)
                 continue
-            key = self._KEY.match(line)
+            key = re.match(self._KEY, line)
             if key:
                 # a dotted key (a.b.c = 1) names a key in each table along its path
                 parts = _table_path(key.group(1))
