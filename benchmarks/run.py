@@ -342,6 +342,16 @@ def answer_benchmark(db: Path) -> Measure:
     return row
 
 
+def emptied(directory: Path) -> Callable[[], None]:
+    """A step before each run that leaves ``directory`` empty (the home of a new Anki collection)."""
+
+    def empty() -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+
+    return empty
+
+
 def anki_benchmarks(db: Path, env: dict[str, str], runs: int) -> list[Measure]:
     """For comparison: the official Anki library importing our package and counting what is due."""
     base = WORK / "anki"
@@ -355,7 +365,7 @@ def anki_benchmarks(db: Path, env: dict[str, str], runs: int) -> list[Measure]:
         run_once([PYTHON, str(HERE / "probes.py"), "anki-import", str(package), str(base / "imported")], env)
     return [
         measure(
-            "anki library: open 100,000 cards, count due",
+            ANKI_DUE,
             [PYTHON, str(HERE / "probes.py"), "anki-due", str(anki_collection)],
             env,
             runs,
@@ -407,17 +417,12 @@ def import_benchmarks(runs: int) -> list[Measure]:
     run_once(cards("rebuild", "--check"), import_env, output=output)  # exits 1 if any state differs
     rows[0].note = "states identical to the log (rebuild --check)"
     anki_dir = base / "anki"
-
-    def fresh_anki() -> None:
-        shutil.rmtree(anki_dir, ignore_errors=True)
-        anki_dir.mkdir()
-
     anki = measure(
         "anki library: import the same package, with scheduling",
         [PYTHON, str(HERE / "probes.py"), "anki-import", str(package), str(anki_dir)],
         user_environment(),
         1,
-        before_each=fresh_anki,
+        before_each=emptied(anki_dir),
     )
     rows[0].versus = anki.name
     return [*rows, anki]
@@ -431,10 +436,6 @@ def export_benchmarks(runs: int) -> list[Measure]:
     target = WORK / "exports" / "all.apkg"
     target.parent.mkdir(exist_ok=True)
     anki_dir = WORK / "exports" / "anki"
-
-    def fresh_anki() -> None:
-        shutil.rmtree(anki_dir, ignore_errors=True)
-        anki_dir.mkdir()
 
     rows = [
         *measure_pair(
@@ -452,7 +453,7 @@ def export_benchmarks(runs: int) -> list[Measure]:
             [PYTHON, str(HERE / "probes.py"), "anki-import", str(target), str(anki_dir)],
             env,
             runs,
-            before_each=fresh_anki,
+            before_each=emptied(anki_dir),
         ),
         measure(
             "anki library: export those 10,000 notes",

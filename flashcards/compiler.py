@@ -134,12 +134,9 @@ def compile_decks(
         if count_unchanged:
             result.notes.unchanged = _count(db, "notes")
             result.cards.unchanged = _count(db, "cards")
-        if not dry_run:
-            deckstat.record(db, [(s.relative, s.stat, s.sha256) for s in sources])
-        return result
-
-    with _collector_paused():
-        result = _compile_changed(db, decks_dir, now, sources, changed, removed, result, dry_run)
+    else:
+        with _collector_paused():
+            result = _compile_changed(db, decks_dir, now, sources, changed, removed, result, dry_run)
     if not dry_run:
         deckstat.record(db, [(s.relative, s.stat, s.sha256) for s in sources])
     return result

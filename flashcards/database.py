@@ -1,11 +1,12 @@
-"""The collection's connection, as every module uses it: ``execute``, ``executescript``, ``atomic``
-and ``conn`` over one sqlite3 connection in autocommit mode (transactions are explicit).
+"""The collection's connection, as every module uses it: ``execute``, ``atomic`` and ``conn`` over
+one sqlite3 connection in autocommit mode (transactions are explicit).
 
 sqlite-utils owns the schema: its migrations run when a collection is opened with one pending
-(:mod:`flashcards.migrations`), and tests and tools may pass a ``sqlite_utils.Database``, which
-has the same four members, wherever a :class:`Database` is expected. Day-to-day commands talk to
-SQLite through this class instead: importing sqlite-utils (dateutil, pluggy and the rest) costs
-about as much as everything else ``cards status`` does.
+(:mod:`flashcards.migrations`, given the connection as a ``sqlite_utils.Database``), and tests
+and tools may pass a ``sqlite_utils.Database``, which has the same members, wherever a
+:class:`Database` is expected. Day-to-day commands talk to SQLite through this class instead:
+importing sqlite-utils (dateutil, pluggy and the rest) costs about as much as everything else
+``cards status`` does.
 """
 
 from __future__ import annotations
@@ -32,24 +33,6 @@ class Database:
         if parameters is None:
             return self.conn.execute(sql)
         return self.conn.execute(sql, parameters)
-
-    def executescript(self, sql: str) -> sqlite3.Cursor:
-        """Run several statements; inside a transaction they stay part of it.
-
-        (sqlite3's own ``executescript`` commits a pending transaction first.)
-        """
-        if not self.conn.in_transaction:
-            return self.conn.executescript(sql)
-        cursor = self.conn.cursor()
-        statement = ""
-        for line in sql.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
-                cursor.execute(statement)
-                statement = ""
-        if statement.strip():
-            cursor.execute(statement)
-        return cursor
 
     @contextmanager
     def atomic(self) -> Iterator[Database]:

@@ -43,6 +43,8 @@ def settled(before: Stat | None, after: Stat | None) -> Stat | None:
 def decks_unchanged(db: Database, decks_dir: Path) -> bool:
     """True when every deck file has the size and time recorded with its compiled hash, the same
     files are there, and their media are unchanged; False whenever in doubt (then compile)."""
+    if not decks_dir.is_dir():
+        return False
     rows = {
         path: (size, mtime_ns, same, media_json)
         for path, size, mtime_ns, same, media_json in db.execute(
@@ -51,8 +53,6 @@ def decks_unchanged(db: Database, decks_dir: Path) -> bool:
             [RENDERER_VERSION],
         )
     }
-    if not decks_dir.is_dir():
-        return False
     found = find_deck_files([decks_dir])
     if len(found) != len(rows):
         return False

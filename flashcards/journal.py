@@ -246,11 +246,12 @@ class Journal:
         if not changed and waiting is None:
             return result
         new_bytes = sum(info.st_size - (int(seen[0]) if seen else 0) for _, info, seen in changed)
-        with scheduler.transaction(self.db), merge.bulk_indexes(self.db, new_bytes // SHORTEST_LINE_BYTES):
+        expected = new_bytes // SHORTEST_LINE_BYTES  # new answer lines, at most (other lines are few)
+        with scheduler.transaction(self.db), merge.bulk_indexes(self.db, expected):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             staged = _Staged(self.db)
-            if new_bytes // SHORTEST_LINE_BYTES > _CHUNK_LINES:
+            if expected > _CHUNK_LINES:
                 staged.start([])  # too many to hold: answers wait on disk, by card
             for entry, info, seen in changed:
                 try:
@@ -259,10 +260,12 @@ class Journal:
                             staged.add(line["card"], source, raw)
                             continue
                         lines.append((source, line))
-                        if len(lines) >= _CHUNK_LINES and staged.active:  # cancels, renames, …: no answers
+                        if len(lines) < _CHUNK_LINES:
+                            continue
+                        if staged.active:  # a batch of cancels, renames, …: no answers
                             self._apply(settings, lines, result)
                             lines = []
-                        elif len(lines) >= _CHUNK_LINES:  # too many to hold: answers wait on disk, by card
+                        else:  # too many to hold: answers wait on disk, by card
                             lines = staged.start(lines)
                 except OSError as error:  # read again next time; lines taken in count once
                     result.warnings.append(
@@ -390,10 +393,7 @@ class Journal:
                 )
             elif "suspend" in line:
                 if not _known_cards(db, {line["suspend"]}):  # waits, as an answer does, for the card
-                    db.execute(
-                        "INSERT OR IGNORE INTO journal_pending(line_id, card_id, source, line) VALUES (?, ?, ?, ?)",
-                        [line["id"], line["suspend"], source, _dumps(line)],
-                    )
+                    _wait(db, [(line["id"], line["suspend"], source, line)])
                     continue
                 db.execute("DELETE FROM journal_pending WHERE line_id = ?", [line["id"]])
                 if _record_suspension(db, line):
@@ -435,11 +435,7 @@ class Journal:
         if adds:
             _drop_known(db, adds)
         cards = _known_cards(db, {line["card"] for _, line in adds.values()})
-        waiting = [(i, s, line) for i, (s, line) in adds.items() if line["card"] not in cards]
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO journal_pending(line_id, card_id, source, line) VALUES (?, ?, ?, ?)",
-            [(i, line["card"], s, _dumps(line)) for i, s, line in waiting],
-        )
+        _wait(db, [(i, line["card"], s, line) for i, (s, line) in adds.items() if line["card"] not in cards])
         ready = [(s, line) for s, line in adds.values() if line["card"] in cards]
         db.conn.executemany(
             "DELETE FROM journal_pending WHERE line_id = ?", [(line["id"],) for _, line in ready]
@@ -699,6 +695,14 @@ def _drop_known(db: Database, adds: dict[str, tuple[str, dict[str, Any]]]) -> No
             part + part,
         ):
             adds.pop(line_id, None)
+
+
+def _wait(db: Database, lines: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """Keep lines (line id, the card they name, source, line) until their card is compiled here."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO journal_pending(line_id, card_id, source, line) VALUES (?, ?, ?, ?)",
+        [(line_id, card, source, _dumps(line)) for line_id, card, source, line in lines],
+    )
 
 
 def _known_cards(db: Database, card_ids: set[str]) -> set[str]:

@@ -110,8 +110,8 @@ def bulk_indexes(db: Database, incoming: int) -> Iterator[None]:
     """Drop the indexes a merge does not read while a large one adds rows, and build them again after.
 
     Only when ``incoming`` (the answers expected) is at least twice the log's size: answers
-    arrive card by card and land all over indexes that lead with the time, or hold every
-    origin, and growing those row by row costs more than sorting them once. In the caller's
+    arrive card by card and land all over an index that leads with the time, and growing it
+    row by row costs more than sorting it once. In the caller's
     transaction, so an error leaves the indexes as they were.
     """
     logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
@@ -276,17 +276,14 @@ def _rows(
                 step = int(item[7]) if item[7] is not None else 0
             continue
         before = state
-        if item.kind == Kind.ANSWER:
+        answer = item.kind == Kind.ANSWER  # else logged with the state and step where it falls in time
+        if answer:
             state = item.state
-            learning = state in (State.LEARNING, State.RELEARNING)
-            if learning:
-                step = (
-                    item.step
-                    if item.step is not None
-                    else _next_step(before, state, step, Rating(item.rating))
-                )
-        else:  # logged with the card's state and step where it falls in the merged history
-            learning = state in (State.LEARNING, State.RELEARNING)
+        learning = state in (State.LEARNING, State.RELEARNING)
+        if learning and answer:
+            step = (
+                item.step if item.step is not None else _next_step(before, state, step, Rating(item.rating))
+            )
         stamp = item.stamp if item.stamp is not None else parse(item.reviewed_at).timestamp()
         row: list[object] = [
             card_id,

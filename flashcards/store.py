@@ -26,7 +26,6 @@ SCHEMA_VERSION = 17
 _HEADER = b"SQLite format 3\x00"
 MIGRATIONS_TABLE = "_sqlite_migrations"  # where sqlite-utils records the migrations applied
 MIGRATION_SET = "cards"  # the name of our set of them there
-CURRENT = ["(current)"]  # _read_schema: a collection of this version
 
 
 def __getattr__(name: str) -> Any:
@@ -137,7 +136,7 @@ def _require_collection(path: Path) -> None:
         header = handle.read(100)
     if not header:
         return
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+    if len(header) < 100 or not header.startswith(_HEADER):
         raise CardsError(
             f"{shown}: not a usable cards collection (not an SQLite database); it was left untouched"
         )
@@ -146,8 +145,11 @@ def _require_collection(path: Path) -> None:
         raise CardsError(
             f"{shown}: not a cards collection (another program's SQLite file, application id {application:#x}); it was left untouched"
         )
-    tables, applied = _read_schema(path)
-    if not tables or applied == CURRENT:
+    schema = _read_schema(path)
+    if schema is None:  # a collection of this version (its header is behind its write-ahead log)
+        return
+    tables, applied = schema
+    if not tables:
         return
     if applied is None:
         shown_tables = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
@@ -165,9 +167,10 @@ def _require_collection(path: Path) -> None:
         )
 
 
-def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
-    """The tables of a database and its applied ``cards`` migrations (None: no ``cards`` migrations;
-    ``CURRENT``: a collection of this version, by its application id and user version)."""
+def _read_schema(path: Path) -> tuple[set[str], list[str] | None] | None:
+    """The tables of a database and its applied ``cards`` migrations (None: no ``cards``
+    migrations); None instead when it is a collection of this version, by its application id and
+    user version."""
     # Read-only; and without locking when there is no write-ahead log, so nothing (not even a
     # -wal or -shm file) is created beside a file that may not be ours.
     immutable = "" if path.with_name(f"{path.name}-wal").exists() else "&immutable=1"
@@ -179,7 +182,7 @@ def _read_schema(path: Path) -> tuple[set[str], list[str] | None]:
     try:
         ours = connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         if ours and connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            return {"cards"}, CURRENT  # its header is behind its write-ahead log
+            return None
         tables = {
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
