@@ -31,7 +31,18 @@ from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
 CHUNK_CARDS = 500
 ANKI_ID = reviewlog.COLUMNS.index("anki_id")  # in a row _rows makes (every column of the log, in order)
 BULK_ROWS = 100_000  # a merge of this many answers (and twice the log's) builds some indexes again
-BULK_INDEXES = ("reviews_stats",)  # an index no merge reads from
+# Indexes no merge reads from: the statistics' over the log, the queue's, status's and stats' over the cards.
+BULK_INDEXES = ("reviews_stats", "cards_queue", "cards_new", "cards_status", "cards_stats")
+QUIET_TRIGGER_ROWS = 10_000  # a merge of this many answers gives their journal lines in one statement
+JOURNAL_TRIGGER = "journal_add"  # gives each answer logged here its journal line (migration 0014)
+# What the trigger does, for every answer from ``?`` on that has no line yet (a merge's rows).
+_JOURNAL_LINES = (
+    "INSERT INTO journal_lines(review_id, line_id) "
+    "SELECT id, lower(hex(randomblob(8))) FROM reviews "
+    "WHERE id > ? AND (source IS NULL OR source NOT LIKE 'journal:%') "
+    "AND EXISTS (SELECT 1 FROM journal_on) AND NOT EXISTS (SELECT 1 FROM journal_applying) "
+    "AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.review_id = reviews.id) ORDER BY id"
+)
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
@@ -100,36 +111,52 @@ def take_in(
         rows, caches = _merge_chunk(db, settings, days, rules, chunk, result)
         if write and rows:
             _assign_anki_ids(db, rows)
+            logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
             reviewlog.append_many(db, rows)
+            db.execute(_JOURNAL_LINES, [logged])  # nothing to do unless bulk_writes took the trigger away
             db.conn.executemany(_UPDATE_CACHE, caches)
     return result
 
 
 @contextmanager
-def bulk_indexes(db: Database, incoming: int) -> Iterator[None]:
-    """Drop the indexes a merge does not read while a large one adds rows, and build them again after.
+def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
+    """Make a large merge cheaper to write, as it was when it ends; in the caller's transaction.
 
-    Only when ``incoming`` (the answers expected) is at least twice the log's size: answers
-    arrive card by card and land all over an index that leads with the time, and growing it
-    row by row costs more than sorting it once. In the caller's
-    transaction, so an error leaves the indexes as they were.
+    - From ``QUIET_TRIGGER_ROWS`` answers expected: the trigger that gives each answer logged here
+      its journal line is taken away while they are added; :func:`take_in` gives the lines in one
+      statement after each chunk instead (a trigger costs a third of an answer's insert).
+    - From twice the log's size (and ``BULK_ROWS``): the indexes the merge does not read are
+      dropped and built again after. Answers arrive card by card and land all over an index that
+      leads with the time, and each card's cached state moves in four indexes over the cards:
+      growing them row by row costs more than sorting them once.
+
+    An error leaves the schema as it was (the caller's transaction rolls back).
     """
+    saved: list[str] = []
+    if incoming >= QUIET_TRIGGER_ROWS:
+        saved += _drop(db, "trigger", [JOURNAL_TRIGGER])
     logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
-    if incoming < max(2 * logged, BULK_ROWS):
-        yield
-        return
-    dropped = []
-    for name in BULK_INDEXES:
-        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name]).fetchone()
-        if row is not None and row[0] is not None:
-            db.execute(f"DROP INDEX {name}")
-            dropped.append(row[0])
+    indexes = incoming >= max(2 * logged, BULK_ROWS)
+    if indexes:
+        saved += _drop(db, "index", BULK_INDEXES)
     yield
     previous = db.execute("PRAGMA cache_size").fetchone()[0]
-    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
-    for sql in dropped:
+    if indexes:
+        db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+    for sql in saved:
         db.execute(sql)
     db.execute(f"PRAGMA cache_size = {previous}")
+
+
+def _drop(db: Database, kind: str, names: Iterable[str]) -> list[str]:
+    """Drop these triggers or indexes where they exist; the SQL that makes them again."""
+    dropped = []
+    for name in names:
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone()
+        if row is not None and row[0] is not None:
+            db.execute(f"DROP {kind.upper()} {name}")
+            dropped.append(row[0])
+    return dropped
 
 
 def _chunks(offers: Iterable[Offer]) -> Iterator[list[Offer]]:
@@ -156,7 +183,7 @@ def _merge_chunk(
     ids = [offer.card_id for offer in chunk]
     marks = ", ".join("?" * len(ids))
     origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
-    # index reviews_origin covers this
+    # index reviews_history finds a card's rows
     for card_id, anki_id, source, source_id in db.execute(
         f"SELECT card_id, anki_id, source, source_id FROM reviews WHERE card_id IN ({marks})", ids
     ):

@@ -417,3 +417,10 @@ def _deck_file_stats(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0018_no_reviews_origin")
+def _no_reviews_origin(db: sqlite_utils.Database) -> None:
+    # reviews_origin (card_id, anki_id, source, source_id) gave nothing reviews_history (a card's
+    # rows) and reviews_anki do not, and cost a third of the time of adding a million answers.
+    db.execute("DROP INDEX IF EXISTS reviews_origin")

@@ -171,29 +171,36 @@ def test_a_missing_file_or_a_directory_exits_1(tmp_path: Path) -> None:
     assert code == 1 and "is a directory" in err
 
 
-def test_a_large_import_builds_the_time_index_again_and_logs_the_same(
+def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
     studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The path that drops reviews_stats while it adds rows gives the same log, and the same index."""
-    from flashcards import importing, merge
+    """The path that drops indexes and the journal trigger while it adds rows gives the same log,
+    the same journal lines (the journal on), and the same schema after."""
+    from flashcards import importing, journal, merge
 
     logs = []
-    for threshold in (10**9, 0):  # the row-by-row path, then the rebuilt index
+    for threshold in (10**9, 0):  # the row-by-row path, then the bulk one
         monkeypatch.setattr(merge, "BULK_ROWS", threshold)
+        monkeypatch.setattr(merge, "QUIET_TRIGGER_ROWS", threshold)
         folder = tmp_path / f"at-{threshold}"
         (folder / "decks").mkdir(parents=True)
         for name, text in DECKS.items():
             (folder / "decks" / name).write_text(text, encoding="utf-8")
         db = store.open_collection(folder / "c.db")
         compile_decks(db, folder / "decks", START)
-        index = db.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews_stats'").fetchone()
+        assert journal.turn_on(db)
+        schema = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        assert {"journal_add", "reviews_stats", "cards_status"} <= {row[1] for row in schema}
         report = importing.import_file(db, SETTINGS, studied)
         assert report.imported == 12  # two answers to each of six cards
-        assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'reviews_stats'").fetchone() == index
+        assert db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        lines = db.execute("SELECT review_id, written FROM journal_lines ORDER BY review_id").fetchall()
+        assert lines == [(review_id, 0) for (review_id,) in db.execute("SELECT id FROM reviews ORDER BY id")]
         logs.append(
             db.execute("SELECT * FROM reviews ORDER BY id").fetchall()
             + db.execute("SELECT * FROM cards ORDER BY id").fetchall()
+            + lines
         )
         db.conn.close()
     assert logs[0] == logs[1]

@@ -552,16 +552,22 @@ def test_lines_written_before_a_template_rename_follow_the_card(machines: tuple[
         assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)
 
 
-@pytest.mark.parametrize("chunk", [500, 1], ids=["one-chunk", "a-card-a-chunk"])
+@pytest.mark.parametrize(
+    ("chunk", "bulk"), [(500, False), (1, False), (500, True)], ids=["one-chunk", "a-card-a-chunk", "bulk"]
+)
 def test_answers_imported_from_anki_travel_once_and_the_same_file_adds_nothing_elsewhere(
-    machines: tuple[Machine, Machine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    machines: tuple[Machine, Machine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, bulk: bool
 ) -> None:
     """Answers given in Anki, imported on one machine, reach the other through the journal with
     their Anki ids, beside the answers given there to the same cards (one card, two sources);
-    importing the same package there finds them already taken in."""
+    importing the same package there finds them already taken in. In bulk (indexes and the
+    journal trigger away while the rows are added) too."""
     from flashcards import merge
 
     monkeypatch.setattr(merge, "CHUNK_CARDS", chunk)
+    if bulk:
+        monkeypatch.setattr(merge, "BULK_ROWS", 0)
+        monkeypatch.setattr(merge, "QUIET_TRIGGER_ROWS", 0)
     from datetime import UTC, datetime, timedelta
 
     from flashcards import store
@@ -598,5 +604,7 @@ def test_answers_imported_from_anki_travel_once_and_the_same_file_adds_nothing_e
     assert "already imported: 3;" in again.output
     assert reps(desktop) == 5
     assert laptop.view() == desktop.view()
+    desktop_file = desktop.repo / "reviews" / f"{desktop.device}.jsonl"
+    assert not desktop_file.exists() or not [line for line in journal_lines(desktop) if "anki_id" in line]
     for machine in machines:
         assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0
