@@ -480,9 +480,11 @@ def _map_cards(db: Database, anki: Collection, report: ImportReport) -> dict[int
 def _settled(db: Database, anki: Collection, mapping: dict[int, str]) -> tuple[int, int] | None:
     """Echoes and answers imported before, counted in SQL for the cards that have nothing new.
 
-    A re-import is mostly such cards: they are never read into Python. None when the collection
-    is not a file SQLite can open beside the package (then every card is read).
+    A re-import is mostly such cards: they are never read into Python. None when the log is empty
+    or the collection is not a file SQLite can open beside the package (then every card is read).
     """
+    if db.execute("SELECT 1 FROM reviews LIMIT 1").fetchone() is None:
+        return None  # an empty log: nothing is settled, every card is read (without the join)
     files = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
     if not files or not files[0]:
         return None

@@ -183,17 +183,24 @@ def _merge_chunk(
     ids = [offer.card_id for offer in chunk]
     marks = ", ".join("?" * len(ids))
     origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
-    # index reviews_history finds a card's rows
-    for card_id, anki_id, source, source_id in db.execute(
-        f"SELECT card_id, anki_id, source, source_id FROM reviews WHERE card_id IN ({marks})", ids
+    existing: dict[str, list[tuple[Any, ...]]] = {}  # each card's history, as _rows reads it
+    # one pass over the chunk's rows (index reviews_history) gives what was taken in and the histories
+    for row in db.execute(
+        "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
+        f"anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
+        ids,
     ):
+        card_id, anki_id, source = row[0], row[10], row[11]
         known = origins.get(card_id)
         if known is None:
             known = origins[card_id] = ({}, set())
+            existing[card_id] = [row]
+        else:
+            existing[card_id].append(row)
         if anki_id is not None:
             known[0][anki_id] = source is None
         if source is not None:
-            known[1].add((source, source_id))
+            known[1].add((source, row[12]))
     new_answers: dict[str, list[Incoming]] = {}
     for offer in chunk:
         by_anki_id, sources = origins.get(offer.card_id, ({}, set()))
@@ -225,14 +232,6 @@ def _merge_chunk(
     touched = list(new_answers)
     marks = ", ".join("?" * len(touched))
     decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", touched).fetchall())
-    existing: dict[str, list[tuple[Any, ...]]] = {}
-    for row in db.execute(
-        "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind "
-        "FROM reviews "
-        f"WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
-        touched,
-    ):
-        existing.setdefault(row[0], []).append(row)
     rows: list[list[object]] = []
     caches = []
     for card_id, new in new_answers.items():
@@ -280,7 +279,8 @@ def _rows(
     days: clock.StudyDays,
 ) -> tuple[list[list[object]], tuple[Any, ...]]:
     """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a
-    tie), and the card's cached state that the merged log gives."""
+    tie), and the card's cached state that the merged log gives. ``logged``: the card's rows as
+    :func:`_merge_chunk` reads them, the first ten columns as :func:`scheduler.replay_log` reads them."""
     merged: list[Incoming | tuple[Any, ...]]
     if logged:
         ordered = [(str(row[2]), 0, row) for row in logged] + [(a.reviewed_at, 1, a) for a in new]
