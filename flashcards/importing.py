@@ -55,6 +55,7 @@ _STATE_OF_KIND = {
     REVLOG_RELEARNING: State.RELEARNING,
 }
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
+_RATING_OF = {int(rating): rating for rating in Rating}  # faster than Rating(value), for a million rows
 SHOWN_NAMES = 5
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
@@ -570,7 +571,7 @@ def _incoming(
         due_text = _stamp_text(due)
     return merge.Incoming(
         card_id=card_id,
-        rating=Rating(row[EASE]),
+        rating=_RATING_OF.get(row[EASE]) or Rating(row[EASE]),
         reviewed_at=_stamp_text(stamp),
         duration_ms=max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
         source=reviewlog.SOURCE_ANKI,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import re
 import secrets
@@ -255,9 +256,9 @@ class Journal:
                 staged.start([])  # too many to hold: answers wait on disk, by card
             for entry, info, seen in changed:
                 try:
-                    for source, line, raw in self._read(Path(entry.path), info, seen, result):
+                    for source, line in self._read(Path(entry.path), info, seen, result):
                         if staged.active and "card" in line:
-                            staged.add(line["card"], source, raw)
+                            staged.add(line["card"], source, line)
                             continue
                         lines.append((source, line))
                         if len(lines) < _CHUNK_LINES:
@@ -317,8 +318,8 @@ class Journal:
 
     def _read(
         self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
-    ) -> Iterator[tuple[str, dict[str, Any], bytes]]:
-        """The complete lines of ``path`` after those read before (source, line, its bytes);
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The complete lines of ``path`` after those read before, each with its source;
         records how far it was read."""
         offset, number = (0, 0) if seen is None else (int(seen[0]), int(seen[1]))
         shown = display_path(path)
@@ -362,7 +363,7 @@ class Journal:
                 )
                 continue
             device = line.get("device")
-            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line, raw
+            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
         tail = (before + data[:end])[-TAIL_BYTES:]
         self.db.execute(
             "INSERT OR REPLACE INTO journal_files(name, offset, lines, size, mtime_ns, tail) "
@@ -471,13 +472,14 @@ class _Staged:
         kept = []
         for source, line in lines:
             if "card" in line:
-                self.add(line["card"], source, _dumps(line).encode("utf-8"))
+                self.add(line["card"], source, line)
             else:
                 kept.append((source, line))
         return kept
 
-    def add(self, card: str, source: str, raw: bytes) -> None:
-        self.rows.append((card, source, raw))
+    def add(self, card: str, source: str, line: dict[str, Any]) -> None:
+        # marshal: this process reads it back, three times faster than parsing the JSON again
+        self.rows.append((card, source, marshal.dumps(line)))
         if len(self.rows) >= _STAGE_ROWS:
             self._write()
 
@@ -496,7 +498,7 @@ class _Staged:
                 yield batch
                 batch = []
             last = card
-            batch.append((source, json.loads(raw)))
+            batch.append((source, marshal.loads(raw)))
         if batch:
             yield batch
         self.db.execute("DROP TABLE temp.journal_staged")
@@ -520,6 +522,9 @@ _REQUIRED = {
 
 _STATES = frozenset(int(state) for state in State)
 _KINDS = frozenset(int(kind) for kind in Kind)
+_RATINGS = frozenset(int(rating) for rating in Rating)
+_STATE_OF = {int(state): state for state in State}  # faster than State(value), for a million lines
+_KIND_OF = {int(kind): kind for kind in Kind}
 _parse = datetime.fromisoformat
 
 
@@ -571,7 +576,7 @@ def _check(line: Any) -> None:
             raise _BadLine(f"{line[key]} is not a valid State")
     if line.get("kind", 0) not in _KINDS:
         raise _BadLine(f"{line.get('kind')} is not a valid Kind")
-    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in tuple(Rating):
+    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in _RATINGS:
         raise _BadLine(f"rating must be 1-4, got {line['rating']}")
     if line.get("kind", 0) != Kind.ANSWER and (
         not isinstance(line.get("stability"), (int, float))
@@ -662,12 +667,12 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
                     duration_ms=int(line["duration_ms"]),
                     source=source,
                     source_id=source_id,
-                    state=State(line["state"]),
+                    state=_STATE_OF[line["state"]],
                     due=line["due"],
                     due_day=line.get("due_day"),
                     anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
                     step=line.get("step"),
-                    kind=Kind(line.get("kind", Kind.ANSWER)),
+                    kind=_KIND_OF[line.get("kind", 0)],
                     points=line.get("points"),
                     ticked=line.get("ticked"),
                 )

@@ -60,7 +60,7 @@ class Incoming:
     state: State  # the state the answer left the card in (not read for a row that is not an answer)
     due: str  # when it made the card due (UTC)
     due_day: int | None  # the study day it made the card due, for a review card or an interday step
-    anki_id: int | None = None  # the Anki review-log id it should keep, if free
+    anki_id: int | None = None  # the Anki review-log id it should keep, if free (else its millisecond's)
     step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
     stamp: float | None = None  # ``reviewed_at`` as a POSIX time, if the source has it (saves parsing it)
     kind: Kind = Kind.ANSWER  # a cram answer or a due day brought forward changes no state
@@ -327,7 +327,8 @@ def _rows(
             int(days.end_stamp(stamp)),
             item.source,
             item.source_id,
-            item.anki_id,
+            # its own Anki id, else its millisecond, kept if free (numbered after otherwise: number_anki_ids)
+            item.anki_id if item.anki_id is not None else reviewlog.milliseconds(item.reviewed_at),
             int(item.kind),
             item.points,
             item.ticked,
