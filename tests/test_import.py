@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -193,6 +194,7 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
         assert {"journal_add", "reviews_stats", "cards_status"} <= {row[1] for row in schema}
         report = importing.import_file(db, SETTINGS, studied)
         assert report.imported == 12  # two answers to each of six cards
+        assert gc.isenabled()  # the cycle collector rests during a large merge only
         assert db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         lines = db.execute("SELECT review_id, written FROM journal_lines ORDER BY review_id").fetchall()
