@@ -47,7 +47,7 @@ SOURCE_PREFIX = "journal:"
 TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
-_CHUNK_LINES = 100_000  # lines applied at a time (memory stays bounded on a first merge)
+_CHUNK_LINES = 10_000  # lines applied at a time (a first merge of 300,000 lines: 447 MB at 100,000, 120 MB)
 _STAGE_ROWS = 10_000  # staged lines written to the temporary table at a time
 
 
