@@ -350,7 +350,7 @@ class Journal:
             if not raw.strip():
                 continue
             try:
-                line = json.loads(raw)
+                line = json.loads(raw.decode("utf-8"))  # text: json would detect the encoding each time
                 _check(line)
             except _BadLine as error:
                 result.warnings.append(
