@@ -44,6 +44,7 @@ from flashcards.states import Kind, Rating, State
 DEVICE_VARIABLE = "CARDS_DEVICE"
 SUFFIX = ".jsonl"
 SOURCE_PREFIX = "journal:"
+READ_BYTES = 1 << 22  # a journal file is read 4 MiB at a time
 TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
@@ -332,44 +333,49 @@ class Journal:
                 if seen is None or len(before) != offset - start or _digest(before) != seen[4]:
                     offset, number, before = 0, 0, b""  # rewritten, not appended to: read again (ids dedupe)
             handle.seek(offset)
-            data = handle.read()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            at = number + data.count(b"\n", 0, end) + 1
+            source = SOURCE_PREFIX + path.name[: -len(SUFFIX)]
+            tail, read, rest = before, 0, b""  # rest: a line not ended yet, from the block before
+            while block := handle.read(READ_BYTES):  # a block at a time: a first merge is large
+                data = rest + block
+                end = data.rfind(b"\n") + 1
+                rest = data[end:]
+                if not end:
+                    continue
+                tail = (tail + data[:end])[-TAIL_BYTES:]
+                read += end
+                for raw in data[: end - 1].split(b"\n"):
+                    number += 1
+                    if raw.strip():
+                        parsed = self._parse_line(raw, shown, number, source, result)
+                        if parsed is not None:
+                            yield parsed
+        if rest:
             result.warnings.append(
-                f"warning: {shown}:{at}: incomplete last line (a write in progress or cut short); "
+                f"warning: {shown}:{number + 1}: incomplete last line (a write in progress or cut short); "
                 "skipped until it is complete"
             )
-        source = SOURCE_PREFIX + path.name[: -len(SUFFIX)]
-        position = 0
-        while position < end:
-            stop = data.index(b"\n", position)
-            raw = data[position:stop]
-            position = stop + 1
-            number += 1
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw.decode("utf-8"))  # text: json would detect the encoding each time
-                _check(line)
-            except _BadLine as error:
-                result.warnings.append(
-                    f"warning: {shown}:{number}: malformed journal line ({error}); skipped"
-                )
-                continue
-            except ValueError:
-                result.warnings.append(
-                    f"warning: {shown}:{number}: malformed journal line (not JSON); skipped"
-                )
-                continue
-            device = line.get("device")
-            yield (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
-        tail = (before + data[:end])[-TAIL_BYTES:]
         self.db.execute(
             "INSERT OR REPLACE INTO journal_files(name, offset, lines, size, mtime_ns, tail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [path.name, offset + end, number, info.st_size, info.st_mtime_ns, _digest(tail)],
+            [path.name, offset + read, number, info.st_size, info.st_mtime_ns, _digest(tail)],
         )
+
+    @staticmethod
+    def _parse_line(
+        raw: bytes, shown: str, number: int, source: str, result: TakeInResult
+    ) -> tuple[str, dict[str, Any]] | None:
+        """One line as (its source, the line), or None, with a warning, when it is not one."""
+        try:
+            line = json.loads(raw.decode("utf-8"))  # text: json would detect the encoding each time
+            _check(line)
+        except _BadLine as error:
+            result.warnings.append(f"warning: {shown}:{number}: malformed journal line ({error}); skipped")
+            return None
+        except ValueError:
+            result.warnings.append(f"warning: {shown}:{number}: malformed journal line (not JSON); skipped")
+            return None
+        device = line.get("device")
+        return (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
 
     def _apply(
         self, settings: Settings, lines: list[tuple[str, dict[str, Any]]], result: TakeInResult

@@ -104,6 +104,8 @@ def test_two_clones_review_interleaved_and_merge_through_git(
     from flashcards import journal
 
     monkeypatch.setattr(journal, "_CHUNK_LINES", chunk)  # a cancel in a later batch than its answer too
+    if chunk == 2:
+        monkeypatch.setattr(journal, "READ_BYTES", 7)  # and each file read a few bytes at a time
     laptop, desktop = machines
     # day 1: the laptop at 09:00 (Good, Good, undo, Easy), the desktop at 09:30 on the same cards
     assert (
@@ -170,7 +172,13 @@ def test_turning_the_journal_on_writes_the_history_once_and_a_second_history_mer
     assert len(shown["reviews"]) == 2  # type: ignore[index,arg-type]
 
 
-def test_faults_are_reported_with_their_line_and_counted_once(machines: tuple[Machine, Machine]) -> None:
+@pytest.mark.parametrize("block", [1 << 22, 7], ids=["one-block", "blocks-of-7-bytes"])
+def test_faults_are_reported_with_their_line_and_counted_once(
+    machines: tuple[Machine, Machine], block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import journal
+
+    monkeypatch.setattr(journal, "READ_BYTES", block)  # lines cut across the blocks a file is read in
     laptop, desktop = machines
     laptop.cards("review", keys="\n3\n\n3\n\n3\nq\n")
     lines = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8").splitlines()
