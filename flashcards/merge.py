@@ -45,6 +45,7 @@ _JOURNAL_LINES = (
     "AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.review_id = reviews.id) ORDER BY id"
 )
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
+_STATE_OF = {int(state): state for state in State}  # faster than State(value), for every logged answer
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
 
@@ -310,7 +311,7 @@ def _rows(
             log.append(item)
             stamps.append(parse(item[2]).timestamp())
             if item[9] == Kind.ANSWER:  # cram answers and due days brought forward change no state
-                state = State(item[6])
+                state = _STATE_OF[item[6]]
                 step = int(item[7]) if item[7] is not None else 0
             continue
         before = state
