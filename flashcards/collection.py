@@ -8,7 +8,7 @@ changed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -98,9 +98,10 @@ class Collection:
             ]
         return []
 
-    def sync_journal(self) -> list[str]:
+    def sync_journal(self, progress: Callable[[int, int], None] | None = None) -> list[str]:
         """With the journal on: append this device's unwritten lines, then take in other devices'
-        new lines (see :mod:`flashcards.journal`); return the warnings to show."""
+        new lines (see :mod:`flashcards.journal`; ``progress`` as ``Journal.take_in`` gives it);
+        return the warnings to show."""
         directory = self.configured.journal_dir
         if directory is None:
             if self.db.execute("SELECT 1 FROM journal_on").fetchone():
@@ -118,7 +119,7 @@ class Collection:
             self.journal = Journal(self.db, directory, device)
             turn_on(self.db)
         warnings = self.flush_journal()
-        result = self.journal.take_in(self.settings, self.configured)
+        result = self.journal.take_in(self.settings, self.configured, progress)
         if result.parameters:
             self._settings = None  # another device's fitted parameters are the active ones now
         return [*warnings, *result.warnings]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,12 +207,14 @@ def import_file(
     write: bool = True,
     decks_dir: Path | None = None,
     into: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Take in an Anki file: its deck files, their compilation and the answers, all or nothing.
 
     The deck files of notes from elsewhere are written first (a file edited since an import
     wrote it is left alone, see :func:`_plan`), then compiled and the answers merged in one
-    transaction; if that fails, the files are put back as they were.
+    transaction; if that fails, the files are put back as they were. ``progress(done, total)``
+    is given the cards merged so far, of those mapped, as the merge goes.
     """
     digest = _file_digest(path)
     earlier = None if digest is None else _imported_before(db, path, digest)
@@ -240,7 +242,7 @@ def import_file(
                     restore = _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
                 with merge.bulk_writes(db, report.anki_reviews if write else 0):
-                    merged = _merge(db, settings, anki, report, write)
+                    merged = _merge(db, settings, anki, report, write, progress)
                 report.imported = merged.added
                 report.echoes += merged.echoes
                 report.already += merged.already
@@ -284,7 +286,12 @@ def _imported_before(db: Database, path: Path, digest: str) -> ImportReport | No
 
 
 def _merge(
-    db: Database, settings: Settings, anki: Collection, report: ImportReport, write: bool
+    db: Database,
+    settings: Settings,
+    anki: Collection,
+    report: ImportReport,
+    write: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> merge.MergeResult:
     """Map the cards and merge their answers, in the caller's transaction."""
     path = report.path
@@ -311,7 +318,17 @@ def _merge(
         report.echoes, report.already = settled
     days = clock.StudyDays(settings.day_start_hour)
     offers = _offers(anki, mapping, report, days, only_pending=settled is not None)
-    return merge.take_in(db, settings, offers, write=write)
+    total = len(mapping)  # at most: cards without answers (or settled) are not offered
+    merged = merge.take_in(
+        db,
+        settings,
+        offers,
+        write=write,
+        progress=None if progress is None else lambda done: progress(done, total),
+    )
+    if progress is not None:
+        progress(total, total)
+    return merged
 
 
 def _existing(db: Database, card_ids: set[str]) -> set[str]:

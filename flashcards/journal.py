@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -214,9 +214,17 @@ class Journal:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def take_in(self, settings: Settings, configured: Settings | None = None) -> TakeInResult:
+    def take_in(
+        self,
+        settings: Settings,
+        configured: Settings | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TakeInResult:
         """Take in the lines added to every journal file since last read, and pending lines whose
-        card has appeared; one transaction. Cheap when nothing is new: one stat per file."""
+        card has appeared; one transaction. Cheap when nothing is new: one stat per file.
+
+        A take-in too large to hold gives ``progress(done, total)`` the answer lines applied so
+        far, once they have all been read."""
         result = TakeInResult()
         known = {
             row[0]: row[1:]
@@ -277,8 +285,12 @@ class Journal:
             if staged.active:
                 self._apply(settings, lines, result)  # cancels, renames, suspensions, parameters
                 lines = []
+                done, total = 0, staged.count
                 for batch in staged.batches():
                     self._apply(settings, batch, result)
+                    done += len(batch)
+                    if progress is not None:
+                        progress(done, total)
             if waiting is not None:
                 for source, text in self.db.execute(
                     "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id "
@@ -468,6 +480,7 @@ class _Staged:
         self.db = db
         self.active = False
         self.rows: list[tuple[str, str, bytes]] = []
+        self.count = 0  # the lines staged so far
 
     def start(self, lines: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
         """Stage the answers of ``lines``; return the others (cancels, renames, suspensions, parameters)."""
@@ -486,6 +499,7 @@ class _Staged:
     def add(self, card: str, source: str, line: dict[str, Any]) -> None:
         # marshal: this process reads it back, three times faster than parsing the JSON again
         self.rows.append((card, source, marshal.dumps(line)))
+        self.count += 1
         if len(self.rows) >= _STAGE_ROWS:
             self._write()
 

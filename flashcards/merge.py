@@ -101,14 +101,17 @@ def take_in(
     offers: Iterable[Offer],
     *,
     write: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> MergeResult:
     """Merge each card's offered answers into the log, in the caller's transaction.
 
-    With ``write=False`` nothing is written; the result counts what would be.
+    With ``write=False`` nothing is written; the result counts what would be. ``progress`` is
+    given the number of offers merged so far after each chunk of them.
     """
     result = MergeResult()
     days = clock.StudyDays(settings.day_start_hour)
     rules: dict[str, Rules] = {}
+    offered = 0
     for chunk in _chunks(offers):
         rows, caches = _merge_chunk(db, settings, days, rules, chunk, result)
         if write and rows:
@@ -117,6 +120,9 @@ def take_in(
             reviewlog.append_many(db, rows)
             db.execute(_JOURNAL_LINES, [logged])  # nothing to do unless bulk_writes took the trigger away
             db.conn.executemany(_UPDATE_CACHE, caches)
+        offered += len(chunk)
+        if progress is not None:
+            progress(offered)
     return result
 
 

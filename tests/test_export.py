@@ -324,9 +324,10 @@ def test_progress_is_reported_up_to_the_number_of_notes(
 
 
 def test_the_progress_bar_stays_off_when_stderr_is_not_a_terminal() -> None:
-    from flashcards.cli.export import _Progress
+    from flashcards.cli.export import PROGRESS_FROM_NOTES
+    from flashcards.cli.progress import Progress
 
-    bar = _Progress()
+    bar = Progress("Exporting", PROGRESS_FROM_NOTES)
     bar(100, 10_000)
     assert bar.bar is None
     bar.close()

@@ -27,15 +27,21 @@ START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SETTINGS = Settings(defaults=DeckSettings(enable_fuzzing=False))
 
 
+def compiled(folder: Path) -> sqlite_utils.Database:
+    """A collection at ``folder/c.db`` compiled from decks A and B written under ``folder/decks``."""
+    (folder / "decks").mkdir(parents=True)
+    for name, text in DECKS.items():
+        (folder / "decks" / name).write_text(text, encoding="utf-8")
+    db = store.open_collection(folder / "c.db")
+    compile_decks(db, folder / "decks", START)
+    return db
+
+
 @pytest.fixture
 def studied(tmp_path: Path) -> Path:
     """A package exported with scheduling from another collection that studied decks A and B."""
     source = tmp_path / "elsewhere"
-    (source / "decks").mkdir(parents=True)
-    for name, text in DECKS.items():
-        (source / "decks" / name).write_text(text, encoding="utf-8")
-    db = store.open_collection(source / "c.db")
-    compile_decks(db, source / "decks", START)
+    db = compiled(source)
     for index, (card_id,) in enumerate(db.execute("SELECT id FROM cards ORDER BY id").fetchall()):
         answer(db, card_id, 3, START + timedelta(seconds=index), 2000, SETTINGS)
         answer(db, card_id, 3, START + timedelta(minutes=11, seconds=index), 2000, SETTINGS)
@@ -172,6 +178,21 @@ def test_a_missing_file_or_a_directory_exits_1(tmp_path: Path) -> None:
     assert code == 1 and "is a directory" in err
 
 
+def test_progress_counts_the_cards_merged_up_to_those_mapped(
+    studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flashcards import importing, merge
+
+    monkeypatch.setattr(merge, "CHUNK_CARDS", 2)  # six cards: three chunks
+    db = compiled(tmp_path / "here")
+    seen: list[tuple[int, int]] = []
+    report = importing.import_file(
+        db, SETTINGS, studied, progress=lambda done, total: seen.append((done, total))
+    )
+    assert report.cards_mapped == 6 and report.imported == 12
+    assert seen == [(2, 6), (4, 6), (6, 6), (6, 6)]
+
+
 def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
     studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,12 +204,7 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
     for threshold in (10**9, 0):  # the row-by-row path, then the bulk one
         monkeypatch.setattr(merge, "BULK_ROWS", threshold)
         monkeypatch.setattr(merge, "QUIET_TRIGGER_ROWS", threshold)
-        folder = tmp_path / f"at-{threshold}"
-        (folder / "decks").mkdir(parents=True)
-        for name, text in DECKS.items():
-            (folder / "decks" / name).write_text(text, encoding="utf-8")
-        db = store.open_collection(folder / "c.db")
-        compile_decks(db, folder / "decks", START)
+        db = compiled(tmp_path / f"at-{threshold}")
         assert journal.turn_on(db)
         schema = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
         assert {"journal_add", "reviews_stats", "cards_status"} <= {row[1] for row in schema}

@@ -616,3 +616,27 @@ def test_answers_imported_from_anki_travel_once_and_the_same_file_adds_nothing_e
     assert not desktop_file.exists() or not [line for line in journal_lines(desktop) if "anki_id" in line]
     for machine in machines:
         assert machine.cards("rebuild", "--check", now=LATER).exit_code == 0
+
+
+def test_a_large_take_in_reports_its_progress_over_the_answers_it_applies(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too many lines to hold (here: more than two): the answers are staged, then applied in
+    batches of whole cards, each batch counted, up to every staged answer."""
+    from flashcards import journal
+    from flashcards.collection import Collection
+
+    monkeypatch.setattr(journal, "_CHUNK_LINES", 2)
+    laptop, desktop = machines
+    assert laptop.cards("review", keys="\n3\n" * 5 + "q\n").exit_code == 0
+    laptop.commit("laptop")
+    desktop.cards("status")  # its collection compiled, before the laptop's lines arrive
+    desktop.pull("origin")
+    monkeypatch.setenv("CARDS_DEVICE", desktop.device)
+    collection = Collection.open(desktop.db, desktop.repo / "decks")
+    seen: list[tuple[int, int]] = []
+    assert collection.sync_journal(lambda done, total: seen.append((done, total))) == []
+    collection.db.conn.close()
+    assert seen[-1] == (5, 5) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert len(seen) >= 2  # whole cards, about two lines a batch
+    assert reps(desktop) == 5

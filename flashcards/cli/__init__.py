@@ -23,6 +23,7 @@ from flashcards.textsafe import visible
 if TYPE_CHECKING:
     from flashcards.collection import Collection
 
+PROGRESS_FROM_LINES = 10_000  # a bar on a terminal while a take-in of this many journal lines applies them
 COMMANDS = {
     "check": "Validate deck files without writing anything.",
     "lint": "Advise on card quality (answers on the front, duplicates, long answers...).",
@@ -174,7 +175,14 @@ class Env:
                 click.echo(visible(warning), err=True)
         if not self._journaled:
             self._journaled = True
-            for warning in self._collection.sync_journal():
+            from flashcards.cli.progress import Progress
+
+            bar = Progress("Taking in the review journal", PROGRESS_FROM_LINES)
+            try:
+                warnings = self._collection.sync_journal(bar)
+            finally:
+                bar.close()
+            for warning in warnings:
                 click.echo(visible(warning), err=True)
             if self._collection.journal is not None:
                 collection = self._collection

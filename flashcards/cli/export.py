@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import click
 
 from flashcards import paths
 from flashcards.cli import Env, pass_env
+from flashcards.cli.progress import Progress
 from flashcards.paths import display_path
 from flashcards.textsafe import visible
 
@@ -50,7 +49,7 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     db, settings = collection.db, collection.settings
     collection.require_deck(deck)
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
-    bar = _Progress()
+    bar = Progress("Exporting", PROGRESS_FROM_NOTES)
     with _signals_as_exit():
         try:
             result = export_package(
@@ -77,27 +76,6 @@ def _signals_as_exit() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-class _Progress:
-    """A progress bar on standard error, shown only on a terminal and for large exports."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.shown = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            if total < PROGRESS_FROM_NOTES or not sys.stderr.isatty():
-                return
-            self.bar = click.progressbar(length=total, label="Exporting", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _size(size: int) -> str:

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from flashcards.cli import Env, pass_env
+from flashcards.cli.progress import Progress
 from flashcards.textsafe import visible
+
+PROGRESS_FROM_CARDS = 2000  # a bar on a terminal from this many cards mapped
 
 
 @click.command(name="import")
@@ -33,14 +36,19 @@ def command(env: Env, file: Path, dry_run: bool, into: Path | None) -> None:
     from flashcards.importing import import_file
 
     collection = env.collection(compile=not dry_run)
-    report = import_file(
-        collection.db,
-        collection.settings,
-        file,
-        write=not dry_run,
-        decks_dir=env.decks_dir,
-        into=into,
-    )
+    bar = Progress("Importing", PROGRESS_FROM_CARDS)
+    try:
+        report = import_file(
+            collection.db,
+            collection.settings,
+            file,
+            write=not dry_run,
+            decks_dir=env.decks_dir,
+            into=into,
+            progress=bar,
+        )
+    finally:
+        bar.close()
     for line in report.summary(dry_run):
         click.echo(visible(line))
     for line in report.warnings():
