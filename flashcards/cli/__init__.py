@@ -175,13 +175,7 @@ class Env:
                 click.echo(visible(warning), err=True)
         if not self._journaled:
             self._journaled = True
-            from flashcards.cli.progress import Progress
-
-            bar = Progress("Taking in the review journal", PROGRESS_FROM_LINES)
-            try:
-                warnings = self._collection.sync_journal(bar)
-            finally:
-                bar.close()
+            warnings = self._sync_journal(self._collection)
             for warning in warnings:
                 click.echo(visible(warning), err=True)
             if self._collection.journal is not None:
@@ -190,6 +184,19 @@ class Env:
                 if context is not None:
                     context.call_on_close(lambda: _echo_all(collection.flush_journal()))
         return self._collection
+
+    @staticmethod
+    def _sync_journal(collection: Collection) -> list[str]:
+        """Take in the journal's new lines (the journal on: with a progress bar for a large take-in)."""
+        if collection.configured.journal_dir is None:
+            return collection.sync_journal()
+        from flashcards.cli.progress import Progress
+
+        bar = Progress("Taking in the review journal", PROGRESS_FROM_LINES)
+        try:
+            return collection.sync_journal(bar)
+        finally:
+            bar.close()
 
     def discard_if_created(self) -> None:
         """Remove the collection this command created, when its first compile failed."""
