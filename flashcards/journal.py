@@ -39,7 +39,7 @@ from flashcards import clock, merge, reviewlog, scheduler
 from flashcards.database import Database
 from flashcards.paths import display_path
 from flashcards.settings import Settings
-from flashcards.states import Kind, Rating, State
+from flashcards.states import KIND_OF, RATING_OF, STATE_OF, Kind
 
 DEVICE_VARIABLE = "CARDS_DEVICE"
 SUFFIX = ".jsonl"
@@ -540,11 +540,6 @@ _REQUIRED = {
 }
 
 
-_STATES = frozenset(int(state) for state in State)
-_KINDS = frozenset(int(kind) for kind in Kind)
-_RATINGS = frozenset(int(rating) for rating in Rating)
-_STATE_OF = {int(state): state for state in State}  # faster than State(value), for a million lines
-_KIND_OF = {int(kind): kind for kind in Kind}
 _parse = datetime.fromisoformat
 
 
@@ -592,11 +587,11 @@ def _check(line: Any) -> None:
     except ValueError as error:
         raise _BadLine(str(error)) from None
     for key in ("state", "state_before"):
-        if line[key] not in _STATES:
+        if line[key] not in STATE_OF:
             raise _BadLine(f"{line[key]} is not a valid State")
-    if line.get("kind", 0) not in _KINDS:
+    if line.get("kind", 0) not in KIND_OF:
         raise _BadLine(f"{line.get('kind')} is not a valid Kind")
-    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in _RATINGS:
+    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in RATING_OF:
         raise _BadLine(f"rating must be 1-4, got {line['rating']}")
     if line.get("kind", 0) != Kind.ANSWER and (
         not isinstance(line.get("stability"), (int, float))
@@ -687,12 +682,12 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
                     duration_ms=int(line["duration_ms"]),
                     source=source,
                     source_id=source_id,
-                    state=_STATE_OF[line["state"]],
+                    state=STATE_OF[line["state"]],
                     due=line["due"],
                     due_day=line.get("due_day"),
                     anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
                     step=line.get("step"),
-                    kind=_KIND_OF[line.get("kind", 0)],
+                    kind=KIND_OF[line.get("kind", 0)],
                     points=line.get("points"),
                     ticked=line.get("ticked"),
                 )

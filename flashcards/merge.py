@@ -27,7 +27,7 @@ from flashcards import clock, reviewlog, scheduler
 from flashcards.database import Database
 from flashcards.rules import Rules
 from flashcards.settings import Settings
-from flashcards.states import CACHE_COLUMNS, Kind, Rating, State
+from flashcards.states import CACHE_COLUMNS, STATE_OF, Kind, Rating, State
 
 CHUNK_CARDS = 500
 ANKI_ID = reviewlog.COLUMNS.index("anki_id")  # in a row _rows makes (every column of the log, in order)
@@ -45,7 +45,6 @@ _JOURNAL_LINES = (
     "AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.review_id = reviews.id) ORDER BY id"
 )
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
-_STATE_OF = {int(state): state for state in State}  # faster than State(value), for every logged answer
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
 
@@ -317,7 +316,7 @@ def _rows(
             log.append(item)
             stamps.append(parse(item[2]).timestamp())
             if item[9] == Kind.ANSWER:  # cram answers and due days brought forward change no state
-                state = _STATE_OF[item[6]]
+                state = STATE_OF[item[6]]
                 step = int(item[7]) if item[7] is not None else 0
             continue
         before = state
