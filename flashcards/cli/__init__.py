@@ -192,11 +192,8 @@ class Env:
             return collection.sync_journal()
         from flashcards.cli.progress import Progress
 
-        bar = Progress("Taking in the review journal", PROGRESS_FROM_LINES)
-        try:
+        with Progress("Taking in the review journal", PROGRESS_FROM_LINES) as bar:
             return collection.sync_journal(bar)
-        finally:
-            bar.close()
 
     def discard_if_created(self) -> None:
         """Remove the collection this command created, when its first compile failed."""

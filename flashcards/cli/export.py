@@ -49,14 +49,10 @@ def command(env: Env, deck: str | None, output: Path | None, with_scheduling: bo
     db, settings = collection.db, collection.settings
     collection.require_deck(deck)
     target = output or paths.exports_dir(env.decks_dir) / package_name(deck)
-    bar = Progress("Exporting", PROGRESS_FROM_NOTES)
-    with _signals_as_exit():
-        try:
-            result = export_package(
-                db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=bar
-            )
-        finally:
-            bar.close()
+    with _signals_as_exit(), Progress("Exporting", PROGRESS_FROM_NOTES) as bar:
+        result = export_package(
+            db, target, deck=deck, with_scheduling=with_scheduling, settings=settings, progress=bar
+        )
     parts = [f"{result.notes} notes", f"{result.cards} cards", f"{result.decks} decks"]
     if with_scheduling:
         parts.append(f"{result.reviews} reviews")

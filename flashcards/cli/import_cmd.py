@@ -36,8 +36,7 @@ def command(env: Env, file: Path, dry_run: bool, into: Path | None) -> None:
     from flashcards.importing import import_file
 
     collection = env.collection(compile=not dry_run)
-    bar = Progress("Importing", PROGRESS_FROM_CARDS)
-    try:
+    with Progress("Importing", PROGRESS_FROM_CARDS) as bar:
         report = import_file(
             collection.db,
             collection.settings,
@@ -47,8 +46,6 @@ def command(env: Env, file: Path, dry_run: bool, into: Path | None) -> None:
             into=into,
             progress=bar,
         )
-    finally:
-        bar.close()
     for line in report.summary(dry_run):
         click.echo(visible(line))
     for line in report.warnings():

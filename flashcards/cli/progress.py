@@ -12,7 +12,7 @@ class Progress:
     """``progress(done, total)`` as the library calls it, drawn as a bar on standard error.
 
     Shown only on a terminal and when ``total`` reaches ``minimum`` (a small job ends before a
-    bar would help); :meth:`close` ends the bar's line.
+    bar would help); leaving the ``with`` block (or :meth:`close`) ends the bar's line.
     """
 
     def __init__(self, label: str, minimum: int) -> None:
@@ -29,6 +29,12 @@ class Progress:
             self.bar.__enter__()
         self.bar.update(done - self.shown)
         self.shown = done
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self.bar is not None:
