@@ -240,7 +240,7 @@ def import_file(
                     assert decks_dir is not None
                     restore = _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
-                with merge.bulk_writes(db, report.anki_reviews if write else 0):
+                with merge.bulk_writes(db, report.anki_reviews if write else 0, reads_log=False):
                     merged = _merge(db, settings, anki, report, write, progress)
                 report.imported = merged.added
                 report.echoes += merged.echoes

@@ -17,6 +17,7 @@ One path for every source: answers arrive card by card, each naming its source a
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ ANKI_ID = reviewlog.COLUMNS.index("anki_id")  # in a row _rows makes (every colu
 BULK_ROWS = 100_000  # a merge of this many answers (and twice the log's) builds some indexes again
 # Indexes no merge reads from: the statistics' over the log, the queue's, status's and stats' over the cards.
 BULK_INDEXES = ("reviews_stats", "cards_queue", "cards_new", "cards_status", "cards_stats")
+# The log's unique indexes: a large merge keeps the Anki ids apart itself (see _Bulk) and checks both after.
+UNIQUE_INDEXES = ("reviews_source", "reviews_anki")
+HISTORY_INDEX = "reviews_history"  # each card's rows in order: dropped too in a merge into an empty log
+ANKI_INDEX = "reviews_anki"
+INDEX_THREADS = 2  # SQLite's sorter may use this many threads while an index is built again
 QUIET_TRIGGER_ROWS = 10_000  # a merge of this many answers gives their journal lines in one statement
 JOURNAL_TRIGGER = "journal_add"  # gives each answer logged here its journal line (migration 0014)
 # What the trigger does, for every answer from ``?`` on that has no line yet (a merge's rows).
@@ -46,6 +52,18 @@ _JOURNAL_LINES = (
 )
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
+
+
+@dataclass
+class _Bulk:
+    """A large merge under way while the log's unique indexes (and maybe its history index) are away."""
+
+    taken: set[int]  # the Anki ids in the log before it: an answer added keeps its own only if free
+    fresh: bool  # the log was empty and reviews_history is away: only this merge's cards have rows
+    logged: set[str] = field(default_factory=set)  # the cards this merge gave rows (read only when fresh)
+
+
+_BULK: dict[int, _Bulk] = {}  # by id(connection), while bulk_writes has indexes away
 
 
 @dataclass(slots=True)  # not frozen: a large import builds a million of them
@@ -111,14 +129,17 @@ def take_in(
     days = clock.StudyDays(settings.day_start_hour)
     rules: dict[str, Rules] = {}
     offered = 0
+    bulk = _BULK.get(id(db.conn)) if write else None
     for chunk in _chunks(offers):
-        rows, caches = _merge_chunk(db, settings, days, rules, chunk, result)
+        rows, caches = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
         if write and rows:
-            _assign_anki_ids(db, rows)
+            _assign_anki_ids(db, rows, bulk)
             logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
-            reviewlog.append_many(db, rows)
+            reviewlog.append_many(db, rows, number=bulk is None)  # in bulk: numbered once, at its end
             db.execute(_JOURNAL_LINES, [logged])  # nothing to do unless bulk_writes took the trigger away
             db.conn.executemany(_UPDATE_CACHE, caches)
+            if bulk is not None and bulk.fresh:
+                bulk.logged.update(cache[-1] for cache in caches)
         offered += len(chunk)
         if progress is not None:
             progress(offered)
@@ -126,7 +147,7 @@ def take_in(
 
 
 @contextmanager
-def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
+def bulk_writes(db: Database, incoming: int, *, reads_log: bool = True) -> Iterator[None]:
     """Make a large merge cheaper to write, as it was when it ends; in the caller's transaction.
 
     - From ``QUIET_TRIGGER_ROWS`` answers expected: the trigger that gives each answer logged here
@@ -137,7 +158,14 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
     - From twice the log's size (and ``BULK_ROWS``): the indexes the merge does not read are
       dropped and built again after. Answers arrive card by card and land all over an index that
       leads with the time, and each card's cached state moves in four indexes over the cards:
-      growing them row by row costs more than sorting them once.
+      growing them row by row costs more than sorting them once. So are the log's two unique
+      indexes: :func:`take_in` keeps each answer's Anki id only where it is free of the ids logged
+      before (read once) and of those its chunk gives; two chunks giving the same one are told
+      apart when the index is built again (the later answer is numbered, as it would have been),
+      and the answers without one are numbered once, at the end. With ``reads_log=False`` (the
+      caller reads the log only through :func:`take_in`) and an empty log, the history index goes
+      too: nothing is read from the log but the rows this merge added, and only for a card offered
+      twice.
 
     An error leaves the schema as it was (the caller's transaction rolls back).
     """
@@ -147,8 +175,14 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
         saved += _drop(db, "trigger", [JOURNAL_TRIGGER])
     logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
     indexes = incoming >= max(2 * logged, BULK_ROWS)
+    bulk = None
     if indexes:
-        saved += _drop(db, "index", BULK_INDEXES)
+        empty = db.execute("SELECT 1 FROM reviews LIMIT 1").fetchone() is None
+        taken = {row[0] for row in db.execute("SELECT anki_id FROM reviews WHERE anki_id IS NOT NULL")}
+        bulk = _Bulk(taken, fresh=empty and not reads_log)
+        names = BULK_INDEXES + UNIQUE_INDEXES + ((HISTORY_INDEX,) if bulk.fresh else ())
+        saved += _drop(db, "index", names)
+        _BULK[id(db.conn)] = bulk
     collecting = large and gc.isenabled()
     if collecting:  # the answers are built and dropped a chunk at a time, in no cycle
         gc.disable()
@@ -157,12 +191,39 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+        _BULK.pop(id(db.conn), None)
     previous = db.execute("PRAGMA cache_size").fetchone()[0]
+    threads = db.execute("PRAGMA threads").fetchone()[0]
     if indexes:
         db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+        db.execute(f"PRAGMA threads = {INDEX_THREADS}")
     for sql in saved:
-        db.execute(sql)
+        if f" {ANKI_INDEX} " in sql:
+            _build_anki_index(db, sql, logged)
+        else:
+            db.execute(sql)
+    db.execute(f"PRAGMA threads = {threads}")
     db.execute(f"PRAGMA cache_size = {previous}")
+    if bulk is not None:
+        reviewlog.number_anki_ids(db)
+
+
+def _build_anki_index(db: Database, sql: str, logged: int) -> None:
+    """Build the unique index of Anki ids again; where two answers added have the same id, the
+    later one (in row order) gives it up, to be numbered as if the index had been there."""
+    try:
+        db.execute(sql)
+        return
+    except sqlite3.IntegrityError:
+        pass  # a statement's error: the transaction goes on
+    db.execute("CREATE INDEX reviews_anki_twice ON reviews(anki_id, id)")
+    db.execute(
+        "UPDATE reviews SET anki_id = NULL WHERE id > ? AND EXISTS "
+        "(SELECT 1 FROM reviews o WHERE o.anki_id = reviews.anki_id AND o.id < reviews.id)",
+        [logged],
+    )
+    db.execute("DROP INDEX reviews_anki_twice")
+    db.execute(sql)
 
 
 def _drop(db: Database, kind: str, names: Iterable[str]) -> list[str]:
@@ -194,18 +255,25 @@ def _merge_chunk(
     rules: dict[str, Rules],
     chunk: list[Offer],
     result: MergeResult,
+    bulk: _Bulk | None = None,
 ) -> tuple[list[list[object]], list[tuple[Any, ...]]]:
     """The log rows of a chunk of cards' new answers (with their state before and memory), and the
     cached state of each card the merged log gives (values for ``_UPDATE_CACHE``)."""
     ids = [offer.card_id for offer in chunk]
+    if bulk is not None and bulk.fresh:  # only this merge's cards have rows (read without an index)
+        ids = [card_id for card_id in ids if card_id in bulk.logged]
     marks = ", ".join("?" * len(ids))
     origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
     existing: dict[str, list[tuple[Any, ...]]] = {}  # each card's history, as _rows reads it
     # one pass over the chunk's rows (index reviews_history) gives what was taken in and the histories
-    for row in db.execute(
-        "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
-        f"anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
-        ids,
+    for row in (
+        db.execute(
+            "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
+            f"anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
+            ids,
+        )
+        if ids
+        else ()
     ):
         card_id, anki_id, source = row[0], row[10], row[11]
         known = origins.get(card_id)
@@ -370,10 +438,16 @@ def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
     return step + 1 if rating == Rating.GOOD else step
 
 
-def _assign_anki_ids(db: Database, rows: list[list[object]]) -> None:
-    """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered."""
+def _assign_anki_ids(db: Database, rows: list[list[object]], bulk: _Bulk | None = None) -> None:
+    """Keep each row's Anki id where no answer in the log has it; else leave it to be numbered.
+
+    In bulk, the log's ids are those it had before the merge (the merge's own are told apart
+    when the index is built again, see :func:`bulk_writes`)."""
     wanted = [row[ANKI_ID] for row in rows if row[ANKI_ID] is not None]
     taken: set[object] = set()
+    if bulk is not None:
+        taken = {anki_id for anki_id in wanted if anki_id in bulk.taken}
+        wanted = []
     for start in range(0, len(wanted), 900):
         part = wanted[start : start + 900]
         marks = ", ".join("?" * len(part))

@@ -100,12 +100,13 @@ def append(db: Database, entry: Entry) -> int:
     return cursor.lastrowid
 
 
-def append_many(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+def append_many(db: Database, rows: Iterable[Sequence[Any]], *, number: bool = True) -> None:
     """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk
     loads), or in ``COLUMNS`` order (rows of every kind).
 
     Rows may stop before the last answer columns (source, source id, Anki id: None); those
-    without an Anki id then get one as :func:`append` gives it, in the order they were given.
+    without an Anki id then get one as :func:`append` gives it, in the order they were given
+    (with ``number=False``, later: the caller calls :func:`number_anki_ids`).
     """
     width = len(ANSWER_COLUMNS)
     full = len(COLUMNS)
@@ -116,7 +117,8 @@ def append_many(db: Database, rows: Iterable[Sequence[Any]]) -> None:
             for row in rows
         ),
     )
-    number_anki_ids(db)
+    if number:
+        number_anki_ids(db)
 
 
 def number_anki_ids(db: Database) -> None:

@@ -222,3 +222,68 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
         )
         db.conn.close()
     assert logs[0] == logs[1]
+
+
+def test_a_bulk_merge_keeps_anki_ids_apart_as_the_row_by_row_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the unique index of Anki ids while it adds rows, a large merge still gives each id
+    once: an id the log had, or one an earlier chunk gave, is given up and numbered from the
+    answer's millisecond, as row by row. (Row by row, an answer is numbered with its chunk; in
+    bulk, at the end: an answer that wants the same millisecond may come first.)"""
+    from flashcards import clock, merge
+    from flashcards.states import State
+
+    def offer(card_id: str, at: datetime, anki_id: int | None, source_id: str) -> merge.Offer:
+        incoming = merge.Incoming(
+            card_id=card_id,
+            rating=3,
+            reviewed_at=clock.to_db(at),
+            duration_ms=1000,
+            source="anki",
+            source_id=source_id,
+            state=State.LEARNING,
+            due=clock.to_db(at + timedelta(minutes=10)),
+            due_day=None,
+            anki_id=anki_id,
+        )
+        return merge.Offer(card_id, "anki", [anki_id], lambda _: source_id, lambda _: [incoming])
+
+    monkeypatch.setattr(merge, "CHUNK_CARDS", 1)  # a card a chunk: ids collide across chunks
+    logs = []
+    for threshold in (10**9, 0):
+        monkeypatch.setattr(merge, "BULK_ROWS", threshold)
+        monkeypatch.setattr(merge, "QUIET_TRIGGER_ROWS", threshold)
+        db = compiled(tmp_path / f"at-{threshold}")
+        cards = [row[0] for row in db.execute("SELECT id FROM cards ORDER BY id")]
+        answer(db, cards[0], 3, START, 2000, SETTINGS)  # its Anki id: START's millisecond
+        here = reviewlog.milliseconds(clock.to_db(START))
+        later = START + timedelta(hours=1)
+        offers = [
+            offer(cards[1], later, here, "1:1"),  # taken by the answer logged here
+            offer(cards[2], later, here + 7, "2:1"),
+            offer(cards[3], later + timedelta(seconds=1), here + 7, "3:1"),  # taken by the chunk before
+            offer(cards[4], later, None, "4:1"),  # numbered from its millisecond
+        ]
+        with db.conn:
+            db.execute("BEGIN")
+            with merge.bulk_writes(db, 10):
+                assert (id(db.conn) in merge._BULK) == (threshold == 0)
+                merged = merge.take_in(db, SETTINGS, offers)
+        assert merged.added == 4
+        rows = db.execute("SELECT card_id, anki_id FROM reviews ORDER BY id").fetchall()
+        ids = [anki_id for _, anki_id in rows]
+        assert len(set(ids)) == 5 and None not in ids
+        assert ids[0] == here and ids[2] == here + 7  # the first to hold an id keeps it
+        hour = reviewlog.milliseconds(clock.to_db(later))
+        assert ids[3] == hour + 1000  # its own millisecond
+        assert {ids[1], ids[4]} == {hour, hour + 1}  # numbered, or kept, from their millisecond
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert {row[1] for row in db.execute("SELECT type, name FROM sqlite_master")} >= {
+            "reviews_anki",
+            "reviews_source",
+            "reviews_history",
+        }
+        logs.append(rows)
+        db.conn.close()
+    assert [card for card, _ in logs[0]] == [card for card, _ in logs[1]]
