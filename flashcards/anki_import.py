@@ -122,7 +122,8 @@ class Collection:
 
         With ``only_pending``, only the cards :meth:`settle` left pending.
         """
-        where = "WHERE cid IN (SELECT cid FROM temp.pending)" if only_pending else ""
+        # all of it: one sort is cheaper than a seek into the table for each row of the cid index
+        where = "WHERE cid IN (SELECT cid FROM temp.pending)" if only_pending else "NOT INDEXED"
         return iter(
             self.connection.execute(
                 f"SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog {where} ORDER BY cid, id"

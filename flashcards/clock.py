@@ -55,6 +55,26 @@ def to_db(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_DAY_PREFIXES: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DDT"
+
+
+def millisecond_to_db(milliseconds: int) -> str:
+    """:func:`to_db` of a POSIX time in whole milliseconds (an Anki review-log id), without a
+    datetime: a million of them are formatted when an Anki log is imported."""
+    seconds, millisecond = divmod(milliseconds, 1000)
+    day, second = divmod(seconds, 86400)
+    prefix = _DAY_PREFIXES.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIXES[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+    return "%s%02d:%02d:%02d.%03d000+00:00" % (  # noqa: UP031 (twice as fast as an f-string here)
+        prefix,
+        second // 3600,
+        second // 60 % 60,
+        second % 60,
+        millisecond,
+    )
+
+
 def from_db(text: str) -> datetime:
     """Read an instant written by :func:`to_db`."""
     return datetime.fromisoformat(text).astimezone(UTC)

@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from flashcards import anki_ids, clock, merge, reviewlog, scheduler
@@ -240,7 +242,7 @@ def import_file(
                     assert decks_dir is not None
                     restore = _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
-                with merge.bulk_writes(db, report.anki_reviews if write else 0, reads_log=False):
+                with merge.bulk_writes(db, report.anki_reviews if write else 0):
                     merged = _merge(db, settings, anki, report, write, progress)
                 report.imported = merged.added
                 report.echoes += merged.echoes
@@ -517,16 +519,11 @@ def _offers(
 ) -> Iterator[merge.Offer]:
     """Each mapped card's answers in Anki (those :func:`_settled` left), offered to the merge card by card."""
     starts: dict[int, str] = {}  # the start of each study day, as text
-    rows: list[Revlog] = []
-    current: int | None = None
-    for row in anki.revlog(only_pending):
-        if row[CARD] != current:
-            if current is not None and current in mapping:
-                yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
-            current, rows = row[CARD], []
-        rows.append(row)
-    if current is not None and current in mapping:
-        yield _card_offer(anki.cards[current], mapping[current], rows, report, days, starts)
+    cards = anki.cards
+    for anki_card, rows in groupby(anki.revlog(only_pending), key=itemgetter(CARD)):
+        card_id = mapping.get(anki_card)
+        if card_id is not None:
+            yield _card_offer(cards[anki_card], card_id, list(rows), report, days, starts)
 
 
 def _card_offer(
@@ -550,7 +547,7 @@ def _card_offer(
         return f"{card.id}:{kept[position][ID]}"  # revlog ids are unique in one collection only
 
     def build(positions: list[int]) -> list[merge.Incoming]:
-        return [_incoming(card, card_id, kept, position, rows[-1], days, starts) for position in positions]
+        return _incoming(card, card_id, kept, positions, rows[-1], days, starts)
 
     return merge.Offer(card_id, reviewlog.SOURCE_ANKI, [row[ID] for row in kept], source_id, build)
 
@@ -559,45 +556,51 @@ def _incoming(
     card: Card,
     card_id: str,
     kept: list[Revlog],
-    position: int,
+    positions: list[int],
     newest: Revlog,
     days: clock.StudyDays,
     day_starts: dict[int, str],
-) -> merge.Incoming:
-    """An Anki answer as the log keeps it: the state it left (the next row's kind tells), the due date Anki gave."""
-    row = kept[position]
-    if position + 1 < len(kept):
-        after = _STATE_OF_KIND.get(kept[position + 1][KIND])
-    else:
-        after = _STATE_OF_TYPE.get(card.type)
-    interval = row[INTERVAL]
-    if after is None or (after == State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
-        after = State.REVIEW if interval > 0 else State.LEARNING
-    stamp = row[ID] / 1000
-    due_day: int | None = None
-    if interval > 0:
-        due_day = days.day_of_stamp(stamp) + interval
-        due_text = day_starts.get(due_day)
-        if due_text is None:
-            due_text = day_starts[due_day] = _stamp_text(days.start_stamp(due_day))
-    else:
-        due = stamp - interval
-        if row is newest and card.queue == ANKI_QUEUE_LEARNING and card.due >= stamp:
-            due = card.due  # the due Anki gave, its fuzz included
-        due_text = _stamp_text(due)
-    return merge.Incoming(
-        card_id=card_id,
-        rating=RATING_OF.get(row[EASE]) or Rating(row[EASE]),
-        reviewed_at=_stamp_text(stamp),
-        duration_ms=max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
-        source=reviewlog.SOURCE_ANKI,
-        source_id=f"{card.id}:{row[ID]}",
-        state=after,
-        due=due_text,
-        due_day=due_day,
-        anki_id=row[ID],
-        stamp=stamp,
-    )
+) -> list[merge.Incoming]:
+    """Anki answers as the log keeps them: the state each left (the next row's kind tells), the due date Anki gave."""
+    built = []
+    last = len(kept) - 1
+    source, learning_due = reviewlog.SOURCE_ANKI, card.queue == ANKI_QUEUE_LEARNING
+    text, day_of_stamp, incoming = clock.millisecond_to_db, days.day_of_stamp, merge.Incoming
+    for position in positions:
+        row = kept[position]
+        anki_id, interval = row[ID], row[INTERVAL]
+        after = (
+            _STATE_OF_KIND.get(kept[position + 1][KIND]) if position < last else _STATE_OF_TYPE.get(card.type)
+        )
+        if after is None or (after is State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
+            after = State.REVIEW if interval > 0 else State.LEARNING
+        stamp = anki_id / 1000
+        due_day: int | None = None
+        if interval > 0:
+            due_day = day_of_stamp(stamp) + interval
+            due_text = day_starts.get(due_day)
+            if due_text is None:
+                due_text = day_starts[due_day] = _stamp_text(days.start_stamp(due_day))
+        elif row is newest and learning_due and card.due >= stamp:
+            due_text = text(card.due * 1000)  # the due Anki gave, its fuzz included
+        else:
+            due_text = text(anki_id - interval * 1000)
+        built.append(
+            incoming(
+                card_id,
+                RATING_OF.get(row[EASE]) or Rating(row[EASE]),
+                text(anki_id),
+                max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
+                source,
+                f"{card.id}:{anki_id}",
+                after,
+                due_text,
+                due_day,
+                anki_id,
+                stamp=stamp,
+            )
+        )
+    return built
 
 
 def _stamp_text(stamp: float) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import os
 import re
 import secrets
@@ -34,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from flashcards import clock, merge, reviewlog, scheduler
 from flashcards.database import Database
@@ -265,9 +266,9 @@ class Journal:
                 staged.start([])  # too many to hold: answers wait on disk, by card
             for entry, info, seen in changed:
                 try:
-                    for source, line in self._read(Path(entry.path), info, seen, result):
+                    for source, line, raw in self._read(Path(entry.path), info, seen, result):
                         if staged.active and "card" in line:
-                            staged.add(line["card"], source, line)
+                            staged.add(line["card"], source, raw)
                             continue
                         lines.append((source, line))
                         if len(lines) < _CHUNK_LINES:
@@ -331,9 +332,9 @@ class Journal:
 
     def _read(
         self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The complete lines of ``path`` after those read before, each with its source;
-        records how far it was read."""
+    ) -> Iterator[tuple[str, dict[str, Any], bytes]]:
+        """The complete lines of ``path`` after those read before, each with its source and its
+        bytes; records how far it was read."""
         offset, number = (0, 0) if seen is None else (int(seen[0]), int(seen[1]))
         shown = display_path(path)
         before = b""
@@ -360,7 +361,7 @@ class Journal:
                     if raw.strip():
                         parsed = self._parse_line(raw, shown, number, source, result)
                         if parsed is not None:
-                            yield parsed
+                            yield parsed[0], parsed[1], raw
         if rest:
             result.warnings.append(
                 f"warning: {shown}:{number + 1}: incomplete last line (a write in progress or cut short); "
@@ -378,7 +379,7 @@ class Journal:
     ) -> tuple[str, dict[str, Any]] | None:
         """One line as (its source, the line), or None, with a warning, when it is not one."""
         try:
-            line = json.loads(raw.decode("utf-8"))  # text: json would detect the encoding each time
+            line = orjson.loads(raw)  # strict UTF-8; four times faster than json on a first merge
             _check(line)
         except _BadLine as error:
             result.warnings.append(f"warning: {shown}:{number}: malformed journal line ({error}); skipped")
@@ -472,8 +473,8 @@ class _Staged:
 
     A journal holds each card's answers all over the file (in the order they were given); applied
     a batch at a time as read, every batch would merge and replay every card again. Once a batch
-    is full, answers are kept here instead and come back in batches of whole cards, each card
-    merged once.
+    is full, answers are kept here instead (the line's bytes, checked already) and come back in
+    batches of whole cards, each card merged once.
     """
 
     def __init__(self, db: Database) -> None:
@@ -491,14 +492,13 @@ class _Staged:
         kept = []
         for source, line in lines:
             if "card" in line:
-                self.add(line["card"], source, line)
+                self.add(line["card"], source, orjson.dumps(line))
             else:
                 kept.append((source, line))
         return kept
 
-    def add(self, card: str, source: str, line: dict[str, Any]) -> None:
-        # marshal: this process reads it back, three times faster than parsing the JSON again
-        self.rows.append((card, source, marshal.dumps(line)))
+    def add(self, card: str, source: str, raw: bytes) -> None:
+        self.rows.append((card, source, raw))
         self.count += 1
         if len(self.rows) >= _STAGE_ROWS:
             self._write()
@@ -512,13 +512,14 @@ class _Staged:
         self._write()
         batch: list[tuple[str, dict[str, Any]]] = []
         last = None
+        loads = orjson.loads  # the bytes as read: parsed again, faster than keeping the parsed lines
         cursor = self.db.execute("SELECT card, source, line FROM temp.journal_staged ORDER BY card, rowid")
         for card, source, raw in cursor:
             if card != last and len(batch) >= _CHUNK_LINES:
                 yield batch
                 batch = []
             last = card
-            batch.append((source, marshal.loads(raw)))
+            batch.append((source, loads(raw)))
         if batch:
             yield batch
         self.db.execute("DROP TABLE temp.journal_staged")

@@ -147,7 +147,7 @@ def take_in(
 
 
 @contextmanager
-def bulk_writes(db: Database, incoming: int, *, reads_log: bool = True) -> Iterator[None]:
+def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
     """Make a large merge cheaper to write, as it was when it ends; in the caller's transaction.
 
     - From ``QUIET_TRIGGER_ROWS`` answers expected: the trigger that gives each answer logged here
@@ -162,10 +162,10 @@ def bulk_writes(db: Database, incoming: int, *, reads_log: bool = True) -> Itera
       indexes: :func:`take_in` keeps each answer's Anki id only where it is free of the ids logged
       before (read once) and of those its chunk gives; two chunks giving the same one are told
       apart when the index is built again (the later answer is numbered, as it would have been),
-      and the answers without one are numbered once, at the end. With ``reads_log=False`` (the
-      caller reads the log only through :func:`take_in`) and an empty log, the history index goes
-      too: nothing is read from the log but the rows this merge added, and only for a card offered
-      twice.
+      and the answers without one are numbered once, at the end. Into an empty log, the history
+      index goes too: :func:`take_in` reads a card's rows only when it was offered before in
+      this merge (a rare case, then without the index: slower, not wrong; so are the caller's own
+      reads of the log, such as a replay of cancelled answers).
 
     An error leaves the schema as it was (the caller's transaction rolls back).
     """
@@ -179,7 +179,7 @@ def bulk_writes(db: Database, incoming: int, *, reads_log: bool = True) -> Itera
     if indexes:
         empty = db.execute("SELECT 1 FROM reviews LIMIT 1").fetchone() is None
         taken = {row[0] for row in db.execute("SELECT anki_id FROM reviews WHERE anki_id IS NOT NULL")}
-        bulk = _Bulk(taken, fresh=empty and not reads_log)
+        bulk = _Bulk(taken, fresh=empty)
         names = BULK_INDEXES + UNIQUE_INDEXES + ((HISTORY_INDEX,) if bulk.fresh else ())
         saved += _drop(db, "index", names)
         _BULK[id(db.conn)] = bulk

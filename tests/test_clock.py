@@ -233,3 +233,17 @@ def test_a_move_to_another_zone_leaves_the_replayed_history_as_it_was(
     assert scheduler.rebuild(db, plain, write=False).changed == []
     zone("America/New_York")
     assert scheduler.rebuild(db, plain, write=False).changed == []
+
+
+def test_a_millisecond_is_written_as_to_db_writes_its_instant() -> None:
+    """The import's formatter of Anki ids gives the text ``to_db`` gives, before 1970, across days
+    and at the ends of a day and a second."""
+    import random
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    generator = random.Random(7)
+    values = [0, 999, 1000, 86_399_999, 86_400_000, -1, -86_400_001, 1_772_445_599_999, 253_402_300_799_999]
+    values += [generator.randrange(-(10**12), 4 * 10**12) for _ in range(20_000)]
+    for milliseconds in values:
+        expected = clock.to_db(epoch + timedelta(milliseconds=milliseconds))
+        assert clock.millisecond_to_db(milliseconds) == expected, milliseconds
