@@ -510,6 +510,8 @@ class _Staged:
     def batches(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
         """The staged answers, whole cards at a time (about ``_CHUNK_LINES`` lines a batch)."""
         self._write()
+        # sorting the keys, then reading the lines through them, is twice as fast as sorting the lines
+        self.db.execute("CREATE INDEX IF NOT EXISTS temp.journal_staged_card ON journal_staged(card)")
         batch: list[tuple[str, dict[str, Any]]] = []
         last = None
         loads = orjson.loads  # the bytes as read: parsed again, faster than keeping the parsed lines
@@ -529,58 +531,64 @@ class _BadLine(ValueError):
     """A journal line that is JSON but not a journal line."""
 
 
-_REQUIRED = {
-    "card": str,
-    "id": str,
-    "rating": int,
-    "reviewed_at": str,
-    "duration_ms": int,
-    "due": str,
-    "state_before": int,
-    "state": int,
-}
+# The fields of an answer line and their JSON types. Lines are parsed JSON, so a value's type is
+# exactly one of JSON's (a subclass cannot appear), and ``type(value) is int`` also refuses a bool.
+_REQUIRED = (
+    ("card", str),
+    ("id", str),
+    ("rating", int),
+    ("reviewed_at", str),
+    ("duration_ms", int),
+    ("due", str),
+    ("state_before", int),
+    ("state", int),
+)
+_WHOLE = ("due_day", "step", "day_end", "points", "anki_id")
+_TEXT = ("ticked", "source", "source_id", "device")
+_NUMBER = (int, float)
 
 
 _parse = datetime.fromisoformat
 
 
 def _check(line: Any) -> None:
-    if not isinstance(line, dict):
+    if type(line) is not dict:
         raise _BadLine("not a JSON object")
-    if not isinstance(line.get("id"), str):
+    if type(line.get("id")) is not str:
         raise _BadLine("'id' missing or not a str")
     if "cancel" in line:
-        if not isinstance(line["cancel"], str):
+        if type(line["cancel"]) is not str:
             raise _BadLine("'cancel' must name a line id")
         return
     if "rename" in line:
-        if not isinstance(line["rename"], str) or not isinstance(line.get("to"), str):
+        if type(line["rename"]) is not str or type(line.get("to")) is not str:
             raise _BadLine("'rename' and 'to' name the card's old and new ids")
         return
     if "parameters" in line or "suspend" in line:
-        if not isinstance(line.get("at"), str):
+        if type(line.get("at")) is not str:
             raise _BadLine("'at' missing or not a str")
         if "suspend" in line and (
-            not isinstance(line["suspend"], str) or not isinstance(line.get("suspended"), bool)
+            type(line["suspend"]) is not str or type(line.get("suspended")) is not bool
         ):
             raise _BadLine("'suspend' names a card and 'suspended' is true or false")
         if "parameters" in line:
             _check_snapshot(line["parameters"])
         return
-    for key, kind in _REQUIRED.items():
-        value = line.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
+    get = line.get
+    for key, kind in _REQUIRED:
+        if type(get(key)) is not kind:
             raise _BadLine(f"'{key}' missing or not a {kind.__name__}")
-    for key in ("due_day", "step", "day_end", "points", "anki_id"):
-        value = line.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+    for key in _WHOLE:
+        value = get(key)
+        if value is not None and type(value) is not int:
             raise _BadLine(f"'{key}' must be a whole number")
-    for key in ("stability", "difficulty"):
-        value = line.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+    stability, difficulty = get("stability"), get("difficulty")
+    for key, value in (("stability", stability), ("difficulty", difficulty)):
+        if value is not None and type(value) not in _NUMBER:
             raise _BadLine(f"'{key}' must be a number")
-    for key in ("ticked", "source", "source_id", "device"):
-        if line.get(key) is not None and not isinstance(line[key], str):
+    for key in _TEXT:
+        value = get(key)
+        if value is not None and type(value) is not str:
             raise _BadLine(f"'{key}' must be text")
     try:
         _parse(line["reviewed_at"])
@@ -590,14 +598,13 @@ def _check(line: Any) -> None:
     for key in ("state", "state_before"):
         if line[key] not in STATE_OF:
             raise _BadLine(f"{line[key]} is not a valid State")
-    if line.get("kind", 0) not in KIND_OF:
-        raise _BadLine(f"{line.get('kind')} is not a valid Kind")
-    if line.get("kind", 0) == Kind.ANSWER and line["rating"] not in RATING_OF:
-        raise _BadLine(f"rating must be 1-4, got {line['rating']}")
-    if line.get("kind", 0) != Kind.ANSWER and (
-        not isinstance(line.get("stability"), (int, float))
-        or not isinstance(line.get("difficulty"), (int, float))
-    ):
+    kind = get("kind", 0)
+    if kind not in KIND_OF:
+        raise _BadLine(f"{kind} is not a valid Kind")
+    if kind == Kind.ANSWER:
+        if line["rating"] not in RATING_OF:
+            raise _BadLine(f"rating must be 1-4, got {line['rating']}")
+    elif type(stability) not in _NUMBER or type(difficulty) not in _NUMBER:
         raise _BadLine("a cram answer or a moved due day gives 'stability' and 'difficulty'")
 
 

@@ -51,6 +51,7 @@ _JOURNAL_LINES = (
     "AND NOT EXISTS (SELECT 1 FROM journal_lines l WHERE l.review_id = reviews.id) ORDER BY id"
 )
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
+_LEARNING = frozenset((State.LEARNING, State.RELEARNING))
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
 
 
@@ -373,9 +374,10 @@ def _rows(
         merged = [item for _, _, item in ordered]
     else:
         merged = list(new)  # offered in the order they were given
-    parse = datetime.fromisoformat
+    parse, end_stamp, answer_kind = datetime.fromisoformat, days.end_stamp, Kind.ANSWER
     log: list[Any] = []  # the merged history as scheduler.replay_log reads it
     stamps: list[float] = []
+    reviews: list[tuple[int, float, int | None]] | None = []  # while every row is an answer: for the replay
     added: list[list[object]] = []
     positions: list[int] = []
     state, step = State.NEW, 0
@@ -383,53 +385,59 @@ def _rows(
         if not isinstance(item, Incoming):
             log.append(item)
             stamps.append(parse(item[2]).timestamp())
-            if item[9] == Kind.ANSWER:  # cram answers and due days brought forward change no state
+            if item[9] == answer_kind:  # cram answers and due days brought forward change no state
                 state = STATE_OF[item[6]]
                 step = int(item[7]) if item[7] is not None else 0
+            reviews = None
             continue
         before = state
-        answer = item.kind == Kind.ANSWER  # else logged with the state and step where it falls in time
+        answer = item.kind == answer_kind  # else logged with the state and step where it falls in time
         if answer:
             state = item.state
-        learning = state in (State.LEARNING, State.RELEARNING)
+        else:
+            reviews = None
+        learning = state in _LEARNING
         if learning and answer:
-            step = (
-                item.step if item.step is not None else _next_step(before, state, step, Rating(item.rating))
-            )
+            step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
         stamp = item.stamp if item.stamp is not None else parse(item.reviewed_at).timestamp()
+        rating, reviewed_at, due, due_day = int(item.rating), item.reviewed_at, item.due, item.due_day
+        left, day_end, kind = int(state), int(end_stamp(stamp)), int(item.kind)
+        row_step = step if learning else None
         row: list[object] = [
             card_id,
-            int(item.rating),
-            item.reviewed_at,
+            rating,
+            reviewed_at,
             item.duration_ms,
-            item.due,
+            due,
             int(before),
-            int(state),
+            left,
             None,  # stability and difficulty: filled in from the replay below
             None,
-            item.due_day,
-            step if learning else None,
-            int(days.end_stamp(stamp)),
+            due_day,
+            row_step,
+            day_end,
             item.source,
             item.source_id,
             # its own Anki id, else its millisecond, kept if free (numbered after otherwise: number_anki_ids)
-            item.anki_id if item.anki_id is not None else reviewlog.milliseconds(item.reviewed_at),
-            int(item.kind),
+            item.anki_id if item.anki_id is not None else reviewlog.milliseconds(reviewed_at),
+            kind,
             item.points,
             item.ticked,
         ]
         positions.append(len(log))
         added.append(row)
-        log.append((card_id, row[1], row[2], row[4], row[9], row[5], row[6], row[10], row[11], row[15]))
+        log.append((card_id, rating, reviewed_at, due, due_day, row[5], left, row_step, day_end, kind))
         stamps.append(stamp)
+        if reviews is not None:
+            reviews.append((rating, stamp, day_end))
     trace: list[tuple[float, float]] = []
-    cache = scheduler.replay_log(rules, days, log, trace, stamps)
+    cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews)
     for row, position in zip(added, positions, strict=True):
         row[7], row[8] = trace[position]
     return added, cache
 
 
-def _next_step(before: State, after: State, step: int, rating: Rating) -> int:
+def _next_step(before: State, after: State, step: int, rating: int) -> int:
     """The (re)learning step an answer leaves a card on, counted as the steps advance."""
     if before != after:  # entering (re)learning: a new card's Good moves on to the second step
         return 1 if before == State.NEW and rating == Rating.GOOD else 0

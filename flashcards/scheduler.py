@@ -415,6 +415,7 @@ def replay_log(
     rows: list[Any],
     trace: list[tuple[float, float]] | None = None,
     stamps: list[float] | None = None,
+    reviews: list[tuple[int, float, int | None]] | None = None,
 ) -> tuple[Any, ...]:
     """The cached state one card's log gives: its rows in history order, each
     ``(card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end[, kind])``
@@ -424,30 +425,35 @@ def replay_log(
     dates, and the state and step of the last answer, are the log's, or those of a due day
     brought forward after it. With ``trace``, the memory after each row is appended to it (a row
     that is not an answer repeats the memory before it); ``stamps``, the rows' times as POSIX
-    times, if the caller has them.
+    times, if the caller has them; ``reviews``, when every row is an answer, each one's
+    ``(rating, POSIX time, day_end)``, if the caller has built them (a merge has).
     """
     parse = datetime.fromisoformat
     answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
-    answers: list[Any] = []
-    reviews: list[tuple[int, float, int | None]] = []
-    answered: list[int] = []  # for each row, how many answers there are up to it
+    answers: list[Any] = rows
+    answered: list[int] | None = None  # for each row, how many answers there are up to it
     moved = None
-    for index, row in enumerate(rows):
-        kind = row[9] if len(row) > 9 else answer_kind
-        if kind == answer_kind:
-            stamp = parse(row[2]).timestamp() if stamps is None else stamps[index]
-            answers.append(row)
-            reviews.append((row[1], stamp, row[8]))
-            moved = None
-        elif kind == rescheduled:  # a due day brought forward since the last answer
-            moved = row
-        answered.append(len(answers))
+    if reviews is None:
+        answers, reviews, answered = [], [], []
+        for index, row in enumerate(rows):
+            kind = row[9] if len(row) > 9 else answer_kind
+            if kind == answer_kind:
+                stamp = parse(row[2]).timestamp() if stamps is None else stamps[index]
+                answers.append(row)
+                reviews.append((row[1], stamp, row[8]))
+                moved = None
+            elif kind == rescheduled:  # a due day brought forward since the last answer
+                moved = row
+            answered.append(len(answers))
     memory: list[tuple[float, float]] = []
     state, step, stability, difficulty, reps, lapses = rules.replay(
         reviews, memory if trace is not None else None
     )
     if trace is not None:
-        trace.extend(memory[count - 1] if count else (0.0, 0.0) for count in answered)
+        if answered is None:  # every row an answer
+            trace.extend(memory)
+        else:
+            trace.extend(memory[count - 1] if count else (0.0, 0.0) for count in answered)
     due = reviewed_at = due_day = None
     if answers:
         last = answers[-1]
