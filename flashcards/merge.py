@@ -36,9 +36,9 @@ BULK_ROWS = 100_000  # a merge of this many answers (and twice the log's) builds
 # Indexes no merge reads from: the statistics' over the log, the queue's, status's and stats' over the cards.
 BULK_INDEXES = ("reviews_stats", "cards_queue", "cards_new", "cards_status", "cards_stats")
 # The log's unique indexes: a large merge keeps the Anki ids apart itself (see _Bulk) and checks both after.
-UNIQUE_INDEXES = ("reviews_source", "reviews_anki")
-HISTORY_INDEX = "reviews_history"  # each card's rows in order: dropped too in a merge into an empty log
 ANKI_INDEX = "reviews_anki"
+UNIQUE_INDEXES = ("reviews_source", ANKI_INDEX)
+HISTORY_INDEX = "reviews_history"  # each card's rows in order: dropped too in a merge into an empty log
 INDEX_THREADS = 2  # SQLite's sorter may use this many threads while an index is built again
 QUIET_TRIGGER_ROWS = 10_000  # a merge of this many answers gives their journal lines in one statement
 JOURNAL_TRIGGER = "journal_add"  # gives each answer logged here its journal line (migration 0014)
@@ -178,9 +178,8 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
     indexes = incoming >= max(2 * logged, BULK_ROWS)
     bulk = None
     if indexes:
-        empty = db.execute("SELECT 1 FROM reviews LIMIT 1").fetchone() is None
         taken = {row[0] for row in db.execute("SELECT anki_id FROM reviews WHERE anki_id IS NOT NULL")}
-        bulk = _Bulk(taken, fresh=empty)
+        bulk = _Bulk(taken, fresh=logged == 0)  # no row has an id below 1: an empty log
         names = BULK_INDEXES + UNIQUE_INDEXES + ((HISTORY_INDEX,) if bulk.fresh else ())
         saved += _drop(db, "index", names)
         _BULK[id(db.conn)] = bulk
@@ -193,11 +192,14 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
         if collecting:
             gc.enable()
         _BULK.pop(id(db.conn), None)
+    if bulk is None:
+        for sql in saved:  # the journal trigger alone
+            db.execute(sql)
+        return
     previous = db.execute("PRAGMA cache_size").fetchone()[0]
     threads = db.execute("PRAGMA threads").fetchone()[0]
-    if indexes:
-        db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
-        db.execute(f"PRAGMA threads = {INDEX_THREADS}")
+    db.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")  # the sort spills to disk, not to memory
+    db.execute(f"PRAGMA threads = {INDEX_THREADS}")
     for sql in saved:
         if f" {ANKI_INDEX} " in sql:
             _build_anki_index(db, sql, logged)
@@ -205,8 +207,7 @@ def bulk_writes(db: Database, incoming: int) -> Iterator[None]:
             db.execute(sql)
     db.execute(f"PRAGMA threads = {threads}")
     db.execute(f"PRAGMA cache_size = {previous}")
-    if bulk is not None:
-        reviewlog.number_anki_ids(db)
+    reviewlog.number_anki_ids(db)
 
 
 def _build_anki_index(db: Database, sql: str, logged: int) -> None:
@@ -452,16 +453,17 @@ def _assign_anki_ids(db: Database, rows: list[list[object]], bulk: _Bulk | None 
     In bulk, the log's ids are those it had before the merge (the merge's own are told apart
     when the index is built again, see :func:`bulk_writes`)."""
     wanted = [row[ANKI_ID] for row in rows if row[ANKI_ID] is not None]
-    taken: set[object] = set()
+    taken: set[object]
     if bulk is not None:
         taken = {anki_id for anki_id in wanted if anki_id in bulk.taken}
-        wanted = []
-    for start in range(0, len(wanted), 900):
-        part = wanted[start : start + 900]
-        marks = ", ".join("?" * len(part))
-        taken.update(
-            row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part)
-        )
+    else:
+        taken = set()
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            marks = ", ".join("?" * len(part))
+            taken.update(
+                row[0] for row in db.execute(f"SELECT anki_id FROM reviews WHERE anki_id IN ({marks})", part)
+            )
     seen: set[object] = set()
     for row in rows:
         if row[ANKI_ID] in taken or row[ANKI_ID] in seen:
