@@ -12,6 +12,13 @@ One path for every source: answers arrive card by card, each naming its source a
 - **Replay.** Each card that got answers is replayed from its merged log
   (``scheduler.replay_log``, as ``cards rebuild`` replays it): the new answers' memory states
   and the card's cached state, written in the caller's transaction.
+- **Go on from a mark.** Where the replay of a card's whole log ended is kept as its replay mark
+  (``replay_marks``; the log forgets it as soon as anything else changes the card's rows, see
+  :mod:`flashcards.reviewlog`). Answers given after every row of a card with a mark (another
+  machine's journal lines, mostly) are deduplicated through the log's unique index and replayed
+  from the mark: the card's history is not read. Anything else (an answer placed earlier in
+  time, one with an Anki id, a row that is not an answer, rules that changed) reads and replays
+  the card's whole log, as before; both give the same rows and states.
 """
 
 from __future__ import annotations
@@ -53,6 +60,46 @@ _JOURNAL_LINES = (
 INDEX_BUILD_CACHE_KIB = 8 * 1024  # SQLite page cache while an index is built again
 _LEARNING = frozenset((State.LEARNING, State.RELEARNING))
 _UPDATE_CACHE = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
+_MARK_COLUMNS = (
+    "card_id, rules, state, step, stability, difficulty, reps, lapses, last_stamp, logged_lapses, "
+    "last_at, logged_state, logged_step"
+)
+_WRITE_MARK = f"INSERT OR REPLACE INTO replay_marks({_MARK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_HISTORY = (
+    "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
+    "anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY "
+    f"{reviewlog.log_order()}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A card's replay mark: where replaying its whole log ended, under rules of ``rules``."""
+
+    rules: str  # Rules.replay_key() of the rules it was replayed under
+    end: scheduler.Checkpoint
+    last_at: str  # the time of its last row, in history order: answers from then on go on from here
+    logged_state: State  # the state and step its last answer left, as logged (a row's state before)
+    logged_step: int
+
+    def goes_on(self, new: list[Incoming]) -> bool:
+        """Whether replaying goes on from here to take in these answers: all are answers, given
+        at or after the log's last row (which goes first on a tie, as :func:`_rows` orders them)."""
+        return all(answer.kind == Kind.ANSWER and answer.reviewed_at >= self.last_at for answer in new)
+
+    def values(self, card_id: str) -> tuple[Any, ...]:
+        """The mark as ``_WRITE_MARK`` writes it."""
+        end = self.end
+        return (
+            card_id,
+            self.rules,
+            *end.memory,
+            end.last_stamp,
+            end.logged_lapses,
+            self.last_at,
+            int(self.logged_state),
+            self.logged_step,
+        )
 
 
 @dataclass
@@ -132,13 +179,18 @@ def take_in(
     offered = 0
     bulk = _BULK.get(id(db.conn)) if write else None
     for chunk in _chunks(offers):
-        rows, caches = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
+        rows, caches, marks = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
         if write and rows:
             _assign_anki_ids(db, rows, bulk)
             logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
-            reviewlog.append_many(db, rows, number=bulk is None)  # in bulk: numbered once, at its end
+            # in bulk: numbered once, at its end; each card's mark written again (or forgotten) below
+            reviewlog.append_many(db, rows, number=bulk is None, marked=True)
             db.execute(_JOURNAL_LINES, [logged])  # nothing to do unless bulk_writes took the trigger away
             db.conn.executemany(_UPDATE_CACHE, caches)
+            db.conn.executemany(
+                _WRITE_MARK, (mark.values(card_id) for card_id, mark in marks.items() if mark)
+            )
+            reviewlog.forget_marks(db, (card_id for card_id, mark in marks.items() if mark is None))
             if bulk is not None and bulk.fresh:
                 bulk.logged.update(cache[-1] for cache in caches)
         offered += len(chunk)
@@ -258,36 +310,35 @@ def _merge_chunk(
     chunk: list[Offer],
     result: MergeResult,
     bulk: _Bulk | None = None,
-) -> tuple[list[list[object]], list[tuple[Any, ...]]]:
-    """The log rows of a chunk of cards' new answers (with their state before and memory), and the
-    cached state of each card the merged log gives (values for ``_UPDATE_CACHE``)."""
-    ids = [offer.card_id for offer in chunk]
-    if bulk is not None and bulk.fresh:  # only this merge's cards have rows (read without an index)
-        ids = [card_id for card_id in ids if card_id in bulk.logged]
+) -> tuple[list[list[object]], list[tuple[Any, ...]], dict[str, Mark | None]]:
+    """The log rows of a chunk of cards' new answers (with their state before and memory), the
+    cached state of each card the merged log gives (values for ``_UPDATE_CACHE``), and each such
+    card's replay mark (None: it can have none)."""
+    ids = list(dict.fromkeys(offer.card_id for offer in chunk))
     marks = ", ".join("?" * len(ids))
-    origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
-    existing: dict[str, list[tuple[Any, ...]]] = {}  # each card's history, as _rows reads it
-    # one pass over the chunk's rows (index reviews_history) gives what was taken in and the histories
-    for row in (
-        db.execute(
-            "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
-            f"anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY {reviewlog.log_order()}",
-            ids,
-        )
-        if ids
-        else ()
-    ):
-        card_id, anki_id, source = row[0], row[10], row[11]
-        known = origins.get(card_id)
-        if known is None:
-            known = origins[card_id] = ({}, set())
-            existing[card_id] = [row]
-        else:
-            existing[card_id].append(row)
-        if anki_id is not None:
-            known[0][anki_id] = source is None
-        if source is not None:
-            known[1].add((source, row[12]))
+    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", ids).fetchall())
+
+    def rules_of(card_id: str) -> Rules:
+        deck = str(decks.get(card_id, ""))
+        deck_rules = rules.get(deck)
+        if deck_rules is None:
+            deck_rules = rules[deck] = scheduler.rules_for(
+                settings.for_deck(deck), settings.day_start_hour, days
+            )
+        return deck_rules
+
+    marked: dict[str, Mark] = {}
+    if bulk is None:  # (a large merge has the unique indexes away: it reads every card's history)
+        with_anki_ids = {
+            offer.card_id for offer in chunk if any(anki_id is not None for anki_id in offer.anki_ids)
+        }
+        marked = _read_marks(db, [card_id for card_id in ids if card_id not in with_anki_ids], rules_of)
+    read = [card_id for card_id in ids if card_id not in marked]
+    if bulk is not None and bulk.fresh:  # only this merge's cards have rows (read without an index)
+        read = [card_id for card_id in read if card_id in bulk.logged]
+    origins, existing = _histories(db, read)
+    if marked:
+        _taken_in(db, [offer for offer in chunk if offer.card_id in marked], origins)
     new_answers: dict[str, list[Incoming]] = {}
     for offer in chunk:
         by_anki_id, sources = origins.get(offer.card_id, ({}, set()))
@@ -315,25 +366,100 @@ def _merge_chunk(
                 earlier.extend(built)
                 earlier.sort(key=lambda incoming: incoming.reviewed_at)
     if not new_answers:
-        return [], []
-    touched = list(new_answers)
-    marks = ", ".join("?" * len(touched))
-    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", touched).fetchall())
+        return [], [], {}
+    late = [
+        card_id
+        for card_id, mark in marked.items()
+        if card_id in new_answers and not mark.goes_on(new_answers[card_id])
+    ]
+    if late:  # answers placed among the card's rows: its whole log is read and replayed
+        for card_id in late:
+            del marked[card_id]
+        existing.update(_histories(db, late)[1])
     rows: list[list[object]] = []
     caches = []
+    written: dict[str, Mark | None] = {}
     for card_id, new in new_answers.items():
         result.added += len(new)
         result.cards.add(card_id)
-        deck = str(decks.get(card_id, ""))
-        deck_rules = rules.get(deck)
-        if deck_rules is None:
-            deck_rules = rules[deck] = scheduler.rules_for(
-                settings.for_deck(deck), settings.day_start_hour, days
-            )
-        card_rows, cache = _rows(card_id, existing.get(card_id, []), new, deck_rules, days)
+        card_rows, cache, written[card_id] = _rows(
+            card_id, existing.get(card_id, []), new, rules_of(card_id), days, marked.get(card_id)
+        )
         rows.extend(card_rows)
         caches.append((*cache, card_id))
-    return rows, caches
+    return rows, caches, written
+
+
+def _histories(
+    db: Database, card_ids: list[str]
+) -> tuple[dict[str, tuple[dict[int, bool], set[tuple[str, str]]]], dict[str, list[tuple[Any, ...]]]]:
+    """What was taken in for these cards (by Anki id: whether given here; by source and source
+    id), and each card's history as :func:`_rows` reads it: one pass over their rows."""
+    origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]] = {}
+    existing: dict[str, list[tuple[Any, ...]]] = {}
+    if not card_ids:
+        return origins, existing
+    for row in db.execute(_HISTORY.format(marks=", ".join("?" * len(card_ids))), card_ids):
+        card_id, anki_id, source = row[0], row[10], row[11]
+        known = origins.get(card_id)
+        if known is None:
+            known = origins[card_id] = ({}, set())
+            existing[card_id] = [row]
+        else:
+            existing[card_id].append(row)
+        if anki_id is not None:
+            known[0][anki_id] = source is None
+        if source is not None:
+            known[1].add((source, row[12]))
+    return origins, existing
+
+
+def _read_marks(db: Database, card_ids: list[str], rules_of: Callable[[str], Rules]) -> dict[str, Mark]:
+    """The replay marks of these cards made under the rules each has now."""
+    if not card_ids:
+        return {}
+    found = {}
+    for (
+        card_id,
+        key,
+        state,
+        step,
+        stability,
+        difficulty,
+        reps,
+        lapses,
+        last_stamp,
+        logged_lapses,
+        last_at,
+        logged_state,
+        logged_step,
+    ) in db.execute(
+        f"SELECT {_MARK_COLUMNS} FROM replay_marks WHERE card_id IN ({', '.join('?' * len(card_ids))})",
+        card_ids,
+    ):
+        if key == rules_of(card_id).replay_key:
+            memory = (state, step, stability, difficulty, reps, lapses)
+            end = scheduler.Checkpoint(memory, last_stamp, logged_lapses)
+            found[card_id] = Mark(key, end, last_at, STATE_OF[logged_state], logged_step)
+    return found
+
+
+def _taken_in(
+    db: Database, offers: list[Offer], origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]]
+) -> None:
+    """Add to ``origins`` the offered answers of cards not read that the log has already (index
+    reviews_source): each card's (source, source id) pairs found on it."""
+    wanted: dict[str, list[str]] = {}
+    for offer in offers:
+        wanted.setdefault(offer.source, []).extend(offer.source_id(p) for p in range(len(offer.anki_ids)))
+    for source, source_ids in wanted.items():
+        for first in range(0, len(source_ids), 900):
+            part = source_ids[first : first + 900]
+            for card_id, source_id in db.execute(
+                f"SELECT card_id, source_id FROM reviews WHERE source = ? AND source_id IN ({', '.join('?' * len(part))})",
+                [source, *part],
+            ):
+                origins.setdefault(card_id, ({}, set()))[1].add((source, source_id))
 
 
 def _near_echoes(
@@ -364,10 +490,13 @@ def _rows(
     new: list[Incoming],
     rules: Rules,
     days: clock.StudyDays,
-) -> tuple[list[list[object]], tuple[Any, ...]]:
+    mark: Mark | None = None,
+) -> tuple[list[list[object]], tuple[Any, ...], Mark | None]:
     """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a
-    tie), and the card's cached state that the merged log gives. ``logged``: the card's rows as
-    :func:`_merge_chunk` reads them, the first ten columns as :func:`scheduler.replay_log` reads them."""
+    tie), the card's cached state that the merged log gives, and its replay mark (None when a
+    row has no end of day: a replay of it depends on the zone). ``logged``: the card's rows as
+    :func:`_merge_chunk` reads them, the first ten columns as :func:`scheduler.replay_log` reads
+    them; with ``mark``, none: the answers go on from the mark (see :meth:`Mark.goes_on`)."""
     merged: list[Incoming | tuple[Any, ...]]
     if logged:
         ordered = [(str(row[2]), 0, row) for row in logged] + [(a.reviewed_at, 1, a) for a in new]
@@ -381,7 +510,9 @@ def _rows(
     reviews: list[tuple[int, float, int | None]] | None = []  # while every row is an answer: for the replay
     added: list[list[object]] = []
     positions: list[int] = []
-    state, step = State.NEW, 0
+    state, step = (State.NEW, 0) if mark is None else (mark.logged_state, mark.logged_step)
+    dated = True  # every row has its end of day
+    last_at = ""
     for item in merged:
         if not isinstance(item, Incoming):
             log.append(item)
@@ -389,6 +520,9 @@ def _rows(
             if item[9] == answer_kind:  # cram answers and due days brought forward change no state
                 state = STATE_OF[item[6]]
                 step = int(item[7]) if item[7] is not None else 0
+            if item[8] is None:
+                dated = False
+            last_at = item[2]
             reviews = None
             continue
         before = state
@@ -404,6 +538,7 @@ def _rows(
         rating, reviewed_at, due, due_day = int(item.rating), item.reviewed_at, item.due, item.due_day
         left, day_end, kind = int(state), int(end_stamp(stamp)), int(item.kind)
         row_step = step if learning else None
+        last_at = reviewed_at
         row: list[object] = [
             card_id,
             rating,
@@ -432,10 +567,15 @@ def _rows(
         if reviews is not None:
             reviews.append((rating, stamp, day_end))
     trace: list[tuple[float, float]] = []
-    cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews)
+    end: list[scheduler.Checkpoint] = []
+    start = None
+    if mark is not None:
+        assert reviews is not None, "a replay goes on from a mark with answers only"
+        start = mark.end
+    cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews, start, end)
     for row, position in zip(added, positions, strict=True):
         row[7], row[8] = trace[position]
-    return added, cache
+    return added, cache, Mark(rules.replay_key, end[0], last_at, state, step) if dated else None
 
 
 def _next_step(before: State, after: State, step: int, rating: int) -> int:

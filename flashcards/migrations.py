@@ -424,3 +424,31 @@ def _no_reviews_origin(db: sqlite_utils.Database) -> None:
     # reviews_origin (card_id, anki_id, source, source_id) gave nothing reviews_history (a card's
     # rows) and reviews_anki do not, and cost a third of the time of adding a million answers.
     db.execute("DROP INDEX IF EXISTS reviews_origin")
+
+
+@migrations(name="0019_replay_marks")
+def _replay_marks(db: sqlite_utils.Database) -> None:
+    # Where replaying a card's whole log left the rules (their own state, step, memory, counts)
+    # and its log (its last row's time, the state and step as logged), under rules of `rules`
+    # (Rules.replay_key): a merge of answers given after all of a card's rows goes on from here
+    # instead of reading and replaying its history (flashcards.merge). A cache: written by a
+    # merge, forgotten by every other change to the card's log (flashcards.reviewlog).
+    db.executescript(
+        """
+        CREATE TABLE replay_marks (
+            card_id TEXT PRIMARY KEY,
+            rules TEXT NOT NULL,
+            state INTEGER NOT NULL,
+            step INTEGER,
+            stability REAL,
+            difficulty REAL,
+            reps INTEGER NOT NULL,
+            lapses INTEGER NOT NULL,
+            last_stamp REAL,
+            logged_lapses INTEGER NOT NULL,
+            last_at TEXT NOT NULL,
+            logged_state INTEGER NOT NULL,
+            logged_step INTEGER
+        );
+        """
+    )

@@ -4,11 +4,15 @@ The log is the truth; every card's cached state is what replaying it gives. A ca
 ordered by when each answer was given (``reviewed_at``, then row id), never by row id alone,
 since answers can arrive later than they were made. Callers hold the transaction: an answer's
 row and the card's new state are written together.
+
+Every change to a card's rows here forgets its replay mark (``replay_marks``: where a merge's
+replay of the whole log ended, see :mod:`flashcards.merge`), except where a merge adds rows and
+writes the card's mark again itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,28 +101,44 @@ def append(db: Database, entry: Entry) -> int:
         values["anki_id"] = free_anki_id(db, milliseconds(entry.reviewed_at))
     cursor = db.execute(_INSERT, [values[name] for name in COLUMNS])
     assert cursor.lastrowid is not None
+    forget_marks(db, [entry.card_id])
     return cursor.lastrowid
 
 
-def append_many(db: Database, rows: Iterable[Sequence[Any]], *, number: bool = True) -> None:
+def append_many(
+    db: Database, rows: Iterable[Sequence[Any]], *, number: bool = True, marked: bool = False
+) -> None:
     """Add many answers at once, each a sequence of values in ``ANSWER_COLUMNS`` order (bulk
     loads), or in ``COLUMNS`` order (rows of every kind).
 
     Rows may stop before the last answer columns (source, source id, Anki id: None); those
     without an Anki id then get one as :func:`append` gives it, in the order they were given
-    (with ``number=False``, later: the caller calls :func:`number_anki_ids`).
+    (with ``number=False``, later: the caller calls :func:`number_anki_ids`). With ``marked``,
+    the caller writes (or forgets) the replay mark of each card it gives rows.
     """
     width = len(ANSWER_COLUMNS)
     full = len(COLUMNS)
-    db.conn.executemany(
-        _INSERT,
-        (
-            row if len(row) == full else (*row, *(None,) * (width - len(row)), int(Kind.ANSWER), None, None)
-            for row in rows
-        ),
-    )
+    cards: set[str] = set()
+
+    def values() -> Iterator[Sequence[Any]]:
+        for row in rows:
+            if not marked:
+                cards.add(row[0])
+            yield (
+                row
+                if len(row) == full
+                else (*row, *(None,) * (width - len(row)), int(Kind.ANSWER), None, None)
+            )
+
+    db.conn.executemany(_INSERT, values())
+    forget_marks(db, cards)
     if number:
         number_anki_ids(db)
+
+
+def forget_marks(db: Database, card_ids: Iterable[str]) -> None:
+    """Forget these cards' replay marks: their logs changed, a merge replays them in full."""
+    db.conn.executemany("DELETE FROM replay_marks WHERE card_id = ?", ((card_id,) for card_id in card_ids))
 
 
 def number_anki_ids(db: Database) -> None:
@@ -176,9 +196,13 @@ def latest(db: Database, card_id: str) -> int | None:
 
 def remove(db: Database, review_id: int) -> None:
     """Take one answer out of the log: only an undo does this, for the answer it just made."""
+    db.execute(
+        "DELETE FROM replay_marks WHERE card_id = (SELECT card_id FROM reviews WHERE id = ?)", [review_id]
+    )
     db.execute("DELETE FROM reviews WHERE id = ?", [review_id])
 
 
 def move(db: Database, old_card_id: str, new_card_id: str) -> None:
     """Give a renamed card its history: the answers of ``old_card_id`` become ``new_card_id``'s, unchanged."""
     db.execute("UPDATE reviews SET card_id = ? WHERE card_id = ?", [new_card_id, old_card_id])
+    forget_marks(db, [old_card_id, new_card_id])

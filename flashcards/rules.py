@@ -44,6 +44,9 @@ from flashcards.settings import DeckSettings
 from flashcards.states import STABILITY_MAX, CardState, Rating, State
 
 DAY = 86400
+# Raised when replaying the same log under the same settings would give other states: a replay
+# mark (flashcards.merge) made before is then not gone on from.
+REPLAY_VERSION = 1
 # (state, step, stability, difficulty, reps, lapses): what replaying a card's log gives
 Memory = tuple[int, int | None, float | None, float | None, int, int]
 # plain ints for replay's hot loop (enum members are slower to look up)
@@ -125,6 +128,8 @@ class Rules:
         self.days = days
         self.interview = deck.interview_date.toordinal() if deck.interview_date is not None else None
         self.interview_retention = deck.interview_retention
+        # what replay() depends on besides the answers, as text (a replay mark's ``rules``)
+        self.replay_key = repr((REPLAY_VERSION, self.model.w, self.retention, self.learning, self.relearning))
 
     # -- memory -----------------------------------------------------------------------------
 
@@ -288,8 +293,11 @@ class Rules:
         self,
         reviews: Iterable[tuple[int, float, float | None]],
         trace: list[tuple[float, float]] | None = None,
+        start: tuple[Memory, float | None] | None = None,
     ) -> Memory:
-        """Apply ``(rating, POSIX time, end of its study day)`` answers in order to a new card.
+        """Apply ``(rating, POSIX time, end of its study day)`` answers in order to a new card, or,
+        with ``start``, to a card these rules left in that memory at that POSIX time (its last
+        answer's): going on from there gives what replaying every answer from the first gives.
 
         Return what the card becomes: the state and memory only (due dates are the log's, since
         fuzz is random). The days elapsed count from each answer's logged end of day, so a move to
@@ -301,6 +309,10 @@ class Rules:
         state, step, stability, difficulty = _NEW, 0, 0.0, 0.0
         last: float | None = None
         reps = lapses = 0
+        if start is not None and start[0][0] != _NEW:
+            (state, kept_step, kept_stability, kept_difficulty, reps, lapses), last = start
+            step = kept_step or 0  # None on a review card: a lapse starts its steps again at 0
+            stability, difficulty = kept_stability or 0.0, kept_difficulty or 0.0
         floor = math.floor
         for rating, at, day_end in reviews:
             reps += 1

@@ -17,7 +17,7 @@ from flashcards import clock, reviewlog
 from flashcards.database import Database
 from flashcards.errors import CardsError, NotFoundError, StaleCardError
 from flashcards.listing import resolve_cards
-from flashcards.rules import Rules, Scheduled, fuzz_factor, is_leech
+from flashcards.rules import Memory, Rules, Scheduled, fuzz_factor, is_leech
 from flashcards.settings import DeckSettings, Settings
 from flashcards.states import CACHE_COLUMNS, CardState, Kind, Rating, State, sql_list
 
@@ -409,6 +409,16 @@ def _pages(db: Database, size: int = 2000) -> Iterator[tuple[str, list[str]]]:
         after = last[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where replaying a card's whole log leaves it: what :func:`replay_log` goes on from when
+    answers are added after every row (a merge keeps it as the card's replay mark)."""
+
+    memory: Memory  # the rules' own (state, step, stability, difficulty, reps, lapses)
+    last_stamp: float | None  # its last answer's POSIX time; None: no answer yet
+    logged_lapses: int  # its answers logged on a review card and rated Again
+
+
 def replay_log(
     rules: Rules,
     days: clock.StudyDays,
@@ -416,6 +426,8 @@ def replay_log(
     trace: list[tuple[float, float]] | None = None,
     stamps: list[float] | None = None,
     reviews: list[tuple[int, float, int | None]] | None = None,
+    start: Checkpoint | None = None,
+    end: list[Checkpoint] | None = None,
 ) -> tuple[Any, ...]:
     """The cached state one card's log gives: its rows in history order, each
     ``(card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end[, kind])``
@@ -427,6 +439,10 @@ def replay_log(
     that is not an answer repeats the memory before it); ``stamps``, the rows' times as POSIX
     times, if the caller has them; ``reviews``, when every row is an answer, each one's
     ``(rating, POSIX time, day_end)``, if the caller has built them (a merge has).
+
+    With ``start``, ``rows`` are answers (at least one) given after every row of a log whose
+    replay ended at that checkpoint: the result is the whole log's. With ``end``, where this
+    replay ends is appended to it.
     """
     parse = datetime.fromisoformat
     answer_kind, rescheduled = int(Kind.ANSWER), int(Kind.RESCHEDULED)
@@ -446,9 +462,18 @@ def replay_log(
                 moved = row
             answered.append(len(answers))
     memory: list[tuple[float, float]] = []
-    state, step, stability, difficulty, reps, lapses = rules.replay(
-        reviews, memory if trace is not None else None
+    own = rules.replay(
+        reviews,
+        memory if trace is not None else None,
+        None if start is None else (start.memory, start.last_stamp),
     )
+    state, step, stability, difficulty, reps, lapses = own
+    logged_lapses = None
+    if end is not None or start is not None:
+        logged_lapses = _logged_lapses(answers) + (start.logged_lapses if start is not None else 0)
+        if end is not None:
+            last_stamp = reviews[-1][1] if reviews else (start.last_stamp if start is not None else None)
+            end.append(Checkpoint(own, last_stamp, logged_lapses))
     if trace is not None:
         if answered is None:  # every row an answer
             trace.extend(memory)
@@ -460,14 +485,19 @@ def replay_log(
         due, reviewed_at, due_day = last[3], last[2], last[4]
         if last[7] is not None or last[6] == State.REVIEW:
             # the state and step the answers gave under the steps of their day, as logged
-            review, again = int(State.REVIEW), int(Rating.AGAIN)
             state, step = last[6], last[7]
-            lapses = sum(1 for row in answers if row[5] == review and row[1] == again)
+            lapses = _logged_lapses(answers) if logged_lapses is None else logged_lapses
         if moved is not None:
             due, due_day = moved[3], moved[4]
         if due_day is None and state == State.REVIEW:
             due_day = days.day(parse(due))
     return (state, step, stability, difficulty, due, reviewed_at, reps, lapses, due_day)
+
+
+def _logged_lapses(answers: list[Any]) -> int:
+    """How many of these answers (log rows) were logged on a review card and rated Again."""
+    review, again = int(State.REVIEW), int(Rating.AGAIN)
+    return sum(1 for row in answers if row[5] == review and row[1] == again)
 
 
 class _Replayer:
