@@ -67,7 +67,7 @@ _MARK_COLUMNS = (
 _WRITE_MARK = f"INSERT OR REPLACE INTO replay_marks({_MARK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _HISTORY = (
     "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
-    "anki_id, source, source_id FROM reviews WHERE card_id IN ({marks}) ORDER BY "
+    "anki_id, source, source_id FROM reviews WHERE card_id IN ({places}) ORDER BY "
     f"{reviewlog.log_order()}"
 )
 
@@ -76,7 +76,7 @@ _HISTORY = (
 class Mark:
     """A card's replay mark: where replaying its whole log ended, under rules of ``rules``."""
 
-    rules: str  # Rules.replay_key() of the rules it was replayed under
+    rules: int  # the replay_key of the rules it was replayed under
     end: scheduler.Checkpoint
     last_at: str  # the time of its last row, in history order: answers from then on go on from here
     logged_state: State  # the state and step its last answer left, as logged (a row's state before)
@@ -315,8 +315,8 @@ def _merge_chunk(
     cached state of each card the merged log gives (values for ``_UPDATE_CACHE``), and each such
     card's replay mark (None: it can have none)."""
     ids = list(dict.fromkeys(offer.card_id for offer in chunk))
-    marks = ", ".join("?" * len(ids))
-    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({marks})", ids).fetchall())
+    places = ", ".join("?" * len(ids))
+    decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({places})", ids).fetchall())
 
     def rules_of(card_id: str) -> Rules:
         deck = str(decks.get(card_id, ""))
@@ -399,7 +399,7 @@ def _histories(
     existing: dict[str, list[tuple[Any, ...]]] = {}
     if not card_ids:
         return origins, existing
-    for row in db.execute(_HISTORY.format(marks=", ".join("?" * len(card_ids))), card_ids):
+    for row in db.execute(_HISTORY.format(places=", ".join("?" * len(card_ids))), card_ids):
         card_id, anki_id, source = row[0], row[10], row[11]
         known = origins.get(card_id)
         if known is None:

@@ -128,8 +128,9 @@ class Rules:
         self.days = days
         self.interview = deck.interview_date.toordinal() if deck.interview_date is not None else None
         self.interview_retention = deck.interview_retention
-        # what replay() depends on besides the answers, as text (a replay mark's ``rules``)
-        self.replay_key = repr((REPLAY_VERSION, self.model.w, self.retention, self.learning, self.relearning))
+        # What replay() depends on besides the answers, hashed (a replay mark's ``rules``): numbers
+        # only, whose hash Python does not randomise, so it is the same in every process.
+        self.replay_key = hash((REPLAY_VERSION, self.model.w, self.retention, self.learning, self.relearning))
 
     # -- memory -----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ replay ended, and gives the rows and states a replay of the whole log gives."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -209,3 +210,30 @@ def test_every_change_to_a_cards_log_forgets_its_mark(tmp_path: Path) -> None:
     assert marked() == {other}
     reviewlog.move(db, other, card_id)
     assert marked() == set()
+
+
+def test_the_rules_key_is_the_same_in_every_process_and_changes_with_the_rules() -> None:
+    import subprocess
+    import sys
+
+    from flashcards.clock import StudyDays
+    from flashcards.rules import Rules
+
+    script = (
+        "from flashcards.rules import Rules; from flashcards.settings import DeckSettings; "
+        "from flashcards.clock import StudyDays; print(Rules(DeckSettings(), StudyDays()).replay_key)"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert keys == {str(Rules(DeckSettings(), StudyDays()).replay_key)}
+    other = DeckSettings(learning_steps=(timedelta(minutes=5),))
+    assert Rules(other, StudyDays()).replay_key != Rules(DeckSettings(), StudyDays()).replay_key
+    assert Rules(DeckSettings(desired_retention=0.85), StudyDays()).replay_key != int(keys.pop())
