@@ -6,7 +6,10 @@ LINES answers (LINES / CARDS per card, a day apart) are made under WORKDIR; then
 
 - ``first_merge``: the first take-in of the whole journal (every line new);
 - ``nothing_new``: the start-up check when nothing changed (median of 50), as every command runs it;
-- ``thousand_new``: taking in 1,000 lines appended since (median of 5).
+- ``thousand_new``: taking in 1,000 lines appended since (median of 5), for cards whose replay
+  marks the first merge wrote (no history read);
+- ``thousand_unmarked``: the same for 1,000 other cards whose marks are gone (as an answer given
+  here takes a card's away): each card's whole history read and replayed (median of 5).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flashcards import clock, store
+from flashcards import clock, reviewlog, store
 from flashcards.collection import Collection
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -68,12 +71,15 @@ def line(card: int, answer: int, serial: int) -> str:
     return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 
-def write_journal(path: Path, cards: int, lines: int, first_serial: int = 0, first_answer: int = 0) -> None:
+def write_journal(
+    path: Path, cards: int, lines: int, first_serial: int = 0, first_answer: int = 0, offset: int = 0
+) -> None:
+    """Append ``lines`` answers to cards ``offset`` to ``offset + cards``, card by card for each answer."""
     per_card = max(1, lines // cards)
     with path.open("a", encoding="utf-8") as handle:
         serial = first_serial
         for answer in range(first_answer, first_answer + per_card):
-            for card in range(min(cards, lines)):
+            for card in range(offset, offset + min(cards, lines)):
                 handle.write(line(card, answer, serial) + "\n")
                 serial += 1
 
@@ -112,8 +118,21 @@ def main() -> None:
         started = time.perf_counter()
         collection.sync_journal()
         thousand.append(time.perf_counter() - started)
+    unmarked = []
+    for run in range(5):
+        offset = 1000 * (run + 1)
+        cards_here = [f"n{card:06d}/card" for card in range(offset, offset + 1000)]
+        with collection.db.conn:
+            collection.db.execute("BEGIN")
+            reviewlog.forget_marks(collection.db, cards_here)
+        write_journal(
+            other, 1000, 1000, first_serial=lines + 5000 + run * 1000, first_answer=answer, offset=offset
+        )
+        started = time.perf_counter()
+        collection.sync_journal()
+        unmarked.append(time.perf_counter() - started)
     total = int(collection.db.execute("SELECT count(*) FROM reviews").fetchone()[0])
-    assert total == lines + 5000, total
+    assert total == lines + 10000, total
     print(
         json.dumps(
             {
@@ -122,6 +141,7 @@ def main() -> None:
                 "first_merge": first,
                 "nothing_new": statistics.median(idle),
                 "thousand_new": statistics.median(thousand),
+                "thousand_unmarked": statistics.median(unmarked),
             }
         )
     )

@@ -526,6 +526,14 @@ def journal_benchmarks() -> list[Measure]:
             figures["thousand_new"],
             peak,
             "≤ 100 ms",
+            note="cards merged before: replayed from their marks",
+            separate_process=False,
+        ),
+        Measure(
+            "journal: take in 1,000 new lines for cards answered here since",
+            figures["thousand_unmarked"],
+            peak,
+            note="no marks: each card's whole history replayed",
             separate_process=False,
         ),
         Measure(

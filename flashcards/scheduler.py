@@ -565,7 +565,10 @@ def rebuild_within(
     *,
     write: bool = True,
 ) -> RebuildResult:
-    """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it)."""
+    """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it).
+
+    A card whose cached state it corrects also loses its replay mark: the next merge replays
+    its whole log."""
     result = RebuildResult()
     replayer = _Replayer(settings)
     update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
@@ -581,6 +584,7 @@ def rebuild_within(
                     updates.append((*state.to_row(), card_id))
         if write:  # the page's reads are done: writing cannot disturb them
             db.conn.executemany(update, updates)
+            reviewlog.forget_marks(db, (update[-1] for update in updates))
     return result
 
 

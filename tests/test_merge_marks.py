@@ -212,6 +212,16 @@ def test_every_change_to_a_cards_log_forgets_its_mark(tmp_path: Path) -> None:
     assert marked() == set()
 
 
+def test_a_rebuild_that_corrects_a_card_forgets_its_mark(tmp_path: Path) -> None:
+    db = compiled(tmp_path / "c")
+    card_id, other = [row[0] for row in db.execute("SELECT id FROM cards ORDER BY id LIMIT 2")]
+    for card in (card_id, other):
+        take_in(db, card, [incoming(card, 1, 60, (3, 0, State.REVIEW, None), Kind.ANSWER)])
+    db.execute("UPDATE cards SET stability = 99 WHERE id = ?", [card_id])  # a cache gone wrong
+    assert scheduler.rebuild(db, SETTINGS).changed == [card_id]
+    assert [row[0] for row in db.execute("SELECT card_id FROM replay_marks")] == [other]
+
+
 def test_the_rules_key_is_the_same_in_every_process_and_changes_with_the_rules() -> None:
     import subprocess
     import sys
