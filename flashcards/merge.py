@@ -502,6 +502,8 @@ def _rows(
         ordered = [(str(row[2]), 0, row) for row in logged] + [(a.reviewed_at, 1, a) for a in new]
         ordered.sort(key=lambda item: (item[0], item[1]))
         merged = [item for _, _, item in ordered]
+    elif mark is not None:  # after the log's rows: in time, as among them
+        merged = [*sorted(new, key=lambda answer: answer.reviewed_at)]
     else:
         merged = list(new)  # offered in the order they were given
     parse, end_stamp, answer_kind = datetime.fromisoformat, days.end_stamp, Kind.ANSWER
@@ -575,7 +577,9 @@ def _rows(
     cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews, start, end)
     for row, position in zip(added, positions, strict=True):
         row[7], row[8] = trace[position]
-    return added, cache, Mark(rules.replay_key, end[0], last_at, state, step) if dated else None
+    # the step as the log gives it back: a review card's is None, read as 0
+    logged_step = step if state in _LEARNING else 0
+    return added, cache, Mark(rules.replay_key, end[0], last_at, state, logged_step) if dated else None
 
 
 def _next_step(before: State, after: State, step: int, rating: int) -> int:
