@@ -8,8 +8,8 @@ LINES answers (LINES / CARDS per card, a day apart) are made under WORKDIR; then
 - ``nothing_new``: the start-up check when nothing changed (median of 50), as every command runs it;
 - ``thousand_new``: taking in 1,000 lines appended since (median of 5), for cards whose replay
   marks the first merge wrote (no history read);
-- ``thousand_unmarked``: the same for 1,000 other cards whose marks are gone (as an answer given
-  here takes a card's away): each card's whole history read and replayed (median of 5).
+- ``thousand_unmarked``: the same for 1,000 other cards whose marks are gone (as an undo or a
+  cram answer here takes a card's away): each card's whole history read and replayed (median of 5).
 """
 
 from __future__ import annotations

@@ -530,7 +530,7 @@ def journal_benchmarks() -> list[Measure]:
             separate_process=False,
         ),
         Measure(
-            "journal: take in 1,000 new lines for cards answered here since",
+            "journal: take in 1,000 new lines for cards without marks (undone here since)",
             figures["thousand_unmarked"],
             peak,
             note="no marks: each card's whole history replayed",

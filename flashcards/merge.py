@@ -13,7 +13,8 @@ One path for every source: answers arrive card by card, each naming its source a
   (``scheduler.replay_log``, as ``cards rebuild`` replays it): the new answers' memory states
   and the card's cached state, written in the caller's transaction.
 - **Go on from a mark.** Where the replay of a card's whole log ended is kept as its replay mark
-  (``replay_marks``; the log forgets it as soon as anything else changes the card's rows, see
+  (``replay_marks``; an answer given here after all its rows carries it over, see
+  :func:`carry_mark`, and the log forgets it on any other change to the card's rows, see
   :mod:`flashcards.reviewlog`). Answers given after every row of a card with a mark (another
   machine's journal lines, mostly) are deduplicated through the log's unique index and replayed
   from the mark: the card's history is not read. Anything else (an answer placed earlier in
@@ -442,6 +443,29 @@ def _read_marks(db: Database, card_ids: list[str], rules_of: Callable[[str], Rul
             end = scheduler.Checkpoint(memory, last_stamp, logged_lapses)
             found[card_id] = Mark(key, end, last_at, STATE_OF[logged_state], logged_step)
     return found
+
+
+def read_mark(db: Database, card_id: str, rules: Rules) -> Mark | None:
+    """The card's replay mark, if it was made under these rules."""
+    return _read_marks(db, [card_id], lambda _: rules).get(card_id)
+
+
+def carry_mark(db: Database, mark: Mark, entry: reviewlog.Entry, rules: Rules) -> None:
+    """Write the mark replaying the card's log gives once ``entry`` (an answer just logged here,
+    which forgot ``mark``) is in it: the replay goes on from ``mark`` over it, as a merge's would.
+
+    Nothing when the answer is not after every row the mark covers (or has no end of day): the
+    card's next merge replays its whole log."""
+    if entry.kind != Kind.ANSWER or entry.reviewed_at < mark.last_at or entry.day_end is None:
+        return
+    stamp = datetime.fromisoformat(entry.reviewed_at).timestamp()  # as a replay reads it back
+    rating = int(entry.rating)
+    memory = rules.replay([(rating, stamp, entry.day_end)], None, (mark.end.memory, mark.end.last_stamp))
+    lapsed = entry.state_before == State.REVIEW and rating == Rating.AGAIN
+    end = scheduler.Checkpoint(memory, stamp, mark.end.logged_lapses + lapsed)
+    step = entry.step if entry.step is not None else 0  # as the log gives it back
+    carried = Mark(rules.replay_key, end, entry.reviewed_at, State(entry.state), step)
+    db.execute(_WRITE_MARK, list(carried.values(entry.card_id)))
 
 
 def _taken_in(

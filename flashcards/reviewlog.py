@@ -6,8 +6,8 @@ since answers can arrive later than they were made. Callers hold the transaction
 row and the card's new state are written together.
 
 Every change to a card's rows here forgets its replay mark (``replay_marks``: where a merge's
-replay of the whole log ended, see :mod:`flashcards.merge`), except where a merge adds rows and
-writes the card's mark again itself.
+replay of the whole log ended, see :mod:`flashcards.merge`); a merge that adds rows writes the
+card's mark again itself, and an answer given here carries it over (``merge.carry_mark``).
 """
 
 from __future__ import annotations

@@ -136,25 +136,28 @@ def answer(
         if became_leech:
             suspended, leech = 1, 1
         assert after.due is not None and after.stability is not None and after.difficulty is not None
-        review_id = reviewlog.append(
-            db,
-            reviewlog.Entry(
-                card_id=card_id,
-                rating=Rating(rating),
-                reviewed_at=clock.to_db(now),
-                duration_ms=duration,
-                due=clock.to_db(after.due),
-                state_before=before.state,
-                state=after.state,
-                stability=after.stability,
-                difficulty=after.difficulty,
-                due_day=after.due_day,
-                step=after.step,
-                day_end=int(rules.days.end_stamp(now.timestamp())),
-                points=points,
-                ticked=ticked,
-            ),
+        from flashcards import merge  # (merge imports this module)
+
+        mark = merge.read_mark(db, card_id, rules)
+        entry = reviewlog.Entry(
+            card_id=card_id,
+            rating=Rating(rating),
+            reviewed_at=clock.to_db(now),
+            duration_ms=duration,
+            due=clock.to_db(after.due),
+            state_before=before.state,
+            state=after.state,
+            stability=after.stability,
+            difficulty=after.difficulty,
+            due_day=after.due_day,
+            step=after.step,
+            day_end=int(rules.days.end_stamp(now.timestamp())),
+            points=points,
+            ticked=ticked,
         )
+        review_id = reviewlog.append(db, entry)
+        if mark is not None:  # the next merge of another machine's answers goes on from here
+            merge.carry_mark(db, mark, entry, rules)
         db.execute(
             f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)}, suspended = ?, leech = ? "
             "WHERE id = ?",

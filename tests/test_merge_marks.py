@@ -129,6 +129,67 @@ def test_going_on_from_a_mark_gives_what_the_whole_log_gives(
     assert results[0] == results[1] == results[2]
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.one_of(st.tuples(st.just("here"), st.integers(1, 4), st.integers(1, 3000)), ANSWER),
+        min_size=3,
+        max_size=14,
+    )
+)
+def test_answers_here_between_merges_carry_the_mark_as_a_replay_would(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Any, ...]]
+) -> None:
+    """Answers given here and merged from elsewhere, in turns: keeping marks (carried over each
+    answer here, gone on from by each merge) gives the log and card state that forgetting them
+    before every merge gives, which a replay of the whole log finds nothing to correct in."""
+    results = []
+    for keep in (True, False):
+        db = compiled(tmp_path_factory.mktemp("turns"))
+        card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
+        at = 0
+        for index, step in enumerate(steps):
+            if step[0] == "here":
+                at += step[2]
+                scheduler.answer(db, card_id, step[1], START + timedelta(minutes=at), 2000, SETTINGS)
+                continue
+            at += step[1]
+            if not keep:
+                reviewlog.forget_marks(db, [card_id])
+            assert take_in(db, card_id, [incoming(card_id, index, at, step, Kind.ANSWER)]) == 1
+        if keep and any(step[0] != "here" for step in steps):
+            assert db.execute("SELECT count(*) FROM replay_marks").fetchone() == (1,)
+        assert scheduler.rebuild(db, SETTINGS, write=False).changed == []
+        results.append(log_and_card(db, card_id))
+        db.conn.close()
+    assert results[0] == results[1]
+
+
+def test_an_answer_here_carries_the_mark_and_the_next_merge_goes_on_from_it(
+    tmp_path: Path, read_in_full: list[str]
+) -> None:
+    """A learning card answered here moves to its second step; a learning answer from elsewhere
+    without its step then counts on from it. Going on from the carried mark (no history read)
+    logs what a merge that forgot the mark logs."""
+    results = []
+    for keep in (True, False):
+        db = compiled(tmp_path / f"keep-{keep}")
+        card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
+        take_in(db, card_id, [incoming(card_id, 0, 0, (1, 0, State.LEARNING, 0), Kind.ANSWER)])
+        scheduler.answer(db, card_id, 3, START + timedelta(minutes=2), 2000, SETTINGS)
+        assert db.execute("SELECT step FROM cards WHERE id = ?", [card_id]).fetchone() == (1,)
+        if not keep:
+            reviewlog.forget_marks(db, [card_id])
+        read_in_full.clear()
+        assert take_in(db, card_id, [incoming(card_id, 1, 5, (2, 0, State.LEARNING, None), Kind.ANSWER)]) == 1
+        assert read_in_full == ([] if keep else [card_id])
+        assert scheduler.rebuild(db, SETTINGS, write=False).changed == []
+        results.append(log_and_card(db, card_id))
+        db.conn.close()
+    assert results[0] == results[1]
+    assert results[0][0][-1][8] == 1  # Hard repeats the step the answer here reached
+
+
 def test_a_merge_goes_on_from_the_mark_and_reads_no_history(tmp_path: Path, read_in_full: list[str]) -> None:
     db = compiled(tmp_path / "c")
     card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
@@ -148,13 +209,13 @@ def test_a_merge_goes_on_from_the_mark_and_reads_no_history(tmp_path: Path, read
 
 @pytest.mark.parametrize(
     "change",
-    ["earlier answer", "cram answer", "answer here", "undo", "other steps"],
+    ["earlier answer", "cram answer", "cram here", "undo", "other steps"],
 )
 def test_what_the_mark_cannot_go_on_from_reads_the_whole_log(
     tmp_path: Path, read_in_full: list[str], change: str
 ) -> None:
-    """An answer placed before the card's last row, a row that is not an answer, a change to the
-    log the merge did not make, rules that changed: the whole log is read and replayed again."""
+    """An answer placed before the card's last row, a row that is not an answer (from elsewhere,
+    or given here), an undo, rules that changed: the whole log is read and replayed again."""
     db = compiled(tmp_path / "c")
     card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
     day = 60 * 24
@@ -169,8 +230,8 @@ def test_what_the_mark_cannot_go_on_from_reads_the_whole_log(
         at = 3 * day * 3 - 60
     elif change == "cram answer":
         kind = Kind.CRAM
-    elif change == "answer here":
-        scheduler.answer(db, card_id, 1, START + timedelta(days=15), 2000, SETTINGS)
+    elif change == "cram here":
+        scheduler.cram(db, card_id, 1, START + timedelta(days=15), 2000, SETTINGS)
     elif change == "undo":
         done = scheduler.answer(db, card_id, 1, START + timedelta(days=15), 2000, SETTINGS)
         scheduler.undo(db, done)
@@ -182,8 +243,8 @@ def test_what_the_mark_cannot_go_on_from_reads_the_whole_log(
 
 
 def test_every_change_to_a_cards_log_forgets_its_mark(tmp_path: Path) -> None:
-    """An answer here, an undo, a bulk load, a card renamed: each forgets the mark (a merge's own
-    rows write it again)."""
+    """An undo, a bulk load, a card renamed: each forgets the mark (a merge's own rows write it
+    again, and an answer here after all its rows carries it over itself)."""
     db = compiled(tmp_path / "c")
     card_id, other = [row[0] for row in db.execute("SELECT id FROM cards ORDER BY id LIMIT 2")]
 
@@ -199,7 +260,7 @@ def test_every_change_to_a_cards_log_forgets_its_mark(tmp_path: Path) -> None:
     merged(1)
     assert marked() == {card_id, other}
     done = scheduler.answer(db, card_id, 3, START + timedelta(days=10), 2000, SETTINGS)
-    assert marked() == {other}
+    assert marked() == {card_id, other}  # carried over the answer
     take_in(db, card_id, [incoming(card_id, 2, 3 * 1440 * 2, (3, 0, State.REVIEW, None), Kind.ANSWER)])
     assert marked() == {card_id, other}  # an answer before the one given here: a mark written again
     scheduler.undo(db, done)
