@@ -296,7 +296,7 @@ class ReviewController:
             return Outcome("Nothing to undo.")
         done, card, progress = self._history[-1]
         try:
-            scheduler.undo(self.collection.db, done)
+            scheduler.undo(self.collection.db, done, self.collection.settings)
         except CardsError as error:
             return Outcome(str(error))
         journal_note = self._flush_journal()

@@ -526,10 +526,8 @@ def _rows(
         ordered = [(str(row[2]), 0, row) for row in logged] + [(a.reviewed_at, 1, a) for a in new]
         ordered.sort(key=lambda item: (item[0], item[1]))
         merged = [item for _, _, item in ordered]
-    elif mark is not None:  # after the log's rows: in time, as among them
+    else:  # in time, as the log reads them back (each source offers them so: a pass to check)
         merged = [*sorted(new, key=lambda answer: answer.reviewed_at)]
-    else:
-        merged = list(new)  # offered in the order they were given
     parse, end_stamp, answer_kind = datetime.fromisoformat, days.end_stamp, Kind.ANSWER
     log: list[Any] = []  # the merged history as scheduler.replay_log reads it
     stamps: list[float] = []

@@ -301,22 +301,29 @@ def cram(
     )
 
 
-def undo(db: Database, done: Answer) -> None:
+def undo(db: Database, done: Answer, settings: Settings | None = None) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 
     The card's state comes back exactly; its suspended and leech flags only if this answer made it a
     leech (a `cards suspend` run since in another terminal stays), and its siblings' burial. Cards
     it brought forward get their due day back, with their log rows removed, unless answered since.
+    If answers from elsewhere were merged into the card's log since (given before this one, in
+    another terminal's take-in), the card's state is what its log now gives (with ``settings``).
     """
     with _immediate(db):
         if reviewlog.latest(db, done.card_id) != done.review_id:
             raise CardsError(f"cannot undo: card {done.card_id} was answered again since")
+        merged_since = db.execute(
+            "SELECT 1 FROM reviews WHERE card_id = ? AND id > ? LIMIT 1", [done.card_id, done.review_id]
+        ).fetchone()
         reviewlog.remove(db, done.review_id)
         columns = _UNDO_COLUMNS if done.leech else CACHE_COLUMNS
         db.execute(
             f"UPDATE cards SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
             [*done.previous[: len(columns)], done.card_id],
         )
+        if merged_since is not None and settings is not None:
+            rebuild_within(db, settings, [done.card_id])
         db.conn.executemany(
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",
             [(value, sibling, done.buried_until) for sibling, value in done.siblings],

@@ -308,3 +308,39 @@ def test_the_rules_key_is_the_same_in_every_process_and_changes_with_the_rules()
     other = DeckSettings(learning_steps=(timedelta(minutes=5),))
     assert Rules(other, StudyDays()).replay_key != Rules(DeckSettings(), StudyDays()).replay_key
     assert Rules(DeckSettings(desired_retention=0.85), StudyDays()).replay_key != int(keys.pop())
+
+
+def test_answers_offered_out_of_time_order_are_logged_and_replayed_in_time(tmp_path: Path) -> None:
+    """A card's first merge (no history) places its answers in time as its log reads them back,
+    whatever order a source offers them in, and its mark follows."""
+    results = []
+    for order in (1, -1):
+        db = compiled(tmp_path / f"order{order}")
+        card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
+        answers = [
+            incoming(card_id, 0, 10, (1, 0, State.LEARNING, 0), Kind.ANSWER),
+            incoming(card_id, 1, 600, (3, 0, State.REVIEW, None), Kind.ANSWER),
+        ]
+        take_in(db, card_id, answers[::order])
+        assert scheduler.rebuild(db, SETTINGS, write=False).changed == []
+        take_in(db, card_id, [incoming(card_id, 2, 60 * 24 * 9, (3, 0, State.REVIEW, None), Kind.ANSWER)])
+        assert scheduler.rebuild(db, SETTINGS, write=False).changed == []
+        results.append(log_and_card(db, card_id)[1])
+        db.conn.close()
+    assert results[0][1:] == results[1][1:]
+
+
+def test_an_undo_after_a_merge_placed_an_answer_before_it_gives_what_the_log_gives(tmp_path: Path) -> None:
+    """Answered here; then another terminal's take-in merges an answer from elsewhere given just
+    before it; then the answer here is undone: the card's state is the log's (the merged answer
+    in it), not the one from before the answer here."""
+    db = compiled(tmp_path / "c")
+    card_id = db.execute("SELECT id FROM cards ORDER BY id").fetchone()[0]
+    done = scheduler.answer(db, card_id, 3, START + timedelta(minutes=30), 2000, SETTINGS)
+    take_in(db, card_id, [incoming(card_id, 0, 20, (3, 0, State.LEARNING, 1), Kind.ANSWER)])
+    scheduler.undo(db, done, SETTINGS)
+    assert db.execute("SELECT reps, state FROM cards WHERE id = ?", [card_id]).fetchone() == (
+        1,
+        State.LEARNING,
+    )
+    assert scheduler.rebuild(db, SETTINGS, write=False).changed == []
