@@ -83,6 +83,17 @@ class Mark:
     logged_state: State  # the state and step its last answer left, as logged (a row's state before)
     logged_step: int
 
+    @classmethod
+    def made(
+        cls, rules: Rules, end: scheduler.Checkpoint, last_at: str, state: State, step: int | None
+    ) -> Mark:
+        """The mark a replay under ``rules`` ending at ``end`` leaves, the log's last row at
+        ``last_at`` leaving ``state`` and ``step``, kept as the log gives them back (a review
+        card's step, None, read as 0)."""
+        return cls(
+            rules.replay_key, end, last_at, state, step if state in _LEARNING and step is not None else 0
+        )
+
     def goes_on(self, new: list[Incoming]) -> bool:
         """Whether replaying goes on from here to take in these answers: all are answers, given
         at or after the log's last row (which goes first on a tie, as :func:`_rows` orders them)."""
@@ -459,12 +470,24 @@ def carry_mark(db: Database, mark: Mark, entry: reviewlog.Entry, rules: Rules) -
     if entry.kind != Kind.ANSWER or entry.reviewed_at < mark.last_at or entry.day_end is None:
         return
     stamp = datetime.fromisoformat(entry.reviewed_at).timestamp()  # as a replay reads it back
-    rating = int(entry.rating)
-    memory = rules.replay([(rating, stamp, entry.day_end)], None, (mark.end.memory, mark.end.last_stamp))
-    lapsed = entry.state_before == State.REVIEW and rating == Rating.AGAIN
-    end = scheduler.Checkpoint(memory, stamp, mark.end.logged_lapses + lapsed)
-    step = entry.step if entry.step is not None else 0  # as the log gives it back
-    carried = Mark(rules.replay_key, end, entry.reviewed_at, State(entry.state), step)
+    rating, state = int(entry.rating), State(entry.state)
+    row: tuple[Any, ...] = (  # the answer's row, as replay_log reads one
+        entry.card_id,
+        rating,
+        entry.reviewed_at,
+        entry.due,
+        entry.due_day,
+        int(entry.state_before),
+        int(state),
+        entry.step,
+        entry.day_end,
+        int(entry.kind),
+    )
+    end: list[scheduler.Checkpoint] = []
+    scheduler.replay_log(
+        rules, rules.days, [row], None, [stamp], [(rating, stamp, entry.day_end)], mark.end, end
+    )
+    carried = Mark.made(rules, end[0], entry.reviewed_at, state, entry.step)
     db.execute(_WRITE_MARK, list(carried.values(entry.card_id)))
 
 
@@ -599,9 +622,7 @@ def _rows(
     cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews, start, end)
     for row, position in zip(added, positions, strict=True):
         row[7], row[8] = trace[position]
-    # the step as the log gives it back: a review card's is None, read as 0
-    logged_step = step if state in _LEARNING else 0
-    return added, cache, Mark(rules.replay_key, end[0], last_at, state, logged_step) if dated else None
+    return added, cache, Mark.made(rules, end[0], last_at, state, step) if dated else None
 
 
 def _next_step(before: State, after: State, step: int, rating: int) -> int:

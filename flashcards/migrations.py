@@ -430,9 +430,10 @@ def _no_reviews_origin(db: sqlite_utils.Database) -> None:
 def _replay_marks(db: sqlite_utils.Database) -> None:
     # Where replaying a card's whole log left the rules (their own state, step, memory, counts)
     # and its log (its last row's time, the state and step as logged), under rules of `rules`
-    # (Rules.replay_key, a digest): a merge of answers given after all of a card's rows goes on from here
+    # (Rules.replay_key, a hash): a merge of answers given after all of a card's rows goes on from here
     # instead of reading and replaying its history (flashcards.merge). A cache: written by a
-    # merge, forgotten by every other change to the card's log (flashcards.reviewlog).
+    # merge, carried over an answer given here, forgotten by every other change to the card's
+    # log (flashcards.reviewlog).
     db.executescript(
         """
         CREATE TABLE replay_marks (

@@ -301,14 +301,14 @@ def cram(
     )
 
 
-def undo(db: Database, done: Answer, settings: Settings | None = None) -> None:
+def undo(db: Database, done: Answer, settings: Settings) -> None:
     """Undo an answer: remove its log row and restore what the answer changed, and nothing else.
 
     The card's state comes back exactly; its suspended and leech flags only if this answer made it a
     leech (a `cards suspend` run since in another terminal stays), and its siblings' burial. Cards
     it brought forward get their due day back, with their log rows removed, unless answered since.
     If answers from elsewhere were merged into the card's log since (given before this one, in
-    another terminal's take-in), the card's state is what its log now gives (with ``settings``).
+    another terminal's take-in), the card's state is what its log now gives under ``settings``.
     """
     with _immediate(db):
         if reviewlog.latest(db, done.card_id) != done.review_id:
@@ -322,7 +322,7 @@ def undo(db: Database, done: Answer, settings: Settings | None = None) -> None:
             f"UPDATE cards SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
             [*done.previous[: len(columns)], done.card_id],
         )
-        if merged_since is not None and settings is not None:
+        if merged_since is not None:
             rebuild_within(db, settings, [done.card_id])
         db.conn.executemany(
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",

@@ -234,7 +234,7 @@ def test_what_the_mark_cannot_go_on_from_reads_the_whole_log(
         scheduler.cram(db, card_id, 1, START + timedelta(days=15), 2000, SETTINGS)
     elif change == "undo":
         done = scheduler.answer(db, card_id, 1, START + timedelta(days=15), 2000, SETTINGS)
-        scheduler.undo(db, done)
+        scheduler.undo(db, done, SETTINGS)
     else:
         rules = Settings(defaults=DeckSettings(enable_fuzzing=False, learning_steps=(timedelta(minutes=5),)))
     assert take_in(db, card_id, [incoming(card_id, 9, at, (1, 0, State.RELEARNING, 0), kind)], rules) == 1
@@ -263,7 +263,7 @@ def test_every_change_to_a_cards_log_forgets_its_mark(tmp_path: Path) -> None:
     assert marked() == {card_id, other}  # carried over the answer
     take_in(db, card_id, [incoming(card_id, 2, 3 * 1440 * 2, (3, 0, State.REVIEW, None), Kind.ANSWER)])
     assert marked() == {card_id, other}  # an answer before the one given here: a mark written again
-    scheduler.undo(db, done)
+    scheduler.undo(db, done, SETTINGS)
     assert marked() == {other}
     merged(6)
     at = clock.to_db(START + timedelta(days=30))

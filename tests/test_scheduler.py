@@ -92,9 +92,9 @@ def test_undo_restores_card_siblings_and_log_exactly(db: sqlite_utils.Database) 
     first = scheduler.answer(db, TWO, GOOD, T0, 1000, Settings())
     before = {cid: card_row(db, cid) for cid in (ONE, TWO, TWO_REVERSE)}
     second = scheduler.answer(db, TWO, EASY, T0 + timedelta(minutes=10), 1000, Settings())
-    scheduler.undo(db, second)
+    scheduler.undo(db, second, Settings())
     assert {cid: card_row(db, cid) for cid in (ONE, TWO, TWO_REVERSE)} == before
-    scheduler.undo(db, first)
+    scheduler.undo(db, first, Settings())
     assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
     fresh = card_row(db, TWO)
     assert (fresh["state"], fresh["due"], fresh["stability"], fresh["reps"]) == (0, None, None, 0)
@@ -105,7 +105,7 @@ def test_undo_refuses_when_the_card_was_answered_again(db: sqlite_utils.Database
     first = scheduler.answer(db, ONE, GOOD, T0, 1000, Settings())
     scheduler.answer(db, ONE, GOOD, T0 + timedelta(minutes=10), 1000, Settings())
     with pytest.raises(CardsError, match="answered again"):
-        scheduler.undo(db, first)
+        scheduler.undo(db, first, Settings())
 
 
 def test_leech_after_eight_lapses_is_suspended(db: sqlite_utils.Database) -> None:
@@ -263,7 +263,7 @@ def test_changing_the_learning_steps_keeps_the_log_and_the_cache_in_agreement(
 def test_undo_keeps_a_suspension_made_since_the_answer(db: sqlite_utils.Database) -> None:
     done = scheduler.answer(db, ONE, GOOD, T0, 1000, Settings())
     scheduler.set_suspended(db, [ONE], True)  # another terminal, meanwhile
-    scheduler.undo(db, done)
+    scheduler.undo(db, done, Settings())
     row = card_row(db, ONE)
     assert (row["state"], row["reps"], row["suspended"]) == (0, 0, 1)
 
