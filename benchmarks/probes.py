@@ -15,7 +15,7 @@
   what is due in each deck.
 - ``log-floor DB SCRATCH``: what SQLite alone takes to write the review log of collection DB
   (an import's million rows, say) into a new file SCRATCH, as a large merge writes it (rows
-  added with no index, the log's four indexes built after on two threads, the commit and the
+  added with no index, the log's indexes built after on two threads, the commit and the
   checkpoint), first as the log keeps rows, then narrowed (times as integer milliseconds, no
   text source ids): no Python work but binding the values. Prints seconds per phase as JSON.
 """
@@ -176,57 +176,59 @@ def study_all(db_path: str, decks: str, now_text: str) -> None:
         answer(collection.db, card_id, 4, now, 3000, collection.settings)
 
 
-_FLOOR_COLUMNS = (
-    "card_id, rating, reviewed_at, duration_ms, due, state_before, state, stability, difficulty, "
-    "due_day, step, day_end, source, source_id, anki_id, kind, points, ticked"
-)
-_FLOOR_INDEXES = (
-    "CREATE INDEX reviews_history ON reviews(card_id, reviewed_at, id)",
-    "CREATE UNIQUE INDEX reviews_source ON reviews(source, source_id) WHERE source_id IS NOT NULL",
-    "CREATE UNIQUE INDEX reviews_anki ON reviews(anki_id)",
-    "CREATE INDEX reviews_stats ON reviews(reviewed_at, state_before, rating, duration_ms, card_id, kind)",
-)
-
-
 def log_floor(db_path: str, scratch: str) -> None:
-    """The SQLite part of writing a collection's log, as logged and narrowed (see the module's doc)."""
+    """The SQLite part of writing a collection's log, as logged and narrowed (see the module's doc).
+
+    The log's table and indexes are made as the collection has them (``sqlite_master``); the
+    narrowed table only stores its two times as integers."""
     import os
     import sqlite3
-    from datetime import datetime
 
+    from flashcards import reviewlog
+
+    columns = ", ".join(reviewlog.COLUMNS)
     source = sqlite3.connect(db_path)
-    wide = source.execute(f"SELECT {_FLOOR_COLUMNS} FROM reviews ORDER BY id").fetchall()
-    source.close()
-
-    def milliseconds(text: str) -> int:
-        return round(datetime.fromisoformat(text).timestamp() * 1000)
-
-    # integer times; an Anki row's source id is its Anki card and review ids: kept as numbers
-    narrow = [
-        (*row[:2], milliseconds(row[2]), row[3], milliseconds(row[4]), *row[5:13], None, *row[14:])
-        for row in wide
+    table = source.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'reviews'"
+    ).fetchone()[0]
+    indexes = [
+        sql
+        for (sql,) in source.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reviews' AND sql IS NOT NULL"
+        )
     ]
-    report: dict[str, Any] = {"rows": len(wide)}
-    for name, rows, time_type in (("as logged", wide, "TEXT"), ("narrow", narrow, "INTEGER")):
+    wide = source.execute(f"SELECT {columns} FROM reviews ORDER BY id").fetchall()
+    source.close()
+    at, due, source_id = (reviewlog.COLUMNS.index(name) for name in ("reviewed_at", "due", "source_id"))
+    narrow = []  # integer times; an Anki row's source id is its Anki card and review ids: kept as numbers
+    for row in wide:
+        values = list(row)
+        values[at], values[due] = reviewlog.milliseconds(row[at]), reviewlog.milliseconds(row[due])
+        values[source_id] = None
+        narrow.append(values)
+    narrow_table = table.replace("reviewed_at TEXT", "reviewed_at INTEGER").replace("due TEXT", "due INTEGER")
+    assert narrow_table.count("INTEGER") == table.count("INTEGER") + 2, "the log's two times as integers"
+
+    def remove_scratch() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(scratch + suffix).unlink(missing_ok=True)
+
+    report: dict[str, Any] = {"rows": len(wide)}
+    for name, rows, create in (("as logged", wide, table), ("narrow", narrow, narrow_table)):
+        remove_scratch()
         db = sqlite3.connect(scratch, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        db.execute(
-            f"CREATE TABLE reviews (id INTEGER PRIMARY KEY, card_id TEXT NOT NULL, rating INTEGER NOT NULL, "
-            f"reviewed_at {time_type} NOT NULL, duration_ms INTEGER NOT NULL, due {time_type} NOT NULL, "
-            "state_before INTEGER NOT NULL, state INTEGER NOT NULL, stability REAL NOT NULL, "
-            "difficulty REAL NOT NULL, due_day INTEGER, step INTEGER, day_end INTEGER, source TEXT, "
-            "source_id TEXT, anki_id INTEGER, kind INTEGER NOT NULL DEFAULT 0, points INTEGER, ticked TEXT)"
-        )
+        db.execute(create)
         db.execute("PRAGMA cache_size = -49152")
         db.execute("PRAGMA threads = 2")
         began = time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
-        db.executemany(f"INSERT INTO reviews({_FLOOR_COLUMNS}) VALUES ({', '.join('?' * 18)})", rows)
+        db.executemany(
+            f"INSERT INTO reviews({columns}) VALUES ({', '.join('?' * len(reviewlog.COLUMNS))})", rows
+        )
         inserted = time.perf_counter()
-        for sql in _FLOOR_INDEXES:
+        for sql in indexes:
             db.execute(sql)
         indexed = time.perf_counter()
         db.execute("COMMIT")
@@ -234,17 +236,19 @@ def log_floor(db_path: str, scratch: str) -> None:
         ended = time.perf_counter()
         check = sqlite3.connect(scratch)
         written = check.execute("SELECT count(*), count(DISTINCT anki_id) FROM reviews").fetchone()
+        made = check.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        index_count = made.fetchone()[0]
         check.close()
         report[name] = {
             "written": list(written),
+            "indexes": index_count,
             "insert_s": round(inserted - began, 2),
             "indexes_s": round(indexed - inserted, 2),
             "commit_and_close_s": round(ended - indexed, 2),
             "total_s": round(ended - began, 2),
             "size_mb": os.path.getsize(scratch) >> 20,
         }
-        for suffix in ("", "-wal", "-shm"):
-            Path(scratch + suffix).unlink(missing_ok=True)
+        remove_scratch()
     print(json.dumps(report))
 
 
