@@ -237,7 +237,7 @@ def import_file(
         db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
         restore: list[tuple[Path, bytes | None]] = []
         try:
-            with scheduler.transaction(db):
+            with merge.rollback_journal(db, report.anki_reviews if write else 0), scheduler.transaction(db):
                 if write and planned:
                     assert decks_dir is not None
                     restore = _write_decks(planned)

@@ -258,7 +258,11 @@ class Journal:
             return result
         new_bytes = sum(info.st_size - (int(seen[0]) if seen else 0) for _, info, seen in changed)
         expected = new_bytes // SHORTEST_LINE_BYTES  # new answer lines, at most (other lines are few)
-        with scheduler.transaction(self.db), merge.bulk_writes(self.db, expected):
+        with (
+            merge.rollback_journal(self.db, expected),
+            scheduler.transaction(self.db),
+            merge.bulk_writes(self.db, expected),
+        ):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             staged = _Staged(self.db)

@@ -65,6 +65,13 @@ def open_collection(path: Path) -> Database:
             _bring_up_to_date(db, path)
     except sqlite3.DatabaseError as error:
         connection.close()
+        text = str(error)
+        if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            # a large import or merge writes under the rollback journal (merge.rollback_journal)
+            raise CardsError(
+                f"{path} is busy: another cards command is writing it (a large import or merge "
+                f"takes a while); try again when it ends ({text})"
+            ) from None
         raise CardsError(f"{path}: not a usable cards collection ({error})") from None
     except BaseException:
         connection.close()

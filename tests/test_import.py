@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
 
 from flashcards import reviewlog, store
 from flashcards.compiler import compile_decks
+from flashcards.database import Database
 from flashcards.export import export_package
 from flashcards.scheduler import answer
 from flashcards.settings import DeckSettings, Settings
@@ -200,6 +203,7 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
     the same journal lines (the journal on), and the same schema after."""
     from flashcards import importing, journal, merge
 
+    modes = _journal_modes(monkeypatch)
     logs = []
     for threshold in (10**9, 0):  # the row-by-row path, then the bulk one
         monkeypatch.setattr(merge, "BULK_ROWS", threshold)
@@ -210,6 +214,9 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
         assert {"journal_add", "reviews_stats", "cards_status"} <= {row[1] for row in schema}
         report = importing.import_file(db, SETTINGS, studied)
         assert report.imported == 12  # two answers to each of six cards
+        assert modes.pop() == ("wal" if threshold else "delete")  # the bulk one under the rollback journal
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert not (tmp_path / f"at-{threshold}" / "c.db-journal").exists()
         assert gc.isenabled()  # the cycle collector rests during a large merge only
         assert db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -222,6 +229,129 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
         )
         db.conn.close()
     assert logs[0] == logs[1]
+
+
+def _journal_modes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The journal mode each merge (merge.take_in) ran under, appended as it runs."""
+    from flashcards import merge
+
+    modes: list[str] = []
+    take_in = merge.take_in
+
+    def recording(db: Database, *args: Any, **kwargs: Any) -> merge.MergeResult:
+        modes.append(db.execute("PRAGMA journal_mode").fetchone()[0])
+        return take_in(db, *args, **kwargs)
+
+    monkeypatch.setattr(merge, "take_in", recording)
+    return modes
+
+
+def test_a_large_import_with_the_collection_open_elsewhere_stays_in_the_write_ahead_log(
+    studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review session (another connection) has the collection open: the rollback journal
+    would make it wait, so the large import goes on in the write-ahead log, and the session
+    reads the collection as it was while the import writes, then the answers."""
+    from flashcards import importing, merge
+
+    monkeypatch.setattr(merge, "BULK_ROWS", 0)
+    modes = _journal_modes(monkeypatch)
+    db = compiled(tmp_path / "here")
+    session = sqlite3.connect(tmp_path / "here" / "c.db", timeout=0)
+    assert session.execute("SELECT count(*) FROM cards").fetchone() == (6,)
+    take_in = merge.take_in
+
+    def read_meanwhile(*args: Any, **kwargs: Any) -> merge.MergeResult:
+        result = take_in(*args, **kwargs)
+        assert session.execute("SELECT count(*) FROM reviews").fetchone() == (0,)  # not kept waiting
+        return result
+
+    monkeypatch.setattr(merge, "take_in", read_meanwhile)
+    assert importing.import_file(db, SETTINGS, studied).imported == 12
+    assert modes == ["wal"]
+    assert session.execute("SELECT count(*) FROM reviews").fetchone() == (12,)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    session.close()
+
+
+_KILLED_IMPORT = """
+import sys, time
+from pathlib import Path
+from flashcards import importing, merge, reviewlog, store
+from flashcards.settings import DeckSettings, Settings
+
+merge.BULK_ROWS = 0
+append_many = reviewlog.append_many
+
+def append_and_hang(db, rows, **kwargs):
+    db.execute("PRAGMA cache_size = 2")  # the rows reach the file (and the journal) before the commit
+    append_many(db, rows, **kwargs)
+    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    print(mode, Path(sys.argv[1] + "-journal").exists(), flush=True)
+    time.sleep(60)
+
+reviewlog.append_many = append_and_hang
+db = store.open_collection(Path(sys.argv[1]))
+importing.import_file(db, Settings(defaults=DeckSettings(enable_fuzzing=False)), Path(sys.argv[2]))
+"""
+
+
+def test_kill_9_during_a_large_import_under_the_rollback_journal_leaves_the_collection_as_it_was(
+    studied: Path, tmp_path: Path
+) -> None:
+    """Killed with rows of a large import in the file: the hot journal it leaves is rolled back
+    when the collection is next opened, which is back in the write-ahead log."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = compiled(tmp_path / "here")
+    before = db.execute("SELECT * FROM cards ORDER BY id").fetchall()
+    db.conn.close()
+    path = tmp_path / "here" / "c.db"
+    with subprocess.Popen(
+        [sys.executable, "-c", _KILLED_IMPORT, str(path), str(studied)], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            assert child.stdout is not None
+            written = child.stdout.readline().split()  # the journal mode, and a hot journal beside the file
+            assert written == ["delete", "True"]
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+    assert Path(f"{path}-journal").stat().st_size > 0
+    db = store.open_collection(path)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+    assert db.execute("SELECT * FROM cards ORDER BY id").fetchall() == before
+    assert {row[0] for row in db.execute("SELECT name FROM sqlite_master")} >= {
+        "reviews_anki",
+        "reviews_source",
+        "reviews_history",
+        "reviews_stats",
+        "journal_add",
+    }
+    db.conn.close()
+
+
+def test_a_command_opening_the_collection_while_a_large_import_writes_is_told_it_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the rollback journal the import holds the file while it writes: a command opening it
+    meanwhile waits its busy timeout, then says so (and what to do), not that the file is unusable."""
+    from flashcards.errors import CardsError
+
+    db = compiled(tmp_path / "here")
+    assert db.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    db.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 50)
+    with pytest.raises(CardsError, match=r"c\.db is busy: another cards command is writing it .* try again"):
+        store.open_collection(tmp_path / "here" / "c.db")
+    db.execute("ROLLBACK")
+    assert store.open_collection(tmp_path / "here" / "c.db").execute("PRAGMA journal_mode").fetchone() == (
+        "wal",
+    )
 
 
 def test_a_bulk_merge_keeps_anki_ids_apart_as_the_row_by_row_one_does(
