@@ -56,23 +56,26 @@ def to_db(instant: datetime) -> str:
 
 
 _DAY_PREFIXES: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DDT"
+_SECONDS: list[str | None] = []  # second of the day -> "HH:MM:SS.", filled as they are met
+_MILLISECONDS: list[str] = []  # millisecond -> "mmm000+00:00", made on first use
 
 
 def millisecond_to_db(milliseconds: int) -> str:
     """:func:`to_db` of a POSIX time in whole milliseconds (an Anki review-log id), without a
-    datetime: a million of them are formatted when an Anki log is imported."""
+    datetime: a million of them are formatted when an Anki log is imported, from three parts
+    made once each (a third of the time of formatting the numbers)."""
     seconds, millisecond = divmod(milliseconds, 1000)
     day, second = divmod(seconds, 86400)
     prefix = _DAY_PREFIXES.get(day)
     if prefix is None:
         prefix = _DAY_PREFIXES[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
-    return "%s%02d:%02d:%02d.%03d000+00:00" % (  # noqa: UP031 (twice as fast as an f-string here)
-        prefix,
-        second // 3600,
-        second // 60 % 60,
-        second % 60,
-        millisecond,
-    )
+    if not _SECONDS:
+        _SECONDS.extend([None] * 86400)
+        _MILLISECONDS.extend(f"{part:03d}000+00:00" for part in range(1000))
+    clock = _SECONDS[second]
+    if clock is None:
+        clock = _SECONDS[second] = f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}."
+    return prefix + clock + _MILLISECONDS[millisecond]
 
 
 def from_db(text: str) -> datetime:
@@ -136,6 +139,16 @@ class StudyDays:
 
     def _start_of(self, ordinal: int) -> float:
         return day_start(date.fromordinal(ordinal), self.hour, self.zone).timestamp()
+
+    def day_and_end(self, stamp: float) -> tuple[int, float]:
+        """The study day holding POSIX time ``stamp`` and when it ends: :meth:`day_of_stamp` and
+        :meth:`end_stamp` at once (the known days grow to hold it)."""
+        starts = self._starts
+        if not starts or stamp < starts[0] or stamp >= starts[-1]:
+            self._cover(study_day(datetime.fromtimestamp(stamp, UTC), self.hour, self.zone).toordinal())
+            starts = self._starts
+        index = bisect_right(starts, stamp)
+        return self._first + index - 1, starts[index]
 
     def day_of_stamp(self, stamp: float) -> int:
         """The number of the study day holding POSIX time ``stamp`` (the known days grow to hold it)."""

@@ -565,19 +565,20 @@ def _incoming(
     built = []
     last = len(kept) - 1
     source, learning_due = reviewlog.SOURCE_ANKI, card.queue == ANKI_QUEUE_LEARNING
-    text, day_of_stamp, incoming = clock.millisecond_to_db, days.day_of_stamp, merge.Incoming
+    text, day_and_end, incoming = clock.millisecond_to_db, days.day_and_end, merge.Incoming
+    kind_after, type_after, rating_of = _STATE_OF_KIND.get, _STATE_OF_TYPE.get(card.type), RATING_OF.get
+    longest, anki_card = scheduler.MAX_DURATION_MS, card.id
     for position in positions:
         row = kept[position]
         anki_id, interval = row[ID], row[INTERVAL]
-        after = (
-            _STATE_OF_KIND.get(kept[position + 1][KIND]) if position < last else _STATE_OF_TYPE.get(card.type)
-        )
+        after = kind_after(kept[position + 1][KIND]) if position < last else type_after
         if after is None or (after is State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
             after = State.REVIEW if interval > 0 else State.LEARNING
         stamp = anki_id / 1000
+        day, day_end = day_and_end(stamp)
         due_day: int | None = None
         if interval > 0:
-            due_day = day_of_stamp(stamp) + interval
+            due_day = day + interval
             due_text = day_starts.get(due_day)
             if due_text is None:
                 due_text = day_starts[due_day] = _stamp_text(days.start_stamp(due_day))
@@ -585,19 +586,22 @@ def _incoming(
             due_text = text(card.due * 1000)  # the due Anki gave, its fuzz included
         else:
             due_text = text(anki_id - interval * 1000)
+        taken = row[TAKEN]
         built.append(
             incoming(
                 card_id,
-                RATING_OF.get(row[EASE]) or Rating(row[EASE]),
+                rating_of(row[EASE]) or Rating(row[EASE]),
                 text(anki_id),
-                max(0, min(row[TAKEN], scheduler.MAX_DURATION_MS)),
+                longest if taken > longest else taken if taken > 0 else 0,
                 source,
-                f"{card.id}:{anki_id}",
+                f"{anki_card}:{anki_id}",
                 after,
                 due_text,
                 due_day,
                 anki_id,
-                stamp=stamp,
+                None,
+                stamp,
+                int(day_end),
             )
         )
     return built

@@ -699,6 +699,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
                     due_day=line.get("due_day"),
                     anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
                     step=line.get("step"),
+                    day_end=line.get("day_end"),
                     kind=KIND_OF[line.get("kind", 0)],
                     points=line.get("points"),
                     ticked=line.get("ticked"),

@@ -142,6 +142,9 @@ class Incoming:
     anki_id: int | None = None  # the Anki review-log id it should keep, if free (else its millisecond's)
     step: int | None = None  # the step it left a (re)learning card on; None: counted from the answers
     stamp: float | None = None  # ``reviewed_at`` as a POSIX time, if the source has it (saves parsing it)
+    # when the study day it was given on ended (POSIX seconds), as the machine it was given on had
+    # it (a journal line says); None: counted here, in this machine's zone
+    day_end: int | None = None
     kind: Kind = Kind.ANSWER  # a cram answer or a due day brought forward changes no state
     points: int | None = None  # a rehearsal card's points, and those made
     ticked: str | None = None
@@ -626,7 +629,8 @@ def _rows(
             step = item.step if item.step is not None else _next_step(before, state, step, item.rating)
         stamp = item.stamp if item.stamp is not None else parse(item.reviewed_at).timestamp()
         rating, reviewed_at, due, due_day = int(item.rating), item.reviewed_at, item.due, item.due_day
-        left, day_end, kind = int(state), int(end_stamp(stamp)), int(item.kind)
+        day_end = item.day_end if item.day_end is not None else int(end_stamp(stamp))
+        left, kind = int(state), int(item.kind)
         row_step = step if learning else None
         last_at = reviewed_at
         row: list[object] = [

@@ -119,6 +119,11 @@ def append_many(
     width = len(ANSWER_COLUMNS)
     full = len(COLUMNS)
     cards: set[str] = set()
+    if marked and isinstance(rows, list) and all(len(row) == full for row in rows):
+        db.conn.executemany(_INSERT, rows)  # a merge's rows, whole: bound as they are
+        if number:
+            number_anki_ids(db)
+        return
 
     def values() -> Iterator[Sequence[Any]]:
         for row in rows:

@@ -208,6 +208,12 @@ def test_study_days_agree_with_the_calendar_across_a_year_in_any_order(zone: Cal
     for instant in instants:  # random order: the known days grow both ways
         assert days.day(instant) == clock.study_day(instant).toordinal()
         assert days.end(instant) == clock.next_day_start(instant)
+    fresh = clock.StudyDays(4)  # the POSIX-time forms, from a calendar that has to grow for each
+    for instant in instants:
+        stamp = instant.timestamp()
+        day, end = fresh.day_and_end(stamp)
+        assert (day, end) == (clock.study_day(instant).toordinal(), clock.next_day_start(instant).timestamp())
+        assert (day, end) == (days.day_of_stamp(stamp), days.end_stamp(stamp))
     saturday, monday = utc("2026-03-28T20:00:00"), utc("2026-03-30T01:59:00")  # 21:00 CET, 03:59 CEST
     assert days.elapsed(saturday, monday) == 1 and days.elapsed(saturday, monday + timedelta(minutes=2)) == 2
 

@@ -640,3 +640,45 @@ def test_a_large_take_in_reports_its_progress_over_the_answers_it_applies(
     assert seen[-1] == (5, 5) and [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert len(seen) >= 2  # whole cards, about two lines a batch
     assert reps(desktop) == 5
+
+
+def test_an_answer_from_a_machine_in_another_zone_is_replayed_on_the_day_it_was_given_there(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each line carries when its study day ended on the machine that gave it: a machine in
+    another zone logs and replays the answer with that end, not its own, so both machines
+    compute the same memory states. Answers at 09:00 and 16:30 UTC fall on one study day in
+    UTC, on two in Auckland (22:00, then 05:30 the next morning, after the 04:00 rollover)."""
+    import time
+
+    laptop, desktop = machines
+    for at in ("2026-11-27T09:00:00+00:00", "2026-11-27T16:30:00+00:00"):
+        assert laptop.cards("review", now=at, keys="\n3\nq\n").exit_code == 0
+    laptop.commit("laptop reviews")
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    time.tzset()
+    try:
+        desktop.pull("origin")
+        assert desktop.cards("status", now=LATER).exit_code == 0
+        check = desktop.cards("rebuild", "--check", now=LATER)
+        assert check.exit_code == 0 and "0 differ" in check.output, check.output
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+
+    def logged(machine: Machine) -> list[tuple[object, ...]]:
+        with sqlite3.connect(machine.db) as db:
+            return (
+                db.execute(
+                    "SELECT card_id, reviewed_at, day_end, state, stability, difficulty FROM reviews "
+                    "ORDER BY reviewed_at"
+                ).fetchall()
+                + db.execute(
+                    "SELECT id, state, due_day, stability, difficulty FROM cards WHERE reps > 0 ORDER BY id"
+                ).fetchall()
+            )
+
+    rows = logged(laptop)
+    assert len(rows) == 3  # two answers, one card
+    assert rows[0][2] == rows[1][2]  # one study day on the laptop
+    assert logged(desktop) == rows
