@@ -54,7 +54,9 @@ def line(card: int, answer: int, serial: int) -> str:
     due = at + timedelta(days=3)
     values = {
         "card": f"n{card:06d}/card",
-        "day_end": int((at.replace(hour=4) + timedelta(days=1)).timestamp()),
+        "day_end": int(
+            clock.next_day_start(at).timestamp()
+        ),  # the end of its study day, as a machine gives it
         "device": "other",
         "due": clock.to_db(due),
         "due_day": due.date().toordinal(),

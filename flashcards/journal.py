@@ -28,16 +28,18 @@ import os
 import re
 import secrets
 import socket
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from flashcards import clock, merge, reviewlog, scheduler
 from flashcards.database import Database
+from flashcards.errors import CardsError
 from flashcards.paths import display_path
 from flashcards.settings import Settings
 from flashcards.states import KIND_OF, RATING_OF, STATE_OF, Kind
@@ -50,7 +52,6 @@ TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchange
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
 _CHUNK_LINES = 10_000  # lines applied at a time (a first merge of 300,000 lines: 447 MB at 100,000, 120 MB)
-_STAGE_ROWS = 10_000  # staged lines written to the temporary table at a time
 
 
 @dataclass
@@ -262,17 +263,17 @@ class Journal:
             merge.rollback_journal(self.db, expected),
             scheduler.transaction(self.db),
             merge.bulk_writes(self.db, expected),
+            _Staged() as staged,
         ):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
-            staged = _Staged(self.db)
             if expected > _CHUNK_LINES:
-                staged.start([])  # too many to hold: answers wait on disk, by card
+                staged.start([])  # too many to hold: answers are found again in their files, by card
             for entry, info, seen in changed:
                 try:
-                    for source, line, raw in self._read(Path(entry.path), info, seen, result):
+                    for source, line, raw, at in self._read(Path(entry.path), info, seen, result, staged):
                         if staged.active and "card" in line:
-                            staged.add(line["card"], source, raw)
+                            staged.add(line["card"], at, len(raw))
                             continue
                         lines.append((source, line))
                         if len(lines) < _CHUNK_LINES:
@@ -280,7 +281,7 @@ class Journal:
                         if staged.active:  # a batch of cancels, renames, …: no answers
                             self._apply(settings, lines, result)
                             lines = []
-                        else:  # too many to hold: answers wait on disk, by card
+                        else:  # too many to hold: answers are found again in their files, by card
                             lines = staged.start(lines)
                 except OSError as error:  # read again next time; lines taken in count once
                     result.warnings.append(
@@ -335,14 +336,21 @@ class Journal:
         result.parameters = True
 
     def _read(
-        self, path: Path, info: os.stat_result, seen: tuple[Any, ...] | None, result: TakeInResult
-    ) -> Iterator[tuple[str, dict[str, Any], bytes]]:
-        """The complete lines of ``path`` after those read before, each with its source and its
-        bytes; records how far it was read."""
+        self,
+        path: Path,
+        info: os.stat_result,
+        seen: tuple[Any, ...] | None,
+        result: TakeInResult,
+        staged: _Staged,
+    ) -> Iterator[tuple[str, dict[str, Any], bytes, tuple[int, int]]]:
+        """The complete lines of ``path`` after those read before, each with its source, its bytes
+        and where they are (the file's number in ``staged``, which keeps it open, and their
+        offset); records how far it was read."""
         offset, number = (0, 0) if seen is None else (int(seen[0]), int(seen[1]))
         shown = display_path(path)
         before = b""
         with path.open("rb") as handle:
+            file = staged.keep(handle, shown)
             if offset:
                 start = max(0, offset - TAIL_BYTES)
                 handle.seek(start)
@@ -359,13 +367,15 @@ class Journal:
                 if not end:
                     continue
                 tail = (tail + data[:end])[-TAIL_BYTES:]
+                at = offset + read  # where data starts in the file
                 read += end
                 for raw in data[: end - 1].split(b"\n"):
                     number += 1
                     if raw.strip():
                         parsed = self._parse_line(raw, shown, number, source, result)
                         if parsed is not None:
-                            yield parsed[0], parsed[1], raw
+                            yield parsed[0], parsed[1], raw, (file, at)
+                    at += len(raw) + 1
         if rest:
             result.warnings.append(
                 f"warning: {shown}:{number + 1}: incomplete last line (a write in progress or cut short); "
@@ -391,8 +401,7 @@ class Journal:
         except ValueError:
             result.warnings.append(f"warning: {shown}:{number}: malformed journal line (not JSON); skipped")
             return None
-        device = line.get("device")
-        return (SOURCE_PREFIX + device if isinstance(device, str) and device else source), line
+        return _line_source(line, source), line
 
     def _apply(
         self, settings: Settings, lines: list[tuple[str, dict[str, Any]]], result: TakeInResult
@@ -472,63 +481,100 @@ class Journal:
             scheduler.rebuild_within(db, settings, sorted(touched))
 
 
+def _line_source(line: dict[str, Any], source: str) -> str:
+    """The source a line's answer is logged with: its device's, else its file's (``source``)."""
+    device = line.get("device")
+    return SOURCE_PREFIX + device if isinstance(device, str) and device else source
+
+
 class _Staged:
-    """Answer lines held in a temporary table while a large take-in reads, then applied card by card.
+    """Where the answer lines of a large take-in are, by card, to be read again card by card.
 
     A journal holds each card's answers all over the file (in the order they were given); applied
     a batch at a time as read, every batch would merge and replay every card again. Once a batch
-    is full, answers are kept here instead (the line's bytes, checked already) and come back in
-    batches of whole cards, each card merged once.
+    is full, only where each answer's line is (its file, offset and length: 24 bytes, the line
+    some 300) is kept, by card; the files stay open, and the lines, checked already, are read
+    again from them in batches of whole cards, each card merged once. A line that does not read
+    back as the line it was (a file rewritten in place meanwhile) ends the take-in, rolled back.
     """
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self) -> None:
         self.active = False
-        self.rows: list[tuple[str, str, bytes]] = []
         self.count = 0  # the lines staged so far
+        self.files: list[tuple[int, str, str]] = []  # (descriptor, source, shown) of each file read
+        self.places: dict[str, array[int]] = {}  # card -> (file, offset, length) of each of its lines
+        self.held: dict[str, list[tuple[str, bytes]]] = {}  # card -> (source, bytes) staged from memory
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.close()
+
+    def keep(self, handle: BinaryIO, shown: str) -> int:
+        """Keep a file being read open (its own descriptor: the same file, even if the path is
+        replaced meanwhile); its number."""
+        source = SOURCE_PREFIX + Path(handle.name).name[: -len(SUFFIX)]
+        self.files.append((os.dup(handle.fileno()), source, shown))
+        return len(self.files) - 1
+
+    def close(self) -> None:
+        """Close the files kept open."""
+        for descriptor, _, _ in self.files:
+            os.close(descriptor)
+        self.files = []
 
     def start(self, lines: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-        """Stage the answers of ``lines``; return the others (cancels, renames, suspensions, parameters)."""
-        self.db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS journal_staged (card TEXT NOT NULL, source TEXT NOT NULL, line BLOB NOT NULL)"
-        )
+        """Stage the answers of ``lines`` (held as bytes); return the others (cancels, renames,
+        suspensions, parameters)."""
         self.active = True
         kept = []
         for source, line in lines:
             if "card" in line:
-                self.add(line["card"], source, orjson.dumps(line))
+                self.held.setdefault(line["card"], []).append((source, orjson.dumps(line)))
+                self.count += 1
             else:
                 kept.append((source, line))
         return kept
 
-    def add(self, card: str, source: str, raw: bytes) -> None:
-        self.rows.append((card, source, raw))
+    def add(self, card: str, at: tuple[int, int], length: int) -> None:
+        """Stage the answer line for ``card`` at ``at`` (file number, offset), ``length`` bytes long."""
+        places = self.places.get(card)
+        if places is None:
+            places = self.places[card] = array("q")
+        places.extend((at[0], at[1], length))
         self.count += 1
-        if len(self.rows) >= _STAGE_ROWS:
-            self._write()
-
-    def _write(self) -> None:
-        self.db.conn.executemany("INSERT INTO temp.journal_staged VALUES (?, ?, ?)", self.rows)
-        self.rows = []
 
     def batches(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-        """The staged answers, whole cards at a time (about ``_CHUNK_LINES`` lines a batch)."""
-        self._write()
-        # sorting the keys, then reading the lines through them, is twice as fast as sorting the lines
-        self.db.execute("CREATE INDEX IF NOT EXISTS temp.journal_staged_card ON journal_staged(card)")
+        """The staged answers, whole cards at a time (about ``_CHUNK_LINES`` lines a batch), each
+        card's in the order they were read; cards in the order of their ids."""
         batch: list[tuple[str, dict[str, Any]]] = []
-        last = None
-        loads = orjson.loads  # the bytes as read: parsed again, faster than keeping the parsed lines
-        cursor = self.db.execute("SELECT card, source, line FROM temp.journal_staged ORDER BY card, rowid")
-        for card, source, raw in cursor:
-            if card != last and len(batch) >= _CHUNK_LINES:
+        loads, files, read = orjson.loads, self.files, os.pread
+        held, places = self.held, self.places
+        for card in sorted(held.keys() | places.keys()):
+            if len(batch) >= _CHUNK_LINES:
                 yield batch
                 batch = []
-            last = card
-            batch.append((source, loads(raw)))
+            batch.extend((source, loads(raw)) for source, raw in held.get(card, ()))
+            found = places.get(card)
+            if found is None:
+                continue
+            for index in range(0, len(found), 3):
+                descriptor, source, shown = files[found[index]]
+                offset, length = found[index + 1], found[index + 2]
+                raw = read(descriptor, length, offset)
+                try:
+                    line = loads(raw)
+                except ValueError:
+                    line = None
+                if type(line) is not dict or line.get("card") != card:
+                    raise CardsError(
+                        f"{shown} changed while it was read (its bytes at {offset} are not the line "
+                        "read there); nothing was taken in: run the command again"
+                    )
+                batch.append((_line_source(line, source), line))
         if batch:
             yield batch
-        self.db.execute("DROP TABLE temp.journal_staged")
 
 
 class _BadLine(ValueError):

@@ -682,3 +682,68 @@ def test_an_answer_from_a_machine_in_another_zone_is_replayed_on_the_day_it_was_
     assert len(rows) == 3  # two answers, one card
     assert rows[0][2] == rows[1][2]  # one study day on the laptop
     assert logged(desktop) == rows
+
+
+@pytest.mark.parametrize(
+    "estimate", ["many", "few"], ids=["staged-from-the-start", "staged-once-a-batch-is-full"]
+)
+def test_staged_answers_are_read_again_from_their_files_card_by_card(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch, estimate: str
+) -> None:
+    """A large take-in keeps only where each answer's line is and reads it again, whole cards at
+    a time: the same log as a take-in of one batch. When the bytes suggested few lines, the
+    lines read before staging began are held and come first."""
+    from flashcards import journal
+
+    laptop, desktop = machines
+    assert laptop.cards("review", keys="\n3\n" * 5 + "q\n").exit_code == 0
+    assert laptop.cards("review", now=LATER, keys="\n3\n" * 5 + "q\n").exit_code == 0
+    laptop.commit("laptop")
+    desktop.pull("origin")
+    monkeypatch.setattr(journal, "_CHUNK_LINES", 3)
+    if estimate == "few":
+        monkeypatch.setattr(journal, "SHORTEST_LINE_BYTES", 10**6)
+    assert desktop.cards("status", now=LATER).exit_code == 0
+
+    def logged(machine: Machine) -> list[tuple[object, ...]]:
+        with sqlite3.connect(machine.db) as db:
+            return db.execute(
+                "SELECT card_id, reviewed_at, state_before, state, stability, difficulty FROM reviews "
+                "ORDER BY card_id, reviewed_at"
+            ).fetchall()
+
+    assert len(logged(laptop)) == 10 and logged(desktop) == logged(laptop)
+
+
+def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_taken_in(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines are read again from the open file: bytes that are no longer the line read there
+    end the take-in, rolled back and reported, and the next command takes the file in."""
+    from flashcards import journal
+
+    laptop, desktop = machines
+    assert laptop.cards("review", keys="\n3\n" * 5 + "q\n").exit_code == 0
+    laptop.commit("laptop")
+    desktop.cards("status")
+    desktop.pull("origin")
+    monkeypatch.setattr(journal, "_CHUNK_LINES", 2)
+    path = desktop.repo / "reviews" / "laptop.jsonl"
+    original = path.read_bytes()
+    batches = journal._Staged.batches
+
+    def rewrite_first(staged: journal._Staged) -> object:
+        with path.open("r+b") as handle:  # the same file, its bytes moved by one
+            handle.write(b" " + original[:-1])
+        return batches(staged)
+
+    monkeypatch.setattr(journal._Staged, "batches", rewrite_first)
+    failed = desktop.cards("status")
+    assert failed.exit_code == 1
+    assert (
+        "laptop.jsonl changed while it was read" in failed.output and "run the command again" in failed.output
+    )
+    assert reps(desktop) == 0
+    monkeypatch.setattr(journal._Staged, "batches", batches)
+    path.write_bytes(original)
+    assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
