@@ -441,6 +441,7 @@ class Journal:
         ]
         cancels = [line["cancel"] for _, line in lines if "cancel" in line]
         touched: set[str] = set()
+        since: dict[str, str] = {}  # each card's earliest cancelled answer
         if cancels:
             db.conn.executemany(
                 "INSERT OR IGNORE INTO journal_cancelled(line_id) VALUES (?)", [(c,) for c in cancels]
@@ -451,9 +452,12 @@ class Journal:
                     "SELECT id, card_id FROM reviews WHERE source LIKE 'journal:%' AND source_id = ?",
                     [line_id],
                 ).fetchall():
-                    reviewlog.remove(db, review_id)
+                    removed_at = reviewlog.remove(db, review_id)
+                    if removed_at is not None:
+                        since[card_id] = min(since.get(card_id, removed_at), removed_at)
                     touched.add(card_id)
                     result.cancelled += 1
+            merge.refind(db, settings, since)  # the rows after a cancelled answer found another history
         adds: dict[str, tuple[str, dict[str, Any]]] = {}
         for source, line in lines:
             if "cancel" not in line:

@@ -68,7 +68,7 @@ _MARK_COLUMNS = (
 _WRITE_MARK = f"INSERT OR REPLACE INTO replay_marks({_MARK_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _HISTORY = (
     "SELECT card_id, rating, reviewed_at, due, due_day, state_before, state, step, day_end, kind, "
-    "anki_id, source, source_id FROM reviews WHERE card_id IN ({places}) ORDER BY "
+    "anki_id, source, source_id, id, stability, difficulty FROM reviews WHERE card_id IN ({places}) ORDER BY "
     f"{reviewlog.log_order()}"
 )
 
@@ -194,7 +194,9 @@ def take_in(
     offered = 0
     bulk = _BULK.get(id(db.conn)) if write else None
     for chunk in _chunks(offers):
-        rows, caches, marks = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
+        rows, caches, marks, corrected = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
+        if write and corrected:  # logged rows that now come after new answers
+            reviewlog.correct(db, corrected)
         if write and rows:
             _assign_anki_ids(db, rows, bulk)
             logged = db.execute("SELECT max(id) FROM reviews").fetchone()[0] or 0
@@ -368,10 +370,11 @@ def _merge_chunk(
     chunk: list[Offer],
     result: MergeResult,
     bulk: _Bulk | None = None,
-) -> tuple[list[list[object]], list[tuple[Any, ...]], dict[str, Mark | None]]:
+) -> tuple[list[list[object]], list[tuple[Any, ...]], dict[str, Mark | None], list[tuple[Any, ...]]]:
     """The log rows of a chunk of cards' new answers (with their state before and memory), the
-    cached state of each card the merged log gives (values for ``_UPDATE_CACHE``), and each such
-    card's replay mark (None: it can have none)."""
+    cached state of each card the merged log gives (values for ``_UPDATE_CACHE``), each such
+    card's replay mark (None: it can have none), and the corrections of its logged rows that new
+    answers now come before (values for :func:`reviewlog.correct`)."""
     ids = list(dict.fromkeys(offer.card_id for offer in chunk))
     places = ", ".join("?" * len(ids))
     decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({places})", ids).fetchall())
@@ -424,7 +427,7 @@ def _merge_chunk(
                 earlier.extend(built)
                 earlier.sort(key=lambda incoming: incoming.reviewed_at)
     if not new_answers:
-        return [], [], {}
+        return [], [], {}, []
     late = [
         card_id
         for card_id, mark in marked.items()
@@ -436,16 +439,18 @@ def _merge_chunk(
         existing.update(_histories(db, late)[1])
     rows: list[list[object]] = []
     caches = []
+    corrected: list[tuple[Any, ...]] = []
     written: dict[str, Mark | None] = {}
     for card_id, new in new_answers.items():
         result.added += len(new)
         result.cards.add(card_id)
-        card_rows, cache, written[card_id] = _rows(
+        card_rows, cache, written[card_id], fixed = _rows(
             card_id, existing.get(card_id, []), new, rules_of(card_id), days, marked.get(card_id)
         )
         rows.extend(card_rows)
+        corrected.extend(fixed)
         caches.append((*cache, card_id))
-    return rows, caches, written
+    return rows, caches, written, corrected
 
 
 def _histories(
@@ -584,7 +589,7 @@ def _rows(
     rules: Rules,
     days: clock.StudyDays,
     mark: Mark | None = None,
-) -> tuple[list[list[object]], tuple[Any, ...], Mark | None]:
+) -> tuple[list[list[object]], tuple[Any, ...], Mark | None, list[tuple[Any, ...]]]:
     """Log rows for ``new`` answers, placed in time among the ``logged`` ones (which go first on a
     tie), the card's cached state that the merged log gives, and its replay mark (None when a
     row has no end of day: a replay of it depends on the zone). ``logged``: the card's rows as
@@ -606,9 +611,15 @@ def _rows(
     state, step = (State.NEW, 0) if mark is None else (mark.logged_state, mark.logged_step)
     dated = True  # every row has its end of day
     last_at = ""
+    later: list[tuple[int, tuple[Any, ...], State, int]] = []  # logged rows after a new one, as found
     for item in merged:
         if not isinstance(item, Incoming):
-            log.append(item)
+            if positions:  # the history before this row changed: what it found is looked at again
+                later.append((len(log), item, state, step))
+                found = _found_states(item, state, step)
+                log.append((*item[:5], *found, *item[8:10]))  # replayed (its lapses counted) as found
+            else:
+                log.append(item)
             stamps.append(parse(item[2]).timestamp())
             if item[9] == answer_kind:  # cram answers and due days brought forward change no state
                 state = STATE_OF[item[6]]
@@ -669,7 +680,69 @@ def _rows(
     cache = scheduler.replay_log(rules, days, log, trace, stamps, reviews, start, end)
     for row, position in zip(added, positions, strict=True):
         row[7], row[8] = trace[position]
-    return added, cache, Mark.made(rules, end[0], last_at, state, step) if dated else None
+    corrected = [
+        fixed
+        for position, row, before, step_before in later
+        if (fixed := _found(row, before, step_before, trace[position]))
+    ]
+    return added, cache, Mark.made(rules, end[0], last_at, state, step) if dated else None, corrected
+
+
+def refind(db: Database, settings: Settings, since: dict[str, str]) -> None:
+    """Correct what each card's logged rows from ``since[card]`` on found (:func:`_found`), once
+    an answer given before them left the log (an undo, here or on another machine): the card's
+    log replayed as it is now. In the caller's transaction; the card's cache is the caller's."""
+    if not since:
+        return
+    days = clock.StudyDays(settings.day_start_hour)
+    ids = list(since)
+    corrected = []
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        places = ", ".join("?" * len(part))
+        decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({places})", part).fetchall())
+        for card_id, logged in _histories(db, part)[1].items():
+            first = since[card_id]
+            deck = str(decks.get(card_id, ""))
+            rules = scheduler.rules_for(settings.for_deck(deck), settings.day_start_hour, days)
+            state, step = State.NEW, 0
+            log: list[tuple[Any, ...]] = []
+            later = []
+            for row in logged:
+                if row[2] >= first:
+                    later.append((len(log), row, state, step))
+                    log.append((*row[:5], *_found_states(row, state, step), *row[8:10]))
+                else:
+                    log.append(row)
+                if row[9] == Kind.ANSWER:
+                    state, step = STATE_OF[row[6]], int(row[7]) if row[7] is not None else 0
+            trace: list[tuple[float, float]] = []
+            scheduler.replay_log(rules, days, log, trace)
+            corrected += [
+                fixed for at, row, before, found in later if (fixed := _found(row, before, found, trace[at]))
+            ]
+    reviewlog.correct(db, corrected)
+
+
+def _found_states(row: tuple[Any, ...], before: State, step: int) -> tuple[int, int, int | None]:
+    """The state before, state and step a logged row has when it finds ``before`` and ``step``:
+    an answer keeps the state and step it gave; another row has those it found."""
+    if row[9] == Kind.ANSWER:
+        return int(before), row[6], row[7]
+    return int(before), int(before), step if before in _LEARNING else None
+
+
+def _found(
+    row: tuple[Any, ...], before: State, step: int, memory: tuple[float, float]
+) -> tuple[Any, ...] | None:
+    """A logged row (as :data:`_HISTORY` reads it) now placed after new answers, corrected to what
+    it found there, as a new row would be logged: the state before it, the memory after it, and
+    for a row that is not an answer its state and step (those it found); None if it has them.
+    Values for :func:`reviewlog.correct`."""
+    wanted = (*_found_states(row, before, step), *memory)
+    if (row[5], row[6], row[7], row[14], row[15]) == wanted:
+        return None
+    return (*wanted, row[13])
 
 
 def _next_step(before: State, after: State, step: int, rating: int) -> int:

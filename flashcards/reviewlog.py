@@ -141,6 +141,17 @@ def append_many(
         number_anki_ids(db)
 
 
+def correct(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+    """Correct what logged rows found, once answers given before them were added or removed:
+    each ``(state_before, state, step, stability, difficulty, id)``, as a row placed there now
+    would be logged. The answer itself (card, rating, time, duration, due date) is never changed.
+    The caller writes (or forgets) the cards' replay marks."""
+    db.conn.executemany(
+        "UPDATE reviews SET state_before = ?, state = ?, step = ?, stability = ?, difficulty = ? WHERE id = ?",
+        rows,
+    )
+
+
 def forget_marks(db: Database, card_ids: Iterable[str]) -> None:
     """Forget these cards' replay marks: their logs changed, a merge replays them in full."""
     db.conn.executemany("DELETE FROM replay_marks WHERE card_id = ?", ((card_id,) for card_id in card_ids))
@@ -199,12 +210,16 @@ def latest(db: Database, card_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def remove(db: Database, review_id: int) -> None:
-    """Take one answer out of the log: only an undo does this, for the answer it just made."""
-    db.execute(
-        "DELETE FROM replay_marks WHERE card_id = (SELECT card_id FROM reviews WHERE id = ?)", [review_id]
-    )
+def remove(db: Database, review_id: int) -> str | None:
+    """Take one answer out of the log: only an undo does this, for the answer it just made.
+    Return when it was given (None: no such row); rows after it found another history
+    (:func:`flashcards.merge.refind` corrects them)."""
+    row = db.execute("SELECT card_id, reviewed_at FROM reviews WHERE id = ?", [review_id]).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM replay_marks WHERE card_id = ?", [row[0]])
     db.execute("DELETE FROM reviews WHERE id = ?", [review_id])
+    return str(row[1])
 
 
 def move(db: Database, old_card_id: str, new_card_id: str) -> None:

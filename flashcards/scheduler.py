@@ -316,13 +316,17 @@ def undo(db: Database, done: Answer, settings: Settings) -> None:
         merged_since = db.execute(
             "SELECT 1 FROM reviews WHERE card_id = ? AND id > ? LIMIT 1", [done.card_id, done.review_id]
         ).fetchone()
-        reviewlog.remove(db, done.review_id)
+        removed_at = reviewlog.remove(db, done.review_id)
         columns = _UNDO_COLUMNS if done.leech else CACHE_COLUMNS
         db.execute(
             f"UPDATE cards SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
             [*done.previous[: len(columns)], done.card_id],
         )
         if merged_since is not None:
+            from flashcards import merge  # (merge imports this module)
+
+            if removed_at is not None:  # rows merged since may come after it in time
+                merge.refind(db, settings, {done.card_id: removed_at})
             rebuild_within(db, settings, [done.card_id])
         db.conn.executemany(
             "UPDATE cards SET buried_until = ? WHERE id = ? AND buried_until = ?",

@@ -747,3 +747,96 @@ def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_ta
     monkeypatch.setattr(journal._Staged, "batches", batches)
     path.write_bytes(original)
     assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
+
+
+def _found_by_each_answer(machine: Machine) -> list[tuple[object, ...]]:
+    """Each row's card, time, what it found and left, its memory; each studied card's cache."""
+    with sqlite3.connect(machine.db) as db:
+        return (
+            db.execute(
+                "SELECT card_id, reviewed_at, rating, state_before, state, step, stability, difficulty "
+                "FROM reviews ORDER BY card_id, reviewed_at"
+            ).fetchall()
+            + db.execute(
+                "SELECT id, state, step, stability, difficulty, lapses, reps, due FROM cards WHERE reps > 0 ORDER BY id"
+            ).fetchall()
+        )
+
+
+def test_an_answer_taken_in_before_answers_logged_here_changes_what_they_found(
+    machines: tuple[Machine, Machine],
+) -> None:
+    """The desktop's Easy at 09:00 arrives on the laptop after its own Again at 10:00: in time,
+    the Again was a lapse of a review card, as the desktop logs it. The laptop's row is
+    corrected to what it found (state before, memory), never its answer, so both machines show
+    the same lapse, statistics and states."""
+    laptop, desktop = machines
+    assert desktop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n4\nq\n").exit_code == 0
+    assert laptop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n1\nq\n").exit_code == 0
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    for machine in machines:
+        assert machine.cards("status", now=LATER).exit_code == 0
+    found = _found_by_each_answer(laptop)
+    assert [row[2:4] for row in found[:2]] == [(4, 0), (1, 2)]  # Easy on a new card, Again on a review card
+    assert found[2][5] == 1  # one lapse
+    assert _found_by_each_answer(desktop) == found
+    assert laptop.view() == desktop.view()
+    stats = [machine.cards("stats", now=LATER).output for machine in machines]
+    assert stats[0] == stats[1] and "(0/1 passed)" in stats[0]
+
+
+def test_an_answer_undone_after_another_machine_answered_after_it_changes_what_that_found(
+    machines: tuple[Machine, Machine],
+) -> None:
+    """The laptop's review session gives n1 Easy; the desktop takes it in and, ten days later,
+    answers n1 Again (a lapse); then the laptop's session undoes the Easy. Taken in, the cancel
+    leaves the desktop's Again an answer to a new card, as the laptop logs it."""
+    import time
+
+    laptop, desktop = machines
+    env = {
+        **os.environ,
+        "CARDS_DECKS": str(laptop.repo / "decks"),
+        "CARDS_DB": str(laptop.db),
+        "CARDS_DEVICE": laptop.device,
+        "CARDS_NOW": "2026-11-27T09:00:00+00:00",
+    }
+    journal = laptop.repo / "reviews" / "laptop.jsonl"
+    with subprocess.Popen(
+        [sys.executable, "-m", "flashcards", "review"],
+        cwd=laptop.repo,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as session:
+        assert session.stdin is not None
+        session.stdin.write("\n4\n")
+        session.stdin.flush()
+        waited = 0.0
+        while not (journal.exists() and journal.read_text(encoding="utf-8").strip()) and waited < 30:
+            time.sleep(0.05)
+            waited += 0.05
+        assert journal_lines(laptop)[0]["rating"] == 4
+        laptop.commit("laptop: Easy")
+        desktop.pull("origin")
+        assert desktop.cards("review", now="2026-12-07T09:30:00+00:00", keys="\n1\nq\n").exit_code == 0
+        assert _found_by_each_answer(desktop)[1][2:4] == (1, 2)  # a lapse, while the Easy stands
+        session.communicate("u\nq\n", timeout=60)
+    assert session.returncode == 0
+    assert any("cancel" in line for line in journal_lines(laptop))
+    laptop.commit("laptop: undo")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    for machine in machines:
+        assert machine.cards("status", now=LATER).exit_code == 0
+    found = _found_by_each_answer(desktop)
+    assert len(found) == 2 and found[0][2:4] == (1, 0)  # the Again alone, to a new card
+    assert found[1][5] == 0  # no lapse
+    assert _found_by_each_answer(laptop) == found
+    assert laptop.view() == desktop.view()
