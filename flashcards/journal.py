@@ -747,7 +747,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
                     state=STATE_OF[line["state"]],
                     due=line["due"],
                     due_day=line.get("due_day"),
-                    anki_id=line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None,
+                    anki_id=line.get("anki_id"),
                     step=line.get("step"),
                     day_end=line.get("day_end"),
                     kind=KIND_OF[line.get("kind", 0)],
@@ -760,7 +760,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
     return merge.Offer(
         card_id=card_id,
         source=source,
-        anki_ids=[line.get("anki_id") if source == reviewlog.SOURCE_ANKI else None for line, _ in group],
+        anki_ids=[line.get("anki_id") for line, _ in group],
         source_id=lambda position: group[position][1],
         build=build,
     )
@@ -826,8 +826,7 @@ def _line_text(row: tuple[Any, ...], device: str) -> str:
     line = {key: value for key, value in zip(_LINE_KEYS, values, strict=True) if value is not None}
     if line.get("source") is None or str(line.get("source")).startswith(SOURCE_PREFIX):
         line.pop("source", None)
-        line.pop("source_id", None)
-        line.pop("anki_id", None)  # an answer given here is numbered by each machine's own log
+        line.pop("source_id", None)  # its Anki id stays: the id it goes to Anki with, and comes back
     line["id"] = line_id
     line["device"] = device  # a line copied into another file is still recognised
     return _dumps(line)

@@ -390,8 +390,11 @@ def _merge_chunk(
 
     marked: dict[str, Mark] = {}
     if bulk is None:  # (a large merge has the unique indexes away: it reads every card's history)
-        with_anki_ids = {
-            offer.card_id for offer in chunk if any(anki_id is not None for anki_id in offer.anki_ids)
+        with_anki_ids = {  # an Anki file's answers: their echoes are looked for in the card's history
+            offer.card_id
+            for offer in chunk
+            if offer.source == reviewlog.SOURCE_ANKI
+            and any(anki_id is not None for anki_id in offer.anki_ids)
         }
         marked = _read_marks(db, [card_id for card_id in ids if card_id not in with_anki_ids], rules_of)
     read = [card_id for card_id in ids if card_id not in marked]
@@ -416,7 +419,7 @@ def _merge_chunk(
                 result.already += 1
                 continue
             positions.append(position)
-        if positions and any(by_anki_id.values()):
+        if positions and offer.source == reviewlog.SOURCE_ANKI and any(by_anki_id.values()):
             positions = _near_echoes(offer, positions, by_anki_id, result)
         if positions:
             built = offer.build(positions)
@@ -545,11 +548,22 @@ def carry_mark(db: Database, mark: Mark, entry: reviewlog.Entry, rules: Rules) -
 def _taken_in(
     db: Database, offers: list[Offer], origins: dict[str, tuple[dict[int, bool], set[tuple[str, str]]]]
 ) -> None:
-    """Add to ``origins`` the offered answers of cards not read that the log has already (index
-    reviews_source): each card's (source, source id) pairs found on it."""
+    """Add to ``origins`` the offered answers of cards not read that the log has already: each
+    card's (source, source id) pairs found on it (index reviews_source), and the Anki ids offered
+    that its rows have (index reviews_anki; whether the row was given here): another machine's
+    answer that came here through Anki first is the same answer."""
     wanted: dict[str, list[str]] = {}
+    anki_ids: list[int] = []
     for offer in offers:
         wanted.setdefault(offer.source, []).extend(offer.source_id(p) for p in range(len(offer.anki_ids)))
+        anki_ids.extend(anki_id for anki_id in offer.anki_ids if anki_id is not None)
+    for first in range(0, len(anki_ids), 900):
+        some = anki_ids[first : first + 900]
+        for card_id, anki_id, source in db.execute(
+            f"SELECT card_id, anki_id, source FROM reviews WHERE anki_id IN ({', '.join('?' * len(some))})",
+            some,
+        ):
+            origins.setdefault(card_id, ({}, set()))[0][anki_id] = source is None
     for source, source_ids in wanted.items():
         for first in range(0, len(source_ids), 900):
             part = source_ids[first : first + 900]

@@ -749,6 +749,17 @@ def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_ta
     assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
 
 
+def exchange(machines: tuple[Machine, Machine]) -> None:
+    """Both machines commit, pull the other's journal (an ordinary merge) and take it in."""
+    laptop, desktop = machines
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    for machine in machines:
+        assert machine.cards("status", now=LATER).exit_code == 0
+
+
 def _found_by_each_answer(machine: Machine) -> list[tuple[object, ...]]:
     """Each row's card, time, what it found and left, its memory; each studied card's cache."""
     with sqlite3.connect(machine.db) as db:
@@ -773,12 +784,7 @@ def test_an_answer_taken_in_before_answers_logged_here_changes_what_they_found(
     laptop, desktop = machines
     assert desktop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n4\nq\n").exit_code == 0
     assert laptop.cards("review", now="2026-11-27T10:00:00+00:00", keys="\n1\nq\n").exit_code == 0
-    laptop.commit("laptop")
-    desktop.commit("desktop")
-    desktop.pull("origin")
-    laptop.pull("desktop")
-    for machine in machines:
-        assert machine.cards("status", now=LATER).exit_code == 0
+    exchange(machines)
     found = _found_by_each_answer(laptop)
     assert [row[2:4] for row in found[:2]] == [(4, 0), (1, 2)]  # Easy on a new card, Again on a review card
     assert found[2][5] == 1  # one lapse
@@ -829,14 +835,31 @@ def test_an_answer_undone_after_another_machine_answered_after_it_changes_what_t
         session.communicate("u\nq\n", timeout=60)
     assert session.returncode == 0
     assert any("cancel" in line for line in journal_lines(laptop))
-    laptop.commit("laptop: undo")
-    desktop.commit("desktop")
-    desktop.pull("origin")
-    laptop.pull("desktop")
-    for machine in machines:
-        assert machine.cards("status", now=LATER).exit_code == 0
+    exchange(machines)
     found = _found_by_each_answer(desktop)
     assert len(found) == 2 and found[0][2:4] == (1, 0)  # the Again alone, to a new card
     assert found[1][5] == 0  # no lapse
     assert _found_by_each_answer(laptop) == found
+    assert laptop.view() == desktop.view()
+
+
+def test_an_answer_that_reached_the_other_machine_through_anki_first_counts_once(
+    machines: tuple[Machine, Machine], tmp_path: Path
+) -> None:
+    """The laptop's answer goes out in a package with scheduling (to a phone, say); the desktop
+    imports that package before it pulls the laptop's journal. The laptop's line carries the
+    answer's Anki id, so the desktop knows it has it already: one answer on both machines."""
+    laptop, desktop = machines
+    assert laptop.cards("review", now="2026-11-27T09:00:00+00:00", keys="\n3\nq\n").exit_code == 0
+    package = tmp_path / "laptop.apkg"
+    exported = laptop.cards(
+        "export", "--with-scheduling", "-o", str(package), now="2026-11-27T10:00:00+00:00"
+    )
+    assert exported.exit_code == 0, exported.output
+    assert isinstance(journal_lines(laptop)[0]["anki_id"], int)
+    imported = desktop.cards("import", str(package), now="2026-11-27T11:00:00+00:00")
+    assert imported.exit_code == 0 and "reviews imported: 1;" in imported.output
+    exchange(machines)
+    assert reps(laptop) == reps(desktop) == 1
+    assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
     assert laptop.view() == desktop.view()
