@@ -207,7 +207,13 @@ def open_anki(path: Path) -> Iterator[Collection]:
         connection = sqlite3.connect(uri, uri=True, timeout=0.5, isolation_level=None)
         try:
             connection.create_collation("unicase", _unicase)
-            collection = _read(connection, shown)
+            try:
+                collection = _read(connection, shown)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:  # JSON, fields
+                raise CardsError(
+                    f"{shown}: its note types, decks or cards cannot be read ({type(error).__name__}: "
+                    f"{error}); the file is damaged or not written by Anki: export it from Anki again"
+                ) from None
             yield collection
         except sqlite3.OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):

@@ -47,7 +47,7 @@ from flashcards.export import ID_FIELD
 from flashcards.foreign import Converted, convert
 from flashcards.paths import display_path
 from flashcards.settings import Settings
-from flashcards.states import RATING_OF, Rating, State
+from flashcards.states import RATING_OF, State
 
 ANKI_QUEUE_SUSPENDED = -1
 ANKI_QUEUE_LEARNING = 1
@@ -58,6 +58,10 @@ _STATE_OF_KIND = {
 }
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
+FIRST_ANKI_ID = 946_684_800_000  # 2000-01-01 UTC, in milliseconds: no Anki answer is older
+LAST_ANKI_ID = 253_402_300_799_999  # the last millisecond of the year 9999
+LONGEST_INTERVAL = 10 * 36_500  # days: Anki's longest maximum interval is 36,500
+LONGEST_STEP = 10 * 365 * 86_400  # seconds (a learning row's interval is minus its step in seconds)
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
 IMPORTED_DIR = "imported"  # under the decks directory: where notes from elsewhere are written
 # The first line of a deck file an import writes, followed by the SHA-256 of the rest of the file.
@@ -535,7 +539,10 @@ def _card_offer(
     starts: dict[int, str],
 ) -> merge.Offer:
     """One card's Anki answers that FSRS uses; built, when new, with the state and due date Anki gave."""
-    kept, reset = fsrs_rows(rows)
+    try:
+        kept, reset = fsrs_rows(rows)
+    except TypeError:  # a value that is not a number
+        raise CardsError(_bad_row(report.path, rows)) from None
     if len(kept) != len(rows):
         report.skipped_for_fsrs += len(rows) - len(kept)
         if reset:
@@ -547,7 +554,10 @@ def _card_offer(
         return f"{card.id}:{kept[position][ID]}"  # revlog ids are unique in one collection only
 
     def build(positions: list[int]) -> list[merge.Incoming]:
-        return _incoming(card, card_id, kept, positions, rows[-1], days, starts)
+        try:
+            return _incoming(card, card_id, kept, positions, rows[-1], days, starts, report.path)
+        except TypeError:  # a value that is not a number
+            raise CardsError(_bad_row(report.path, kept)) from None
 
     return merge.Offer(card_id, reviewlog.SOURCE_ANKI, [row[ID] for row in kept], source_id, build)
 
@@ -560,8 +570,11 @@ def _incoming(
     newest: Revlog,
     days: clock.StudyDays,
     day_starts: dict[int, str],
+    path: Path,
 ) -> list[merge.Incoming]:
-    """Anki answers as the log keeps them: the state each left (the next row's kind tells), the due date Anki gave."""
+    """Anki answers as the log keeps them: the state each left (the next row's kind tells), the
+    due date Anki gave. A row no Anki writes (a rating, time or interval out of range) is an
+    error that names it."""
     built = []
     last = len(kept) - 1
     source, learning_due = reviewlog.SOURCE_ANKI, card.queue == ANKI_QUEUE_LEARNING
@@ -570,7 +583,13 @@ def _incoming(
     longest, anki_card = scheduler.MAX_DURATION_MS, card.id
     for position in positions:
         row = kept[position]
-        anki_id, interval = row[ID], row[INTERVAL]
+        anki_id, interval, rating = row[ID], row[INTERVAL], rating_of(row[EASE])
+        if (
+            rating is None
+            or not FIRST_ANKI_ID <= anki_id <= LAST_ANKI_ID
+            or not -LONGEST_STEP <= interval <= LONGEST_INTERVAL
+        ):
+            raise CardsError(_bad_row(path, [row]))
         after = kind_after(kept[position + 1][KIND]) if position < last else type_after
         if after is None or (after is State.REVIEW and interval < 0):  # a filtered deck's row; a reset card
             after = State.REVIEW if interval > 0 else State.LEARNING
@@ -590,7 +609,7 @@ def _incoming(
         built.append(
             incoming(
                 card_id,
-                rating_of(row[EASE]) or Rating(row[EASE]),
+                rating,
                 text(anki_id),
                 longest if taken > longest else taken if taken > 0 else 0,
                 source,
@@ -605,6 +624,24 @@ def _incoming(
             )
         )
     return built
+
+
+def _bad_row(path: Path, rows: list[Revlog]) -> str:
+    """What is wrong with the first of these review-log rows that no Anki writes."""
+    untyped = [row for row in rows if any(type(value) is not int for value in row)]
+    row = untyped[0] if untyped else rows[0]
+    if untyped:
+        problem = f"it holds {next(repr(value) for value in row if type(value) is not int)}, not a number"
+    elif RATING_OF.get(row[EASE]) is None:
+        problem = f"its rating (ease) is {row[EASE]}, not 1 to 4"
+    elif not FIRST_ANKI_ID <= row[ID] <= LAST_ANKI_ID:
+        problem = "its id (the millisecond it was given) is before 2000 or after 9999"
+    else:
+        problem = f"its interval is {row[INTERVAL]}, beyond what Anki gives"
+    return (
+        f"{display_path(path)}: review-log row {row[ID]} (card {row[CARD]}): {problem}; "
+        "the file is damaged or not written by Anki: export it from Anki again. Nothing was imported."
+    )
 
 
 def _stamp_text(stamp: float) -> str:

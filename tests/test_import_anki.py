@@ -9,6 +9,7 @@ studied only in Anki must have Anki's memory state.
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -281,14 +282,46 @@ def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict
     other = work / "other.zip"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("notes.txt", "not Anki")
-    expected = {
-        "no-scheduling.apkg": "holds no reviews: export it from Anki with 'Include scheduling information'",
-        "truncated.apkg": "damaged or truncated",
-        "newer.apkg": "schema 19, which this version of cards does not know; upgrade cards",
-        "other.zip": "is a zip file but not an Anki package",
+
+    def damaged(name: str, *changes: str) -> None:  # the legacy package, its answers made new, changed
+        inner = work / f"{name}.anki21"
+        with zipfile.ZipFile(work / "legacy.apkg") as source:
+            inner.write_bytes(source.read("collection.anki21"))
+        connection = sqlite3.connect(inner)
+        connection.execute("UPDATE revlog SET id = id + 7")
+        for sql in changes:
+            connection.execute(sql)
+        connection.commit()
+        connection.close()
+        with zipfile.ZipFile(work / name, "w") as target:
+            target.write(inner, "collection.anki21")
+
+    damaged("rating.apkg", "UPDATE revlog SET ease = 9")
+    damaged("before-2000.apkg", "UPDATE revlog SET id = -id")
+    damaged("text.apkg", "UPDATE revlog SET time = 'slow'")
+    damaged("interval.apkg", "UPDATE revlog SET ivl = 999999999 WHERE ivl > 0")
+    damaged("note-types.apkg", "UPDATE col SET models = '{'")
+    row = r"review-log row -?\d+ \(card \d+\): "
+    again = "; the file is damaged or not written by Anki: export it from Anki again"
+    expected = {  # what each says, as patterns
+        "no-scheduling.apkg": re.escape(
+            "holds no reviews: export it from Anki with 'Include scheduling information'"
+        ),
+        "truncated.apkg": re.escape("damaged or truncated"),
+        "newer.apkg": re.escape("schema 19, which this version of cards does not know; upgrade cards"),
+        "other.zip": re.escape("is a zip file but not an Anki package"),
+        "rating.apkg": row + r"its rating \(ease\) is 9, not 1 to 4" + again,
+        "before-2000.apkg": row
+        + r"its id \(the millisecond it was given\) is before 2000 or after 9999"
+        + again,
+        "text.apkg": row + "it holds 'slow', not a number" + again,
+        "interval.apkg": row + "its interval is 999999999, beyond what Anki gives" + again,
+        "note-types.apkg": r"its note types, decks or cards cannot be read \(JSONDecodeError: "
+        + ".*"
+        + again,
     }
     for name, message in expected.items():
-        with pytest.raises(CardsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(CardsError, match=message):
             import_file(db, SETTINGS, work / name)
         assert _log(db) == before, name
 
