@@ -48,6 +48,7 @@ DEVICE_VARIABLE = "CARDS_DEVICE"
 SUFFIX = ".jsonl"
 SOURCE_PREFIX = "journal:"
 READ_BYTES = 1 << 22  # a journal file is read 4 MiB at a time
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which some editors put first in a file
 TAIL_BYTES = 4096  # the bytes before a file's read offset that must be unchanged to read on from it
 _DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SHORTEST_LINE_BYTES = 200  # an answer's line is longer: new bytes / this bounds the lines to take in
@@ -360,6 +361,9 @@ class Journal:
             handle.seek(offset)
             source = SOURCE_PREFIX + path.name[: -len(SUFFIX)]
             tail, read, rest = before, 0, b""  # rest: a line not ended yet, from the block before
+            if offset == 0 and handle.read(len(BOM)) == BOM:  # an editor's byte-order mark: not a line's
+                tail, read = BOM, len(BOM)
+            handle.seek(offset + read)
             while block := handle.read(READ_BYTES):  # a block at a time: a first merge is large
                 data = rest + block
                 end = data.rfind(b"\n") + 1

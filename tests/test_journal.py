@@ -207,6 +207,36 @@ def test_faults_are_reported_with_their_line_and_counted_once(
     assert desktop.cards("rebuild", "--check").exit_code == 0
 
 
+@pytest.mark.parametrize("block", [1 << 22, 2], ids=["one-block", "two-bytes-a-block"])
+def test_a_byte_order_mark_an_editor_put_first_is_not_part_of_the_first_line(
+    machines: tuple[Machine, Machine], block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal file saved by an editor that writes UTF-8 with a byte-order mark: its first
+    answer is taken in, and lines appended after are read on from where it stopped."""
+    from flashcards import journal
+
+    monkeypatch.setattr(journal, "READ_BYTES", block)
+    laptop, desktop = machines
+    laptop.cards("review", keys="\n3\n\n3\nq\n")
+    lines = (laptop.repo / "reviews" / "laptop.jsonl").read_bytes().splitlines(keepends=True)
+    copied = desktop.repo / "reviews" / "laptop.jsonl"
+    copied.parent.mkdir()
+    copied.write_bytes(b"\xef\xbb\xbf" + lines[0])
+    first = desktop.cards("status")
+    assert (first.exit_code, first.stderr, reps(desktop)) == (0, "", 1)
+    copied.write_bytes(b"\xef\xbb\xbf" + lines[0] + lines[1])
+    parsed: list[bytes] = []
+    parse = journal.Journal._parse_line
+    monkeypatch.setattr(
+        journal.Journal,
+        "_parse_line",
+        staticmethod(lambda raw, *rest: parsed.append(raw) or parse(raw, *rest)),
+    )
+    second = desktop.cards("status")
+    assert (second.exit_code, second.stderr, reps(desktop)) == (0, "", 2)
+    assert parsed == [lines[1].rstrip(b"\n")]  # read on from where it stopped, not again from the start
+
+
 def reps(machine: Machine) -> int:
     with sqlite3.connect(machine.db) as db:
         return int(db.execute("SELECT count(*) FROM reviews").fetchone()[0])
