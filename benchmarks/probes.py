@@ -16,8 +16,10 @@
 - ``log-floor DB SCRATCH``: what SQLite alone takes to write the review log of collection DB
   (an import's million rows, say) into a new file SCRATCH, as a large merge writes it (rows
   added with no index, the log's indexes built after on two threads, the commit and the
-  checkpoint), first as the log keeps rows, then narrowed (times as integer milliseconds, no
-  text source ids): no Python work but binding the values. Prints seconds per phase as JSON.
+  checkpoint), as the log keeps rows in the write-ahead log, then under the rollback journal (as
+  a large merge writes them), then narrowed (times as integer milliseconds, no text source ids)
+  under the rollback journal: no Python work but binding the values. Prints seconds per phase
+  as JSON.
 """
 
 from __future__ import annotations
@@ -210,14 +212,18 @@ def log_floor(db_path: str, scratch: str) -> None:
     assert narrow_table.count("INTEGER") == table.count("INTEGER") + 2, "the log's two times as integers"
 
     def remove_scratch() -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             Path(scratch + suffix).unlink(missing_ok=True)
 
     report: dict[str, Any] = {"rows": len(wide)}
-    for name, rows, create in (("as logged", wide, table), ("narrow", narrow, narrow_table)):
+    for name, rows, create, mode in (
+        ("as logged", wide, table, "WAL"),
+        ("rollback journal", wide, table, "DELETE"),  # as a large merge writes (merge.rollback_journal)
+        ("narrow", narrow, narrow_table, "DELETE"),
+    ):
         remove_scratch()
         db = sqlite3.connect(scratch, isolation_level=None)
-        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA journal_mode = {mode}")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute(create)
         db.execute("PRAGMA cache_size = -49152")
@@ -240,6 +246,7 @@ def log_floor(db_path: str, scratch: str) -> None:
         index_count = made.fetchone()[0]
         check.close()
         report[name] = {
+            "journal_mode": mode,
             "written": list(written),
             "indexes": index_count,
             "insert_s": round(inserted - began, 2),
