@@ -630,7 +630,7 @@ def _rows(
         if not isinstance(item, Incoming):
             if positions:  # the history before this row changed: what it found is looked at again
                 later.append((len(log), item, state, step))
-                found = _found_states(item, state, step)
+                found = scheduler.found_states(item, state, step)
                 log.append((*item[:5], *found, *item[8:10]))  # replayed (its lapses counted) as found
             else:
                 log.append(item)
@@ -725,7 +725,7 @@ def refind(db: Database, settings: Settings, since: dict[str, str]) -> None:
             for row in logged:
                 if row[2] >= first:
                     later.append((len(log), row, state, step))
-                    log.append((*row[:5], *_found_states(row, state, step), *row[8:10]))
+                    log.append((*row[:5], *scheduler.found_states(row, state, step), *row[8:10]))
                 else:
                     log.append(row)
                 if row[9] == Kind.ANSWER:
@@ -738,14 +738,6 @@ def refind(db: Database, settings: Settings, since: dict[str, str]) -> None:
     reviewlog.correct(db, corrected)
 
 
-def _found_states(row: tuple[Any, ...], before: State, step: int) -> tuple[int, int, int | None]:
-    """The state before, state and step a logged row has when it finds ``before`` and ``step``:
-    an answer keeps the state and step it gave; another row has those it found."""
-    if row[9] == Kind.ANSWER:
-        return int(before), row[6], row[7]
-    return int(before), int(before), step if before in _LEARNING else None
-
-
 def _found(
     row: tuple[Any, ...], before: State, step: int, memory: tuple[float, float]
 ) -> tuple[Any, ...] | None:
@@ -753,7 +745,7 @@ def _found(
     it found there, as a new row would be logged: the state before it, the memory after it, and
     for a row that is not an answer its state and step (those it found); None if it has them.
     Values for :func:`reviewlog.correct`."""
-    wanted = (*_found_states(row, before, step), *memory)
+    wanted = (*scheduler.found_states(row, before, step), *memory)
     if (row[5], row[6], row[7], row[14], row[15]) == wanted:
         return None
     return (*wanted, row[13])

@@ -385,6 +385,7 @@ class RebuildResult:
     cards: int = 0
     reviews: int = 0
     changed: list[str] = field(default_factory=list)
+    found_again: int = 0  # cards whose rows found another history than they have (corrected by a write)
 
 
 def replay(
@@ -521,6 +522,7 @@ class _Replayer:
         self.settings = settings
         self.days = clock.StudyDays(settings.day_start_hour)
         self.rules: dict[str, Rules] = {}
+        self.stale: dict[str, str] = {}  # cards replayed whose rows found another history: from when
 
     def replay(
         self, db: Database, where: str, params: list[str]
@@ -548,7 +550,33 @@ class _Replayer:
                 rows.append(pending)
                 pending = next(logs, None)
             replayed = replay_log(deck_rules, days, rows)
+            stale = first_stale(rows)
+            if stale is not None:
+                self.stale[card_id] = stale
             yield card_id, tuple(cached), replayed
+
+
+def found_states(row: tuple[Any, ...], before: State, step: int) -> tuple[int, int, int | None]:
+    """The state before, state and step a log row (as :func:`replay_log` reads it) has when the
+    answers before it left ``before`` and ``step``: an answer keeps the state and step it gave;
+    another row has those it found."""
+    if row[9] == Kind.ANSWER:
+        return int(before), row[6], row[7]
+    return int(before), int(before), step if before in (State.LEARNING, State.RELEARNING) else None
+
+
+def first_stale(rows: list[Any]) -> str | None:
+    """When the first of a card's rows (in history order) was given whose state before (or, for
+    a row that is not an answer, its state) is not what the answers before it left: rows that
+    found another history than they have now. None: every row has what it found."""
+    state, answer = int(State.NEW), int(Kind.ANSWER)
+    for row in rows:
+        kind = row[9] if len(row) > 9 else answer
+        if row[5] != state or (kind != answer and row[6] != state):
+            return str(row[2])
+        if kind == answer:
+            state = row[6]
+    return None
 
 
 def rebuild(
@@ -558,15 +586,18 @@ def rebuild(
     *,
     write: bool = True,
     after: Callable[[], object] | None = None,
+    rows: bool = False,
 ) -> RebuildResult:
     """Replay the review log into the cards' cached state (all cards, or ``card_ids``).
 
     With ``write=False`` nothing is changed: the result lists the cards whose cache differs.
     Cards are replayed and written a page at a time, all in one transaction, so memory stays
-    bounded on large collections.
+    bounded on large collections. With ``rows``, also the cards whose log rows found another
+    history than they have (:func:`first_stale`: answers added or removed before them by an
+    earlier version): counted, listed, and with ``write`` corrected (``merge.refind``).
     """
     with _immediate(db):
-        result = rebuild_within(db, settings, card_ids, write=write)
+        result = rebuild_within(db, settings, card_ids, write=write, rows=rows)
         if write and after is not None:  # more writes in the same transaction
             after()
     return result
@@ -578,6 +609,7 @@ def rebuild_within(
     card_ids: Iterable[str] | None = None,
     *,
     write: bool = True,
+    rows: bool = False,
 ) -> RebuildResult:
     """:func:`rebuild` inside the caller's transaction (a merge of answers taken in uses it).
 
@@ -587,7 +619,7 @@ def rebuild_within(
     replayer = _Replayer(settings)
     update = f"UPDATE cards SET {', '.join(f'{c} = ?' for c in CACHE_COLUMNS)} WHERE id = ?"
     for where, params in _pages(db) if card_ids is None else _chunks(list(card_ids)):
-        updates = []
+        updates = {}
         for card_id, cached, replayed in replayer.replay(db, where, params):
             result.cards += 1
             result.reviews += replayed[CACHE_COLUMNS.index("reps")]
@@ -595,10 +627,23 @@ def rebuild_within(
                 state = CardState.from_row(replayed)
                 if CardState.from_row(cached) != state:
                     result.changed.append(card_id)
-                    updates.append((*state.to_row(), card_id))
+                    updates[card_id] = (*state.to_row(), card_id)
+        stale, replayer.stale = (replayer.stale if rows else {}), {}
+        for card_id in stale:
+            if card_id not in updates:
+                result.changed.append(card_id)
+        result.found_again += len(stale)
+        if write and stale:  # the rows first, then the card's cache counted from them
+            from flashcards import merge  # (merge imports this module)
+
+            merge.refind(db, settings, stale)
+            places = ", ".join("?" * len(stale))
+            for card_id, _, replayed in replayer.replay(db, f"WHERE c.id IN ({places})", list(stale)):
+                updates[card_id] = (*CardState.from_row(replayed).to_row(), card_id)
+            replayer.stale = {}
         if write:  # the page's reads are done: writing cannot disturb them
-            db.conn.executemany(update, updates)
-            reviewlog.forget_marks(db, (update[-1] for update in updates))
+            db.conn.executemany(update, updates.values())
+            reviewlog.forget_marks(db, updates)
     return result
 
 

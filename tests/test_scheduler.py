@@ -176,6 +176,34 @@ def test_rebuild_repairs_a_damaged_cache(db: sqlite_utils.Database) -> None:
     assert scheduler.rebuild(db, Settings()).changed == []
 
 
+def test_rebuild_corrects_rows_that_found_another_history_only_when_asked(db: sqlite_utils.Database) -> None:
+    """An Again logged as an answer to a new card though an Easy came before it (as an earlier
+    version left a row when the Easy was taken in later): ``rows=True`` finds it, lists the card,
+    and corrects the row to what it found (a lapse of a review card, its memory) and the cache
+    counted from it; the answer itself is unchanged. Without ``rows``, rebuilds leave rows alone."""
+    scheduler.answer(db, ONE, EASY, T0, 1000, Settings())
+    scheduler.answer(db, ONE, AGAIN, T0 + timedelta(days=5), 1000, Settings())
+    columns = (
+        "id, card_id, rating, reviewed_at, duration_ms, due, state_before, state, step, stability, difficulty"
+    )
+    logged = db.execute(f"SELECT {columns} FROM reviews ORDER BY id").fetchall()
+    expected = card_row(db, ONE)
+    assert logged[1][6] == State.REVIEW and expected["lapses"] == 1
+    db.execute(
+        "UPDATE reviews SET state_before = 0, stability = 0.2, difficulty = 7.0 WHERE id = ?", [logged[1][0]]
+    )
+    db.execute("UPDATE cards SET lapses = 0 WHERE id = ?", [ONE])  # as the stale row counts them
+    assert scheduler.rebuild(db, Settings(), write=False).changed == []  # rows not looked at: all agrees
+    check = scheduler.rebuild(db, Settings(), write=False, rows=True)
+    assert (check.changed, check.found_again) == ([ONE], 1)
+    assert db.execute(f"SELECT {columns} FROM reviews ORDER BY id").fetchall()[1][6] == 0  # unchanged
+    fixed = scheduler.rebuild(db, Settings(), rows=True)
+    assert (fixed.changed, fixed.found_again) == ([ONE], 1)
+    assert db.execute(f"SELECT {columns} FROM reviews ORDER BY id").fetchall() == logged
+    assert card_row(db, ONE) == expected
+    assert scheduler.rebuild(db, Settings(), write=False, rows=True).changed == []
+
+
 answers = st.lists(
     st.tuples(
         st.sampled_from([ONE, TWO, TWO_REVERSE]),
