@@ -767,6 +767,7 @@ def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -
         anki_ids=[line.get("anki_id") for line, _ in group],
         source_id=lambda position: group[position][1],
         build=build,
+        copies=True,
     )
 
 

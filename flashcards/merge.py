@@ -163,6 +163,9 @@ class Offer:
     anki_ids: Sequence[int | None]  # each answer's Anki review-log id, if it has one
     source_id: Callable[[int], str]  # the source id of the answer at a position
     build: Callable[[list[int]], list[Incoming]]  # the answers at these positions
+    # another machine's copies (journal lines): an Anki answer this log has too, counted in
+    # another zone, is settled on the earlier study day of the two (:func:`_settle`)
+    copies: bool = False
 
 
 @dataclass
@@ -194,7 +197,8 @@ def take_in(
     offered = 0
     bulk = _BULK.get(id(db.conn)) if write else None
     for chunk in _chunks(offers):
-        rows, caches, marks, corrected = _merge_chunk(db, settings, days, rules, chunk, result, bulk)
+        settled: list[tuple[Any, ...]] = []
+        rows, caches, marks, corrected = _merge_chunk(db, settings, days, rules, chunk, result, bulk, settled)
         if write and corrected:  # logged rows that now come after new answers
             reviewlog.correct(db, corrected)
         if write and rows:
@@ -210,6 +214,8 @@ def take_in(
             reviewlog.forget_marks(db, (card_id for card_id, mark in marks.items() if mark is None))
             if bulk is not None and bulk.fresh:
                 bulk.logged.update(cache[-1] for cache in caches)
+        if write and settled:
+            _settle(db, settings, settled)
         offered += len(chunk)
         if progress is not None:
             progress(offered)
@@ -370,11 +376,13 @@ def _merge_chunk(
     chunk: list[Offer],
     result: MergeResult,
     bulk: _Bulk | None = None,
+    settled: list[tuple[Any, ...]] | None = None,
 ) -> tuple[list[list[object]], list[tuple[Any, ...]], dict[str, Mark | None], list[tuple[Any, ...]]]:
     """The log rows of a chunk of cards' new answers (with their state before and memory), the
     cached state of each card the merged log gives (values for ``_UPDATE_CACHE``), each such
     card's replay mark (None: it can have none), and the corrections of its logged rows that new
-    answers now come before (values for :func:`reviewlog.correct`)."""
+    answers now come before (values for :func:`reviewlog.correct`). Copies of Anki answers the
+    log has, counted on another study day, are added to ``settled`` (values for :func:`_settle`)."""
     ids = list(dict.fromkeys(offer.card_id for offer in chunk))
     places = ", ".join("?" * len(ids))
     decks = dict(db.execute(f"SELECT id, deck FROM cards WHERE id IN ({places})", ids).fetchall())
@@ -414,6 +422,8 @@ def _merge_chunk(
                     result.echoes += 1
                 else:
                     result.already += 1
+                    if offer.copies and settled is not None and offer.source == reviewlog.SOURCE_ANKI:
+                        _compare_days(offer, position, existing.get(offer.card_id, ()), settled)
                 continue
             if sources and (offer.source, offer.source_id(position)) in sources:
                 result.already += 1
@@ -454,6 +464,38 @@ def _merge_chunk(
         corrected.extend(fixed)
         caches.append((*cache, card_id))
     return rows, caches, written, corrected
+
+
+def _compare_days(
+    offer: Offer, position: int, logged: Iterable[tuple[Any, ...]], settled: list[tuple[Any, ...]]
+) -> None:
+    """An Anki answer the log has, offered again by another machine that imported it too: if
+    that machine counted it on an earlier study day (another zone), add the row's settling."""
+    anki_id = offer.anki_ids[position]
+    row = next((row for row in logged if row[10] == anki_id and row[11] == reviewlog.SOURCE_ANKI), None)
+    if row is None or row[8] is None:
+        return
+    copy = offer.build([position])[0]
+    if copy.day_end is not None and (copy.day_end, copy.due_day or 0, copy.due) < (
+        row[8],
+        row[4] or 0,
+        row[3],
+    ):
+        settled.append((copy.day_end, copy.due_day, copy.due, row[13], row[0], row[2]))
+
+
+def _settle(db: Database, settings: Settings, settled: list[tuple[Any, ...]]) -> None:
+    """Give Anki answers the study day (its end, the due day and due date) another machine that
+    imported the same file counted, the earlier of the two: both machines then keep the same
+    (each takes the other's line in once). The rows from there are replayed again, then the
+    cards' cached states."""
+    reviewlog.settle_days(db, [row[:4] for row in settled])
+    since: dict[str, str] = {}
+    for *_, card_id, reviewed_at in settled:
+        since[card_id] = min(since.get(card_id, reviewed_at), reviewed_at)
+    reviewlog.forget_marks(db, since)
+    refind(db, settings, since)
+    scheduler.rebuild_within(db, settings, sorted(since))
 
 
 def _histories(

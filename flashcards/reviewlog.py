@@ -152,6 +152,12 @@ def correct(db: Database, rows: Iterable[Sequence[Any]]) -> None:
     )
 
 
+def settle_days(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+    """Give imported answers the study day another machine counted for them: each
+    ``(day_end, due_day, due, id)``. The caller replays their cards and forgets their marks."""
+    db.conn.executemany("UPDATE reviews SET day_end = ?, due_day = ?, due = ? WHERE id = ?", rows)
+
+
 def forget_marks(db: Database, card_ids: Iterable[str]) -> None:
     """Forget these cards' replay marks: their logs changed, a merge replays them in full."""
     db.conn.executemany("DELETE FROM replay_marks WHERE card_id = ?", ((card_id,) for card_id in card_ids))

@@ -893,3 +893,67 @@ def test_an_answer_that_reached_the_other_machine_through_anki_first_counts_once
     assert reps(laptop) == reps(desktop) == 1
     assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
     assert laptop.view() == desktop.view()
+
+
+def test_the_same_anki_file_imported_on_machines_in_two_zones_ends_the_same_on_both(
+    machines: tuple[Machine, Machine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package from the phone, imported on the laptop (UTC) and on the desktop (Auckland)
+    before either pulls: each counts the answers' study days in its own zone. Taking in the
+    other's lines, each answer settles on the earlier of the two, so both end with the same
+    rows and states."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from flashcards import store
+    from flashcards.compiler import compile_decks
+    from flashcards.export import export_package
+    from flashcards.scheduler import answer
+    from flashcards.settings import DeckSettings, Settings
+
+    phone = tmp_path / "phone"
+    (phone / "decks").mkdir(parents=True)
+    (phone / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
+    db = store.open_collection(phone / "c.db")
+    start = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    compile_decks(db, phone / "decks", start)
+    for at in (start, start + timedelta(hours=7, minutes=30), start + timedelta(days=2)):
+        answer(db, "n1/card", 3, at, 3000, Settings(defaults=DeckSettings(enable_fuzzing=False)))
+    package = export_package(db, tmp_path / "phone.apkg", with_scheduling=True).path
+    db.conn.close()
+
+    laptop, desktop = machines
+
+    def in_auckland(*args: str) -> Result:
+        monkeypatch.setenv("TZ", "Pacific/Auckland")
+        time.tzset()
+        try:
+            return desktop.cards(*args, now=LATER)
+        finally:
+            monkeypatch.setenv("TZ", "UTC")
+            time.tzset()
+
+    assert laptop.cards("import", str(package), now=LATER).exit_code == 0
+    assert in_auckland("import", str(package)).exit_code == 0
+    with sqlite3.connect(laptop.db) as one, sqlite3.connect(desktop.db) as other:
+        ends = [
+            db.execute("SELECT day_end FROM reviews ORDER BY reviewed_at").fetchall() for db in (one, other)
+        ]
+    assert ends[0] != ends[1]  # each counted the days in its own zone
+    laptop.commit("laptop")
+    desktop.commit("desktop")
+    desktop.pull("origin")
+    laptop.pull("desktop")
+    assert laptop.cards("status", now=LATER).exit_code == 0
+    assert in_auckland("status").exit_code == 0
+    assert reps(laptop) == reps(desktop) == 3
+    assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
+    with sqlite3.connect(laptop.db) as one, sqlite3.connect(desktop.db) as other:
+        settled = [
+            db.execute("SELECT day_end, due_day, due FROM reviews ORDER BY reviewed_at").fetchall()
+            for db in (one, other)
+        ]
+    assert settled[0] == settled[1]
+    assert [row[0] for row in settled[0]] == [min(pair)[0] for pair in zip(*ends, strict=True)]
+    for check in (laptop.cards("rebuild", "--check", now=LATER), in_auckland("rebuild", "--check")):
+        assert check.exit_code == 0, check.output
