@@ -205,6 +205,7 @@ def open_anki(path: Path) -> Iterator[Collection]:
                 "give an .apkg or .colpkg exported from Anki, or a profile's collection.anki2"
             )
         connection = sqlite3.connect(uri, uri=True, timeout=0.5, isolation_level=None)
+        reading = True  # then the caller's work, which also writes the collection here
         try:
             connection.create_collation("unicase", _unicase)
             try:
@@ -214,19 +215,29 @@ def open_anki(path: Path) -> Iterator[Collection]:
                     f"{shown}: its note types, decks or cards cannot be read ({type(error).__name__}: "
                     f"{error}); the file is damaged or not written by Anki: export it from Anki again"
                 ) from None
+            reading = False
             yield collection
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
+            if not reading and not _damaged(error):  # the collection here (locked, full, read-only)
+                raise
             if "locked" in str(error) or "busy" in str(error):
                 raise CardsError(
                     f"{shown} is open in Anki (the database is locked): close Anki first, then import again"
                 ) from None
-            raise CardsError(f"{shown}: not a readable Anki collection ({error})") from None
-        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):
+                raise CardsError(f"{shown}: not a readable Anki collection ({error})") from None
             raise CardsError(
                 f"{shown}: not a readable Anki collection ({error}); is the file complete?"
             ) from None
         finally:
             connection.close()
+
+
+def _damaged(error: sqlite3.DatabaseError) -> bool:
+    """Whether an error says a file read is damaged (the Anki file, read only), not that the
+    collection being written is busy, full or read-only."""
+    text = str(error)
+    return any(words in text for words in ("malformed", "not a database", "disk I/O error", "corrupt"))
 
 
 def _extract(path: Path, scratch: Path) -> Path:

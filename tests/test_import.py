@@ -417,3 +417,24 @@ def test_a_bulk_merge_keeps_anki_ids_apart_as_the_row_by_row_one_does(
         logs.append(rows)
         db.conn.close()
     assert [card for card, _ in logs[0]] == [card for card, _ in logs[1]]
+
+
+def test_a_busy_collection_here_is_not_reported_as_the_anki_file_open_in_anki(
+    studied: Path, tmp_path: Path
+) -> None:
+    """Another process writes this collection while the import waits for it: the error is this
+    collection's (busy), as every command reports it, not the Anki file's; nothing is written."""
+    from flashcards import importing
+
+    db = compiled(tmp_path / "here")
+    db.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(tmp_path / "here" / "c.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            importing.import_file(db, SETTINGS, studied)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert db.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+    assert importing.import_file(db, SETTINGS, studied).imported == 12
