@@ -59,7 +59,7 @@ _STATE_OF_KIND = {
 _STATE_OF_TYPE = {1: State.LEARNING, 2: State.REVIEW, 3: State.RELEARNING}
 SHOWN_NAMES = 5
 FIRST_ANKI_ID = 946_684_800_000  # 2000-01-01 UTC, in milliseconds: no Anki answer is older
-LAST_ANKI_ID = 253_402_300_799_999  # the last millisecond of the year 9999
+LAST_ANKI_ID = 190_288_396_800_000  # 8000-01-01 UTC: its day and due date (LONGEST_INTERVAL on) are dates
 LONGEST_INTERVAL = 10 * 36_500  # days: Anki's longest maximum interval is 36,500
 LONGEST_STEP = 10 * 365 * 86_400  # seconds (a learning row's interval is minus its step in seconds)
 IMPORT_CACHE_KIB = 48 * 1024  # SQLite page cache while an import writes
@@ -635,7 +635,7 @@ def _bad_row(path: Path, rows: list[Revlog]) -> str:
     elif RATING_OF.get(row[EASE]) is None:
         problem = f"its rating (ease) is {row[EASE]}, not 1 to 4"
     elif not FIRST_ANKI_ID <= row[ID] <= LAST_ANKI_ID:
-        problem = "its id (the millisecond it was given) is before 2000 or after 9999"
+        problem = "its id (the millisecond it was given) is before 2000 or after 7999"
     else:
         problem = f"its interval is {row[INTERVAL]}, beyond what Anki gives"
     return (

@@ -216,6 +216,7 @@ def test_a_large_import_builds_the_indexes_again_and_logs_the_same(
         assert report.imported == 12  # two answers to each of six cards
         assert modes.pop() == ("wal" if threshold else "delete")  # the bulk one under the rollback journal
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
         assert not (tmp_path / f"at-{threshold}" / "c.db-journal").exists()
         assert gc.isenabled()  # the cycle collector rests during a large merge only
         assert db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
@@ -240,6 +241,8 @@ def _journal_modes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def recording(db: Database, *args: Any, **kwargs: Any) -> merge.MergeResult:
         modes.append(db.execute("PRAGMA journal_mode").fetchone()[0])
+        # power-safe in either: NORMAL in the write-ahead log, FULL under the rollback journal
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == (2 if modes[-1] == "delete" else 1)
         return take_in(db, *args, **kwargs)
 
     monkeypatch.setattr(merge, "take_in", recording)

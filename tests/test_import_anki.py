@@ -299,6 +299,11 @@ def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict
     damaged("rating.apkg", "UPDATE revlog SET ease = 9")
     damaged("before-2000.apkg", "UPDATE revlog SET id = -id")
     damaged("text.apkg", "UPDATE revlog SET time = 'slow'")
+    # an id in December 9999: its due date a month on would be in the year 10000
+    damaged(
+        "year-9999.apkg",
+        "UPDATE revlog SET id = 253402000000000, ivl = 30 WHERE id = (SELECT max(id) FROM revlog)",
+    )
     damaged("interval.apkg", "UPDATE revlog SET ivl = 999999999 WHERE ivl > 0")
     damaged("note-types.apkg", "UPDATE col SET models = '{'")
     row = r"review-log row -?\d+ \(card \d+\): "
@@ -312,7 +317,10 @@ def test_bad_packages_are_refused_with_the_collection_untouched(round_trip: dict
         "other.zip": re.escape("is a zip file but not an Anki package"),
         "rating.apkg": row + r"its rating \(ease\) is 9, not 1 to 4" + again,
         "before-2000.apkg": row
-        + r"its id \(the millisecond it was given\) is before 2000 or after 9999"
+        + r"its id \(the millisecond it was given\) is before 2000 or after 7999"
+        + again,
+        "year-9999.apkg": row
+        + r"its id \(the millisecond it was given\) is before 2000 or after 7999"
         + again,
         "text.apkg": row + "it holds 'slow', not a number" + again,
         "interval.apkg": row + "its interval is 999999999, beyond what Anki gives" + again,

@@ -903,24 +903,8 @@ def test_the_same_anki_file_imported_on_machines_in_two_zones_ends_the_same_on_b
     other's lines, each answer settles on the earlier of the two, so both end with the same
     rows and states."""
     import time
-    from datetime import UTC, datetime, timedelta
 
-    from flashcards import store
-    from flashcards.compiler import compile_decks
-    from flashcards.export import export_package
-    from flashcards.scheduler import answer
-    from flashcards.settings import DeckSettings, Settings
-
-    phone = tmp_path / "phone"
-    (phone / "decks").mkdir(parents=True)
-    (phone / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
-    db = store.open_collection(phone / "c.db")
-    start = datetime(2026, 11, 20, 9, tzinfo=UTC)
-    compile_decks(db, phone / "decks", start)
-    for at in (start, start + timedelta(hours=7, minutes=30), start + timedelta(days=2)):
-        answer(db, "n1/card", 3, at, 3000, Settings(defaults=DeckSettings(enable_fuzzing=False)))
-    package = export_package(db, tmp_path / "phone.apkg", with_scheduling=True).path
-    db.conn.close()
+    package = phone_package(tmp_path)
 
     laptop, desktop = machines
 
@@ -957,3 +941,42 @@ def test_the_same_anki_file_imported_on_machines_in_two_zones_ends_the_same_on_b
     assert [row[0] for row in settled[0]] == [min(pair)[0] for pair in zip(*ends, strict=True)]
     for check in (laptop.cards("rebuild", "--check", now=LATER), in_auckland("rebuild", "--check")):
         assert check.exit_code == 0, check.output
+
+
+def test_two_machines_answering_a_card_in_the_same_millisecond_keep_both_answers(
+    machines: tuple[Machine, Machine],
+) -> None:
+    """The answers keep their millisecond as their Anki id: another machine's answer with the id of
+    one given here is a second answer, not an echo of it."""
+    laptop, desktop = machines
+    at = "2026-11-27T09:00:00.123456+00:00"
+    assert laptop.cards("review", now=at, keys="\n3\nq\n").exit_code == 0
+    assert desktop.cards("review", now=at, keys="\n1\nq\n").exit_code == 0
+    exchange(machines)
+    assert reps(laptop) == reps(desktop) == 2
+    assert laptop.cards("rebuild", "--check").exit_code == 0
+    assert desktop.cards("rebuild", "--check").exit_code == 0
+
+
+def phone_package(tmp_path: Path) -> Path:
+    """A package exported with scheduling from a phone's collection: three answers to n1/card,
+    two of them on 2026-11-20 (09:00 and 16:30 UTC: one study day in UTC, two in Auckland)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flashcards import store
+    from flashcards.compiler import compile_decks
+    from flashcards.export import export_package
+    from flashcards.scheduler import answer
+    from flashcards.settings import DeckSettings, Settings
+
+    phone = tmp_path / "phone"
+    (phone / "decks").mkdir(parents=True)
+    (phone / "decks" / "basics.yaml").write_text(DECK, encoding="utf-8")
+    db = store.open_collection(phone / "c.db")
+    start = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    compile_decks(db, phone / "decks", start)
+    for at in (start, start + timedelta(hours=7, minutes=30), start + timedelta(days=2)):
+        answer(db, "n1/card", 3, at, 3000, Settings(defaults=DeckSettings(enable_fuzzing=False)))
+    package = export_package(db, tmp_path / "phone.apkg", with_scheduling=True).path
+    db.conn.close()
+    return package
