@@ -218,7 +218,7 @@ def open_anki(path: Path) -> Iterator[Collection]:
             reading = False
             yield collection
         except sqlite3.DatabaseError as error:
-            if not reading and not _damaged(error):  # the collection here (locked, full, read-only)
+            if not reading and _readable(connection):  # the collection here (locked, full, damaged)
                 raise
             if "locked" in str(error) or "busy" in str(error):
                 raise CardsError(
@@ -233,11 +233,13 @@ def open_anki(path: Path) -> Iterator[Collection]:
             connection.close()
 
 
-def _damaged(error: sqlite3.DatabaseError) -> bool:
-    """Whether an error says a file read is damaged (the Anki file, read only), not that the
-    collection being written is busy, full or read-only."""
-    text = str(error)
-    return any(words in text for words in ("malformed", "not a database", "disk I/O error", "corrupt"))
+def _readable(connection: sqlite3.Connection) -> bool:
+    """Whether the Anki file reads whole (not locked by Anki, not damaged): then an error while
+    the caller works is the collection's here, not the file's. Asked only once one came."""
+    try:
+        return bool(connection.execute("PRAGMA quick_check").fetchone()[0] == "ok")
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _extract(path: Path, scratch: Path) -> Path:

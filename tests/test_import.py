@@ -441,3 +441,55 @@ def test_a_busy_collection_here_is_not_reported_as_the_anki_file_open_in_anki(
         other.close()
     assert db.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
     assert importing.import_file(db, SETTINGS, studied).imported == 12
+
+
+def test_anki_locking_its_collection_while_the_import_reads_it_is_reported_as_anki_open(
+    studied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anki opens the profile's collection.anki2 after the cards are mapped, before its review
+    log is read: the error names the Anki file (close Anki first), not this collection."""
+    import zipfile
+
+    from flashcards import importing
+    from flashcards.errors import CardsError
+
+    profile = tmp_path / "collection.anki2"
+    with zipfile.ZipFile(studied) as package:
+        name = next(name for name in package.namelist() if name.startswith("collection.anki2"))
+        profile.write_bytes(package.read(name))
+    db = compiled(tmp_path / "here")
+    mapping = importing._map_cards
+    anki: list[sqlite3.Connection] = []
+
+    def map_then_anki_opens(*args: Any) -> dict[int, str]:
+        mapped = mapping(*args)
+        anki.append(sqlite3.connect(profile, isolation_level=None))
+        anki[0].execute("BEGIN EXCLUSIVE")
+        return mapped
+
+    monkeypatch.setattr(importing, "_map_cards", map_then_anki_opens)
+    with pytest.raises(CardsError, match=r"collection\.anki2 is open in Anki .* close Anki first"):
+        importing.import_file(db, SETTINGS, profile)
+    anki[0].execute("ROLLBACK")
+    assert db.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+
+
+def test_damage_in_this_collection_met_by_an_import_is_not_blamed_on_the_anki_file(
+    studied: Path, tmp_path: Path
+) -> None:
+    """An index of the log here is damaged: the import fails with SQLite's error about this
+    collection, not 'the Anki file is not readable'."""
+    from flashcards import importing
+
+    db = compiled(tmp_path / "here")
+    path = tmp_path / "here" / "c.db"
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'reviews_anki'").fetchone()[0]
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.conn.close()
+    with path.open("r+b") as file:
+        file.seek((root - 1) * size)
+        file.write(b"\x0d" + b"\xff" * 64)  # the index's root page: garbage
+    db = store.open_collection(path)
+    with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+        importing.import_file(db, SETTINGS, studied)
