@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -130,11 +131,17 @@ class Session:
 
     def run(self) -> None:
         """Show cards until nothing is due, the user quits, or input ends."""
+        ignored = self.keys.terminal and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if ignored:  # started by something that ignores interrupts (a background job): Ctrl-C still quits
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             with self.keys.active():
                 self._loop()
         except KeyboardInterrupt:
             pass
+        finally:
+            if ignored:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _loop(self) -> None:
         while True:
