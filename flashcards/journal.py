@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -735,15 +734,14 @@ def _offers(answers: list[tuple[str, dict[str, Any]]]) -> Iterator[merge.Offer]:
         for line in group:
             source_id = _origin(origin, line)[1]
             kept = once.get(source_id)
-            if kept is None or _day_of(line) < _day_of(kept):  # the earlier study day, as _settle keeps
+            if kept is None or _day_of(line) < _day_of(kept):  # the earlier study day, as merge keeps
                 once[source_id] = line
         yield _offer(card_id, origin, [(line, source_id) for source_id, line in once.items()])
 
 
 def _day_of(line: dict[str, Any]) -> tuple[float, int, str]:
-    """The study day a line counts its answer on (the end of its day, its due day and due date)."""
-    day_end = line.get("day_end")
-    return (math.inf if day_end is None else day_end, line.get("due_day") or 0, line["due"])
+    """The study day a line counts its answer on, as :func:`merge.day_order` compares them."""
+    return merge.day_order(line.get("day_end"), line.get("due_day"), line["due"])
 
 
 def _offer(card_id: str, source: str, group: list[tuple[dict[str, Any], str]]) -> merge.Offer:

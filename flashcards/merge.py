@@ -25,6 +25,7 @@ One path for every source: answers arrive card by card, each naming its source a
 from __future__ import annotations
 
 import gc
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -482,12 +483,16 @@ def _compare_days(
     if row is None or row[8] is None:
         return
     copy = offer.build([position])[0]
-    if copy.day_end is not None and (copy.day_end, copy.due_day or 0, copy.due) < (
-        row[8],
-        row[4] or 0,
-        row[3],
+    if copy.day_end is not None and day_order(copy.day_end, copy.due_day, copy.due) < day_order(
+        row[8], row[4], row[3]
     ):
         settled.append((copy.day_end, copy.due_day, copy.due, row[13], row[0], row[2]))
+
+
+def day_order(day_end: float | None, due_day: int | None, due: str) -> tuple[float, int, str]:
+    """How two machines' counts of one answer's study day compare (the end of the day, the due
+    day, the due date; no end of day: last): every machine keeps the earlier."""
+    return (math.inf if day_end is None else day_end, due_day or 0, due)
 
 
 def _settle(db: Database, settings: Settings, settled: list[tuple[Any, ...]]) -> None:
@@ -498,7 +503,7 @@ def _settle(db: Database, settings: Settings, settled: list[tuple[Any, ...]]) ->
     earliest: dict[int, tuple[Any, ...]] = {}  # two machines' copies of one row: the earlier day wins
     for row in settled:
         kept = earliest.get(row[3])
-        if kept is None or (row[0], row[1] or 0, row[2]) < (kept[0], kept[1] or 0, kept[2]):
+        if kept is None or day_order(*row[:3]) < day_order(*kept[:3]):
             earliest[row[3]] = row
     settled = list(earliest.values())
     reviewlog.settle_days(db, [row[:4] for row in settled])

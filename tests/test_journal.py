@@ -902,20 +902,13 @@ def test_the_same_anki_file_imported_on_machines_in_two_zones_ends_the_same_on_b
     before either pulls: each counts the answers' study days in its own zone. Taking in the
     other's lines, each answer settles on the earlier of the two, so both end with the same
     rows and states."""
-    import time
 
     package = phone_package(tmp_path)
 
     laptop, desktop = machines
 
     def in_auckland(*args: str) -> Result:
-        monkeypatch.setenv("TZ", "Pacific/Auckland")
-        time.tzset()
-        try:
-            return desktop.cards(*args, now=LATER)
-        finally:
-            monkeypatch.setenv("TZ", "UTC")
-            time.tzset()
+        return in_zone(monkeypatch, "Pacific/Auckland", desktop, *args)
 
     assert laptop.cards("import", str(package), now=LATER).exit_code == 0
     assert in_auckland("import", str(package)).exit_code == 0
@@ -980,3 +973,16 @@ def phone_package(tmp_path: Path) -> Path:
     package = export_package(db, tmp_path / "phone.apkg", with_scheduling=True).path
     db.conn.close()
     return package
+
+
+def in_zone(monkeypatch: pytest.MonkeyPatch, zone: str, machine: Machine, *args: str) -> Result:
+    """Run a command on ``machine`` (at LATER) as if it were in time zone ``zone``; UTC again after."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        return machine.cards(*args, now=LATER)
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()

@@ -4,12 +4,21 @@ same answers once each, on the same study days."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
-from tests.test_journal import LATER, Machine, configure, git, machines, phone_package, reps  # noqa: F401
+from tests.test_journal import (  # noqa: F401
+    LATER,
+    Machine,
+    configure,
+    git,
+    in_zone,
+    machines,
+    phone_package,
+    reps,
+)
 
 
 def test_third_machine_takes_in_both_imports(machines, tmp_path: Path) -> None:  # noqa: F811
@@ -47,14 +56,8 @@ def test_three_zones_converge(
     every = [laptop, desktop, tablet]
     package = phone_package(tmp_path)
 
-    def run(machine: Machine, *args: str):
-        monkeypatch.setenv("TZ", ZONES[machine.device])
-        time.tzset()
-        try:
-            return machine.cards(*args, now=LATER)
-        finally:
-            monkeypatch.setenv("TZ", "UTC")
-            time.tzset()
+    def run(machine: Machine, *args: str) -> Result:
+        return in_zone(monkeypatch, ZONES[machine.device], machine, *args)
 
     for m in every:
         assert run(m, "import", str(package)).exit_code == 0
