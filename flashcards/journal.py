@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import socket
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ class Journal:
                 try:
                     for source, line, raw, at in self._read(Path(entry.path), info, seen, result, staged):
                         if staged.active and "card" in line:
-                            staged.add(line["card"], at, len(raw))
+                            staged.add(line["card"], at, raw)
                             continue
                         lines.append((source, line))
                         if len(lines) < _CHUNK_LINES:
@@ -500,17 +501,18 @@ class _Staged:
 
     A journal holds each card's answers all over the file (in the order they were given); applied
     a batch at a time as read, every batch would merge and replay every card again. Once a batch
-    is full, only where each answer's line is (its file, offset and length: 24 bytes, the line
-    some 300) is kept, by card; the files stay open, and the lines, checked already, are read
-    again from them in batches of whole cards, each card merged once. A line that does not read
-    back as the line it was (a file rewritten in place meanwhile) ends the take-in, rolled back.
+    is full, only where each answer's line is and what it held (its file, offset, length and
+    CRC-32: 32 bytes, the line some 300) is kept, by card; the files stay open, and the lines,
+    checked already, are read again from them in batches of whole cards, each card merged once. A
+    line that does not read back as the bytes it was (a file rewritten in place meanwhile, even
+    with another line for the same card) ends the take-in, rolled back.
     """
 
     def __init__(self) -> None:
         self.active = False
         self.count = 0  # the lines staged so far
         self.files: list[tuple[int, str, str]] = []  # (descriptor, source, shown) of each file read
-        self.places: dict[str, array[int]] = {}  # card -> (file, offset, length) of each of its lines
+        self.places: dict[str, array[int]] = {}  # card -> (file, offset, length, CRC-32) of each of its lines
         self.held: dict[str, list[tuple[str, bytes]]] = {}  # card -> (source, bytes) staged from memory
 
     def __enter__(self) -> _Staged:
@@ -545,19 +547,19 @@ class _Staged:
                 kept.append((source, line))
         return kept
 
-    def add(self, card: str, at: tuple[int, int], length: int) -> None:
-        """Stage the answer line for ``card`` at ``at`` (file number, offset), ``length`` bytes long."""
+    def add(self, card: str, at: tuple[int, int], raw: bytes) -> None:
+        """Stage the answer line for ``card`` at ``at`` (file number, offset), its bytes ``raw``."""
         places = self.places.get(card)
         if places is None:
             places = self.places[card] = array("q")
-        places.extend((at[0], at[1], length))
+        places.extend((at[0], at[1], len(raw), zlib.crc32(raw)))
         self.count += 1
 
     def batches(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
         """The staged answers, whole cards at a time (about ``_CHUNK_LINES`` lines a batch), each
         card's in the order they were read; cards in the order of their ids."""
         batch: list[tuple[str, dict[str, Any]]] = []
-        loads, files, read = orjson.loads, self.files, os.pread
+        loads, files, read, crc32 = orjson.loads, self.files, os.pread, zlib.crc32
         held, places = self.held, self.places
         for card in sorted(held.keys() | places.keys()):
             if len(batch) >= _CHUNK_LINES:
@@ -567,15 +569,12 @@ class _Staged:
             found = places.get(card)
             if found is None:
                 continue
-            for index in range(0, len(found), 3):
+            for index in range(0, len(found), 4):
                 descriptor, source, shown = files[found[index]]
                 offset, length = found[index + 1], found[index + 2]
                 raw = read(descriptor, length, offset)
-                try:
-                    line = loads(raw)
-                except ValueError:
-                    line = None
-                if type(line) is not dict or line.get("card") != card:
+                line = loads(raw) if crc32(raw) == found[index + 3] and len(raw) == length else None
+                if type(line) is not dict or line.get("card") != card:  # (checked when first read)
                     raise CardsError(
                         f"{shown} changed while it was read (its bytes at {offset} are not the line "
                         "read there); nothing was taken in: run the command again"

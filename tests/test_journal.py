@@ -779,6 +779,38 @@ def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_ta
     assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
 
 
+def test_a_line_rewritten_in_place_for_the_same_card_while_staged_ends_the_take_in(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line rewritten in place with another answer for the same card (the same length, the
+    same card, another rating) is not the line read and checked: the take-in ends, rolled back."""
+    from flashcards import journal
+
+    laptop, desktop = machines
+    assert laptop.cards("review", keys="\n3\n" * 5 + "q\n").exit_code == 0
+    laptop.commit("laptop")
+    desktop.cards("status")
+    desktop.pull("origin")
+    monkeypatch.setattr(journal, "_CHUNK_LINES", 2)
+    path = desktop.repo / "reviews" / "laptop.jsonl"
+    original = path.read_bytes()
+    assert original.count(b'"rating":3') == 5
+    batches = journal._Staged.batches
+
+    def rewrite_a_rating(staged: journal._Staged) -> object:
+        path.write_bytes(original.replace(b'"rating":3', b'"rating":4', 1))
+        return batches(staged)
+
+    monkeypatch.setattr(journal._Staged, "batches", rewrite_a_rating)
+    failed = desktop.cards("status")
+    assert failed.exit_code == 1 and "laptop.jsonl changed while it was read" in failed.output
+    assert reps(desktop) == 0
+    monkeypatch.setattr(journal._Staged, "batches", batches)
+    assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
+    with sqlite3.connect(desktop.db) as db:
+        assert sorted(rating for (rating,) in db.execute("SELECT rating FROM reviews")) == [3, 3, 3, 3, 4]
+
+
 def exchange(machines: tuple[Machine, Machine]) -> None:
     """Both machines commit, pull the other's journal (an ordinary merge) and take it in."""
     laptop, desktop = machines
