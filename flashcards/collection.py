@@ -40,11 +40,12 @@ class Collection:
     journal: Journal | None = field(default=None, repr=False)  # on with `journal = "..."` in cards.toml
 
     @classmethod
-    def open(cls, path: Path, decks_dir: Path) -> Collection:
-        """Check ``cards.toml``, then open (creating if needed) the collection at ``path``."""
+    def open(cls, path: Path, decks_dir: Path, waiting: Callable[[], None] | None = None) -> Collection:
+        """Check ``cards.toml``, then open (creating if needed) the collection at ``path``;
+        ``waiting`` is called if it waits for another command writing it (store.open_collection)."""
         check_decks_dir(decks_dir, must_exist=False)
         configured = load_settings(decks_dir)
-        collection = cls(store.open_collection(path), path, decks_dir, configured)
+        collection = cls(store.open_collection(path, waiting), path, decks_dir, configured)
         collection._finish_migrations()
         return collection
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
+# A large import or merge holds the file under the rollback journal while it writes (a minute, at
+# most, for a million answers): opening it meanwhile is tried again (every OPEN_RETRY_S, each try
+# waiting OPEN_TIMEOUT_MS) for this long before the command gives up.
+WAIT_FOR_WRITER_S = 600
+OPEN_TIMEOUT_MS = 200
+OPEN_RETRY_S = 0.2
 APPLICATION_ID = 0x43524453  # "CRDS" in the SQLite header: set by every migration (older files have 0)
 # The number of migrations (flashcards.migrations): every migrated collection keeps it as its
 # user_version, so one that has it, ours by its application id, is opened without another check.
@@ -36,27 +44,51 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def open_collection(path: Path) -> Database:
+class _Busy(CardsError):
+    """Another connection holds the collection while it writes (a large import or merge)."""
+
+
+def open_collection(path: Path, waiting: Callable[[], None] | None = None) -> Database:
     """Open (creating if needed) the collection at ``path`` and bring its schema up to date.
 
     Only a new path, an empty file, an empty SQLite database or a ``cards`` collection whose
     migrations this version knows is opened; anything else is refused with the file untouched.
-    A collection whose header says it is ours and current is opened at once.
+    A collection whose header says it is ours and current is opened at once. While another
+    command holds it (a large import or merge writing under the rollback journal), opening waits
+    for it to end, up to ``WAIT_FOR_WRITER_S``; ``waiting`` is called once, when the wait begins.
     """
+    deadline = time.monotonic() + WAIT_FOR_WRITER_S
+    while True:
+        try:
+            return _open(path)
+        except _Busy:
+            if time.monotonic() >= deadline:
+                raise
+        if waiting is not None:
+            waiting()
+            waiting = None
+        time.sleep(OPEN_RETRY_S)
+
+
+def _open(path: Path) -> Database:
+    """One try at :func:`open_collection`; _Busy if another connection holds the file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         current = _current(path)
         if not current and (path.exists() or path.is_symlink()):
             _require_collection(path)
-        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection = sqlite3.connect(str(path), timeout=OPEN_TIMEOUT_MS / 1000, isolation_level=None)
     except OSError as error:
         raise CardsError(f"cannot open the collection {path}: {error.strerror or error}") from None
     except sqlite3.Error as error:
         raise CardsError(f"cannot open the collection {path}: {error}") from None
     db = Database(connection)
     try:
+        connection.execute(
+            f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}"
+        )  # then tried again: see open_collection
+        connection.execute("PRAGMA journal_mode = WAL")  # the first statement that needs the file
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
         if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # the log's view
@@ -68,7 +100,7 @@ def open_collection(path: Path) -> Database:
         text = str(error)
         if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
             # a large import or merge writes under the rollback journal (merge.rollback_journal)
-            raise CardsError(
+            raise _Busy(
                 f"{path} is busy: another cards command is writing it (a large import or merge "
                 f"takes a while); try again when it ends ({text})"
             ) from None

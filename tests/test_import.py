@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -348,13 +349,60 @@ def test_a_command_opening_the_collection_while_a_large_import_writes_is_told_it
     db = compiled(tmp_path / "here")
     assert db.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
     db.execute("BEGIN EXCLUSIVE")
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(store, "OPEN_TIMEOUT_MS", 50)
+    monkeypatch.setattr(store, "WAIT_FOR_WRITER_S", 0.3)
+    waits: list[float] = []
+    began = time.monotonic()
     with pytest.raises(CardsError, match=r"c\.db is busy: another cards command is writing it .* try again"):
-        store.open_collection(tmp_path / "here" / "c.db")
+        store.open_collection(tmp_path / "here" / "c.db", lambda: waits.append(time.monotonic()))
+    assert len(waits) == 1 and waits[0] - began < 0.3 <= time.monotonic() - began
     db.execute("ROLLBACK")
     assert store.open_collection(tmp_path / "here" / "c.db").execute("PRAGMA journal_mode").fetchone() == (
         "wal",
     )
+
+
+@pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
+def test_a_command_opening_the_collection_while_a_large_import_writes_waits_for_it_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock: str
+) -> None:
+    """A command started while a large import writes (a write lock; the file itself, once the
+    import's pages spill) says that it waits, once, and opens the collection when the import ends."""
+    import threading
+
+    made = compiled(tmp_path / "here")
+    pending = made.execute("SELECT count(*) FROM pending_rebuild").fetchone()
+    made.conn.close()
+    path = tmp_path / "here" / "c.db"
+    holding, release = threading.Event(), threading.Event()
+
+    def large_import() -> None:
+        writer = sqlite3.connect(path, isolation_level=None)
+        assert writer.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+        writer.execute(f"BEGIN {lock}")
+        writer.execute("INSERT INTO pending_rebuild VALUES ('a test')")
+        holding.set()
+        release.wait(10)
+        writer.execute("ROLLBACK")
+        writer.close()
+
+    monkeypatch.setattr(store, "OPEN_TIMEOUT_MS", 50)
+    thread = threading.Thread(target=large_import)
+    thread.start()
+    assert holding.wait(10)
+    waits: list[bool] = []
+
+    def waiting() -> None:
+        waits.append(True)
+        threading.Timer(0.5, release.set).start()
+
+    db = store.open_collection(path, waiting)
+    thread.join()
+    assert waits == [True]
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert (
+        db.execute("SELECT count(*) FROM pending_rebuild").fetchone() == pending
+    )  # the import's write rolled back
 
 
 def test_a_bulk_merge_keeps_anki_ids_apart_as_the_row_by_row_one_does(

@@ -145,6 +145,13 @@ class Env:
     def db_path(self) -> Path:
         return paths.db_path(self.db_option)
 
+    def _waiting(self) -> None:
+        click.echo(
+            f"{paths.display_path(self.db_path)} is being written by another cards command (a large "
+            "import or merge); waiting for it to end (Ctrl-C stops waiting)",
+            err=True,
+        )
+
     def collection(self, compile: bool = True, as_last_compiled: bool = False) -> Collection:
         """The collection, compiled first unless ``compile`` is False (cheap when nothing changed).
 
@@ -158,7 +165,7 @@ class Env:
 
         if self._collection is None:
             self.created = not self.db_path.exists()
-            self._collection = Collection.open(self.db_path, self.decks_dir)
+            self._collection = Collection.open(self.db_path, self.decks_dir, self._waiting)
         if compile and not self._synced:
             self._synced = True
             try:
