@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import select
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from flashcards import clock
+from flashcards.interrupts import interruptible
 from flashcards.states import Rating
 from flashcards.textsafe import visible
 
@@ -131,17 +131,11 @@ class Session:
 
     def run(self) -> None:
         """Show cards until nothing is due, the user quits, or input ends."""
-        ignored = self.keys.terminal and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-        if ignored:  # started by something that ignores interrupts (a background job): Ctrl-C still quits
-            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            with self.keys.active():
+            with interruptible(self.keys.terminal), self.keys.active():  # Ctrl-C quits
                 self._loop()
         except KeyboardInterrupt:
             pass
-        finally:
-            if ignored:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _loop(self) -> None:
         while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 from flashcards.database import Database
 from flashcards.errors import CardsError
+from flashcards.interrupts import interruptible
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -45,7 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 class _Busy(CardsError):
-    """Another connection holds the collection while it writes (a large import or merge)."""
+    """Another connection holds the collection under the rollback journal (a large import or merge)."""
 
 
 def open_collection(path: Path, waiting: Callable[[], None] | None = None) -> Database:
@@ -57,17 +59,22 @@ def open_collection(path: Path, waiting: Callable[[], None] | None = None) -> Da
     command holds it (a large import or merge writing under the rollback journal), opening waits
     for it to end, up to ``WAIT_FOR_WRITER_S``; ``waiting`` is called once, when the wait begins.
     """
+    try:
+        return _open(path)
+    except _Busy:
+        if WAIT_FOR_WRITER_S <= 0:
+            raise
+    if waiting is not None:
+        waiting()
     deadline = time.monotonic() + WAIT_FOR_WRITER_S
-    while True:
-        try:
-            return _open(path)
-        except _Busy:
-            if time.monotonic() >= deadline:
-                raise
-        if waiting is not None:
-            waiting()
-            waiting = None
-        time.sleep(OPEN_RETRY_S)
+    with interruptible(sys.stdin is not None and sys.stdin.isatty()):
+        while True:
+            time.sleep(OPEN_RETRY_S)
+            try:
+                return _open(path)
+            except _Busy:
+                if time.monotonic() >= deadline:
+                    raise
 
 
 def _open(path: Path) -> Database:
@@ -84,10 +91,16 @@ def _open(path: Path) -> Database:
         raise CardsError(f"cannot open the collection {path}: {error}") from None
     db = Database(connection)
     try:
-        connection.execute(
-            f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}"
-        )  # then tried again: see open_collection
-        connection.execute("PRAGMA journal_mode = WAL")  # the first statement that needs the file
+        connection.execute(f"PRAGMA busy_timeout = {OPEN_TIMEOUT_MS}")  # tried again: open_collection
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")  # the first statement that needs the file
+        except sqlite3.OperationalError as error:
+            if _is_busy(error) and _in_rollback_mode(path):  # what a large merge switches to
+                raise _Busy(
+                    f"{path} is busy: another cards command is writing it (a large import or merge "
+                    f"takes a while); try again when it ends ({error})"
+                ) from None
+            raise
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
@@ -97,18 +110,32 @@ def _open(path: Path) -> Database:
             _bring_up_to_date(db, path)
     except sqlite3.DatabaseError as error:
         connection.close()
-        text = str(error)
-        if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-            # a large import or merge writes under the rollback journal (merge.rollback_journal)
-            raise _Busy(
-                f"{path} is busy: another cards command is writing it (a large import or merge "
-                f"takes a while); try again when it ends ({text})"
+        if _is_busy(error):  # another process writing it, past the busy timeout
+            raise CardsError(
+                f"{path} is busy: another process is writing it; try again when it ends ({error})"
             ) from None
         raise CardsError(f"{path}: not a usable cards collection ({error})") from None
     except BaseException:
         connection.close()
         raise
     return db
+
+
+def _is_busy(error: sqlite3.DatabaseError) -> bool:
+    text = str(error)
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _in_rollback_mode(path: Path) -> bool:
+    """Whether the file's header says it is in SQLite's rollback-journal mode (bytes 18 and 19
+    are 1; 2 in the write-ahead log, where ``cards`` keeps every collection but while a large
+    import or merge writes: merge.rollback_journal)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return header[18:20] == b"\x01\x01"
 
 
 def _current(path: Path) -> bool:

@@ -130,6 +130,48 @@ def test_a_migration_is_backed_up_first(tmp_path: Path) -> None:
     assert "replaced_id" not in sqlite_utils_columns(backup)
 
 
+def test_a_migration_held_up_by_another_writer_fails_after_the_busy_timeout_without_waiting_longer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a collection in the rollback journal (a large import or merge) is waited for: a
+    migration that another process's ordinary write holds up fails after the busy timeout."""
+    path = tmp_path / "c.db"
+    store.open_collection(path).conn.close()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("DELETE FROM _sqlite_migrations WHERE name = '0006_parameters_replaced'")
+    connection.execute("ALTER TABLE parameters DROP COLUMN replaced_id")
+    connection.execute("PRAGMA user_version = 0")
+    connection.execute("BEGIN IMMEDIATE")  # another process writing, in the write-ahead log
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    waits: list[bool] = []
+    with pytest.raises(CardsError, match=r"c\.db is busy: another process is writing it; try again"):
+        store.open_collection(path, lambda: waits.append(True))
+    assert waits == []
+    connection.execute("ROLLBACK")
+    connection.close()
+    db = store.open_collection(path)
+    assert "replaced_id" in sqlite_utils.Database(db.conn)["parameters"].columns_dict
+
+
+def test_ctrl_c_interrupts_a_wait_on_a_terminal_even_when_started_ignoring_it() -> None:
+    import os
+    import signal
+
+    from flashcards.interrupts import interruptible
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(KeyboardInterrupt), interruptible(terminal=True):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):  # the handler runs between bytecodes
+                pass
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        with interruptible(terminal=False):  # not on a terminal: left ignored
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def sqlite_utils_columns(path: Path) -> list[str]:
     connection = sqlite3.connect(path)
     try:
