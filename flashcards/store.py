@@ -62,8 +62,7 @@ def open_collection(path: Path, waiting: Callable[[], None] | None = None) -> Da
     try:
         return _open(path)
     except _Busy:
-        if WAIT_FOR_WRITER_S <= 0:
-            raise
+        pass
     if waiting is not None:
         waiting()
     deadline = time.monotonic() + WAIT_FOR_WRITER_S
@@ -130,21 +129,21 @@ def _in_rollback_mode(path: Path) -> bool:
     """Whether the file's header says it is in SQLite's rollback-journal mode (bytes 18 and 19
     are 1; 2 in the write-ahead log, where ``cards`` keeps every collection but while a large
     import or merge writes: merge.rollback_journal)."""
+    return _header(path)[18:20] == b"\x01\x01"
+
+
+def _header(path: Path) -> bytes:
+    """The file's first 100 bytes (SQLite's header), as many as it has; none if it cannot be read."""
     try:
         with path.open("rb") as handle:
-            header = handle.read(20)
+            return handle.read(100)
     except OSError:
-        return False
-    return header[18:20] == b"\x01\x01"
+        return b""
 
 
 def _current(path: Path) -> bool:
     """Whether the file's header says it is a cards collection of this version's schema."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except OSError:
-        return False
+    header = _header(path)
     return (
         len(header) == 100
         and header.startswith(_HEADER)

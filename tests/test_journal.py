@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -745,11 +746,12 @@ def test_staged_answers_are_read_again_from_their_files_card_by_card(
     assert len(logged(laptop)) == 10 and logged(desktop) == logged(laptop)
 
 
-def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_taken_in(
-    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The lines are read again from the open file: bytes that are no longer the line read there
-    end the take-in, rolled back and reported, and the next command takes the file in."""
+def rewritten_while_staged(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch, rewrite: Callable[[Path, bytes], None]
+) -> tuple[Machine, Path, bytes]:
+    """The laptop's five answers pulled by the desktop, whose first merge stages them (two lines a
+    batch) and meets its file rewritten by ``rewrite(path, original bytes)`` before reading them
+    again: the take-in ends, rolled back and reported. The desktop, the file and its bytes before."""
     from flashcards import journal
 
     laptop, desktop = machines
@@ -762,12 +764,11 @@ def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_ta
     original = path.read_bytes()
     batches = journal._Staged.batches
 
-    def rewrite_first(staged: journal._Staged) -> object:
-        with path.open("r+b") as handle:  # the same file, its bytes moved by one
-            handle.write(b" " + original[:-1])
+    def rewrite_then_read(staged: journal._Staged) -> object:
+        rewrite(path, original)
         return batches(staged)
 
-    monkeypatch.setattr(journal._Staged, "batches", rewrite_first)
+    monkeypatch.setattr(journal._Staged, "batches", rewrite_then_read)
     failed = desktop.cards("status")
     assert failed.exit_code == 1
     assert (
@@ -775,6 +776,20 @@ def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_ta
     )
     assert reps(desktop) == 0
     monkeypatch.setattr(journal._Staged, "batches", batches)
+    return desktop, path, original
+
+
+def test_a_file_rewritten_in_place_while_staged_ends_the_take_in_with_nothing_taken_in(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines are read again from the open file: bytes that are no longer the line read there
+    end the take-in, rolled back and reported, and the next command takes the file in."""
+
+    def move_by_one(path: Path, original: bytes) -> None:
+        with path.open("r+b") as handle:  # the same file, its bytes moved by one
+            handle.write(b" " + original[:-1])
+
+    desktop, path, original = rewritten_while_staged(machines, monkeypatch, move_by_one)
     path.write_bytes(original)
     assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
 
@@ -784,28 +799,12 @@ def test_a_line_rewritten_in_place_for_the_same_card_while_staged_ends_the_take_
 ) -> None:
     """A line rewritten in place with another answer for the same card (the same length, the
     same card, another rating) is not the line read and checked: the take-in ends, rolled back."""
-    from flashcards import journal
 
-    laptop, desktop = machines
-    assert laptop.cards("review", keys="\n3\n" * 5 + "q\n").exit_code == 0
-    laptop.commit("laptop")
-    desktop.cards("status")
-    desktop.pull("origin")
-    monkeypatch.setattr(journal, "_CHUNK_LINES", 2)
-    path = desktop.repo / "reviews" / "laptop.jsonl"
-    original = path.read_bytes()
-    assert original.count(b'"rating":3') == 5
-    batches = journal._Staged.batches
-
-    def rewrite_a_rating(staged: journal._Staged) -> object:
+    def change_a_rating(path: Path, original: bytes) -> None:
+        assert original.count(b'"rating":3') == 5
         path.write_bytes(original.replace(b'"rating":3', b'"rating":4', 1))
-        return batches(staged)
 
-    monkeypatch.setattr(journal._Staged, "batches", rewrite_a_rating)
-    failed = desktop.cards("status")
-    assert failed.exit_code == 1 and "laptop.jsonl changed while it was read" in failed.output
-    assert reps(desktop) == 0
-    monkeypatch.setattr(journal._Staged, "batches", batches)
+    desktop, _, _ = rewritten_while_staged(machines, monkeypatch, change_a_rating)
     assert desktop.cards("status").exit_code == 0 and reps(desktop) == 5
     with sqlite3.connect(desktop.db) as db:
         assert sorted(rating for (rating,) in db.execute("SELECT rating FROM reviews")) == [3, 3, 3, 3, 4]
