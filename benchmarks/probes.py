@@ -20,6 +20,9 @@
   a large merge writes them), then narrowed (times as integer milliseconds, no text source ids)
   under the rollback journal: no Python work but binding the values. Prints seconds per phase
   as JSON.
+- ``read-floor PACKAGE``: what an import takes to open an Anki package (unzipped, its note types,
+  decks and cards read) and read its whole review log card by card, as ``cards import`` reads
+  them, with nothing done with the rows. Prints seconds per phase and the row count as JSON.
 """
 
 from __future__ import annotations
@@ -259,8 +262,28 @@ def log_floor(db_path: str, scratch: str) -> None:
     print(json.dumps(report))
 
 
+def read_floor(package: str) -> None:
+    """An import's reading alone: the package opened, its log read in full (see the module's doc)."""
+    from flashcards import anki_import
+
+    began = time.perf_counter()
+    with anki_import.open_anki(Path(package)) as collection:
+        opened = time.perf_counter()
+        rows = sum(1 for _ in collection.revlog())
+        read = time.perf_counter()
+    ended = time.perf_counter()
+    report = {
+        "rows": rows,
+        "open_s": round(opened - began, 2),
+        "revlog_s": round(read - opened, 2),
+        "total_s": round(ended - began, 2),  # the unzipped copy removed too
+    }
+    print(json.dumps(report))
+
+
 PROBES: dict[str, Callable[..., None]] = {
     "log-floor": log_floor,
+    "read-floor": read_floor,
     "anki-export": anki_export,
     "study-all": study_all,
     "answers": answers,

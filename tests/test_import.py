@@ -44,14 +44,19 @@ def compiled(folder: Path) -> sqlite_utils.Database:
 @pytest.fixture
 def studied(tmp_path: Path) -> Path:
     """A package exported with scheduling from another collection that studied decks A and B."""
-    source = tmp_path / "elsewhere"
-    db = compiled(source)
+    return studied_package(compiled(tmp_path / "elsewhere"), tmp_path)
+
+
+def studied_package(db: sqlite_utils.Database, folder: Path) -> Path:
+    """``folder/studied.apkg``: collection ``db`` (made by :func:`compiled`) with each card
+    answered Good twice, exported with scheduling."""
+    source = Path(db.conn.execute("PRAGMA database_list").fetchone()[2]).parent
     for index, (card_id,) in enumerate(db.execute("SELECT id FROM cards ORDER BY id").fetchall()):
         answer(db, card_id, 3, START + timedelta(seconds=index), 2000, SETTINGS)
         answer(db, card_id, 3, START + timedelta(minutes=11, seconds=index), 2000, SETTINGS)
     db.conn.close()
     path = export_package(
-        store.open_collection(source / "c.db"), tmp_path / "studied.apkg", with_scheduling=True
+        store.open_collection(source / "c.db"), folder / "studied.apkg", with_scheduling=True
     )
     return path.path
 

@@ -66,3 +66,15 @@ def test_log_floor_writes_every_row_each_way(tmp_path: Path) -> None:
         assert phases["indexes"] == 4  # the log's own: history, source, Anki id, stats
         assert phases["total_s"] >= 0
     assert not scratch.exists()  # the scratch file is removed after each run
+
+
+def test_read_floor_reads_every_row_of_a_package(tmp_path: Path) -> None:
+    from .test_import import compiled, studied_package
+
+    package = studied_package(compiled(tmp_path / "elsewhere"), tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(PROBES), "read-floor", str(package)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout)
+    assert report["rows"] == 12  # six cards, two answers each
+    assert report["total_s"] >= report["open_s"] + report["revlog_s"] - 0.01
