@@ -11,6 +11,7 @@ written, then written and compiled (a transaction of their own) before the merge
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -269,10 +270,18 @@ _ANKI_ROWS = f"SELECT count(*) FROM reviews WHERE source = '{reviewlog.SOURCE_AN
 
 
 def _file_digest(path: Path) -> str | None:
-    """The SHA-256 of a file's bytes; None when it cannot be read (opening it says why)."""
+    """The SHA-256 of a file's bytes, and of its write-ahead log's if it has one (a profile's
+    collection.anki2 Anki has open, or left behind by a crash, holds its latest answers there:
+    the same main file with another log is another collection); None when it cannot be read
+    (opening it says why)."""
     try:
+        digest = hashlib.sha256()
         with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            hashlib.file_digest(handle, lambda: digest)
+        with contextlib.suppress(FileNotFoundError), Path(f"{path}-wal").open("rb") as log:
+            digest.update(b"\0wal\0")
+            hashlib.file_digest(log, lambda: digest)
+        return digest.hexdigest()
     except OSError:
         return None
 

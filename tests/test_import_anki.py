@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -609,3 +610,42 @@ def test_a_dry_run_of_a_foreign_deck_writes_no_file_and_no_card(
     report = import_file(db, SETTINGS, package, decks_dir=decks, write=False)
     assert sum(line.startswith("would write ") for line in report.summary(dry_run=True)) == 3
     assert _state(db, decks) == before
+
+
+def test_answers_in_the_write_ahead_log_of_a_profile_imported_before_are_not_passed_over(
+    tmp_path: Any,
+) -> None:
+    """A profile's collection.anki2 taken in whole, then opened in Anki again: its new answers
+    are in collection.anki2-wal, the main file's bytes unchanged. While Anki has it open the
+    import says so; once Anki is gone (killed: the log stays behind) they are taken in."""
+    from .test_import import compiled, studied_package
+
+    db = compiled(tmp_path / "here")
+    package = studied_package(compiled(tmp_path / "elsewhere"), tmp_path)
+    profile = tmp_path / "anki" / "collection.anki2"
+    at = START + timedelta(days=3)
+    with AnkiEngine(tmp_path, tz="UTC", start=at) as anki:
+        anki.import_apkg(package)
+    first = import_file(db, SETTINGS, profile)
+    assert first.echoes == 0 and first.imported == 12
+    main_file = profile.read_bytes()
+    anki = AnkiEngine(tmp_path, tz="UTC", start=at + timedelta(days=1))
+    anki.start()
+    try:
+        card = anki.run("result = col.find_cards('')[0]")
+        anki.answer(card, 3, taken_ms=2000)
+        assert profile.read_bytes() == main_file and Path(f"{profile}-wal").stat().st_size > 0
+        before = _log(db)
+        with pytest.raises(CardsError, match="close Anki first"):
+            import_file(db, SETTINGS, profile)
+        assert _log(db) == before
+    finally:
+        assert anki._process is not None
+        anki._process.kill()  # as a crash leaves it: the answer in the write-ahead log only
+        anki._process.wait()
+        anki.close()
+    assert Path(f"{profile}-wal").stat().st_size > 0
+    again = import_file(db, SETTINGS, profile)
+    assert again.same_file_at is None
+    assert (again.imported, again.already) == (1, 12)
+    assert import_file(db, SETTINGS, profile).same_file_at is not None  # and now it is the same file
