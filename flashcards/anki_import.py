@@ -10,6 +10,7 @@ own code is used: the ``anki`` package is a test dependency only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -88,6 +89,7 @@ class Collection:
     note_types: dict[int, NoteType] = field(default_factory=dict)
     decks: dict[int, str] = field(default_factory=dict)  # id -> name with '::'
     cards: dict[int, Card] = field(default_factory=dict)
+    media: Media | None = None  # the file's media (images, sounds), read on demand
 
     def notes(self, type_ids: Iterable[int]) -> Iterator[Note]:
         """The notes of the note types ``type_ids``."""
@@ -176,6 +178,115 @@ class Collection:
         return echoes, already
 
 
+@dataclass(frozen=True)
+class Media:
+    """Where an Anki file keeps its media: in its package (each file a numbered member,
+    compressed with zstd in the current format) or, for a profile's collection, in the
+    ``collection.media`` folder beside it."""
+
+    package: Path | None = None
+    members: dict[str, str] = field(default_factory=dict)  # Anki's file name -> zip member
+    compressed: bool = False
+    folder: Path | None = None
+
+    def names(self) -> set[str]:
+        """The names of the media files the Anki file holds."""
+        if self.folder is not None:
+            try:
+                return {entry.name for entry in self.folder.iterdir() if entry.is_file()}
+            except OSError:
+                return set()
+        return set(self.members)
+
+    def read(self, names: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of these media files (a name the file does not hold is left out)."""
+        wanted = [name for name in names if safe_media_name(name)]
+        found: dict[str, bytes] = {}
+        if self.folder is not None:
+            for name in wanted:
+                with contextlib.suppress(OSError):
+                    found[name] = (self.folder / name).read_bytes()
+            return found
+        if self.package is None or not wanted:
+            return found
+        with zipfile.ZipFile(self.package) as archive:
+            for name in wanted:
+                member = self.members.get(name)
+                if member is None:
+                    continue
+                data = archive.read(member)
+                if self.compressed:
+                    import zstandard
+
+                    data = zstandard.ZstdDecompressor().stream_reader(data).read()
+                found[name] = data
+        return found
+
+
+def safe_media_name(name: str) -> bool:
+    """Whether an Anki media file name is a plain file name (no folder, nothing hidden)."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not any(c in name for c in "/\\\0:")
+        and name.strip() == name
+    )
+
+
+def _package_media(archive: zipfile.ZipFile, path: Path, compressed: bool) -> Media:
+    """The media map of a package: JSON (``{"0": "name.png"}``) in a legacy one, else a
+    zstd-compressed protocol buffer (``MediaEntries``: entry i is member ``i``)."""
+    try:
+        data = archive.read("media")
+    except KeyError:
+        return Media(package=path)
+    members: dict[str, str] = {}
+    if compressed:
+        import zstandard
+
+        data = zstandard.ZstdDecompressor().stream_reader(data).read()
+        for index, entry in enumerate(_repeated(data, 1)):
+            name = next(iter(_repeated(entry, 1)), b"").decode("utf-8", "replace")
+            members.setdefault(name, str(index))
+    else:
+        listed = json.loads(data or b"{}")
+        if isinstance(listed, dict):
+            members = {str(name): str(member) for member, name in listed.items()}
+    return Media(package=path, members=members, compressed=compressed)
+
+
+def _repeated(data: bytes, number: int) -> Iterator[bytes]:
+    """The length-delimited fields numbered ``number`` of a protocol-buffer message."""
+    position, end = 0, len(data)
+    while position < end:
+        key, position = _varint(data, position)
+        kind = key & 7
+        if kind == 0:
+            _, position = _varint(data, position)
+        elif kind == 2:
+            length, position = _varint(data, position)
+            if key >> 3 == number:
+                yield data[position : position + length]
+            position += length
+        elif kind in (1, 5):
+            position += 8 if kind == 1 else 4
+        else:
+            raise ValueError(f"protocol-buffer wire type {kind}")
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data):
+            raise ValueError("a protocol-buffer varint cut short")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
 def _unicase(left: str, right: str) -> int:
     """Anki's ``unicase`` collation (schema 18 declares it on names): case-insensitive order."""
     a, b = left.casefold(), right.casefold()
@@ -195,10 +306,11 @@ def open_anki(path: Path) -> Iterator[Collection]:
         raise CardsError(f"cannot read {shown}: {error.strerror or error}") from None
     with tempfile.TemporaryDirectory(prefix="cards-import-") as scratch:
         if header.startswith(ZIP_HEADER):
-            database = _extract(path, Path(scratch))
+            database, media = _extract(path, Path(scratch))
             uri = f"file:{quote(str(database))}?mode=ro"
         elif header.startswith(SQLITE_HEADER):
             uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+            media = Media(folder=path.with_suffix(".media"))  # a profile's: collection.media beside it
         else:
             raise CardsError(
                 f"{shown} is not an Anki file (neither a zip package nor an SQLite collection); "
@@ -210,6 +322,7 @@ def open_anki(path: Path) -> Iterator[Collection]:
             connection.create_collation("unicase", _unicase)
             try:
                 collection = _read(connection, shown)
+                collection.media = media
             except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:  # JSON, fields
                 raise CardsError(
                     f"{shown}: its note types, decks or cards cannot be read ({type(error).__name__}: "
@@ -242,8 +355,9 @@ def _readable(connection: sqlite3.Connection) -> bool:
         return False
 
 
-def _extract(path: Path, scratch: Path) -> Path:
-    """Write the package's collection into ``scratch`` (decompressed) and return its path."""
+def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
+    """Write the package's collection into ``scratch`` (decompressed); return its path and
+    where the package keeps its media."""
     shown = str(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -263,6 +377,9 @@ def _extract(path: Path, scratch: Path) -> Path:
                     shutil.copyfileobj(reader, out, 1 << 20)
                 else:
                     shutil.copyfileobj(source, out, 1 << 20)
+            media = _package_media(archive, path, compressed=inner.endswith("b"))
+    except (ValueError, UnicodeDecodeError) as error:  # the media map: JSON or a protocol buffer
+        raise CardsError(f"{shown}: its list of media files is damaged ({error}); export it again") from None
     except zipfile.BadZipFile as error:
         raise CardsError(f"{shown}: a damaged or truncated zip file ({error}); export it again") from None
     except (EOFError, zipfile.LargeZipFile) as error:
@@ -275,7 +392,7 @@ def _extract(path: Path, scratch: Path) -> Path:
                 f"{shown}: the collection inside is damaged ({error}); export it again"
             ) from None
         raise
-    return target
+    return target, media
 
 
 def _read(connection: sqlite3.Connection, shown: str) -> Collection:

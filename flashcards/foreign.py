@@ -4,9 +4,11 @@ Anki's Basic, Basic-and-reversed and Cloze note types (recognised by their shape
 names, which Anki translates) become the built-in ``basic``, ``reversed`` and ``cloze``; any other
 note type is declared in the file, with its fields and templates (the CSS left out). Field text
 is HTML in Anki and Markdown here: it is converted with markdownify, and whatever Markdown cannot
-say (colours, fonts, tables, images, sounds, underline…) is reported per note, never dropped
-silently. Each note gets an explicit id derived from its Anki GUID, so importing again updates
-the same notes.
+say (colours, fonts, underline…) is reported per note, never dropped silently. Images and
+sounds the fields name are taken from the Anki file into a ``media`` folder beside the deck
+files, and the fields name them there. Each note gets an explicit id derived from its Anki GUID,
+so importing again updates the same notes. A note that would not compile here (an empty front,
+a nested cloze…) is left out and reported with the reason, with the rest of its deck kept.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ _SIMPLE_TAGS = {
     "blockquote",
 }
 _SIMPLE_TAGS |= {f"h{level}" for level in range(1, 7)}
+_SIMPLE_TAGS |= {"a", "img", "table", "thead", "tbody", "tfoot", "tr", "th", "td"}  # links, images, tables
 _KEPT_ATTRIBUTES = {"dir"}
-_SOUND = re.compile(r"\[sound:[^\]]*\]")
+_KEPT_OF = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
+_SOUND = re.compile(r"\[sound:([^\[\]]*)\]")
+MEDIA_DIR = "media"  # beside the deck files an import writes: the images and sounds their notes name
+_WEB = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL (http:, data:…), not a file in the Anki file
 _FIELD_REF = re.compile(r"\{\{([#^/]?)([^{}]*?)\}\}")
 _ANSWER_RULE = re.compile(r"<hr\s+id=[\"']?answer[\"']?\s*/?>", re.IGNORECASE)
 _SPECIAL_FIELDS = {"Tags", "Deck", "Subdeck", "Card", "CardFlag", "Type", "CardID"}
@@ -55,6 +61,8 @@ class Converted:
     cards: dict[int, str] = field(default_factory=dict)  # Anki card id -> our card id
     notes: int = 0
     problems: list[str] = field(default_factory=list)  # "note <id>: what was not converted"
+    media: set[str] = field(default_factory=set)  # the Anki media files its notes name
+    left_out: list[str] = field(default_factory=list)  # "note <id> (n cards): why it was not imported"
 
 
 class _Scan(HTMLParser):
@@ -65,43 +73,92 @@ class _Scan(HTMLParser):
         self.lost: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            self.lost.add("an image (media are not imported)")
-        elif tag not in _SIMPLE_TAGS:
+        if tag not in _SIMPLE_TAGS:
             self.lost.add(f"<{tag}>")
+        kept = _KEPT_ATTRIBUTES | _KEPT_OF.get(tag, set())
         for name, _ in attrs:
-            if tag != "img" and name not in _KEPT_ATTRIBUTES:
+            if name not in kept:
                 self.lost.add(f"the {name} of <{tag}>")
 
 
-def html_to_markdown(html: str, template: bool = False) -> tuple[str, list[str]]:
+@dataclass
+class MediaNames:
+    """The media files an Anki file holds (by name), and those the converted text names."""
+
+    available: set[str]
+    used: set[str] = field(default_factory=set)
+
+    def find(self, written: str) -> str | None:
+        """The Anki file's media file a field names (as written, or URL-decoded), if it holds it."""
+        from urllib.parse import unquote
+
+        for name in (written, unquote(written)):
+            if name in self.available:
+                self.used.add(name)
+                return name
+        return None
+
+
+def _media_path(name: str) -> str:
+    """How a deck file an import wrote names an imported media file (a link's URL, encoded)."""
+    from urllib.parse import quote
+
+    return f"{MEDIA_DIR}/{quote(name, safe='!$&*+,;=@-._~')}"
+
+
+def html_to_markdown(
+    html: str, template: bool = False, media: MediaNames | None = None
+) -> tuple[str, list[str]]:
     """Convert an Anki field (or, with ``template``, a template) to Markdown; return it and what it lost.
 
     A template's ``{{…}}`` tags are kept as they are (Markdown escapes would break field names).
+    Images and sounds are named in the :data:`MEDIA_DIR` folder when ``media`` holds them (and
+    recorded there as used); one it does not hold is left out and reported.
     """
-    from markdownify import markdownify
+    from markdownify import MarkdownConverter
 
-    tags: list[str] = []
+    kept: list[str] = []
+
+    def keep(text: str) -> str:
+        kept.append(text)
+        return f"\ue000{len(kept) - 1}\ue001"
+
     if template:
-
-        def hide(match: re.Match[str]) -> str:
-            tags.append(match.group(0))
-            return f"\ue000{len(tags) - 1}\ue001"
-
-        html = _FIELD_REF.sub(hide, html)
-
+        html = _FIELD_REF.sub(lambda match: keep(match.group(0)), html)
     scan = _Scan()
     scan.feed(html)
     scan.close()
     lost = sorted(scan.lost)
-    if _SOUND.search(html):
-        lost.append("a sound (media are not imported)")
-    text = markdownify(html, heading_style="ATX", bullets="-", strip=["img"])
+
+    def sound(match: re.Match[str]) -> str:
+        written = match.group(1).strip()
+        name = media.find(written) if media is not None else None
+        if name is None:
+            lost.append(f"the sound '{written}' (not in the Anki file)" if media is not None else "a sound")
+            return ""
+        return keep(f"[sound:{MEDIA_DIR}/{name}]")
+
+    html = _SOUND.sub(sound, html)
+
+    class Converter(MarkdownConverter):
+        def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
+            written = el.attrs.get("src") or ""
+            if _WEB.match(written) and not written.startswith("data:"):
+                # a web image: shown from the web
+                return str(super().convert_img(el, text, parent_tags))  # type: ignore[misc]
+            name = media.find(written) if media is not None and written else None
+            if name is None:
+                lost.append(f"the image '{written[:60]}' (not in the Anki file)" if written else "an image")
+                return ""
+            alt = (el.attrs.get("alt") or "").replace("[", "(").replace("]", ")")
+            return keep(f"![{alt}]({_media_path(name)})")
+
+    text = Converter(heading_style="ATX", bullets="-").convert(html)
     lines = [line.rstrip() for line in text.replace("\xa0", " ").split("\n")]
     text = "\n".join(lines).strip("\n")
     text = re.sub(r"\n{3,}", "\n\n", text)
-    if template:
-        text = re.sub("\ue000(\\d+)\ue001", lambda match: tags[int(match.group(1))], text)
+    if kept:
+        text = re.sub("\ue000(\\d+)\ue001", lambda match: kept[int(match.group(1))], text)
     return text, lost
 
 
@@ -190,12 +247,20 @@ def _template_fields(source: str, renamed: dict[str, str], problems: list[str]) 
     return _FIELD_REF.sub(rename, source)
 
 
-def convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) -> list[Converted]:
-    """Convert ``notes`` to one deck file per Anki deck under ``into``, validated as ``cards check`` would."""
+def convert(
+    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, staged: Path | None = None
+) -> list[Converted]:
+    """Convert ``notes`` to one deck file per Anki deck under ``into``, validated as ``cards check`` would.
+
+    The files are checked as if they were in ``staged`` (default ``into``), where the media they
+    name are found (in its :data:`MEDIA_DIR`). A note that would not compile is left out of its
+    file and reported in ``left_out``, and a deck with no note left is not written.
+    """
     cards_of: dict[int, list[Any]] = {}
     for card in anki.cards.values():
         cards_of.setdefault(card.note_id, []).append(card)
     shapes = {type_id: _shape(note_type) for type_id, note_type in anki.note_types.items()}
+    available = anki.media.names() if anki.media is not None else set()
     by_deck: dict[str, list[Note]] = {}
     for note in notes:
         cards = sorted(cards_of.get(note.id, []), key=lambda c: c.ordinal)
@@ -209,7 +274,7 @@ def convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) ->
         path = path.with_name(f"{path.name}.yaml")
         converted = Converted(deck, path, "")
         types: dict[str, Any] = {}
-        entries = []
+        entries: list[tuple[dict[str, Any], list[str], set[str], int]] = []  # entry, problems, media, cards
         for note in sorted(deck_notes, key=lambda n: n.id):
             shape = shapes[note.type_id]
             our_id = note_id(note.guid)
@@ -217,8 +282,9 @@ def convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) ->
             if shape.name != "basic":
                 entry["type"] = shape.name
             lost: list[str] = list(shape.problems)
+            media = MediaNames(available)
             for name, value in zip(shape.fields, note.fields, strict=False):
-                text, missing = html_to_markdown(value)
+                text, missing = html_to_markdown(value, media=media)
                 lost.extend(f"field {name!r}: {what}" for what in missing)
                 if text:
                     entry[name] = text
@@ -229,20 +295,75 @@ def convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) ->
             for card in cards_of.get(note.id, []):
                 template = f"c{card.ordinal + 1}" if shape.cloze else shape.templates[card.ordinal]
                 converted.cards[card.id] = f"{our_id}/{template}"
-            converted.problems.extend(f"note {our_id}: {what} not converted" for what in sorted(set(lost)))
-            entries.append(entry)
-        document: dict[str, Any] = {"deck": deck}
+            problems = [f"note {our_id}: {what} not converted" for what in sorted(set(lost))]
+            entries.append((entry, problems, media.used, len(cards_of.get(note.id, []))))
+        head: dict[str, Any] = {"deck": deck}
         if types:
-            document["types"] = types
-        document["notes"] = entries
-        converted.text = _dump(document)
+            head["types"] = types
+        checked = staged / path.name if staged is not None else path
+        if staged is not None and anki.media is not None:
+            _stage_media(anki, {name for _, _, used, _ in entries for name in used}, staged / MEDIA_DIR)
+        while True:
+            converted.text, spans = _dump_notes(head, [entry for entry, _, _, _ in entries])
+            loaded = load_file(checked, _relative(path, decks_dir), converted.text.encode("utf-8"))
+            errors = [problem for problem in loaded.problems if problem.severity == "error"]
+            failing = {
+                index: [e for e in errors if first <= e.line <= last]
+                for index, (first, last) in spans.items()
+            }
+            failing = {index: found for index, found in failing.items() if found}
+            if not errors or not failing or len(failing) == len(entries):
+                break  # compiles; or fails outside any one note (or in all): reported as errors
+            for index in sorted(failing, reverse=True):
+                entry, _, _, count = entries.pop(index)
+                reasons = "; ".join(dict.fromkeys(problem.message for problem in failing[index]))
+                converted.left_out.append(
+                    f"note {entry['id']} ({count} {'card' if count == 1 else 'cards'}) was not imported: {reasons}"
+                )
+        converted.left_out.reverse()
+        if not entries:
+            results.append(converted)  # nothing to write: only what was left out, reported
+            converted.cards = {}
+            converted.text = ""
+            continue
         converted.notes = len(entries)
-        loaded = load_file(path, _relative(path, decks_dir), converted.text.encode("utf-8"))
+        for _, problems, used, _ in entries:
+            converted.problems.extend(problems)
+            converted.media |= used
         converted.problems.extend(str(problem) for problem in loaded.problems)
         known = {card.id for note in loaded.notes for card in note.cards}
         converted.cards = {key: value for key, value in converted.cards.items() if value in known}
         results.append(converted)
     return results
+
+
+def _stage_media(anki: Collection, names: set[str], folder: Path) -> None:
+    """Write the Anki file's media files ``names`` into ``folder`` (those not there yet)."""
+    assert anki.media is not None
+    wanted = {name for name in names if not (folder / name).exists()}
+    if not wanted:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in anki.media.read(wanted).items():
+        (folder / name).write_bytes(data)
+
+
+def _dump_notes(
+    head: dict[str, Any], entries: list[dict[str, Any]]
+) -> tuple[str, dict[int, tuple[int, int]]]:
+    """A deck file's text, and the lines (first, last: 1-based) each note's entry takes in it."""
+    if not entries:
+        return _dump({**head, "notes": []}), {}
+    parts = [_dump(head), "notes:\n"]
+    line = parts[0].count("\n") + 2
+    spans = {}
+    for index, entry in enumerate(entries):
+        text = _dump([entry])  # a top-level list item is written as it is under 'notes:'
+        lines = text.count("\n")
+        spans[index] = (line, line + lines - 1)
+        line += lines
+        parts.append(text)
+    return "".join(parts), spans
 
 
 def _relative(path: Path, decks_dir: Path) -> str:
@@ -252,7 +373,7 @@ def _relative(path: Path, decks_dir: Path) -> str:
         return str(path)
 
 
-def _dump(document: dict[str, Any]) -> str:
+def _dump(document: Any) -> str:
     import yaml
 
     class Dumper(yaml.SafeDumper):

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ from flashcards.compiler import compile_decks
 from flashcards.database import Database
 from flashcards.errors import CardsError
 from flashcards.export import ID_FIELD
-from flashcards.foreign import Converted, convert
+from flashcards.foreign import MEDIA_DIR, Converted, convert
 from flashcards.paths import display_path
 from flashcards.settings import Settings
 from flashcards.states import RATING_OF, State
@@ -93,6 +94,8 @@ class ImportReport:
     edited_here: list[Converted] = field(default_factory=list)  # deck files left alone: edited here
     not_in_decks: int = 0  # cards of notes from elsewhere that no deck file here holds
     same_file_at: str | None = None  # when the same bytes were imported in full (nothing read now)
+    media: list[Path] = field(default_factory=list)  # media files (to be) written beside the deck files
+    media_kept: list[Path] = field(default_factory=list)  # there already with other bytes: left as they are
 
     def whole(self) -> bool:
         """Whether every note of the file has its cards here: importing the same bytes again adds nothing."""
@@ -129,12 +132,18 @@ class ImportReport:
         edited = {id(deck) for deck in self.edited_here}
         written_now = {id(deck) for deck in self.written}
         for deck in self.foreign or []:
-            if id(deck) in edited:
+            if id(deck) in edited or not deck.text:
                 continue
             verb = "would write" if dry_run else "wrote"
             written = verb if id(deck) in written_now else "unchanged:"
             lines.append(
                 f"{written} {display_path(deck.path)}: {_count(deck.notes, 'note', 'notes')} of Anki deck '{deck.deck}'"
+            )
+        if self.media:
+            folders = sorted({display_path(path.parent) for path in self.media})
+            lines.append(
+                f"{'would write' if dry_run else 'wrote'} {_count(len(self.media), 'media file', 'media files')} "
+                f"to {', '.join(folders)}"
             )
         if self.same_file_at is not None:
             lines.append(
@@ -147,6 +156,15 @@ class ImportReport:
     def warnings(self) -> list[str]:
         """What has no counterpart here, one line each."""
         lines = [f"warning: {problem}" for deck in self.foreign or [] for problem in deck.problems]
+        for deck in self.foreign or []:
+            lines.extend(
+                f"warning: {why}; it stays in Anki, and so do its reviews: fix it there and import again"
+                for why in deck.left_out
+            )
+        lines.extend(
+            f"warning: {display_path(path)} is there already with other bytes than Anki's: left as it is"
+            for path in self.media_kept
+        )
         for deck in self.edited_here:
             lines.append(
                 f"warning: {display_path(deck.path)} was changed here since `cards import` wrote it: left as it is, "
@@ -227,7 +245,7 @@ def import_file(
     if earlier is not None:
         return earlier
     report = ImportReport(path)
-    with open_anki(path) as anki:
+    with open_anki(path) as anki, tempfile.TemporaryDirectory(prefix="cards-import-media-") as staged:
         report.anki_cards = len(anki.cards)
         report.anki_reviews = anki.revlog_count()
         foreign_notes = _foreign_notes(anki)
@@ -235,17 +253,20 @@ def import_file(
         if foreign_notes:
             if decks_dir is None:
                 raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
-            report.foreign = _convert(anki, foreign_notes, into or decks_dir / IMPORTED_DIR, decks_dir)
+            target = into or decks_dir / IMPORTED_DIR
+            report.foreign = _convert(anki, foreign_notes, target, decks_dir, Path(staged))
             planned, report.edited_here = _plan(report.foreign)
             report.written = planned
+            report.media, report.media_kept = _plan_media(report.foreign, target, Path(staged))
         previous_cache = db.execute("PRAGMA cache_size").fetchone()[0]
         db.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")  # the log's indexes grow all over
         restore: list[tuple[Path, bytes | None]] = []
         try:
             with merge.rollback_journal(db, report.anki_reviews if write else 0), scheduler.transaction(db):
-                if write and planned:
+                if write and (planned or report.media):
                     assert decks_dir is not None
-                    restore = _write_decks(planned)
+                    restore = _write_media(report.media, Path(staged))
+                    restore += _write_decks(planned)
                     compile_decks(db, decks_dir, clock.now())
                 with merge.bulk_writes(db, report.anki_reviews if write else 0):
                     merged = _merge(db, settings, anki, report, write, progress)
@@ -365,8 +386,11 @@ def _foreign_notes(anki: Collection) -> list[Note]:
     return list(anki.notes(t for t, note_type in anki.note_types.items() if ID_FIELD not in note_type.fields))
 
 
-def _convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) -> list[Converted]:
-    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory), checked."""
+def _convert(
+    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, staged: Path
+) -> list[Converted]:
+    """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory),
+    checked with the media they name copied into ``staged``."""
     try:
         into.resolve().relative_to(decks_dir.resolve())
     except ValueError:
@@ -374,13 +398,46 @@ def _convert(anki: Collection, notes: list[Note], into: Path, decks_dir: Path) -
             f"--into {display_path(into)} is outside the decks directory {display_path(decks_dir)}: "
             "the notes must be compiled to keep their history; choose a directory under it"
         ) from None
-    converted = convert(anki, notes, into, decks_dir)
+    converted = convert(anki, notes, into, decks_dir, staged)
     errors = [problem for deck in converted for problem in deck.problems if ": error: " in problem]
     if errors:
         raise CardsError("the converted decks would not compile (nothing was written):\n" + "\n".join(errors))
     for deck in converted:
-        deck.text = _stamped(deck.text)
+        if deck.text:
+            deck.text = _stamped(deck.text)
     return converted
+
+
+def _plan_media(converted: list[Converted], into: Path, staged: Path) -> tuple[list[Path], list[Path]]:
+    """The media files to write beside the deck files (in ``into``'s media folder), and those
+    left as they are: there already with other bytes (a file of yours, or an earlier import's
+    that you changed). A file there with the same bytes needs nothing."""
+    write, kept = [], []
+    for name in sorted({name for deck in converted for name in deck.media}):
+        target = into / MEDIA_DIR / name
+        try:
+            if target.read_bytes() != (staged / MEDIA_DIR / name).read_bytes():
+                kept.append(target)
+        except FileNotFoundError:
+            write.append(target)
+        except OSError as error:
+            raise CardsError(f"cannot read {display_path(target)}: {error.strerror or error}") from None
+    return write, kept
+
+
+def _write_media(targets: list[Path], staged: Path) -> list[tuple[Path, bytes | None]]:
+    """Copy the staged media files to ``targets``; return what to put back (see :func:`_write_decks`)."""
+    before: list[tuple[Path, bytes | None]] = []
+    try:
+        for target in targets:
+            missing = [parent for parent in target.parents if not parent.exists()]
+            before.extend((directory, None) for directory in reversed(missing))
+            before.append((target, None))
+            _write_atomic(target, (staged / MEDIA_DIR / target.name).read_bytes())
+    except BaseException:
+        _put_back(before)
+        raise
+    return before
 
 
 def _stamped(text: str) -> str:
@@ -407,6 +464,8 @@ def _plan(converted: list[Converted]) -> tuple[list[Converted], list[Converted]]
     """
     planned, edited = [], []
     for deck in converted:
+        if not deck.text:
+            continue  # every note of the deck left out: nothing to write
         try:
             data = deck.path.read_bytes()
         except FileNotFoundError:

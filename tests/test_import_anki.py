@@ -649,3 +649,82 @@ def test_answers_in_the_write_ahead_log_of_a_profile_imported_before_are_not_pas
     assert again.same_file_at is None
     assert (again.imported, again.already) == (1, 12)
     assert import_file(db, SETTINGS, profile).same_file_at is not None  # and now it is the same file
+
+
+MEDIA_NOTES = """
+def add(type_name, deck, fields):
+    note = col.new_note(col.models.by_name(type_name))
+    for name, value in fields.items():
+        note[name] = value
+    col.add_note(note, col.decks.id(deck, create=True))
+    return note.guid
+
+picture = col.media.write_data("cat picture.png", b"\\x89PNG not really")
+sound = col.media.write_data("meow.mp3", b"ID3 not really")
+result = {
+    "picture": add("Basic", "Pets", {"Front": f'<img src="{picture}">', "Back": f"a cat [sound:{sound}]"}),
+    "link": add("Basic", "Pets", {"Front": "where are the docs?",
+                                  "Back": '<a href="https://example.org/cats">here</a><table><tr><th>a</th>'
+                                          '<th>b</th></tr><tr><td>1</td><td>2</td></tr></table>'}),
+    "gone": add("Basic", "Pets", {"Front": 'who is this? <img src="gone.png">', "Back": "nobody"}),
+    "nested": add("Cloze", "Pets", {"Text": "{{c1::outer {{c2::inner}} }}", "Back Extra": ""}),
+    "empty": add("Basic", "Pets", {"Front": "<br>", "Back": "an empty front"}),
+}
+"""
+
+
+@pytest.mark.parametrize("form", ["apkg", "legacy", "colpkg", "profile"])
+def test_media_come_along_and_a_note_that_cannot_compile_is_left_out_alone(tmp_path: Any, form: str) -> None:
+    from flashcards.foreign import note_id
+
+    from .test_cli import run
+
+    with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
+        anki.enable_fsrs(deck="Pets")
+        guids = anki.run(MEDIA_NOTES)
+        _session_in(anki, "Pets", START, 20)
+        revlog = anki.run("result = col.db.all('select id, cid from revlog order by id')")
+        anki_cards = {int(k): v for k, v in anki.run(CARDS_OF_ANKI.replace("['cards_id']", ".guid")).items()}
+        package = {
+            "apkg": tmp_path / "pets.apkg",
+            "legacy": tmp_path / "legacy.apkg",
+            "colpkg": tmp_path / "pets.colpkg",
+        }
+        anki.export_apkg(package["apkg"])
+        anki.run(LEGACY_EXPORT, path=str(package["legacy"]))
+        anki.export_colpkg(package["colpkg"])
+    source = package.get(form, tmp_path / "anki" / "collection.anki2")
+    decks = tmp_path / "ours" / "decks"
+    decks.mkdir(parents=True)
+    db = store.open_collection(tmp_path / "ours" / "collection.db")
+    report = import_file(db, SETTINGS, source, decks_dir=decks)
+    media = decks / "imported" / "media"
+    assert (media / "cat picture.png").read_bytes() == b"\x89PNG not really"
+    assert (media / "meow.mp3").read_bytes() == b"ID3 not really"
+    assert sorted(path.name for path in report.media) == ["cat picture.png", "meow.mp3"]
+    text = (decks / "imported" / "Pets.yaml").read_text(encoding="utf-8")
+    assert "front: '![](media/cat%20picture.png)'" in text
+    assert "back: a cat [sound:media/meow.mp3]" in text
+    assert "[here](https://example.org/cats)" in text and "| a | b |" in text
+    warnings = "\n".join(report.warnings())
+    for name, cards in (("nested", "2 cards"), ("empty", "1 card")):
+        assert f"note {note_id(guids[name])} ({cards}) was not imported: " in warnings
+        assert note_id(guids[name]) not in text
+    assert "nested clozes" in warnings and "is empty" in warnings
+    assert (
+        f"note {note_id(guids['gone'])}: field 'front': the image 'gone.png' (not in the Anki file) not converted"
+        in warnings
+    )
+    assert "<a>" not in warnings and "<table>" not in warnings and "href" not in warnings
+    code, out, err = run("--decks", str(decks), "check")
+    assert (code, err) == (0, ""), out
+    assert "3 notes, 3 cards: no problems." in out
+    # every card that was imported keeps its Anki history; the two left out bring none
+    left_out = {cid for cid, values in anki_cards.items() if values[0] in (guids["nested"], guids["empty"])}
+    kept = [anki_id for anki_id, cid in revlog if cid not in left_out]
+    assert report.imported == len(kept) > 0
+    logged = {row[0] for row in db.execute("SELECT anki_id FROM reviews")}
+    assert logged == set(kept)
+    again = import_file(db, SETTINGS, source, decks_dir=decks)
+    assert (again.imported, again.media, again.media_kept) == (0, [], [])
+    assert (decks / "imported" / "Pets.yaml").read_text(encoding="utf-8") == text
