@@ -129,15 +129,17 @@ class Collection:
         """Append the answers logged here since to this device's journal file (the journal on)."""
         if self.journal is None:
             return []
+        failed = []
         try:
             self.journal.flush()
         except OSError as error:
-            return [
+            failed.append(
                 f"warning: cannot write the review journal {display_path(self.journal.path)} "
                 f"({error.strerror or error}); the answers are saved in the collection and written "
                 "to the journal next time"
-            ]
-        return []
+            )
+        notices, self.journal.notices = self.journal.notices, []
+        return [*notices, *failed]
 
     def has_cards(self) -> bool:
         """True when the collection has any active card."""

@@ -18,6 +18,12 @@ the same merge as ``cards import`` (:mod:`flashcards.merge`).
 - **Faults.** An incomplete last line is left for later (it is read once complete); a malformed
   line is reported with its file and line and skipped; a line for a card not known here yet
   waits in ``journal_pending`` and is taken in when the card appears.
+- **This device's own file** must hold every line marked written. When it does not end with a
+  whole line (a crash cut its last write short), is missing (deleted) or is shorter than it was
+  read (checked out from an older commit), the lines of this device it lacks are written again
+  from the collection (:meth:`Journal._reconcile`), and a cut line is taken off first: it is
+  this device's own unfinished write. Appends hold a lock on the file, so a line another
+  ``cards`` of this machine is writing is never taken for a cut one.
 """
 
 from __future__ import annotations
@@ -31,12 +37,18 @@ import socket
 import zlib
 from array import array
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: appends there are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from flashcards import clock, merge, reviewlog, scheduler
 from flashcards.database import Database
@@ -127,6 +139,7 @@ class Journal:
         self.directory = directory
         self.device = device
         self.path = directory / f"{device}{SUFFIX}"
+        self.notices: list[str] = []  # what a repair of this device's file did, to be shown once
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -135,7 +148,9 @@ class Journal:
 
         The lines are appended and synced to the file first, then marked written in the
         collection: a crash in between appends them again next time (a repeated line counts once).
+        Lines marked written that this device's file has lost are marked to write again first.
         """
+        self._reconcile()
         unwritten = self.db.execute(
             "SELECT j.review_id, j.line_id, r.card_id, r.rating, r.reviewed_at, r.duration_ms, r.due, "
             "r.state_before, r.state, r.stability, r.difficulty, r.due_day, r.step, r.day_end, "
@@ -215,6 +230,109 @@ class Journal:
                     [snapshot_id, at, self.device, _dumps({"parameters": snapshot})],
                 )
         return len(text)
+
+    def _reconcile(self) -> None:
+        """Mark again to write this device's lines that its file lost (see the module's doc).
+
+        Cheap when the file is whole: its size, its last byte and the size it was last read at."""
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            size = -1
+        cut = size > 0 and _last_byte(self.path) != b"\n"
+        recorded = self.db.execute(
+            "SELECT size FROM journal_files WHERE name = ?", [self.path.name]
+        ).fetchone()
+        shrunk = recorded is not None and size < int(recorded[0])
+        if not cut and not shrunk and size > 0:
+            return
+        if size <= 0 and not self._wrote_any():
+            return  # nothing written yet: nothing to lose
+        with _locked(self.path, create=size >= 0) as descriptor:
+            cut_bytes = 0
+            if descriptor is not None:
+                end = os.fstat(descriptor).st_size
+                whole = _whole_lines_end(descriptor, end)
+                if whole < end:  # this device's own write, cut short: taken off, written again below
+                    os.ftruncate(descriptor, whole)
+                    os.fsync(descriptor)
+                    cut_bytes = end - whole
+            ids = _ids_in(self.path) if descriptor is not None else set()
+            with scheduler.transaction(self.db):
+                lost = self._mark_lost(ids)
+        if not lost and not cut_bytes:
+            return
+        shown = display_path(self.path)
+        why = (
+            "its last line was cut short"
+            if cut_bytes
+            else "it was missing"
+            if descriptor is None or size <= 0
+            else "it is shorter than it was"
+        )
+        self.notices.append(
+            f"warning: {shown}: {why}; {lost} {'line' if lost == 1 else 'lines'} of this machine "
+            f"{'is' if lost == 1 else 'are'} written to it again from the collection"
+        )
+
+    def _wrote_any(self) -> bool:
+        """Whether any line of this device has been written (so its file should hold it)."""
+        return any(
+            self.db.execute(sql, parameters).fetchone()
+            for sql, parameters in (
+                ("SELECT 1 FROM journal_lines WHERE written = 1 LIMIT 1", []),
+                ("SELECT 1 FROM journal_parameters WHERE device = ? LIMIT 1", [self.device]),
+                ("SELECT 1 FROM journal_suspensions WHERE device = ? LIMIT 1", [self.device]),
+            )
+        )
+
+    def _mark_lost(self, ids: set[str]) -> int:
+        """Mark to write again the lines this device wrote that are not among ``ids``; how many.
+
+        Answers by their line ids; cancels, renames and parameters by theirs; a card's newest
+        suspension line, if it was this device's, as a new line of the same state."""
+        db = self.db
+        answers = [
+            (review_id,)
+            for review_id, line_id in db.execute(
+                "SELECT review_id, line_id FROM journal_lines WHERE written = 1"
+            )
+            if line_id not in ids
+        ]
+        db.conn.executemany("UPDATE journal_lines SET written = 0 WHERE review_id = ?", answers)
+        outbox = {line_id for (line_id,) in db.execute("SELECT line_id FROM journal_outbox")}
+        cancels = [
+            (line_id,)
+            for (line_id,) in db.execute("SELECT line_id FROM journal_cancelled")
+            if f"cancel-{line_id}" not in ids and line_id not in outbox
+        ]
+        db.conn.executemany("INSERT INTO journal_outbox(line_id) VALUES (?)", cancels)
+        renames = [
+            (old,)
+            for old, new in db.execute("SELECT old, new FROM journal_renames WHERE written = 1")
+            if f"rename-{_digest(f'{old} {new}'.encode())}" not in ids
+        ]
+        db.conn.executemany("UPDATE journal_renames SET written = 0 WHERE old = ?", renames)
+        parameters = [
+            line_id
+            for (line_id,) in db.execute(
+                "SELECT line_id FROM journal_parameters WHERE device = ?", [self.device]
+            )
+            if line_id not in ids
+        ]
+        if parameters:
+            db.execute("INSERT OR IGNORE INTO journal_dirty VALUES ('parameters')")
+        suspensions = [
+            (card_id, suspended)
+            for card_id, line_id, suspended in db.execute(
+                "SELECT card_id, line_id, suspended FROM journal_suspensions WHERE device = ?", [self.device]
+            )
+            if line_id not in ids
+        ]
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO journal_suspend_outbox(card_id, suspended) VALUES (?, ?)", suspensions
+        )
+        return len(answers) + len(cancels) + len(renames) + len(parameters) + len(suspensions)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -728,7 +846,7 @@ def _offers(answers: list[tuple[str, dict[str, Any]]]) -> Iterator[merge.Offer]:
         origin, _ = _origin(source, line)
         groups.setdefault((line["card"], origin), []).append(line)
     for (card_id, origin), group in groups.items():
-        group.sort(key=lambda line: (line["reviewed_at"], line["id"]))
+        group.sort(key=lambda line: line["reviewed_at"])  # stable: a machine's lines in the order written
         once: dict[str, dict[str, Any]] = {}  # by source id: one answer imported on two machines is one
         for line in group:
             source_id = _origin(origin, line)[1]
@@ -854,20 +972,72 @@ def _digest(data: bytes) -> str:
 
 
 def _append(path: Path, data: bytes) -> None:
-    """Append ``data`` to ``path`` and sync it; a last line cut short by a crash is ended first,
-    so the new lines start on a line of their own (the cut line is reported and skipped)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
+    """Append ``data`` to ``path`` and sync it, holding the file's lock; a last line cut short
+    (by another program: this device's own are taken off first) is ended first, so the new
+    lines start on a line of their own (the cut line is reported and skipped)."""
+    with _locked(path, create=True) as descriptor:
+        assert descriptor is not None
         size = os.fstat(descriptor).st_size
-        if size:
-            with path.open("rb") as handle:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    data = b"\n" + data
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            data = b"\n" + data
         view = memoryview(data)
         while view:
             written = os.write(descriptor, view)
             view = view[written:]
         os.fsync(descriptor)
+
+
+@contextmanager
+def _locked(path: Path, create: bool) -> Iterator[int | None]:
+    """This device's file opened for appending, under an exclusive lock (``flock``: held by
+    one ``cards`` at a time); None when it does not exist and ``create`` is false."""
+    flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | (os.O_CREAT if create else 0)
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        if create:
+            raise
+        yield None
+        return
+    try:
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield descriptor
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # and the lock with it
+
+
+def _last_byte(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1)
+    except OSError:
+        return b""
+
+
+def _whole_lines_end(descriptor: int, size: int) -> int:
+    """Where the file's last whole line ends (after its newline): 0 when it has none."""
+    position = size
+    while position > 0:
+        start = max(0, position - READ_BYTES)
+        block = os.pread(descriptor, position - start, start)
+        found = block.rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        position = start
+    return 0
+
+
+def _ids_in(path: Path) -> set[str]:
+    """The ids of the lines a journal file holds (lines that are not JSON objects left out)."""
+    ids = set()
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if type(line) is dict and type(line.get("id")) is str:
+                ids.add(line["id"])
+    return ids

@@ -827,7 +827,7 @@ def _found_by_each_answer(machine: Machine) -> list[tuple[object, ...]]:
         return (
             db.execute(
                 "SELECT card_id, reviewed_at, rating, state_before, state, step, stability, difficulty "
-                "FROM reviews ORDER BY card_id, reviewed_at"
+                "FROM reviews ORDER BY card_id, reviewed_at, id"
             ).fetchall()
             + db.execute(
                 "SELECT id, state, step, stability, difficulty, lapses, reps, due FROM cards WHERE reps > 0 ORDER BY id"
@@ -1017,3 +1017,69 @@ def in_zone(monkeypatch: pytest.MonkeyPatch, zone: str, machine: Machine, *args:
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
+
+
+@pytest.mark.parametrize("chunk", [100_000, 3], ids=["one-batch", "staged"])
+def test_answers_a_machine_gave_at_one_instant_are_replayed_in_the_order_it_gave_them(
+    machines: tuple[Machine, Machine], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script's clock (CARDS_NOW) gives a session's answers one instant: a card back from its
+    learning step is answered again at the same time. The other machine takes the lines in in
+    the order they were written, not in the order of their random line ids (also when the lines
+    are staged and read again from their file)."""
+    from flashcards import journal
+
+    monkeypatch.setattr(journal, "_CHUNK_LINES", chunk)
+    laptop, desktop = machines
+    keys = "\n1\n\n3\n\n1\n\n3\n\n1\n\n3\n\n1\n\n3\nq\n"
+    assert laptop.cards("review", "--new", "1", keys=keys).exit_code == 0
+    ratings = [line["rating"] for line in journal_lines(laptop) if line.get("card")]
+    assert ratings == [1, 3, 1, 3, 1, 3, 1, 3]
+    ids = [str(line["id"]) for line in journal_lines(laptop)]
+    assert ids != sorted(ids)  # else the order of the ids would hide the fault
+    exchange(machines)
+    assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
+    assert laptop.view() == desktop.view()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["cut", "deleted", "checked-out-older"],
+)
+def test_lines_this_machine_wrote_and_its_own_file_lost_are_written_again(
+    machines: tuple[Machine, Machine], damage: str
+) -> None:
+    """A crash cut the laptop's last write short, the file was deleted, or an older version of it
+    was checked out: the laptop's next command writes the lines it lacks again from its
+    collection, says so once, and the desktop gets every answer."""
+    laptop, desktop = machines
+    own = laptop.repo / "reviews" / "laptop.jsonl"
+    assert laptop.cards("review", keys="\n3\n\n3\nq\n").exit_code == 0
+    laptop.commit("two answers")
+    assert laptop.cards("suspend", "n5/card").exit_code == 0
+    assert laptop.cards("status").exit_code == 0  # reads its own file: how long it was
+    written = own.read_bytes()
+    if damage == "cut":
+        own.write_bytes(written[:-40])
+    elif damage == "deleted":
+        own.unlink()
+    else:
+        git(laptop.repo, "checkout", "HEAD", "--", "reviews/laptop.jsonl")  # the suspension's line is lost
+    first = laptop.cards("status")
+    assert first.exit_code == 0
+    assert (
+        f"{Path('reviews/laptop.jsonl')}: " in first.stderr
+        and "written to it again from the collection" in first.stderr
+    )
+    assert laptop.cards("status").stderr == ""  # once
+    lines = journal_lines(laptop)
+    ids = [line["id"] for line in lines]
+    assert len(ids) == len(set(ids))
+    answers = {json.loads(line)["id"] for line in written.decode().splitlines() if '"card"' in line}
+    assert len(answers) == 2 and answers <= set(ids)  # each answer's own line again
+    assert [line["suspended"] for line in lines if line.get("suspend") == "n5/card"] == [True]
+    assert laptop.cards("review", keys="\n3\nq\n", now=LATER).exit_code == 0
+    exchange(machines)
+    assert reps(desktop) == reps(laptop) == 3
+    assert laptop.view() == desktop.view()
+    assert desktop.cards("rebuild", "--check").exit_code == 0
