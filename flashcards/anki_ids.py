@@ -50,12 +50,35 @@ _BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # the two d
 _PAIR_BASE = len(_BASE91_PAIRS)
 
 
+IMPORTED_PREFIX = "anki-"  # the id of a note made in Anki: this and its Anki GUID's UTF-8 in hex
+
+
 def note_guid(note_id: str) -> str:
     """Return the Anki GUID of a note: it identifies the note across re-imports.
 
-    It is ``genanki.guid_for("cards", note_id)`` (a test checks it), computed here without its
-    per-byte loops: an import checks the GUID of every note it maps.
+    A note made in Anki and imported (its id ``anki-`` and its GUID in hex, see
+    ``foreign.note_id``) goes back with that GUID, so the Anki collection it came from knows it
+    for the same note; any other is ``derived_guid(note_id)``.
     """
+    if note_id.startswith(IMPORTED_PREFIX):
+        original = imported_guid(note_id)
+        if original is not None:
+            return original
+    return derived_guid(note_id)
+
+
+def imported_guid(note_id: str) -> str | None:
+    """The Anki GUID an imported note's id holds, if it is one (else None)."""
+    try:
+        guid = bytes.fromhex(note_id[len(IMPORTED_PREFIX) :]).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return guid if guid and guid.isprintable() and not guid.isspace() else None
+
+
+def derived_guid(note_id: str) -> str:
+    """``genanki.guid_for("cards", note_id)`` (a test checks it), computed without its per-byte
+    loops: an import checks the GUID of every note it maps."""
     value = int.from_bytes(hashlib.sha256(f"cards__{note_id}".encode()).digest()[:8], "big")
     text = ""
     while value >= _PAIR_BASE:  # two digits at a time

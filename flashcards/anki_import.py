@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 from urllib.parse import quote
 
 from flashcards.errors import CardsError
@@ -215,11 +215,9 @@ class Media:
                 if member is None:
                     continue
                 data = archive.read(member)
-                if self.compressed:
-                    import zstandard
-
-                    data = zstandard.ZstdDecompressor().stream_reader(data).read()
-                found[name] = data
+                found[name] = (
+                    _unzstd(data, f"{self.package}: media file {name!r}") if self.compressed else data
+                )
         return found
 
 
@@ -242,9 +240,7 @@ def _package_media(archive: zipfile.ZipFile, path: Path, compressed: bool) -> Me
         return Media(package=path)
     members: dict[str, str] = {}
     if compressed:
-        import zstandard
-
-        data = zstandard.ZstdDecompressor().stream_reader(data).read()
+        data = _unzstd(data, f"{path}: its list of media files")
         for index, entry in enumerate(_repeated(data, 1)):
             name = next(iter(_repeated(entry, 1)), b"").decode("utf-8", "replace")
             members.setdefault(name, str(index))
@@ -298,8 +294,14 @@ def open_anki(path: Path) -> Iterator[Collection]:
     """Open an Anki package or collection file read-only and read its notes, cards and decks."""
     shown = str(path)
     try:
+        if (
+            path.exists() and not path.is_dir() and not path.is_file()
+        ):  # a pipe or a device: reading would hang
+            raise CardsError(f"{shown} is not a regular file; give an .apkg, a .colpkg or a collection.anki2")
         with path.open("rb") as handle:
             header = handle.read(16)
+    except FileNotFoundError:
+        raise CardsError(f"{shown} does not exist; give the path of an Anki export or collection") from None
     except IsADirectoryError:
         raise CardsError(f"{shown} is a directory; give an .apkg, a .colpkg or a collection.anki2") from None
     except OSError as error:
@@ -371,10 +373,7 @@ def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
             target = scratch / "collection.sqlite"
             with archive.open(inner) as source, target.open("wb") as out:
                 if inner.endswith("b"):
-                    import zstandard
-
-                    reader = zstandard.ZstdDecompressor().stream_reader(source)
-                    shutil.copyfileobj(reader, out, 1 << 20)
+                    _unzstd_to(source, out, shown)
                 else:
                     shutil.copyfileobj(source, out, 1 << 20)
             media = _package_media(archive, path, compressed=inner.endswith("b"))
@@ -393,6 +392,29 @@ def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
             ) from None
         raise
     return target, media
+
+
+def _unzstd_to(source: IO[bytes], out: IO[bytes], shown: str) -> None:
+    """Decompress a zstd stream from ``source`` into ``out``; a stream cut short is an error
+    (zstd's stream reader would end it silently, and the collection would seem empty)."""
+    import zstandard
+
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    while block := source.read(1 << 20):
+        out.write(decompressor.decompress(block))
+    if not decompressor.eof:
+        raise CardsError(
+            f"{shown}: the collection inside is cut short (a truncated package); export it again"
+        )
+
+
+def _unzstd(data: bytes, shown: str) -> bytes:
+    """A zstd-compressed member of a package, decompressed (see :func:`_unzstd_to`)."""
+    import io
+
+    out = io.BytesIO()
+    _unzstd_to(io.BytesIO(data), out, shown)
+    return out.getvalue()
 
 
 def _read(connection: sqlite3.Connection, shown: str) -> Collection:

@@ -19,9 +19,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from flashcards.anki_ids import IMPORTED_PREFIX
 from flashcards.anki_import import Collection, Note, NoteType
 from flashcards.export import package_name
 from flashcards.loader import load_file
+from flashcards.model import RESERVED_FIELDS, RESERVED_KEYS
 
 _SIMPLE_TAGS = {
     "b",
@@ -49,6 +51,7 @@ _WEB = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL (http:, data:…), not 
 _FIELD_REF = re.compile(r"\{\{([#^/]?)([^{}]*?)\}\}")
 _ANSWER_RULE = re.compile(r"<hr\s+id=[\"']?answer[\"']?\s*/?>", re.IGNORECASE)
 _SPECIAL_FIELDS = {"Tags", "Deck", "Subdeck", "Card", "CardFlag", "Type", "CardID"}
+_RESERVED = {*RESERVED_FIELDS, *RESERVED_KEYS}  # field names a deck file cannot use (any case)
 
 
 @dataclass
@@ -173,8 +176,8 @@ def _slug(name: str, pattern: str, fallback: str) -> str:
 
 
 def note_id(guid: str) -> str:
-    """The id of an imported note, derived from its Anki GUID (reversibly)."""
-    return f"anki-{guid.encode('utf-8').hex()}"
+    """The id of an imported note, derived from its Anki GUID (reversibly: ``anki_ids.note_guid``)."""
+    return f"{IMPORTED_PREFIX}{guid.encode('utf-8').hex()}"
 
 
 @dataclass(frozen=True)
@@ -202,8 +205,8 @@ def _shape(note_type: NoteType) -> _Type:
     ours: list[str] = []
     for index, name in enumerate(fields):
         slug = _slug(name, "field", f"field{index}")
-        while slug.lower() in {f.lower() for f in ours} or slug in ("id", "type", "tags", "cards_id"):
-            slug = f"{slug}_{index}"
+        while slug.lower() in {f.lower() for f in ours} or slug.lower() in _RESERVED:
+            slug = f"{slug}_{index}"  # a name a note's own key or Anki's templates use: 'Tags' -> 'Tags_2'
         ours.append(slug)
     renamed = dict(zip(fields, ours, strict=True))
     templates: dict[str, dict[str, str]] = {}
@@ -237,6 +240,8 @@ def _template_fields(source: str, renamed: dict[str, str], problems: list[str]) 
         name = inner.rsplit(":", 1)[-1]
         if ":" in inner and not sigil:
             problems.append(f"the filter in '{{{{{inner}}}}}' (kept as a plain field)")
+        if name in renamed and renamed[name] != name:  # a field of the note type, renamed here
+            return f"{{{{{sigil}{renamed[name]}}}}}"
         if name in _SPECIAL_FIELDS or name == "FrontSide":
             problems.append(f"the special field '{{{{{inner}}}}}'")
             return ""
@@ -312,8 +317,8 @@ def convert(
                 for index, (first, last) in spans.items()
             }
             failing = {index: found for index, found in failing.items() if found}
-            if not errors or not failing or len(failing) == len(entries):
-                break  # compiles; or fails outside any one note (or in all): reported as errors
+            if not failing:
+                break  # compiles; or fails outside any one note (a note type): reported as errors
             for index in sorted(failing, reverse=True):
                 entry, _, _, count = entries.pop(index)
                 reasons = "; ".join(dict.fromkeys(problem.message for problem in failing[index]))

@@ -296,6 +296,8 @@ def _file_digest(path: Path) -> str | None:
     the same main file with another log is another collection); None when it cannot be read
     (opening it says why)."""
     try:
+        if not path.is_file():
+            return None  # a directory, a pipe, nothing: opening it says what
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             hashlib.file_digest(handle, lambda: digest)
@@ -547,7 +549,8 @@ def _map_cards(db: Database, anki: Collection, report: ImportReport) -> dict[int
         position = id_position[type_id]
         values = fields.split("\x1f", position + 1)
         cards_id = values[position].strip() if position < len(values) else ""
-        if not cards_id or guid(cards_id) != note_guid:
+        if not cards_id or (guid(cards_id) != note_guid and anki_ids.derived_guid(cards_id) != note_guid):
+            # (an imported note exported before its own GUID went with it has the derived one)
             report.notes_made_in_anki += 1  # added in Anki (no id, or an id copied from another note)
             continue
         note_ids[anki_note] = cards_id

@@ -453,3 +453,13 @@ def _replay_marks(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0020_imported_notes_guids")
+def _imported_notes_guids(db: sqlite_utils.Database) -> None:
+    # A note made in Anki and imported is exported with its own Anki GUID (anki_ids.note_guid),
+    # so the collection it came from skips it instead of adding it a second time.
+    from flashcards.anki_ids import note_guid
+
+    rows = db.execute("SELECT id FROM notes WHERE id LIKE 'anki-%'").fetchall()
+    db.conn.executemany("UPDATE notes SET anki_guid = ? WHERE id = ?", [(note_guid(i), i) for (i,) in rows])

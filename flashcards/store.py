@@ -32,7 +32,7 @@ OPEN_RETRY_S = 0.2
 APPLICATION_ID = 0x43524453  # "CRDS" in the SQLite header: set by every migration (older files have 0)
 # The number of migrations (flashcards.migrations): every migrated collection keeps it as its
 # user_version, so one that has it, ours by its application id, is opened without another check.
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 _HEADER = b"SQLite format 3\x00"
 MIGRATIONS_TABLE = "_sqlite_migrations"  # where sqlite-utils records the migrations applied
 MIGRATION_SET = "cards"  # the name of our set of them there

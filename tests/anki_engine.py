@@ -265,9 +265,14 @@ class AnkiEngine:
         """Add one Basic note per front (back "back of <front>") to ``deck``; return the card ids."""
         return list(self._call("add_basic_notes", deck=deck, fronts=fronts)["card_ids"])
 
-    def import_apkg(self, path: Path, with_scheduling: bool = True) -> dict[str, Any]:
-        """Import a package as the import dialog does (notes updated always); return the log counts."""
-        return self._call("import_apkg", path=str(path), with_scheduling=with_scheduling)
+    def import_apkg(
+        self, path: Path, with_scheduling: bool = True, merge_notetypes: bool = True
+    ) -> dict[str, Any]:
+        """Import a package as the import dialog does (notes updated always; note types merged
+        unless ``merge_notetypes`` is false, the dialog's default); return the log counts."""
+        return self._call(
+            "import_apkg", path=str(path), with_scheduling=with_scheduling, merge_notetypes=merge_notetypes
+        )
 
     def export_apkg(self, path: Path, with_scheduling: bool = True) -> int:
         """Export the whole collection as an .apkg; return the number of notes written."""
@@ -498,14 +503,16 @@ class _Worker:
             card_ids.extend(int(card.id) for card in note.cards())
         return {"card_ids": card_ids}
 
-    def op_import_apkg(self, path: str, with_scheduling: bool) -> dict[str, Any]:
+    def op_import_apkg(
+        self, path: str, with_scheduling: bool, merge_notetypes: bool = True
+    ) -> dict[str, Any]:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
         from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 
         always = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS
 
         options = ImportAnkiPackageOptions(
-            merge_notetypes=True,
+            merge_notetypes=merge_notetypes,
             update_notes=always,
             update_notetypes=always,
             with_scheduling=with_scheduling,

@@ -412,3 +412,14 @@ def test_an_export_stopped_by_a_signal_leaves_no_temporary_file(
     assert result.returncode == 128 + getattr(signal, signal_name)
     assert "Traceback" not in result.stderr
     assert list(out.iterdir()) == []
+
+
+def test_a_note_made_in_anki_goes_back_with_its_own_guid() -> None:
+    from genanki import guid_for
+
+    from flashcards.foreign import note_id
+
+    for guid in ("Hb*/x`T:{Q", "é,ü", "a"):
+        assert anki_ids.note_guid(note_id(guid)) == guid
+    for written in ("anki-", "anki-zz", "anki-ff", "anki-0a"):  # no GUID in them: derived as any id
+        assert anki_ids.note_guid(written) == guid_for("cards", written)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import sqlite3
 import time
@@ -180,11 +181,33 @@ def test_a_file_that_is_not_anki_exits_1(tmp_path: Path, db_path: Path, content:
     assert message in err and "Traceback" not in err
 
 
-def test_a_missing_file_or_a_directory_exits_1(tmp_path: Path) -> None:
+def test_a_missing_file_a_directory_a_pipe_or_no_name_exits_1(tmp_path: Path) -> None:
     code, _, err = run("import", str(tmp_path / "nope.apkg"))
-    assert code == 1 and "cannot read" in err
+    assert code == 1 and "nope.apkg does not exist; give the path of an Anki export" in err
     code, _, err = run("import", str(tmp_path))
     assert code == 1 and "is a directory" in err
+    pipe = tmp_path / "pipe.apkg"
+    os.mkfifo(pipe)
+    code, _, err = run("import", str(pipe))  # read, it would wait for a writer for ever
+    assert code == 1 and "is not a regular file" in err
+    code, _, err = run("import", "")
+    assert code == 2 and "FILE is empty" in err
+
+
+def test_a_package_whose_compressed_collection_is_cut_short_exits_1(studied: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    import zstandard
+
+    with zipfile.ZipFile(studied) as source:
+        inner = source.read("collection.anki2")
+    packed = zstandard.ZstdCompressor().compress(inner)
+    cut = tmp_path / "cut.apkg"
+    with zipfile.ZipFile(cut, "w") as target:
+        target.writestr("collection.anki21b", packed[: len(packed) // 2])
+    code, out, err = run("import", str(cut))
+    assert code == 1 and out == ""
+    assert "the collection inside is cut short (a truncated package); export it again" in err
 
 
 def test_progress_counts_the_cards_merged_up_to_those_mapped(

@@ -659,6 +659,14 @@ def add(type_name, deck, fields):
     col.add_note(note, col.decks.id(deck, create=True))
     return note.guid
 
+models = col.models
+odd = models.new("Odd names")
+for name in ("Word", "Tags", "deck"):
+    models.add_field(odd, models.new_field(name))
+template = models.new_template("Card 1")
+template["qfmt"], template["afmt"] = "{{Word}}", "{{FrontSide}}<hr id=answer>{{Tags}} {{deck}}"
+models.add_template(odd, template)
+models.add(odd)
 picture = col.media.write_data("cat picture.png", b"\\x89PNG not really")
 sound = col.media.write_data("meow.mp3", b"ID3 not really")
 result = {
@@ -669,6 +677,7 @@ result = {
     "gone": add("Basic", "Pets", {"Front": 'who is this? <img src="gone.png">', "Back": "nobody"}),
     "nested": add("Cloze", "Pets", {"Text": "{{c1::outer {{c2::inner}} }}", "Back Extra": ""}),
     "empty": add("Basic", "Pets", {"Front": "<br>", "Back": "an empty front"}),
+    "odd": add("Odd names", "Pets", {"Word": "gato", "Tags": "noun", "deck": "animals"}),
 }
 """
 
@@ -718,7 +727,8 @@ def test_media_come_along_and_a_note_that_cannot_compile_is_left_out_alone(tmp_p
     assert "<a>" not in warnings and "<table>" not in warnings and "href" not in warnings
     code, out, err = run("--decks", str(decks), "check")
     assert (code, err) == (0, ""), out
-    assert "3 notes, 3 cards: no problems." in out
+    assert "4 notes, 4 cards: no problems." in out
+    assert "Tags_1" in text and "deck_2" in text  # fields named as a note's keys are: renamed
     # every card that was imported keeps its Anki history; the two left out bring none
     left_out = {cid for cid, values in anki_cards.items() if values[0] in (guids["nested"], guids["empty"])}
     kept = [anki_id for anki_id, cid in revlog if cid not in left_out]
@@ -728,3 +738,29 @@ def test_media_come_along_and_a_note_that_cannot_compile_is_left_out_alone(tmp_p
     again = import_file(db, SETTINGS, source, decks_dir=decks)
     assert (again.imported, again.media, again.media_kept) == (0, [], [])
     assert (decks / "imported" / "Pets.yaml").read_text(encoding="utf-8") == text
+
+
+def test_notes_made_in_anki_exported_back_to_the_same_anki_are_not_added_twice(tmp_path: Any) -> None:
+    """Anki knows a note it made by its GUID: an imported note goes back with it, so the
+    collection it came from skips it (its note type differs) instead of adding a copy."""
+    with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
+        anki.enable_fsrs(deck="Pets")
+        anki.run(MEDIA_NOTES)
+        _session_in(anki, "Pets", START, 20)
+        anki.export_apkg(tmp_path / "pets.apkg")
+        decks = tmp_path / "ours" / "decks"
+        decks.mkdir(parents=True)
+        db = store.open_collection(tmp_path / "ours" / "collection.db")
+        first = import_file(db, SETTINGS, tmp_path / "pets.apkg", decks_dir=decks)
+        assert first.imported > 0
+        notes = anki.run("result = col.note_count()")
+        revlog = anki.run("result = col.db.scalar('select count() from revlog')")
+        ours = export_package(db, tmp_path / "ours.apkg", with_scheduling=True, settings=SETTINGS).path
+        anki.import_apkg(ours, merge_notetypes=False)  # the import dialog's default
+        assert anki.run("result = col.note_count()") == notes
+        assert anki.run("result = col.card_count()") == len(first.foreign[0].cards) + 3  # 3: left out here
+        assert anki.run("result = col.db.scalar('select count() from revlog')") == revlog
+        anki.export_apkg(tmp_path / "back.apkg")
+    again = import_file(db, SETTINGS, tmp_path / "back.apkg", decks_dir=decks)
+    assert (again.imported, again.notes_made_in_anki) == (0, 0)
+    assert again.already == first.imported

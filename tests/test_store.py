@@ -406,3 +406,24 @@ def test_0012_gives_every_earlier_answer_the_millisecond_of_its_time_made_unique
         ),
     )
     assert db.execute("SELECT max(anki_id) FROM reviews").fetchone()[0] == first + 3
+
+
+def test_notes_made_in_anki_get_their_own_guid_back_when_migrated(tmp_path: Path) -> None:
+    from flashcards import anki_ids
+    from flashcards.foreign import note_id
+
+    path = tmp_path / "collection.db"
+    old = sqlite_utils.Database(path)
+    store.migrations.apply(old, stop_before=["0020_imported_notes_guids"])
+    imported, ours = note_id("Hb*/x`T:{Q"), "canary"
+    for written in (imported, ours):
+        old.conn.execute(
+            "INSERT INTO notes(id, type, deck, fields, tags, source_file, source_line, content_hash, created_at, "
+            "modified_at, anki_guid) VALUES (?, 'basic', 'D', '{}', '[]', 'd.yaml', 1, '', 'a', 'a', ?)",
+            [written, anki_ids.derived_guid(written)],
+        )
+    old.conn.commit()
+    old.conn.close()
+    migrated = store.open_collection(path)
+    guids = dict(migrated.execute("SELECT id, anki_guid FROM notes").fetchall())
+    assert guids == {imported: "Hb*/x`T:{Q", ours: anki_ids.derived_guid(ours)}
