@@ -38,6 +38,7 @@ class Collection:
     _settings: Settings | None = field(default=None, repr=False)
     _parameters_seen: int | None = field(default=None, repr=False)
     journal: Journal | None = field(default=None, repr=False)  # on with `journal = "..."` in cards.toml
+    _journal_warned: set[str] = field(default_factory=set, repr=False)  # shown once a command
 
     @classmethod
     def open(cls, path: Path, decks_dir: Path, waiting: Callable[[], None] | None = None) -> Collection:
@@ -139,7 +140,9 @@ class Collection:
                 "to the journal next time"
             )
         notices, self.journal.notices = self.journal.notices, []
-        return [*notices, *failed]
+        fresh = [warning for warning in [*notices, *failed] if warning not in self._journal_warned]
+        self._journal_warned.update(fresh)  # a file that cannot be written fails so at every answer: once
+        return fresh
 
     def has_cards(self) -> bool:
         """True when the collection has any active card."""

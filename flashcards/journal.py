@@ -772,10 +772,12 @@ def _check(line: Any) -> None:
         raise _BadLine(str(error)) from None
     for key in ("state", "state_before"):
         if line[key] not in STATE_OF:
-            raise _BadLine(f"{line[key]} is not a valid State")
+            raise _BadLine(f"'{key}' is {line[key]}: 0 new, 1 learning, 2 review or 3 relearning")
+    if line["duration_ms"] < 0:
+        raise _BadLine(f"'duration_ms' is {line['duration_ms']}: a time taken is 0 or more")
     kind = get("kind", 0)
     if kind not in KIND_OF:
-        raise _BadLine(f"{kind} is not a valid Kind")
+        raise _BadLine(f"'kind' is {kind}: 0 an answer, 1 a cram answer or 2 a due day brought forward")
     if kind == Kind.ANSWER:
         if line["rating"] not in RATING_OF:
             raise _BadLine(f"rating must be 1-4, got {line['rating']}")

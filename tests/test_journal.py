@@ -456,7 +456,14 @@ def test_a_line_that_is_json_but_not_an_answer_is_reported_and_skipped(
     laptop.cards("review", keys="\n3\nq\n")
     good = (laptop.repo / "reviews" / "laptop.jsonl").read_text(encoding="utf-8")
     line = json.loads(good)
-    bad = [{**line, "id": "a", "rating": "3"}, {**line, "id": "b", "due_day": "soon"}, [1, 2]]
+    bad = [
+        {**line, "id": "a", "rating": "3"},
+        {**line, "id": "b", "due_day": "soon"},
+        [1, 2],
+        {**line, "id": "c", "duration_ms": -5},
+        {**line, "id": "d", "state": 9},
+        {**line, "id": "e", "kind": 7},
+    ]
     target = desktop.repo / "reviews"
     target.mkdir()
     (target / "laptop.jsonl").write_text("".join(json.dumps(b) + "\n" for b in bad) + good, encoding="utf-8")
@@ -466,6 +473,12 @@ def test_a_line_that_is_json_but_not_an_answer_is_reported_and_skipped(
     assert f"{shown}:1: malformed journal line ('rating' missing or not a int); skipped" in result.stderr
     assert f"{shown}:2: malformed journal line ('due_day' must be a whole number); skipped" in result.stderr
     assert f"{shown}:3: malformed journal line (not a JSON object); skipped" in result.stderr
+    assert "4: malformed journal line ('duration_ms' is -5: a time taken is 0 or more)" in result.stderr
+    assert (
+        "5: malformed journal line ('state' is 9: 0 new, 1 learning, 2 review or 3 relearning)"
+        in result.stderr
+    )
+    assert "6: malformed journal line ('kind' is 7: 0 an answer, 1 a cram answer" in result.stderr
     assert reps(desktop) == 1
 
 
@@ -545,14 +558,15 @@ def test_a_journal_path_that_is_not_a_directory_is_reported_and_nothing_is_lost(
 ) -> None:
     laptop, _ = machines
     (laptop.repo / "cards.toml").write_text('journal = "decks/basics.yaml"\n', encoding="utf-8")
-    result = laptop.cards("review", keys="\n3\nq\n")
+    result = laptop.cards("review", keys="\n3\n\n3\n\n3\nq\n")
     assert result.exit_code == 0
     assert "cannot read the review journal decks/basics.yaml" in result.stderr
     assert "cannot write the review journal" in result.output + result.stderr
-    assert reps(laptop) == 1  # the answer is saved; its line is written once the journal is usable
+    assert result.output.count("cannot write the review journal") == 1  # once a session, not every answer
+    assert reps(laptop) == 3  # the answers are saved; their lines are written once the journal is usable
     (laptop.repo / "cards.toml").write_text('journal = "reviews"\n', encoding="utf-8")
     laptop.cards("status")
-    assert len(journal_lines(laptop)) == 1
+    assert len(journal_lines(laptop)) == 3
 
 
 TEAM = """

@@ -38,7 +38,7 @@ def _render(card: dict[str, Any]) -> str:
     if card["due"]:
         lines.append(
             f"  due     {card['due'][:16].replace('T', ' ')} UTC · stability {card['stability']:.2f} d"
-            f" · difficulty {card['difficulty']:.2f} · {card['reps']} reviews, {card['lapses']} lapses"
+            f" · difficulty {card['difficulty']:.2f} · {_count(card['reps'], 'review')}, {_count(card['lapses'], 'lapse')}"
         )
     lines += ["", "Front", _indent(card["front"]), "", "Back", _indent(card["back"]), ""]
     if card["reviews"]:
@@ -65,3 +65,7 @@ def _render(card: dict[str, Any]) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join(f"  {line}" if line else "" for line in text.splitlines())
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
