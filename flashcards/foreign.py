@@ -66,6 +66,10 @@ class Converted:
     problems: list[str] = field(default_factory=list)  # "note <id>: what was not converted"
     media: set[str] = field(default_factory=set)  # the Anki media files its notes name
     left_out: list[str] = field(default_factory=list)  # "note <id> (n cards): why it was not imported"
+    elsewhere: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # another deck file's path -> its notes of this deck
+    kept: dict[int, str] = field(default_factory=dict)  # their cards: Anki card id -> our card id
 
 
 class _Scan(HTMLParser):
@@ -221,7 +225,9 @@ def _shape(note_type: NoteType) -> _Type:
         back = _ANSWER_RULE.sub("", back)
         sides = {}
         for side, source in (("front", front), ("back", back)):
-            converted, lost = html_to_markdown(_template_fields(source, renamed, problems), template=True)
+            converted, lost = html_to_markdown(
+                _template_fields(source, renamed, problems, side), template=True
+            )
             sides[side] = converted or "…"
             problems.extend(f"template {name!r}: {what}" for what in lost)
         templates[slug] = sides
@@ -232,13 +238,21 @@ def _shape(note_type: NoteType) -> _Type:
     return _Type(type_name, tuple(ours), tuple(names), declaration, problems=tuple(problems))
 
 
-def _template_fields(source: str, renamed: dict[str, str], problems: list[str]) -> str:
-    """A template with our field names; filters (``text:``, ``hint:``…) and special fields left out."""
+def _template_fields(source: str, renamed: dict[str, str], problems: list[str], side: str = "back") -> str:
+    """A template with our field names; filters (``text:``, ``hint:``…) and special fields left
+    out. Typing the answer (``{{type:Back}}``) is not done here: the box on the front is left
+    out (it would show the answer), and the back shows the field."""
 
     def rename(match: re.Match[str]) -> str:
         sigil, inner = match.group(1), match.group(2).strip()
         name = inner.rsplit(":", 1)[-1]
-        if ":" in inner and not sigil:
+        if not sigil and inner.split(":", 1)[0].strip() == "type":
+            if side == "front":
+                problems.append(
+                    f"typing the answer ('{{{{{inner}}}}}' left out of the front; the back shows the field)"
+                )
+                return ""
+        elif ":" in inner and not sigil:
             problems.append(f"the filter in '{{{{{inner}}}}}' (kept as a plain field)")
         if name in renamed and renamed[name] != name:  # a field of the note type, renamed here
             return f"{{{{{sigil}{renamed[name]}}}}}"
@@ -253,13 +267,20 @@ def _template_fields(source: str, renamed: dict[str, str], problems: list[str]) 
 
 
 def convert(
-    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, staged: Path | None = None
+    anki: Collection,
+    notes: list[Note],
+    into: Path,
+    decks_dir: Path,
+    staged: Path | None = None,
+    placed: dict[str, str] | None = None,
 ) -> list[Converted]:
     """Convert ``notes`` to one deck file per Anki deck under ``into``, validated as ``cards check`` would.
 
     The files are checked as if they were in ``staged`` (default ``into``), where the media they
     name are found (in its :data:`MEDIA_DIR`). A note that would not compile is left out of its
-    file and reported in ``left_out``, and a deck with no note left is not written.
+    file and reported in ``left_out``, and a deck with no note left is not written. A note that
+    ``placed`` (note id -> deck file, relative to ``decks_dir``) puts in another file than its
+    deck's is the user's there: it is left out too (``elsewhere``), its cards still mapped.
     """
     cards_of: dict[int, list[Any]] = {}
     for card in anki.cards.values():
@@ -278,11 +299,19 @@ def convert(
         path = into / package_name(deck).removesuffix(".apkg")
         path = path.with_name(f"{path.name}.yaml")
         converted = Converted(deck, path, "")
+        written_as = _relative(path, decks_dir).replace("\\", "/")
         types: dict[str, Any] = {}
         entries: list[tuple[dict[str, Any], list[str], set[str], int]] = []  # entry, problems, media, cards
         for note in sorted(deck_notes, key=lambda n: n.id):
             shape = shapes[note.type_id]
             our_id = note_id(note.guid)
+            there = (placed or {}).get(our_id)
+            if there is not None and there != written_as:
+                converted.elsewhere.setdefault(str(decks_dir / there), []).append(our_id)
+                for card in cards_of.get(note.id, []):
+                    template = f"c{card.ordinal + 1}" if shape.cloze else shape.templates[card.ordinal]
+                    converted.kept[card.id] = f"{our_id}/{template}"
+                continue
             entry: dict[str, Any] = {"id": our_id}
             if shape.name != "basic":
                 entry["type"] = shape.name
@@ -328,7 +357,7 @@ def convert(
         converted.left_out.reverse()
         if not entries:
             results.append(converted)  # nothing to write: only what was left out, reported
-            converted.cards = {}
+            converted.cards = dict(converted.kept)
             converted.text = ""
             continue
         converted.notes = len(entries)
@@ -338,6 +367,7 @@ def convert(
         converted.problems.extend(str(problem) for problem in loaded.problems)
         known = {card.id for note in loaded.notes for card in note.cards}
         converted.cards = {key: value for key, value in converted.cards.items() if value in known}
+        converted.cards.update(converted.kept)
         results.append(converted)
     return results
 

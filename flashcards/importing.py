@@ -24,6 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from flashcards import anki_ids, clock, merge, reviewlog, scheduler
+from flashcards.anki_ids import IMPORTED_PREFIX
 from flashcards.anki_import import (
     CARD,
     EASE,
@@ -165,6 +166,13 @@ class ImportReport:
             f"warning: {display_path(path)} is there already with other bytes than Anki's: left as it is"
             for path in self.media_kept
         )
+        for deck in self.foreign or []:
+            lines.extend(
+                f"warning: {_count(len(ids), 'note', 'notes')} of Anki deck '{deck.deck}' "
+                f"{_pick(len(ids), 'is', 'are')} in {display_path(Path(there))} (moved there, or imported before with another --into): "
+                f"left as {_pick(len(ids), 'it is', 'they are')} there, {_pick(len(ids), 'its', 'their')} answers imported"
+                for there, ids in sorted(deck.elsewhere.items())
+            )
         for deck in self.edited_here:
             lines.append(
                 f"warning: {display_path(deck.path)} was changed here since `cards import` wrote it: left as it is, "
@@ -254,7 +262,7 @@ def import_file(
             if decks_dir is None:
                 raise CardsError(f"{path} holds notes that did not come from cards: give a decks directory")
             target = into or decks_dir / IMPORTED_DIR
-            report.foreign = _convert(anki, foreign_notes, target, decks_dir, Path(staged))
+            report.foreign = _convert(anki, foreign_notes, target, decks_dir, Path(staged), _placed(db))
             planned, report.edited_here = _plan(report.foreign)
             report.written = planned
             report.media, report.media_kept = _plan_media(report.foreign, target, Path(staged))
@@ -350,6 +358,7 @@ def _merge(
                     mapping[anki_card] = card_id
                 else:
                     report.not_in_decks += 1
+        report.cards_mapped = len(mapping)  # the cards of notes from elsewhere too
     settled = _settled(db, anki, mapping)
     if settled is not None:
         report.echoes, report.already = settled
@@ -389,10 +398,11 @@ def _foreign_notes(anki: Collection) -> list[Note]:
 
 
 def _convert(
-    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, staged: Path
+    anki: Collection, notes: list[Note], into: Path, decks_dir: Path, staged: Path, placed: dict[str, str]
 ) -> list[Converted]:
     """Convert notes from elsewhere to deck files under ``into`` (inside the decks directory),
-    checked with the media they name copied into ``staged``."""
+    checked with the media they name copied into ``staged``; the notes ``placed`` in other deck
+    files are left there (see ``foreign.convert``)."""
     try:
         into.resolve().relative_to(decks_dir.resolve())
     except ValueError:
@@ -400,7 +410,7 @@ def _convert(
             f"--into {display_path(into)} is outside the decks directory {display_path(decks_dir)}: "
             "the notes must be compiled to keep their history; choose a directory under it"
         ) from None
-    converted = convert(anki, notes, into, decks_dir, staged)
+    converted = convert(anki, notes, into, decks_dir, staged, placed)
     errors = [problem for deck in converted for problem in deck.problems if ": error: " in problem]
     if errors:
         raise CardsError("the converted decks would not compile (nothing was written):\n" + "\n".join(errors))
@@ -408,6 +418,16 @@ def _convert(
         if deck.text:
             deck.text = _stamped(deck.text)
     return converted
+
+
+def _placed(db: Database) -> dict[str, str]:
+    """Where the notes imported from Anki are now: note id -> its deck file (relative)."""
+    return dict(
+        db.execute(
+            "SELECT id, source_file FROM notes WHERE id LIKE ? AND retired_at IS NULL",
+            [f"{IMPORTED_PREFIX}%"],
+        ).fetchall()
+    )
 
 
 def _plan_media(converted: list[Converted], into: Path, staged: Path) -> tuple[list[Path], list[Path]]:

@@ -9,6 +9,7 @@ studied only in Anki must have Anki's memory state.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +24,7 @@ from flashcards.compiler import compile_decks
 from flashcards.errors import CardsError
 from flashcards.export import export_package
 from flashcards.importing import import_file
+from flashcards.paths import display_path
 from flashcards.scheduler import answer, rebuild
 from flashcards.settings import DeckSettings, Settings
 
@@ -446,6 +448,7 @@ def test_the_foreign_deck_compiles_to_the_same_cards_with_their_history(foreign:
     assert ours == foreign["count"] == 8
     report = foreign["report"]
     assert report.imported == len(foreign["revlog"]) > 20
+    assert report.cards_mapped == foreign["again"].cards_mapped == 8  # counted as any card mapped
     mapping = {key: value for deck in report.foreign for key, value in deck.cards.items()}
     assert len(mapping) == 8
     for anki_id, anki_card, ease in foreign["revlog"]:
@@ -678,6 +681,7 @@ result = {
     "nested": add("Cloze", "Pets", {"Text": "{{c1::outer {{c2::inner}} }}", "Back Extra": ""}),
     "empty": add("Basic", "Pets", {"Front": "<br>", "Back": "an empty front"}),
     "odd": add("Odd names", "Pets", {"Word": "gato", "Tags": "noun", "deck": "animals"}),
+    "typed": add("Basic (type in the answer)", "Pets", {"Front": "cat, in Spanish", "Back": "el gato"}),
 }
 """
 
@@ -727,7 +731,13 @@ def test_media_come_along_and_a_note_that_cannot_compile_is_left_out_alone(tmp_p
     assert "<a>" not in warnings and "<table>" not in warnings and "href" not in warnings
     code, out, err = run("--decks", str(decks), "check")
     assert (code, err) == (0, ""), out
-    assert "4 notes, 4 cards: no problems." in out
+    assert "5 notes, 5 cards: no problems." in out
+    code, out, _ = run(
+        "--decks", str(decks), "--db", str(tmp_path / "ours" / "collection.db"), "list", "--json"
+    )
+    typed = next(card for card in json.loads(out) if card["front"].startswith("cat, in Spanish"))
+    assert "el gato" not in typed["front"]  # the box to type in is left out: it would show the answer
+    assert "typing the answer" in warnings
     assert "Tags_1" in text and "deck_2" in text  # fields named as a note's keys are: renamed
     # every card that was imported keeps its Anki history; the two left out bring none
     left_out = {cid for cid, values in anki_cards.items() if values[0] in (guids["nested"], guids["empty"])}
@@ -764,3 +774,23 @@ def test_notes_made_in_anki_exported_back_to_the_same_anki_are_not_added_twice(t
     again = import_file(db, SETTINGS, tmp_path / "back.apkg", decks_dir=decks)
     assert (again.imported, again.notes_made_in_anki) == (0, 0)
     assert again.already == first.imported
+
+
+@pytest.mark.parametrize("write", [False, True], ids=["dry-run", "import"])
+def test_notes_imported_before_into_another_directory_stay_where_they_are_with_their_answers(
+    foreign: dict[str, Any], write: bool
+) -> None:
+    """Another --into than the first time (or notes moved to a file of your own): a note already
+    in a deck file stays there, the same id is not written twice, and its answers still count."""
+    decks, db = foreign["decks"], foreign["db"]
+    before = _log(db)
+    package = foreign["decks"].parent / "lang.apkg"
+    report = import_file(db, SETTINGS, package, decks_dir=decks, into=decks / "other", write=write)
+    assert not (decks / "other").exists()
+    assert _log(db) == before
+    assert (report.imported, report.already, report.cards_mapped) == (0, foreign["report"].imported, 8)
+    warnings = "\n".join(report.warnings())
+    shown = display_path(decks / "imported" / "Lang~Spanish.yaml")
+    assert f"2 notes of Anki deck 'Lang::Spanish' are in {shown} (moved there" in warnings
+    assert "left as they are there, their answers imported" in warnings
+    assert not any(line.startswith(("wrote", "would write")) for line in report.summary(not write))
