@@ -334,6 +334,32 @@ class Journal:
         )
         return len(answers) + len(cancels) + len(renames) + len(parameters) + len(suspensions)
 
+    def status(self) -> dict[str, Any]:
+        """What ``cards status`` shows of the journal: this device and its file, the other
+        devices' files read, the lines waiting for their card, the lines still to write here."""
+        db = self.db
+        others = sorted(
+            name[: -len(SUFFIX)]
+            for (name,) in db.execute("SELECT name FROM journal_files")
+            if name != self.path.name
+        )
+        unwritten = sum(
+            int(db.execute(sql).fetchone()[0])
+            for sql in (
+                "SELECT count(*) FROM journal_lines WHERE written = 0",
+                "SELECT count(*) FROM journal_outbox",
+                "SELECT count(*) FROM journal_suspend_outbox",
+            )
+        )
+        return {
+            "directory": str(self.directory),
+            "device": self.device,
+            "file": str(self.path),
+            "other_devices": others,
+            "waiting": int(db.execute("SELECT count(*) FROM journal_pending").fetchone()[0]),
+            "to_write": unwritten,
+        }
+
     # --- reading ----------------------------------------------------------------------------
 
     def take_in(

@@ -252,12 +252,26 @@ def test_a_line_for_a_card_not_known_yet_waits_for_it(machines: tuple[Machine, M
     target = desktop.repo / "reviews"
     target.mkdir()
     (target / "laptop.jsonl").write_bytes((laptop.repo / "reviews" / "laptop.jsonl").read_bytes())
-    desktop.cards("status")
+    shown = desktop.cards("status").stdout
     assert reps(desktop) == 5
+    mine = Path("reviews/desktop.jsonl")
+    assert (
+        f"Journal: {mine} (this machine, 'desktop'); 1 other machine read (laptop); "
+        "1 line waits for cards not in the decks here yet (pull them)." in shown
+    )
+    status = json.loads(desktop.cards("status", "--json").stdout)["journal"]
+    assert (status["device"], status["other_devices"], status["waiting"], status["to_write"]) == (
+        "desktop",
+        ["laptop"],
+        1,
+        0,
+    )
     with sqlite3.connect(desktop.db) as db:
         assert db.execute("SELECT card_id FROM journal_pending").fetchall() == [("n6/card",)]
     (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
-    desktop.cards("status")
+    assert desktop.cards("status").stdout.endswith(
+        f"Journal: {mine} (this machine, 'desktop'); 1 other machine read (laptop).\n"
+    )
     assert reps(desktop) == 6
     with sqlite3.connect(desktop.db) as db:
         assert db.execute("SELECT count(*) FROM journal_pending").fetchone() == (0,)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -49,6 +49,7 @@ def command(env: Env, as_json: bool) -> None:
             "total": {"new": total.new, "learning": total.learning, "review": total.review},
             "next_learning": clock.to_db(next_learning) if next_learning else None,
             "interview": overall.as_dict() if overall else None,
+            "journal": collection.journal.status() if collection.journal is not None else None,
         }
         click.echo(json_text(data))
         return
@@ -68,6 +69,31 @@ def command(env: Env, as_json: bool) -> None:
     elif total.total == 0 and not any(d.counts.total for d in decks):
         click.echo("Nothing due today.")
     _echo_readiness(names, width, ready, overall)
+    if collection.journal is not None:
+        _echo_journal(collection.journal.status())
+
+
+def _echo_journal(journal: dict[str, Any]) -> None:
+    """One line on the review journal: this machine's file, the others read, what waits."""
+    from pathlib import Path
+
+    from flashcards.paths import display_path
+
+    others = journal["other_devices"]
+    text = f"Journal: {display_path(Path(journal['file']))} (this machine, '{visible(journal['device'])}')"
+    if others:
+        shown = ", ".join(visible(name) for name in others[:5]) + (", …" if len(others) > 5 else "")
+        text += f"; {len(others)} other {'machine' if len(others) == 1 else 'machines'} read ({shown})"
+    if journal["waiting"]:
+        count = journal["waiting"]
+        text += f"; {count} {'line waits' if count == 1 else 'lines wait'} for cards not in the decks here yet (pull them)"
+    if journal["to_write"]:
+        count = journal["to_write"]
+        text += (
+            f"; {count} {'line' if count == 1 else 'lines'} still to write (the file could not be written)"
+        )
+    click.echo("")
+    click.echo(text + ".")
 
 
 def _echo_readiness(
