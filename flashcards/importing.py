@@ -156,10 +156,14 @@ class ImportReport:
 
     def warnings(self) -> list[str]:
         """What has no counterpart here, one line each."""
-        lines = [f"warning: {problem}" for deck in self.foreign or [] for problem in deck.problems]
-        for deck in self.foreign or []:
+        lines = []
+        for deck in self.foreign or []:  # a note's own problems name the deck file it is (or was to be) in
+            where = f"{display_path(deck.path)}: "
             lines.extend(
-                f"warning: {why}; it stays in Anki, and so do its reviews: fix it there and import again"
+                f"warning: {where if problem.startswith('note ') else ''}{problem}" for problem in deck.problems
+            )
+            lines.extend(
+                f"warning: {where}{why}; it stays in Anki, and so do its reviews: fix it there and import again"
                 for why in deck.left_out
             )
         lines.extend(
