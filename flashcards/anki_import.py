@@ -29,6 +29,7 @@ KNOWN_SCHEMAS = range(11, 19)  # col.ver: 11 legacy, 14 to 18 current
 SQLITE_HEADER = b"SQLite format 3\x00"
 ZIP_HEADER = b"PK"
 INNER_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
+PACKAGE_LATEST = 3  # the ``meta`` version of a package holding collection.anki21b (1, 2: legacy)
 MAX_INNER_BYTES = 8 << 30  # a collection larger than this is not a package we can hold
 NOTE_TYPE_CLOZE = 1
 # revlog kinds
@@ -251,6 +252,23 @@ def _package_media(archive: zipfile.ZipFile, path: Path, compressed: bool) -> Me
     return Media(package=path, members=members, compressed=compressed)
 
 
+def _package_version(archive: zipfile.ZipFile) -> int | None:
+    """The version a package's ``meta`` member declares (a protocol buffer: field 1), if it reads."""
+    data = archive.read("meta")
+    position = 0
+    try:
+        while position < len(data):
+            key, position = _varint(data, position)
+            if key == (1 << 3):  # field 1, a varint
+                return _varint(data, position)[0]
+            if key & 7 != 0:
+                return None
+            _, position = _varint(data, position)
+    except ValueError:
+        return None
+    return None
+
+
 def _repeated(data: bytes, number: int) -> Iterator[bytes]:
     """The length-delimited fields numbered ``number`` of a protocol-buffer message."""
     position, end = 0, len(data)
@@ -364,6 +382,17 @@ def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
+            version = _package_version(archive) if "meta" in names else None
+            if version is not None and version > PACKAGE_LATEST:
+                raise CardsError(
+                    f"{shown}: an Anki package of a newer format ({version}) than this version of cards "
+                    "knows; upgrade cards, or export from Anki with 'Support older Anki versions'"
+                )
+            if version == PACKAGE_LATEST and "collection.anki21b" not in names:
+                raise CardsError(
+                    f"{shown}: its collection (collection.anki21b) is missing; only the placeholder Anki "
+                    "writes for its old versions is there: export it from Anki again"
+                )
             inner = next((name for name in INNER_NAMES if name in names), None)
             if inner is None:
                 raise CardsError(

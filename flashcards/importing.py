@@ -156,11 +156,12 @@ class ImportReport:
 
     def warnings(self) -> list[str]:
         """What has no counterpart here, one line each."""
-        lines = []
+        lines: list[str] = []
         for deck in self.foreign or []:  # a note's own problems name the deck file it is (or was to be) in
             where = f"{display_path(deck.path)}: "
             lines.extend(
-                f"warning: {where if problem.startswith('note ') else ''}{problem}" for problem in deck.problems
+                f"warning: {where if problem.startswith('note ') else ''}{problem}"
+                for problem in deck.problems
             )
             lines.extend(
                 f"warning: {where}{why}; it stays in Anki, and so do its reviews: fix it there and import again"

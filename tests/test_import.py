@@ -565,3 +565,26 @@ def test_damage_in_this_collection_met_by_an_import_is_not_blamed_on_the_anki_fi
     db = store.open_collection(path)
     with pytest.raises(sqlite3.DatabaseError, match="malformed"):
         importing.import_file(db, SETTINGS, studied)
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (3, "its collection (collection.anki21b) is missing; only the placeholder Anki writes"),
+        (4, "an Anki package of a newer format (4) than this version of cards knows"),
+    ],
+)
+def test_a_package_whose_meta_says_another_collection_exits_1(
+    studied: Path, tmp_path: Path, version: int, message: str
+) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(studied) as source:
+        inner = source.read("collection.anki2")  # as the placeholder for old versions is named
+    package = tmp_path / "meta.apkg"
+    with zipfile.ZipFile(package, "w") as target:
+        target.writestr("meta", bytes([0x08, version]))  # PackageMetadata { version = 1 }
+        target.writestr("collection.anki2", inner)
+    code, out, err = run("import", str(package))
+    assert code == 1 and out == ""
+    assert message in err
