@@ -50,6 +50,7 @@ _BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # the two d
 _PAIR_BASE = len(_BASE91_PAIRS)
 
 
+SHORTEST_GUID = 8  # Anki's GUIDs (64 random bits in base 91) are 9 or 10 characters; genanki's too
 IMPORTED_PREFIX = "anki-"  # the id of a note made in Anki: this and its Anki GUID's UTF-8 in hex
 
 
@@ -73,7 +74,9 @@ def imported_guid(note_id: str) -> str | None:
         guid = bytes.fromhex(note_id[len(IMPORTED_PREFIX) :]).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
-    return guid if guid and guid.isprintable() and not guid.isspace() else None
+    if len(guid) < SHORTEST_GUID or not guid.isprintable() or guid.strip() != guid:
+        return None  # 'anki-2024', written by hand, holds no GUID: Anki's are some ten characters
+    return guid
 
 
 def derived_guid(note_id: str) -> str:

@@ -29,6 +29,7 @@ KNOWN_SCHEMAS = range(11, 19)  # col.ver: 11 legacy, 14 to 18 current
 SQLITE_HEADER = b"SQLite format 3\x00"
 ZIP_HEADER = b"PK"
 INNER_NAMES = ("collection.anki21b", "collection.anki21", "collection.anki2")
+MAX_MEDIA_NAME_BYTES = 200  # a longer media file name is not written (file systems stop at 255)
 PACKAGE_LATEST = 3  # the ``meta`` version of a package holding collection.anki21b (1, 2: legacy)
 MAX_INNER_BYTES = 8 << 30  # a collection larger than this is not a package we can hold
 NOTE_TYPE_CLOZE = 1
@@ -213,12 +214,26 @@ class Media:
         with zipfile.ZipFile(self.package) as archive:
             for name in wanted:
                 member = self.members.get(name)
-                if member is None:
+                try:
+                    data = archive.read(member) if member is not None else None
+                except KeyError:  # listed in the media map, not in the zip: as if not there
+                    data = None
+                except (zipfile.BadZipFile, OSError, EOFError) as error:
+                    raise CardsError(
+                        f"{self.package}: its media file {name!r} is damaged ({error}); export it again"
+                    ) from None
+                if data is None:
                     continue
-                data = archive.read(member)
-                found[name] = (
-                    _unzstd(data, f"{self.package}: media file {name!r}") if self.compressed else data
-                )
+                if self.compressed:
+                    try:
+                        data = _unzstd(data, f"{self.package}: its media file {name!r}")
+                    except CardsError:
+                        raise
+                    except Exception as error:  # zstandard's own error for data that is not zstd
+                        raise CardsError(
+                            f"{self.package}: its media file {name!r} is damaged ({error}); export it again"
+                        ) from None
+                found[name] = data
         return found
 
 
@@ -229,6 +244,7 @@ def safe_media_name(name: str) -> bool:
         and name not in (".", "..")
         and not any(c in name for c in "/\\\0:")
         and name.strip() == name
+        and len(name.encode("utf-8")) <= MAX_MEDIA_NAME_BYTES
     )
 
 

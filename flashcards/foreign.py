@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flashcards.anki_ids import IMPORTED_PREFIX
-from flashcards.anki_import import Collection, Note, NoteType
+from flashcards.anki_import import Collection, Note, NoteType, safe_media_name
 from flashcards.export import package_name
 from flashcards.loader import load_file
 from flashcards.model import RESERVED_FIELDS, RESERVED_KEYS
@@ -46,6 +46,7 @@ _SIMPLE_TAGS |= {"a", "img", "table", "thead", "tbody", "tfoot", "tr", "th", "td
 _KEPT_ATTRIBUTES = {"dir"}
 _KEPT_OF = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 _SOUND = re.compile(r"\[sound:([^\[\]]*)\]")
+_OTHER_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")  # line breaks besides '\n' (YAML counts them)
 MEDIA_DIR = "media"  # beside the deck files an import writes: the images and sounds their notes name
 _WEB = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL (http:, data:…), not a file in the Anki file
 _FIELD_REF = re.compile(r"\{\{([#^/]?)([^{}]*?)\}\}")
@@ -97,9 +98,10 @@ class MediaNames:
 
     def find(self, written: str) -> str | None:
         """The Anki file's media file a field names (as written, or URL-decoded), if it holds it."""
+        from html import unescape
         from urllib.parse import unquote
 
-        for name in (written, unquote(written)):
+        for name in (written, unquote(written), unescape(written)):
             if name in self.available:
                 self.used.add(name)
                 return name
@@ -161,6 +163,7 @@ def html_to_markdown(
             return keep(f"![{alt}]({_media_path(name)})")
 
     text = Converter(heading_style="ATX", bullets="-").convert(html)
+    text = _OTHER_BREAKS.sub("\n", text)  # a line break YAML counts as one: the one it writes
     lines = [line.rstrip() for line in text.replace("\xa0", " ").split("\n")]
     text = "\n".join(lines).strip("\n")
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -286,7 +289,9 @@ def convert(
     for card in anki.cards.values():
         cards_of.setdefault(card.note_id, []).append(card)
     shapes = {type_id: _shape(note_type) for type_id, note_type in anki.note_types.items()}
-    available = anki.media.names() if anki.media is not None else set()
+    available = (
+        {name for name in anki.media.names() if safe_media_name(name)} if anki.media is not None else set()
+    )
     by_deck: dict[str, list[Note]] = {}
     for note in notes:
         cards = sorted(cards_of.get(note.id, []), key=lambda c: c.ordinal)
@@ -299,7 +304,7 @@ def convert(
         path = into / package_name(deck).removesuffix(".apkg")
         path = path.with_name(f"{path.name}.yaml")
         converted = Converted(deck, path, "")
-        written_as = _relative(path, decks_dir).replace("\\", "/")
+        written_as = _relative(path, decks_dir)
         types: dict[str, Any] = {}
         entries: list[tuple[dict[str, Any], list[str], set[str], int]] = []  # entry, problems, media, cards
         for note in sorted(deck_notes, key=lambda n: n.id):
@@ -372,6 +377,11 @@ def convert(
     return results
 
 
+def _line_breaks(text: str) -> int:
+    """The line breaks of a YAML text as its reader counts them (its marks' lines)."""
+    return text.count("\n") + len(_OTHER_BREAKS.findall(text.replace("\r\n", "\n")))
+
+
 def _stage_media(anki: Collection, names: set[str], folder: Path) -> None:
     """Write the Anki file's media files ``names`` into ``folder`` (those not there yet)."""
     assert anki.media is not None
@@ -390,11 +400,11 @@ def _dump_notes(
     if not entries:
         return _dump({**head, "notes": []}), {}
     parts = [_dump(head), "notes:\n"]
-    line = parts[0].count("\n") + 2
+    line = _line_breaks(parts[0]) + 2
     spans = {}
     for index, entry in enumerate(entries):
         text = _dump([entry])  # a top-level list item is written as it is under 'notes:'
-        lines = text.count("\n")
+        lines = _line_breaks(text)
         spans[index] = (line, line + lines - 1)
         line += lines
         parts.append(text)
@@ -402,8 +412,10 @@ def _dump_notes(
 
 
 def _relative(path: Path, decks_dir: Path) -> str:
+    """A deck file's path as the collection keeps it (``notes.source_file``): relative to the
+    decks directory, with '/', whichever way either was spelled (relative, absolute, '~', links)."""
     try:
-        return str(path.relative_to(decks_dir))
+        return path.resolve().relative_to(decks_dir.resolve()).as_posix()
     except ValueError:
         return str(path)
 

@@ -140,6 +140,7 @@ class Journal:
         self.device = device
         self.path = directory / f"{device}{SUFFIX}"
         self.notices: list[str] = []  # what a repair of this device's file did, to be shown once
+        self._again: list[str] = []  # lines of this device its file lost, to append as they were
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -167,10 +168,11 @@ class Journal:
         renamed = self.db.execute(
             "SELECT old, new FROM journal_renames WHERE written = 0 ORDER BY old"
         ).fetchall()
-        if not unwritten and not cancels and not suspensions and dirty is None and not renamed:
+        again, self._again = self._again, []
+        if not unwritten and not cancels and not suspensions and dirty is None and not renamed and not again:
             return 0
         at = clock.to_db(clock.now())
-        text = [_line_text(row, self.device) for row in unwritten]
+        text = [*again, *(_line_text(row, self.device) for row in unwritten)]
         text.extend(
             _dumps({"cancel": line_id, "device": self.device, "id": f"cancel-{line_id}"})
             for _, line_id in cancels
@@ -188,14 +190,7 @@ class Journal:
         ]
         text.extend(_dumps(line) for line in suspended_lines)
         text.extend(
-            _dumps(
-                {
-                    "device": self.device,
-                    "id": f"rename-{_digest(f'{old} {new}'.encode())}",
-                    "rename": old,
-                    "to": new,
-                }
-            )
+            _dumps({"device": self.device, "id": _rename_id(old, new), "rename": old, "to": new})
             for old, new in renamed
         )
         snapshot = None
@@ -232,107 +227,128 @@ class Journal:
         return len(text)
 
     def _reconcile(self) -> None:
-        """Mark again to write this device's lines that its file lost (see the module's doc).
+        """Make this device's file hold every line of this device marked written (see the
+        module's doc): a cut last line is ended (a whole line) or taken off (the rest of this
+        device's own unfinished write), and the lines it lacks are written again, as they were.
 
-        Cheap when the file is whole: its size, its last byte and the size it was last read at."""
+        Cheap when the file is whole: its size, its last byte and the size it was last read at.
+        A file this collection never read under this name (a new device name) is not repaired."""
         try:
             size = os.stat(self.path).st_size
         except FileNotFoundError:
             size = -1
-        cut = size > 0 and _last_byte(self.path) != b"\n"
         recorded = self.db.execute(
             "SELECT size FROM journal_files WHERE name = ?", [self.path.name]
         ).fetchone()
+        cut = size > 0 and _last_byte(self.path) != b"\n"
         shrunk = recorded is not None and size < int(recorded[0])
-        if not cut and not shrunk and size > 0:
+        if not cut and not shrunk:
             return
-        if size <= 0 and not self._wrote_any():
-            return  # nothing written yet: nothing to lose
-        with _locked(self.path, create=size >= 0) as descriptor:
-            cut_bytes = 0
-            if descriptor is not None:
-                end = os.fstat(descriptor).st_size
-                whole = _whole_lines_end(descriptor, end)
-                if whole < end:  # this device's own write, cut short: taken off, written again below
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path, create=True) as descriptor:
+            assert descriptor is not None
+            end = os.fstat(descriptor).st_size
+            whole = _whole_lines_end(descriptor, end)
+            ended = False
+            if whole < end:
+                tail = os.pread(descriptor, end - whole, whole)
+                if _line_id(tail) is not None:  # a whole line without its newline: ended, kept
+                    os.write(descriptor, b"\n")
+                    ended = True
+                else:  # this device's own write, cut short: taken off (its lines are written again)
                     os.ftruncate(descriptor, whole)
-                    os.fsync(descriptor)
-                    cut_bytes = end - whole
-            ids = _ids_in(self.path) if descriptor is not None else set()
+                os.fsync(descriptor)
+            own = _ids_in(self.path)
             with scheduler.transaction(self.db):
-                lost = self._mark_lost(ids)
-        if not lost and not cut_bytes:
-            return
+                lost = self._mark_lost(own)
+        if not lost and ended:
+            return  # nothing was missing: a newline was
         shown = display_path(self.path)
         why = (
             "its last line was cut short"
-            if cut_bytes
+            if cut
             else "it was missing"
-            if descriptor is None or size <= 0
+            if size < 0
             else "it is shorter than it was"
         )
+        if not lost:
+            self.notices.append(
+                f"warning: {shown}: {why} (taken off); no line of this machine is missing from it"
+            )
+            return
         self.notices.append(
             f"warning: {shown}: {why}; {lost} {'line' if lost == 1 else 'lines'} of this machine "
             f"{'is' if lost == 1 else 'are'} written to it again from the collection"
         )
 
-    def _wrote_any(self) -> bool:
-        """Whether any line of this device has been written (so its file should hold it)."""
-        return any(
-            self.db.execute(sql, parameters).fetchone()
-            for sql, parameters in (
-                ("SELECT 1 FROM journal_lines WHERE written = 1 LIMIT 1", []),
-                ("SELECT 1 FROM journal_parameters WHERE device = ? LIMIT 1", [self.device]),
-                ("SELECT 1 FROM journal_suspensions WHERE device = ? LIMIT 1", [self.device]),
-            )
-        )
+    def _mark_lost(self, own: set[str]) -> int:
+        """Have the next append write again the lines of this device its file lacks (``own``:
+        the ids it holds); how many.
 
-    def _mark_lost(self, ids: set[str]) -> int:
-        """Mark to write again the lines this device wrote that are not among ``ids``; how many.
-
-        Answers by their line ids; cancels, renames and parameters by theirs; a card's newest
-        suspension line, if it was this device's, as a new line of the same state."""
+        Answers are marked unwritten (their lines are made from the log); cancels and renames
+        go out again when no file of the directory holds them (others' are in their files);
+        parameters and a card's newest suspension, if this device's, are written again as they
+        were, with their time and id, so a newer line of another device still wins."""
         db = self.db
         answers = [
             (review_id,)
             for review_id, line_id in db.execute(
                 "SELECT review_id, line_id FROM journal_lines WHERE written = 1"
             )
-            if line_id not in ids
+            if line_id not in own
         ]
         db.conn.executemany("UPDATE journal_lines SET written = 0 WHERE review_id = ?", answers)
+        cancelled = [line_id for (line_id,) in db.execute("SELECT line_id FROM journal_cancelled")]
+        renamed = db.execute("SELECT old, new FROM journal_renames WHERE written = 1").fetchall()
+        anywhere = own | self._ids_elsewhere() if cancelled or renamed else own
         outbox = {line_id for (line_id,) in db.execute("SELECT line_id FROM journal_outbox")}
-        cancels = [
-            (line_id,)
-            for (line_id,) in db.execute("SELECT line_id FROM journal_cancelled")
-            if f"cancel-{line_id}" not in ids and line_id not in outbox
-        ]
+        cancels = [(i,) for i in cancelled if f"cancel-{i}" not in anywhere and i not in outbox]
         db.conn.executemany("INSERT INTO journal_outbox(line_id) VALUES (?)", cancels)
-        renames = [
-            (old,)
-            for old, new in db.execute("SELECT old, new FROM journal_renames WHERE written = 1")
-            if f"rename-{_digest(f'{old} {new}'.encode())}" not in ids
-        ]
+        renames = [(old,) for old, new in renamed if _rename_id(old, new) not in anywhere]
         db.conn.executemany("UPDATE journal_renames SET written = 0 WHERE old = ?", renames)
-        parameters = [
-            line_id
-            for (line_id,) in db.execute(
-                "SELECT line_id FROM journal_parameters WHERE device = ?", [self.device]
+        again = [
+            _dumps(
+                {
+                    "at": at,
+                    "device": self.device,
+                    "id": line_id,
+                    "parameters": json.loads(snapshot)["parameters"],
+                }
             )
-            if line_id not in ids
-        ]
-        if parameters:
-            db.execute("INSERT OR IGNORE INTO journal_dirty VALUES ('parameters')")
-        suspensions = [
-            (card_id, suspended)
-            for card_id, line_id, suspended in db.execute(
-                "SELECT card_id, line_id, suspended FROM journal_suspensions WHERE device = ?", [self.device]
+            for line_id, at, snapshot in db.execute(
+                "SELECT line_id, at, snapshot FROM journal_parameters WHERE device = ? ORDER BY at",
+                [self.device],
             )
-            if line_id not in ids
+            if line_id not in own
         ]
-        db.conn.executemany(
-            "INSERT OR REPLACE INTO journal_suspend_outbox(card_id, suspended) VALUES (?, ?)", suspensions
-        )
-        return len(answers) + len(cancels) + len(renames) + len(parameters) + len(suspensions)
+        again += [
+            _dumps(
+                {
+                    "at": at,
+                    "device": self.device,
+                    "id": line_id,
+                    "leech": bool(leech),
+                    "suspend": card_id,
+                    "suspended": bool(suspended),
+                }
+            )
+            for card_id, at, line_id, suspended, leech in db.execute(
+                "SELECT s.card_id, s.at, s.line_id, s.suspended, c.leech FROM journal_suspensions s "
+                "LEFT JOIN cards c ON c.id = s.card_id WHERE s.device = ? ORDER BY s.at",
+                [self.device],
+            )
+            if line_id not in own
+        ]
+        self._again.extend(again)
+        return len(answers) + len(cancels) + len(renames) + len(again)
+
+    def _ids_elsewhere(self) -> set[str]:
+        """The ids of the lines of the other files of the journal directory."""
+        ids: set[str] = set()
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            if path.name != self.path.name and path.is_file():
+                ids |= _ids_in(path)
+        return ids
 
     def status(self) -> dict[str, Any]:
         """What ``cards status`` shows of the journal: this device and its file, the other
@@ -412,6 +428,8 @@ class Journal:
             _Staged() as staged,
         ):
             self.db.execute("INSERT INTO journal_applying VALUES (1)")
+            if waiting is not None:  # read before the new lines: taken in first, as their files hold them
+                self._apply(settings, self._ready_pending(), result)
             lines: list[tuple[str, dict[str, Any]]] = []  # (source, line), a bounded batch at a time
             if expected > _CHUNK_LINES:
                 staged.start([])  # too many to hold: answers are found again in their files, by card
@@ -443,16 +461,22 @@ class Journal:
                     done += len(batch)
                     if progress is not None:
                         progress(done, total)
-            if waiting is not None:
-                for source, text in self.db.execute(
-                    "SELECT p.source, p.line FROM journal_pending p JOIN cards c ON c.id = p.card_id "
-                    "UNION SELECT p.source, p.line FROM journal_pending p JOIN journal_renames r ON r.old = p.card_id"
-                ).fetchall():
-                    lines.append((source, json.loads(text)))
             self._apply(settings, lines, result)
+            if changed:  # lines waiting for a card that a rename taken in just now names
+                self._apply(settings, self._ready_pending(), result)
             self._adopt_parameters(configured or settings, result)
             self.db.execute("DELETE FROM journal_applying")
         return result
+
+    def _ready_pending(self) -> list[tuple[str, dict[str, Any]]]:
+        """The waiting lines whose card is here now (or renamed to one), in the order they were read."""
+        return [
+            (source, json.loads(text))
+            for source, text in self.db.execute(
+                "SELECT source, line FROM journal_pending WHERE card_id IN (SELECT id FROM cards) "
+                "OR card_id IN (SELECT old FROM journal_renames) ORDER BY rowid"
+            ).fetchall()
+        ]
 
     def _adopt_parameters(self, configured: Settings, result: TakeInResult) -> None:
         """Make the newest parameters line of any device the active fits here (and replay every
@@ -1057,15 +1081,21 @@ def _whole_lines_end(descriptor: int, size: int) -> int:
     return 0
 
 
+def _rename_id(old: str, new: str) -> str:
+    """The id of the line that renames card ``old`` to ``new`` (the same on every device)."""
+    return f"rename-{_digest(f'{old} {new}'.encode())}"
+
+
+def _line_id(raw: bytes) -> str | None:
+    """The id of a journal line (a JSON object with a text id), or None when it is not one."""
+    try:
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return line["id"] if type(line) is dict and type(line.get("id")) is str else None
+
+
 def _ids_in(path: Path) -> set[str]:
     """The ids of the lines a journal file holds (lines that are not JSON objects left out)."""
-    ids = set()
     with path.open("rb") as handle:
-        for raw in handle:
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if type(line) is dict and type(line.get("id")) is str:
-                ids.add(line["id"])
-    return ids
+        return {found for raw in handle if (found := _line_id(raw)) is not None}

@@ -419,7 +419,14 @@ def test_a_note_made_in_anki_goes_back_with_its_own_guid() -> None:
 
     from flashcards.foreign import note_id
 
-    for guid in ("Hb*/x`T:{Q", "é,ü", "a"):
+    for guid in ("Hb*/x`T:{Q", "é,üxyzab", "abcdefghi"):
         assert anki_ids.note_guid(note_id(guid)) == guid
-    for written in ("anki-", "anki-zz", "anki-ff", "anki-0a"):  # no GUID in them: derived as any id
+    for written in (
+        "anki-",
+        "anki-zz",
+        "anki-ff",
+        "anki-0a",
+        "anki-2024",
+        "anki-20242025",
+    ):  # derived as any id
         assert anki_ids.note_guid(written) == guid_for("cards", written)

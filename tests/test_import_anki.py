@@ -794,3 +794,35 @@ def test_notes_imported_before_into_another_directory_stay_where_they_are_with_t
     assert f"2 notes of Anki deck 'Lang::Spanish' are in {shown} (moved there" in warnings
     assert "left as they are there, their answers imported" in warnings
     assert not any(line.startswith(("wrote", "would write")) for line in report.summary(not write))
+
+
+ONE_NOTE = """
+note = col.new_note(col.models.by_name("Basic"))
+note["Front"], note["Back"] = FRONT, BACK
+col.add_note(note, col.decks.id("Pets", create=True))
+result = note.guid
+"""
+
+
+def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--into spelled otherwise than the decks directory (absolute, as a shell expands '~'): the
+    notes already in the file are the file's, not notes moved elsewhere."""
+    with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
+        anki.run(ONE_NOTE.replace("FRONT, BACK", '"hola", "hello"'))
+        _session_in(anki, "Pets", START, 3)
+        anki.export_apkg(tmp_path / "one.apkg")
+        anki.run(ONE_NOTE.replace("FRONT, BACK", '"perro", "dog"'))
+        anki.export_apkg(tmp_path / "two.apkg")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "decks").mkdir(exist_ok=True)
+    decks, into = Path("decks"), tmp_path / "decks" / "es"
+    db = store.open_collection(tmp_path / "collection.db")
+    first = import_file(db, SETTINGS, tmp_path / "one.apkg", decks_dir=decks, into=into)
+    second = import_file(db, SETTINGS, tmp_path / "two.apkg", decks_dir=decks, into=into)
+    text = (into / "Pets.yaml").read_text(encoding="utf-8")
+    assert "hola" in text and "perro" in text
+    assert not [line for line in second.warnings() if "moved there" in line]
+    assert db.execute("SELECT count(*) FROM notes WHERE retired_at IS NULL").fetchone() == (2,)
+    assert second.already == first.imported > 0

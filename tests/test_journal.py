@@ -1111,3 +1111,82 @@ def test_lines_this_machine_wrote_and_its_own_file_lost_are_written_again(
     assert reps(desktop) == reps(laptop) == 3
     assert laptop.view() == desktop.view()
     assert desktop.cards("rebuild", "--check").exit_code == 0
+
+
+def suspended(machine: Machine, card: str) -> int:
+    with sqlite3.connect(machine.db) as db:
+        return int(db.execute("SELECT suspended FROM cards WHERE id = ?", [card]).fetchone()[0])
+
+
+def test_a_suspension_line_written_again_keeps_its_time_so_a_later_change_elsewhere_wins(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    assert laptop.cards("review", keys="\n3\nq\n").exit_code == 0
+    laptop.commit("one answer")
+    assert laptop.cards("suspend", "n5/card", now="2026-11-27T10:00:00+00:00").exit_code == 0
+    laptop.cards("status", now="2026-11-27T10:00:00+00:00")
+    laptop.commit("suspension")
+    desktop.pull("origin")
+    assert desktop.cards("unsuspend", "n5/card", now="2026-11-27T12:00:00+00:00").exit_code == 0
+    git(laptop.repo, "checkout", "HEAD~1", "--", "reviews/laptop.jsonl")  # the suspension's line lost
+    assert "written to it again" in laptop.cards("status", now="2026-11-27T13:00:00+00:00").stderr
+    again = [line for line in journal_lines(laptop) if line.get("suspend")]
+    assert [line["at"][:16] for line in again] == ["2026-11-27T10:00"]
+    exchange(machines)
+    assert suspended(laptop, "n5/card") == suspended(desktop, "n5/card") == 0  # the 12:00 unsuspension
+
+
+def test_a_whole_last_line_without_its_newline_is_ended_not_taken_off(
+    machines: tuple[Machine, Machine], tmp_path: Path
+) -> None:
+    """Even by a collection that does not have it (a new one under the same device name)."""
+    laptop, _ = machines
+    own = laptop.repo / "reviews" / "laptop.jsonl"
+    assert laptop.cards("review", keys="\n3\n\n3\nq\n").exit_code == 0
+    own.write_bytes(own.read_bytes()[:-1])
+    fresh = Machine(laptop.repo, tmp_path / "new-laptop" / "collection.db", "laptop")
+    assert fresh.cards("status").stderr == ""
+    assert len(journal_lines(laptop)) == 2 and own.read_bytes().endswith(b"}\n")
+
+
+def test_another_device_name_starts_a_file_of_its_own_without_copying_the_history(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, _ = machines
+    assert laptop.cards("review", keys="\n3\n\n3\nq\n").exit_code == 0
+    renamed = Machine(laptop.repo, laptop.db, "laptop2")
+    assert renamed.cards("status").stderr == ""
+    assert not (laptop.repo / "reviews" / "laptop2.jsonl").exists()
+
+
+def test_undo_lines_of_another_machine_are_not_written_into_this_machines_file(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    assert desktop.cards("review", keys="\n3\nu\nq\n").exit_code == 0  # an answer and its undo
+    assert laptop.cards("review", keys="\n3\nq\n").exit_code == 0
+    exchange(machines)
+    (laptop.repo / "reviews" / "laptop.jsonl").unlink()
+    assert "1 line of this machine is written to it again" in laptop.cards("status", now=LATER).stderr
+    assert [line.get("cancel") for line in journal_lines(laptop)] == [None]
+
+
+def test_lines_waiting_for_their_card_come_before_new_lines_of_the_same_instant(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    deck = laptop.repo / "decks" / "basics.yaml"
+    first = "deck: Basics\nnotes:\n  - id: n0\n    front: question 0\n    back: answer 0\n"
+    deck.write_text(first + DECK.split("notes:\n", 1)[1], encoding="utf-8")  # n0 the first new card
+    assert laptop.cards("review", "--new", "1", keys="\n1\n\n3\nq\n").exit_code == 0
+    assert {line["card"] for line in journal_lines(laptop)} == {"n0/card"}
+    own, target = laptop.repo / "reviews" / "laptop.jsonl", desktop.repo / "reviews"
+    target.mkdir()
+    (target / "laptop.jsonl").write_bytes(own.read_bytes())
+    desktop.cards("status")  # the answers to n0 wait: the desktop has no n0 yet
+    assert laptop.cards("review", "--new", "0", keys="\n1\n\n3\n\n1\nq\n").exit_code == 0
+    (target / "laptop.jsonl").write_bytes(own.read_bytes())
+    (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
+    desktop.cards("status")
+    assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
