@@ -79,8 +79,17 @@ class _Scan(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.lost: set[str] = set()
+        self.cells = 0  # table cells open
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cells:
+            self.cells -= 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("td", "th"):
+            self.cells += 1
+        elif tag in ("br", "p", "div", "li") and self.cells:  # a Markdown table cell is one line
+            self.lost.add("a line break in a table cell (made a space)")
         if tag not in _SIMPLE_TAGS:
             self.lost.add(f"<{tag}>")
         kept = _KEPT_ATTRIBUTES | _KEPT_OF.get(tag, set())
@@ -150,6 +159,12 @@ def html_to_markdown(
     html = _SOUND.sub(sound, html)
 
     class Converter(MarkdownConverter):
+        def convert_td(self, el: Any, text: str, parent_tags: Any) -> str:
+            return str(super().convert_td(el, _cell(text), parent_tags))  # type: ignore[misc]
+
+        def convert_th(self, el: Any, text: str, parent_tags: Any) -> str:
+            return str(super().convert_th(el, _cell(text), parent_tags))  # type: ignore[misc]
+
         def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
             written = el.attrs.get("src") or ""
             if _WEB.match(written) and not written.startswith("data:"):
@@ -161,6 +176,10 @@ def html_to_markdown(
                 return ""
             alt = (el.attrs.get("alt") or "").replace("[", "(").replace("]", ")")
             return keep(f"![{alt}]({_media_path(name)})")
+
+    def _cell(text: str) -> str:
+        """A table cell's text, a '|' in it escaped (else it ends the cell)."""
+        return text.replace("|", "\\|")
 
     text = Converter(heading_style="ATX", bullets="-").convert(html)
     text = _OTHER_BREAKS.sub("\n", text)  # a line break YAML counts as one: the one it writes

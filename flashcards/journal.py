@@ -37,7 +37,7 @@ import socket
 import zlib
 from array import array
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1053,7 +1053,10 @@ def _locked(path: Path, create: bool) -> Iterator[int | None]:
         return
     try:
         if fcntl is not None:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            with suppress(
+                OSError
+            ):  # a file system without locks (some network mounts): appends go on unlocked
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield descriptor
     finally:
         os.close(descriptor)  # and the lock with it

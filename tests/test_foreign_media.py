@@ -55,3 +55,14 @@ def test_a_media_file_that_is_not_zstd_is_a_damaged_package(tmp_path: Path) -> N
     media = Media(package=path, members={"cat.png": "0"}, compressed=True)
     with pytest.raises(CardsError, match=r"its media file 'cat.png' is damaged"):
         media.read(["cat.png"])
+
+
+def test_a_table_cell_keeps_its_bar_and_a_line_break_in_it_is_reported() -> None:
+    from flashcards.render_html import markdown_to_html
+
+    text, lost = html_to_markdown(
+        "<table><tr><th>a|b</th><th>c</th></tr><tr><td>x<br>y</td><td>2</td></tr></table>"
+    )
+    assert lost == ["a line break in a table cell (made a space)"]
+    rendered = markdown_to_html(text)
+    assert "<th>a|b</th>" in rendered and "<td>x y</td>" in rendered
