@@ -201,8 +201,15 @@ class Journal:
             snapshot_id = "parameters-" + _digest(body.encode("utf-8"))
             text.append(_dumps({"at": at, "device": self.device, "id": snapshot_id, "parameters": snapshot}))
         self.directory.mkdir(parents=True, exist_ok=True)
-        _append(self.path, "".join(line + "\n" for line in text).encode("utf-8"))
+        appended = _append(self.path, "".join(line + "\n" for line in text).encode("utf-8"))
         with scheduler.transaction(self.db):
+            # how long the file is now: checked out older (or cut) later, it is seen shorter
+            self.db.execute(
+                "UPDATE journal_files SET size = ?, mtime_ns = ? WHERE name = ?",
+                [appended.st_size, appended.st_mtime_ns, self.path.name],
+            )
+            if again:
+                self.db.execute("DELETE FROM journal_dirty WHERE what = 'repair'")
             self.db.conn.executemany(
                 "UPDATE journal_lines SET written = 1 WHERE review_id = ?", [(row[0],) for row in unwritten]
             )
@@ -231,45 +238,51 @@ class Journal:
         module's doc): a cut last line is ended (a whole line) or taken off (the rest of this
         device's own unfinished write), and the lines it lacks are written again, as they were.
 
-        Cheap when the file is whole: its size, its last byte and the size it was last read at.
-        A file this collection never read under this name (a new device name) is not repaired."""
+        Cheap when the file is whole: its size, its last byte, the size it had after this
+        device's last append (or read), and whether a repair is still to finish (its lines not
+        appended yet: the append failed). A file this collection never wrote or read under this
+        name (a new device name) is not repaired."""
         try:
             size = os.stat(self.path).st_size
         except FileNotFoundError:
             size = -1
-        recorded = self.db.execute(
-            "SELECT size FROM journal_files WHERE name = ?", [self.path.name]
-        ).fetchone()
+        db = self.db
+        recorded = db.execute("SELECT size FROM journal_files WHERE name = ?", [self.path.name]).fetchone()
         cut = size > 0 and _last_byte(self.path) != b"\n"
         shrunk = recorded is not None and size < int(recorded[0])
-        if not cut and not shrunk:
+        unfinished = db.execute("SELECT 1 FROM journal_dirty WHERE what = 'repair'").fetchone() is not None
+        if not cut and not shrunk and not unfinished:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path, create=True) as descriptor:
-            assert descriptor is not None
-            end = os.fstat(descriptor).st_size
-            whole = _whole_lines_end(descriptor, end)
-            ended = False
-            if whole < end:
-                tail = os.pread(descriptor, end - whole, whole)
-                if _line_id(tail) is not None:  # a whole line without its newline: ended, kept
-                    os.write(descriptor, b"\n")
-                    ended = True
-                else:  # this device's own write, cut short: taken off (its lines are written again)
-                    os.ftruncate(descriptor, whole)
-                os.fsync(descriptor)
-            own = _ids_in(self.path)
-            with scheduler.transaction(self.db):
+        took_off = False
+        with _locked(self.path, create=False) as descriptor:
+            if descriptor is not None:
+                end = os.fstat(descriptor).st_size
+                whole = _whole_lines_end(descriptor, end)
+                if whole < end:
+                    if _line_id(os.pread(descriptor, end - whole, whole)) is not None:
+                        os.write(descriptor, b"\n")  # a whole line without its newline: ended, kept
+                    else:  # this device's own write, cut short: taken off (its lines written again)
+                        os.ftruncate(descriptor, whole)
+                        took_off = True
+                    os.fsync(descriptor)
+            own = _ids_in(self.path) if descriptor is not None else set()
+            with scheduler.transaction(db):
                 lost = self._mark_lost(own)
-        if not lost and ended:
-            return  # nothing was missing: a newline was
+                if self._again:  # finished once they are appended (flush)
+                    db.execute("INSERT OR IGNORE INTO journal_dirty VALUES ('repair')")
+                elif unfinished:
+                    db.execute("DELETE FROM journal_dirty WHERE what = 'repair'")
+        if not lost and not took_off:
+            return  # nothing missing: at most a newline was, or another cards was writing
         shown = display_path(self.path)
         why = (
             "its last line was cut short"
-            if cut
+            if took_off
             else "it was missing"
             if size < 0
             else "it is shorter than it was"
+            if shrunk
+            else "it still lacks lines of this machine"
         )
         if not lost:
             self.notices.append(
@@ -598,6 +611,7 @@ class Journal:
                     ],
                 )
             elif "suspend" in line:
+                line["suspend"] = _renamed(db, line["suspend"])  # a card renamed since, as for answers
                 if not _known_cards(db, {line["suspend"]}):  # waits, as an answer does, for the card
                     _wait(db, [(line["id"], line["suspend"], source, line)])
                     continue
@@ -1023,10 +1037,11 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _append(path: Path, data: bytes) -> None:
+def _append(path: Path, data: bytes) -> os.stat_result:
     """Append ``data`` to ``path`` and sync it, holding the file's lock; a last line cut short
     (by another program: this device's own are taken off first) is ended first, so the new
-    lines start on a line of their own (the cut line is reported and skipped)."""
+    lines start on a line of their own (the cut line is reported and skipped); the file's
+    status after."""
     with _locked(path, create=True) as descriptor:
         assert descriptor is not None
         size = os.fstat(descriptor).st_size
@@ -1037,6 +1052,7 @@ def _append(path: Path, data: bytes) -> None:
             written = os.write(descriptor, view)
             view = view[written:]
         os.fsync(descriptor)
+        return os.fstat(descriptor)
 
 
 @contextmanager
@@ -1082,6 +1098,17 @@ def _whole_lines_end(descriptor: int, size: int) -> int:
             return start + found + 1
         position = start
     return 0
+
+
+def _renamed(db: Database, card: str) -> str:
+    """The id a card has now, following the renames (``renamed_from``) taken in."""
+    seen = {card}
+    while (row := db.execute("SELECT new FROM journal_renames WHERE old = ?", [card]).fetchone()) is not None:
+        if row[0] in seen:
+            break  # a rename back and forth: stop at the id met again
+        card = row[0]
+        seen.add(card)
+    return card
 
 
 def _rename_id(old: str, new: str) -> str:

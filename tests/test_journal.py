@@ -1190,3 +1190,90 @@ def test_lines_waiting_for_their_card_come_before_new_lines_of_the_same_instant(
     (desktop.repo / "decks" / "basics.yaml").write_bytes(deck.read_bytes())  # the note arrives
     desktop.cards("status")
     assert _found_by_each_answer(desktop) == _found_by_each_answer(laptop)
+
+
+def test_a_repair_whose_append_failed_is_finished_by_the_next_command(
+    machines: tuple[Machine, Machine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from flashcards import journal
+
+    laptop, _ = machines
+    own = laptop.repo / "reviews" / "laptop.jsonl"
+    assert laptop.cards("review", keys="\n3\n\n3\nq\n").exit_code == 0
+    assert laptop.cards("suspend", "n5/card").exit_code == 0
+    laptop.cards("status")
+    written = journal_lines(laptop)
+    own.unlink()
+    real = journal._append
+
+    def full(path: Path, data: bytes) -> os.stat_result:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "_append", full)
+    assert "cannot write the review journal" in laptop.cards("status").stderr
+    monkeypatch.setattr(journal, "_append", real)
+    laptop.cards("status")
+    assert sorted(line["id"] for line in journal_lines(laptop)) == sorted(line["id"] for line in written)
+    assert laptop.cards("status").stderr == ""
+
+
+def test_a_file_checked_out_older_after_a_session_is_seen_shorter(machines: tuple[Machine, Machine]) -> None:
+    laptop, _ = machines
+    assert laptop.cards("review", keys="\n3\nq\n").exit_code == 0
+    laptop.commit("one")
+    laptop.cards("status")
+    assert laptop.cards("review", keys="\n3\n\n3\nq\n").exit_code == 0  # appended after the last read
+    git(laptop.repo, "checkout", "HEAD", "--", "reviews/laptop.jsonl")
+    assert "it is shorter than it was; 2 lines" in laptop.cards("status").stderr
+    assert len([line for line in journal_lines(laptop) if "card" in line]) == reps(laptop) == 3
+
+
+def test_a_suspension_given_before_its_card_was_renamed_follows_the_card(
+    machines: tuple[Machine, Machine],
+) -> None:
+    laptop, desktop = machines
+    path = laptop.repo / "decks" / "team.yaml"
+    path.write_text(TEAM, encoding="utf-8")
+    laptop.cards("review", "--deck", "D", keys="\n3\nq\n")
+    assert laptop.cards("suspend", "ds/priority").exit_code == 0
+    path.write_text(
+        TEAM.replace("      priority:\n", "      cares:\n        renamed_from: priority\n"), encoding="utf-8"
+    )
+    laptop.cards("status")
+    laptop.commit("renamed")
+    desktop.pull("origin")
+    desktop.cards("status")
+    assert suspended(desktop, "ds/cares") == suspended(laptop, "ds/cares") == 1
+
+
+def test_a_line_another_cards_of_this_machine_is_writing_is_not_taken_for_a_cut_one(
+    machines: tuple[Machine, Machine],
+) -> None:
+    import threading
+    import time
+
+    from flashcards import journal
+
+    laptop, _ = machines
+    own = laptop.repo / "reviews" / "laptop.jsonl"
+    assert laptop.cards("review", keys="\n3\nq\n").exit_code == 0
+    laptop.cards("status")
+    started = threading.Event()
+
+    def other_cards() -> None:  # holds the lock, as an append does, half way through its line
+        with journal._locked(own, create=True) as descriptor:
+            assert descriptor is not None
+            os.write(descriptor, b'{"cancel":"zz","device":"laptop",')
+            started.set()
+            time.sleep(0.5)
+            os.write(descriptor, b'"id":"cancel-zz"}\n')
+
+    writer = threading.Thread(target=other_cards)
+    writer.start()
+    started.wait()
+    result = laptop.cards("status")
+    writer.join()
+    assert result.stderr == ""
+    assert own.read_bytes().endswith(b'"id":"cancel-zz"}\n')
