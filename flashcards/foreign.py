@@ -433,7 +433,12 @@ def _dump_notes(
 def _relative(path: Path, decks_dir: Path) -> str:
     """A deck file's path as the collection keeps it (``notes.source_file``): relative to the
     decks directory, with '/', whichever way either was spelled (relative, absolute, '~', links)."""
-    try:
+    for deck_file, decks in ((path, decks_dir), (path.absolute(), decks_dir.absolute())):
+        try:  # as compiling walks the decks (a deck file may be a link to elsewhere)
+            return deck_file.relative_to(decks).as_posix()
+        except ValueError:
+            pass
+    try:  # spelled otherwise than the decks directory (one relative, '..', a linked folder)
         return path.resolve().relative_to(decks_dir.resolve()).as_posix()
     except ValueError:
         return str(path)

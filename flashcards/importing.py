@@ -546,7 +546,10 @@ def _put_back(before: list[tuple[Path, bytes | None]]) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a deck file through a temporary file and a rename, so it is never half written."""
+    """Write a deck file through a temporary file and a rename, so it is never half written
+    (a link is written through: the file it names is replaced, the link kept)."""
+    if path.is_symlink():
+        path = path.resolve()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp")

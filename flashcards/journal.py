@@ -360,7 +360,8 @@ class Journal:
         ids: set[str] = set()
         for path in sorted(self.directory.glob(f"*{SUFFIX}")):
             if path.name != self.path.name and path.is_file():
-                ids |= _ids_in(path)
+                with suppress(OSError):  # unreadable: its lines go out again, which is harmless
+                    ids |= _ids_in(path)
         return ids
 
     def status(self) -> dict[str, Any]:

@@ -826,3 +826,28 @@ def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
     assert not [line for line in second.warnings() if "moved there" in line]
     assert db.execute("SELECT count(*) FROM notes WHERE retired_at IS NULL").fetchone() == (2,)
     assert second.already == first.imported > 0
+
+
+def test_a_deck_file_that_is_a_link_keeps_its_notes_and_stays_a_link(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
+        anki.run(ONE_NOTE.replace("FRONT, BACK", '"hola", "hello"'))
+        _session_in(anki, "Pets", START, 3)
+        anki.export_apkg(tmp_path / "one.apkg")
+        anki.run(ONE_NOTE.replace("FRONT, BACK", '"perro", "dog"'))
+        anki.export_apkg(tmp_path / "two.apkg")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "decks").mkdir(exist_ok=True)
+    decks, into = Path("decks"), Path("decks") / "es"
+    db = store.open_collection(tmp_path / "collection.db")
+    import_file(db, SETTINGS, tmp_path / "one.apkg", decks_dir=decks, into=into)
+    (tmp_path / "elsewhere").mkdir()
+    shutil.move(into / "Pets.yaml", tmp_path / "elsewhere" / "Pets.yaml")
+    (into / "Pets.yaml").symlink_to(tmp_path / "elsewhere" / "Pets.yaml")
+    second = import_file(db, SETTINGS, tmp_path / "two.apkg", decks_dir=decks, into=into)
+    assert not [line for line in second.warnings() if "moved there" in line]
+    assert (into / "Pets.yaml").is_symlink()
+    text = (tmp_path / "elsewhere" / "Pets.yaml").read_text(encoding="utf-8")
+    assert "hola" in text and "perro" in text
+    assert db.execute("SELECT count(*) FROM notes WHERE retired_at IS NULL").fetchone() == (2,)
