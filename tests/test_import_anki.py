@@ -804,11 +804,9 @@ result = note.guid
 """
 
 
-def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """--into spelled otherwise than the decks directory (absolute, as a shell expands '~'): the
-    notes already in the file are the file's, not notes moved elsewhere."""
+def _one_then_two(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, sqlite_utils.Database]:
+    """Anki deck Pets exported with one note studied (one.apkg), then with a second (two.apkg);
+    the decks directory (relative: the test runs in ``tmp_path``) and an empty collection."""
     with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
         anki.run(ONE_NOTE.replace("FRONT, BACK", '"hola", "hello"'))
         _session_in(anki, "Pets", START, 3)
@@ -817,8 +815,16 @@ def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
         anki.export_apkg(tmp_path / "two.apkg")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "decks").mkdir(exist_ok=True)
-    decks, into = Path("decks"), tmp_path / "decks" / "es"
-    db = store.open_collection(tmp_path / "collection.db")
+    return Path("decks"), store.open_collection(tmp_path / "collection.db")
+
+
+def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--into spelled otherwise than the decks directory (absolute, as a shell expands '~'): the
+    notes already in the file are the file's, not notes moved elsewhere."""
+    decks, db = _one_then_two(tmp_path, monkeypatch)
+    into = tmp_path / "decks" / "es"
     first = import_file(db, SETTINGS, tmp_path / "one.apkg", decks_dir=decks, into=into)
     second = import_file(db, SETTINGS, tmp_path / "two.apkg", decks_dir=decks, into=into)
     text = (into / "Pets.yaml").read_text(encoding="utf-8")
@@ -831,16 +837,8 @@ def test_an_import_into_an_absolute_directory_updates_its_file_in_place(
 def test_a_deck_file_that_is_a_link_keeps_its_notes_and_stays_a_link(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with AnkiEngine(tmp_path, tz="UTC", start=START) as anki:
-        anki.run(ONE_NOTE.replace("FRONT, BACK", '"hola", "hello"'))
-        _session_in(anki, "Pets", START, 3)
-        anki.export_apkg(tmp_path / "one.apkg")
-        anki.run(ONE_NOTE.replace("FRONT, BACK", '"perro", "dog"'))
-        anki.export_apkg(tmp_path / "two.apkg")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "decks").mkdir(exist_ok=True)
-    decks, into = Path("decks"), Path("decks") / "es"
-    db = store.open_collection(tmp_path / "collection.db")
+    decks, db = _one_then_two(tmp_path, monkeypatch)
+    into = Path("decks") / "es"
     import_file(db, SETTINGS, tmp_path / "one.apkg", decks_dir=decks, into=into)
     (tmp_path / "elsewhere").mkdir()
     shutil.move(into / "Pets.yaml", tmp_path / "elsewhere" / "Pets.yaml")
