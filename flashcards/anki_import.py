@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -224,16 +225,9 @@ class Media:
                     ) from None
                 if data is None:
                     continue
-                if self.compressed:
-                    try:
-                        data = _unzstd(data, f"{self.package}: its media file {name!r}")
-                    except CardsError:
-                        raise
-                    except Exception as error:  # zstandard's own error for data that is not zstd
-                        raise CardsError(
-                            f"{self.package}: its media file {name!r} is damaged ({error}); export it again"
-                        ) from None
-                found[name] = data
+                found[name] = (
+                    _unzstd(data, self.package, f"its media file {name!r}") if self.compressed else data
+                )
         return found
 
 
@@ -257,7 +251,7 @@ def _package_media(archive: zipfile.ZipFile, path: Path, compressed: bool) -> Me
         return Media(package=path)
     members: dict[str, str] = {}
     if compressed:
-        data = _unzstd(data, f"{path}: its list of media files")
+        data = _unzstd(data, path, "its list of media files")
         for index, entry in enumerate(_repeated(data, 1)):
             name = next(iter(_repeated(entry, 1)), b"").decode("utf-8", "replace")
             members.setdefault(name, str(index))
@@ -328,9 +322,7 @@ def open_anki(path: Path) -> Iterator[Collection]:
     """Open an Anki package or collection file read-only and read its notes, cards and decks."""
     shown = str(path)
     try:
-        if (
-            path.exists() and not path.is_dir() and not path.is_file()
-        ):  # a pipe or a device: reading would hang
+        if path.exists() and not path.is_dir() and not path.is_file():  # a pipe, a device: reading would hang
             raise CardsError(f"{shown} is not a regular file; give an .apkg, a .colpkg or a collection.anki2")
         with path.open("rb") as handle:
             header = handle.read(16)
@@ -418,7 +410,7 @@ def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
             target = scratch / "collection.sqlite"
             with archive.open(inner) as source, target.open("wb") as out:
                 if inner.endswith("b"):
-                    _unzstd_to(source, out, shown)
+                    _unzstd_to(source, out, path, "the collection inside")
                 else:
                     shutil.copyfileobj(source, out, 1 << 20)
             media = _package_media(archive, path, compressed=inner.endswith("b"))
@@ -428,37 +420,35 @@ def _extract(path: Path, scratch: Path) -> tuple[Path, Media]:
         raise CardsError(f"{shown}: a damaged or truncated zip file ({error}); export it again") from None
     except (EOFError, zipfile.LargeZipFile) as error:
         raise CardsError(f"{shown}: a damaged or truncated package ({error}); export it again") from None
-    except OSError as error:  # zlib and zstd report damaged data as errors of their own kinds
+    except OSError as error:
         raise CardsError(f"{shown}: cannot read the package ({error}); export it again") from None
-    except Exception as error:
-        if type(error).__module__.startswith(("zstandard", "zlib")):
-            raise CardsError(
-                f"{shown}: the collection inside is damaged ({error}); export it again"
-            ) from None
-        raise
+    except zlib.error as error:  # a member's deflated data damaged (zstd's: _unzstd_to)
+        raise CardsError(f"{shown}: the collection inside is damaged ({error}); export it again") from None
     return target, media
 
 
-def _unzstd_to(source: IO[bytes], out: IO[bytes], shown: str) -> None:
-    """Decompress a zstd stream from ``source`` into ``out``; a stream cut short is an error
-    (zstd's stream reader would end it silently, and the collection would seem empty)."""
+def _unzstd_to(source: IO[bytes], out: IO[bytes], package: Path, what: str) -> None:
+    """Decompress ``what`` of ``package``, a zstd stream, from ``source`` into ``out``; data that is
+    not zstd, or a stream cut short, is an error naming it (zstd's stream reader would end a cut
+    stream silently, and the collection would seem empty)."""
     import zstandard
 
     decompressor = zstandard.ZstdDecompressor().decompressobj()
-    while block := source.read(1 << 20):
-        out.write(decompressor.decompress(block))
+    try:
+        while block := source.read(1 << 20):
+            out.write(decompressor.decompress(block))
+    except zstandard.ZstdError as error:
+        raise CardsError(f"{package}: {what} is damaged ({error}); export it again") from None
     if not decompressor.eof:
-        raise CardsError(
-            f"{shown}: the collection inside is cut short (a truncated package); export it again"
-        )
+        raise CardsError(f"{package}: {what} is cut short (a truncated package); export it again")
 
 
-def _unzstd(data: bytes, shown: str) -> bytes:
-    """A zstd-compressed member of a package, decompressed (see :func:`_unzstd_to`)."""
+def _unzstd(data: bytes, package: Path, what: str) -> bytes:
+    """``what`` of ``package``, a zstd-compressed member, decompressed (see :func:`_unzstd_to`)."""
     import io
 
     out = io.BytesIO()
-    _unzstd_to(io.BytesIO(data), out, shown)
+    _unzstd_to(io.BytesIO(data), out, package, what)
     return out.getvalue()
 
 

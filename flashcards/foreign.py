@@ -47,6 +47,7 @@ _KEPT_ATTRIBUTES = {"dir"}
 _KEPT_OF = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 _SOUND = re.compile(r"\[sound:([^\[\]]*)\]")
 _OTHER_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")  # line breaks besides '\n' (YAML counts them)
+_LINE_BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # every line break, as YAML's reader counts them
 MEDIA_DIR = "media"  # beside the deck files an import writes: the images and sounds their notes name
 _WEB = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL (http:, data:…), not a file in the Anki file
 _FIELD_REF = re.compile(r"\{\{([#^/]?)([^{}]*?)\}\}")
@@ -67,9 +68,8 @@ class Converted:
     problems: list[str] = field(default_factory=list)  # "note <id>: what was not converted"
     media: set[str] = field(default_factory=set)  # the Anki media files its notes name
     left_out: list[str] = field(default_factory=list)  # "note <id> (n cards): why it was not imported"
-    elsewhere: dict[str, list[str]] = field(
-        default_factory=dict
-    )  # another deck file's path -> its notes of this deck
+    # the notes of this deck in another deck file (moved there by hand): that file's path -> their ids
+    elsewhere: dict[str, list[str]] = field(default_factory=dict)
     kept: dict[int, str] = field(default_factory=dict)  # their cards: Anki card id -> our card id
 
 
@@ -232,7 +232,9 @@ def _shape(note_type: NoteType) -> _Type:
     for index, name in enumerate(fields):
         slug = _slug(name, "field", f"field{index}")
         while slug.lower() in {f.lower() for f in ours} or slug.lower() in _RESERVED:
-            slug = f"{slug}_{index}"  # a name a note's own key or Anki's templates use: 'Tags' -> 'Tags_2'
+            slug = (
+                f"{slug}_{index}"  # a note's own key, or Anki's special field: 'Tags' -> 'Tags_1' (its place)
+            )
         ours.append(slug)
     renamed = dict(zip(fields, ours, strict=True))
     templates: dict[str, dict[str, str]] = {}
@@ -332,9 +334,7 @@ def convert(
             there = (placed or {}).get(our_id)
             if there is not None and there != written_as:
                 converted.elsewhere.setdefault(str(decks_dir / there), []).append(our_id)
-                for card in cards_of.get(note.id, []):
-                    template = f"c{card.ordinal + 1}" if shape.cloze else shape.templates[card.ordinal]
-                    converted.kept[card.id] = f"{our_id}/{template}"
+                converted.kept.update(_card_ids(shape, our_id, cards_of.get(note.id, [])))
                 continue
             entry: dict[str, Any] = {"id": our_id}
             if shape.name != "basic":
@@ -350,9 +350,7 @@ def convert(
                 entry["tags"] = list(note.tags)
             if shape.declaration is not None:
                 types[shape.name] = shape.declaration
-            for card in cards_of.get(note.id, []):
-                template = f"c{card.ordinal + 1}" if shape.cloze else shape.templates[card.ordinal]
-                converted.cards[card.id] = f"{our_id}/{template}"
+            converted.cards.update(_card_ids(shape, our_id, cards_of.get(note.id, [])))
             problems = [f"note {our_id}: {what} not converted" for what in sorted(set(lost))]
             entries.append((entry, problems, media.used, len(cards_of.get(note.id, []))))
         head: dict[str, Any] = {"deck": deck}
@@ -396,9 +394,17 @@ def convert(
     return results
 
 
+def _card_ids(shape: _Type, our_id: str, cards: list[Any]) -> dict[int, str]:
+    """The ids here of a note's Anki cards: Anki card id -> our card id."""
+    return {
+        card.id: f"{our_id}/{f'c{card.ordinal + 1}' if shape.cloze else shape.templates[card.ordinal]}"
+        for card in cards
+    }
+
+
 def _line_breaks(text: str) -> int:
     """The line breaks of a YAML text as its reader counts them (its marks' lines)."""
-    return text.count("\n") + len(_OTHER_BREAKS.findall(text.replace("\r\n", "\n")))
+    return len(_LINE_BREAKS.findall(text))
 
 
 def _stage_media(anki: Collection, names: set[str], folder: Path) -> None:

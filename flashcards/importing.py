@@ -16,9 +16,10 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -453,18 +454,10 @@ def _plan_media(converted: list[Converted], into: Path, staged: Path) -> tuple[l
 
 
 def _write_media(targets: list[Path], staged: Path) -> list[tuple[Path, bytes | None]]:
-    """Copy the staged media files to ``targets``; return what to put back (see :func:`_write_decks`)."""
-    before: list[tuple[Path, bytes | None]] = []
-    try:
-        for target in targets:
-            missing = [parent for parent in target.parents if not parent.exists()]
-            before.extend((directory, None) for directory in reversed(missing))
-            before.append((target, None))
-            _write_atomic(target, (staged / MEDIA_DIR / target.name).read_bytes())
-    except BaseException:
-        _put_back(before)
-        raise
-    return before
+    """Copy the staged media files to ``targets``; return what to put back (see :func:`_write_files`)."""
+    return _write_files(
+        (target, partial(Path.read_bytes, staged / MEDIA_DIR / target.name)) for target in targets
+    )
 
 
 def _stamped(text: str) -> str:
@@ -510,21 +503,25 @@ def _plan(converted: list[Converted]) -> tuple[list[Converted], list[Converted]]
 
 
 def _write_decks(decks: list[Converted]) -> list[tuple[Path, bytes | None]]:
-    """Write the deck files; return what each path held before, to put back (None: nothing there).
+    """Write the deck files; return what to put back (see :func:`_write_files`)."""
+    return _write_files((deck.path, partial(str.encode, deck.text, "utf-8")) for deck in decks)
 
-    Directories made for them are listed (before their files) with None too.
-    """
+
+def _write_files(files: Iterable[tuple[Path, Callable[[], bytes]]]) -> list[tuple[Path, bytes | None]]:
+    """Write each file (its bytes made when it is written); return what each path held before,
+    to put back (None: nothing there). Directories made for them are listed (before their
+    files) with None too. If one cannot be written, those written are put back first."""
     before: list[tuple[Path, bytes | None]] = []
     try:
-        for deck in decks:
-            missing = [parent for parent in deck.path.parents if not parent.exists()]
+        for path, data in files:
+            missing = [parent for parent in path.parents if not parent.exists()]
             before.extend((directory, None) for directory in reversed(missing))
             try:
-                previous: bytes | None = deck.path.read_bytes()
+                previous: bytes | None = path.read_bytes()
             except FileNotFoundError:
                 previous = None
-            before.append((deck.path, previous))
-            _write_atomic(deck.path, deck.text.encode("utf-8"))
+            before.append((path, previous))
+            _write_atomic(path, data())
     except BaseException:
         _put_back(before)
         raise

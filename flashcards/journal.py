@@ -19,11 +19,11 @@ the same merge as ``cards import`` (:mod:`flashcards.merge`).
   line is reported with its file and line and skipped; a line for a card not known here yet
   waits in ``journal_pending`` and is taken in when the card appears.
 - **This device's own file** must hold every line marked written. When it does not end with a
-  whole line (a crash cut its last write short), is missing (deleted) or is shorter than it was
-  read (checked out from an older commit), the lines of this device it lacks are written again
-  from the collection (:meth:`Journal._reconcile`), and a cut line is taken off first: it is
-  this device's own unfinished write. Appends hold a lock on the file, so a line another
-  ``cards`` of this machine is writing is never taken for a cut one.
+  whole line (a crash cut its last write short), is missing (deleted) or is shorter than this
+  device last left it (checked out from an older commit), the lines of this device it lacks are
+  written again from the collection (:meth:`Journal._reconcile`), and a cut line is taken off
+  first: it is this device's own unfinished write. Appends hold a lock on the file, so a line
+  another ``cards`` of this machine is writing is never taken for a cut one.
 """
 
 from __future__ import annotations
@@ -612,7 +612,7 @@ class Journal:
                     ],
                 )
             elif "suspend" in line:
-                line["suspend"] = _renamed(db, line["suspend"])  # a card renamed since, as for answers
+                line["suspend"] = _renamed(_renames(db), line["suspend"])  # a card renamed since, as answers
                 if not _known_cards(db, {line["suspend"]}):  # waits, as an answer does, for the card
                     _wait(db, [(line["id"], line["suspend"], source, line)])
                     continue
@@ -650,13 +650,10 @@ class Journal:
         for source, line in lines:
             if "cancel" not in line:
                 adds.setdefault(line["id"], (source, line))
-        renames = dict(db.execute("SELECT old, new FROM journal_renames").fetchall())
+        renames = _renames(db)
         if renames:  # a card renamed (renamed_from) since the line was written: it names the old id
             for _, line in adds.values():
-                for _ in range(len(renames)):
-                    if line["card"] not in renames:
-                        break
-                    line["card"] = renames[line["card"]]
+                line["card"] = _renamed(renames, line["card"])
         if adds:
             _drop_known(db, adds)
         cards = _known_cards(db, {line["card"] for _, line in adds.values()})
@@ -1070,9 +1067,8 @@ def _locked(path: Path, create: bool) -> Iterator[int | None]:
         return
     try:
         if fcntl is not None:
-            with suppress(
-                OSError
-            ):  # a file system without locks (some network mounts): appends go on unlocked
+            # a file system without locks (some network mounts): appends go on unlocked
+            with suppress(OSError):
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield descriptor
     finally:
@@ -1101,14 +1097,17 @@ def _whole_lines_end(descriptor: int, size: int) -> int:
     return 0
 
 
-def _renamed(db: Database, card: str) -> str:
-    """The id a card has now, following the renames (``renamed_from``) taken in."""
-    seen = {card}
-    while (row := db.execute("SELECT new FROM journal_renames WHERE old = ?", [card]).fetchone()) is not None:
-        if row[0] in seen:
-            break  # a rename back and forth: stop at the id met again
-        card = row[0]
-        seen.add(card)
+def _renames(db: Database) -> dict[str, str]:
+    """The renames (``renamed_from``) taken in or made here: old card id -> new."""
+    return dict(db.execute("SELECT old, new FROM journal_renames").fetchall())
+
+
+def _renamed(renames: dict[str, str], card: str) -> str:
+    """The id a card has now, following ``renames`` (at most once each: a rename back and forth ends)."""
+    for _ in range(len(renames)):
+        if card not in renames:
+            break
+        card = renames[card]
     return card
 
 
